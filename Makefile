@@ -1,0 +1,41 @@
+# The two commands of the quick start: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench clean screenshots
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { bash tools/system-packages.sh venv && $(PYTHON) -m venv $(VENV); }
+
+# Reinstall only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	@bash tools/system-packages.sh run
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname)" = Darwin ]; then \
+		$(BIN)/python -m charting $(ARGS); \
+	else \
+		echo "No screen found: opening Charting on a virtual X display (xvfb-run)."; \
+		xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m charting $(ARGS); \
+	fi
+
+test: $(STAMP)
+	@bash tools/system-packages.sh test
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check charting tests tools benchmarks
+	$(BIN)/ruff format --check charting tests tools benchmarks
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	@bash tools/system-packages.sh test
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m benchmarks $(ARGS)
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,136 @@
+"""Command line: with no subcommand it opens the app; subcommands serve clinic admins."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import NoReturn
+
+from charting import __version__
+from charting.config import ConfigError, backup_dir, resolve_database_url
+
+PROG = "charting"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one clear line and exit code 2, no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{PROG} --help')\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    if value > 1_000_000:
+        raise argparse.ArgumentTypeError("at most 1,000,000")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 <= value <= 200:
+        raise argparse.ArgumentTypeError("must be between 0 and 200")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``charting`` argument parser."""
+    parser = _Parser(
+        prog=PROG,
+        description="Charting: acupuncture charting for back and leg pain. "
+        "With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database to use: sqlite:///FILE, a path to an SQLite file, or "
+        "postgresql+psycopg://USER@HOST/DB (default: CHARTING_DATABASE_URL, "
+        "else charting.sqlite3 in your data folder)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    demo = commands.add_parser(
+        "demo", help="fill a database with a fictional demo clinic", description=(
+            "Add realistic, clearly fictional patients and visits (for trying the app "
+            "and for benchmarks)."
+        )
+    )
+    demo.add_argument("--patients", type=_positive_int, default=200, metavar="N")
+    demo.add_argument(
+        "--visits-per-patient", type=_non_negative_float, default=6.0, metavar="AVG",
+        help="average visits per patient (default 6)",
+    )
+    demo.add_argument("--seed", type=int, default=2026, help=argparse.SUPPRESS)
+    demo.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    return parser
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        choice = resolve_database_url(getattr(args, "sub_db", None) or args.db)
+    except ConfigError as exc:
+        return _fail(str(exc), 2)
+
+    # Deferred imports keep `charting --help` instant and the GUI start-up lean.
+    from charting.models.db import BadDatabaseURL, DatabaseError
+    from charting.models.migrate import open_database
+
+    if args.command is None:
+        from charting.ui.app import run_app
+
+        return run_app(choice)
+    try:
+        opened = open_database(choice.url, backup_dir())
+    except BadDatabaseURL as exc:
+        return _fail(str(exc), 2)
+    except DatabaseError as exc:
+        return _fail(str(exc))
+    try:
+        if args.command == "demo":
+            return _run_demo(opened.database, args)
+    finally:
+        opened.database.dispose()
+    return _fail(f"unknown command {args.command}", 2)  # pragma: no cover - argparse guards
+
+
+def _run_demo(database: object, args: argparse.Namespace) -> int:
+    from charting.models.db import Database
+    from charting.services.demo import create_demo_clinic
+
+    assert isinstance(database, Database)
+    started = time.perf_counter()
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if tty:
+            print(f"\r  {done:,} / {total:,} patients", end="", file=sys.stderr, flush=True)
+
+    with database.write() as session:
+        patients, visits, _ = create_demo_clinic(
+            session, args.patients, args.visits_per_patient, args.seed, progress
+        )
+    if tty:
+        print(file=sys.stderr)
+    where = database.url.render_as_string(hide_password=True)
+    print(
+        f"Added {patients:,} fictional patients and {visits:,} visits to {where} "
+        f"in {time.perf_counter() - started:.1f} s."
+    )
+    return 0

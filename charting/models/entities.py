@@ -1,0 +1,174 @@
+"""ORM entities: practitioners, patients and visits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from charting.models.base import Base, UTCDateTime, utcnow
+
+
+class Sex(StrEnum):
+    """Sex recorded on the chart (administrative, as most intake forms ask it)."""
+
+    FEMALE = "female"
+    MALE = "male"
+    INTERSEX = "intersex"
+    UNKNOWN = "unknown"
+
+
+class ImplantedDevice(StrEnum):
+    """Implanted electrical devices that matter for electroacupuncture."""
+
+    NONE = "none"
+    PACEMAKER = "pacemaker"
+    ICD = "icd"
+    STIMULATOR = "stimulator"
+    PUMP = "pump"
+    OTHER = "other"
+
+
+class VisitStatus(StrEnum):
+    """Whether a visit can still be edited."""
+
+    DRAFT = "draft"
+    SIGNED = "signed"
+
+
+def _in(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Counter(Base):
+    """Named counters, incremented inside the transaction that uses the value."""
+
+    __tablename__ = "counter"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Practitioner(Base):
+    """A practitioner who treats patients and signs visits."""
+
+    __tablename__ = "practitioner"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    credentials: Mapped[str] = mapped_column(String(100), default="")
+    licence_number: Mapped[str] = mapped_column(String(60), default="")
+    style: Mapped[str] = mapped_column(String(100), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visits: Mapped[list[Visit]] = relationship(back_populates="practitioner")
+
+    @property
+    def display_name(self) -> str:
+        """Name with credentials, as printed on a chart ("Ana Ruiz, L.Ac.")."""
+        return f"{self.name}, {self.credentials}" if self.credentials else self.name
+
+
+class Patient(Base):
+    """A patient's demographics and the health flags the safety checks read."""
+
+    __tablename__ = "patient"
+    __table_args__ = (
+        CheckConstraint(_in("sex", Sex), name="sex_known"),
+        CheckConstraint(_in("implanted_device", ImplantedDevice), name="device_known"),
+        Index("ix_patient_search_key", "search_key"),
+        Index("ix_patient_family_key", "family_key"),
+        Index("ix_patient_date_of_birth", "date_of_birth"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chart_number: Mapped[str] = mapped_column(String(20), unique=True)
+    family_name: Mapped[str] = mapped_column(String(120))
+    given_name: Mapped[str] = mapped_column(String(120))
+    preferred_name: Mapped[str] = mapped_column(String(120), default="")
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10), default=Sex.UNKNOWN.value)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    emergency_contact: Mapped[str] = mapped_column(String(200), default="")
+    emergency_phone: Mapped[str] = mapped_column(String(40), default="")
+
+    # Health flags used by the safety rules (domain.md §3).
+    pregnant: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    pregnancy_due_date: Mapped[date | None] = mapped_column(Date)
+    implanted_device: Mapped[str] = mapped_column(
+        String(20), default=ImplantedDevice.NONE.value, server_default=ImplantedDevice.NONE.value
+    )
+    bleeding_disorder: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    anticoagulant: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    epilepsy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    diabetes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    metal_allergy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    needle_fainting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    medical_history: Mapped[str] = mapped_column(Text, default="")
+    medications: Mapped[str] = mapped_column(Text, default="")
+
+    # Lower-cased, accent-free copies of the names, kept by the patient service, so that a
+    # search for "muller" finds "Müller" and name prefixes can use an index.
+    search_key: Mapped[str] = mapped_column(String(400), default="")
+    family_key: Mapped[str] = mapped_column(String(120), default="")
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    visits: Mapped[list[Visit]] = relationship(
+        back_populates="patient", order_by="Visit.number"
+    )
+
+    @property
+    def full_name(self) -> str:
+        """Family name, given name (and the preferred name in quotes when it differs)."""
+        name = f"{self.family_name}, {self.given_name}"
+        if self.preferred_name and self.preferred_name != self.given_name:
+            name += f" \u201c{self.preferred_name}\u201d"
+        return name
+
+
+class Visit(Base):
+    """One treatment session of a patient with a practitioner."""
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "number"),
+        CheckConstraint(_in("status", VisitStatus), name="status_known"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        Index("ix_visit_patient_started", "patient_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="RESTRICT"))
+    practitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("practitioner.id", ondelete="RESTRICT"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default=VisitStatus.DRAFT.value)
+    chief_complaint: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    patient: Mapped[Patient] = relationship(back_populates="visits")
+    practitioner: Mapped[Practitioner] = relationship(back_populates="visits")

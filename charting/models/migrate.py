@@ -1,0 +1,232 @@
+"""Opening a database safely: check the file, back it up, bring the schema to head."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from charting.models.db import Database, DatabaseError, check_pragmas, make_engine, parse_url
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+MIGRATIONS = str(Path(__file__).with_name("migrations"))
+
+
+class DatabaseFileError(DatabaseError):
+    """A database file that Charting will not open; the file has not been touched."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"Cannot open the database {self.path}: {problem}")
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """Alembic configuration pointing at the migrations shipped inside the package."""
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS)
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of Charting knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the package ships no migrations"
+    return head
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this version of Charting knows."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    """What :func:`open_database` did, for the status bar and the log."""
+
+    database: Database
+    migrated_from: str | None  # revision before the upgrade; None if none was needed
+    backup: Path | None  # the pre-migration copy, if one was made
+
+
+def inspect_sqlite_file(path: Path) -> str | None:
+    """Check an existing SQLite file without modifying it; return its schema revision.
+
+    Returns None for a file that does not exist yet (a new database will be created).
+
+    Raises:
+        DatabaseFileError: the file is unreadable, not SQLite, corrupt, not a Charting
+            database, or from a newer version of Charting.
+    """
+    if not path.exists():
+        if not path.parent.exists():
+            raise DatabaseFileError(path, "its folder does not exist")
+        return None
+    if path.is_dir():
+        raise DatabaseFileError(path, "it is a folder, not a database file")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise DatabaseFileError(path, f"the file cannot be read ({exc.strerror})") from None
+    if not header:
+        raise DatabaseFileError(path, "the file is empty, so it is not a Charting database")
+    if header != SQLITE_HEADER:
+        raise DatabaseFileError(path, "it is not an SQLite database file")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error as exc:
+        raise DatabaseFileError(path, f"SQLite cannot open it ({exc})") from None
+    try:
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise DatabaseFileError(path, f"the file is damaged (integrity check: {check})")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "alembic_version" not in tables:
+            if tables:
+                raise DatabaseFileError(path, "it is an SQLite file but not a Charting database")
+            return None
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseFileError(path, f"the file is damaged or not a database ({exc})") from None
+    finally:
+        conn.close()
+    revision = row[0] if row else None
+    if revision is not None and revision not in known_revisions():
+        raise DatabaseFileError(
+            path,
+            f"it was written by a newer version of Charting (schema {revision}); "
+            "update Charting to open it",
+        )
+    return revision
+
+
+def backup_sqlite(path: Path, folder: Path, label: str) -> Path:
+    """Copy a live SQLite file with SQLite's online backup API (never a plain file copy)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = folder / f"{path.stem}-{label}-{stamp}.sqlite3"
+    n = 1
+    while target.exists():
+        n += 1
+        target = folder / f"{path.stem}-{label}-{stamp}-{n}.sqlite3"
+    src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    target.chmod(0o600)
+    return target
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Schema revision recorded in the database, or None for an empty database."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Run every pending migration in one transaction.
+
+    On SQLite, foreign keys are switched off for the duration (batch migrations recreate
+    tables) and ``PRAGMA foreign_key_check`` must come back empty before the commit.
+    """
+    cfg = alembic_config()
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            # Must run outside a transaction, so on the raw driver connection.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise DatabaseError(
+                            f"the migration left {len(broken)} rows with broken references"
+                        )
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
+def open_database(url: str, backup_folder: Path | None = None) -> OpenResult:
+    """Open (creating if needed) the database at ``url`` and bring its schema to head.
+
+    An existing SQLite file is checked read-only first, and is backed up with the online
+    backup API before any migration touches it.
+
+    Raises:
+        DatabaseError: a readable explanation; an existing file is left as it was.
+    """
+    parsed = parse_url(url)
+    path: Path | None = None
+    revision: str | None = None
+    existed = False
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise DatabaseError("an in-memory database would lose every record; use a file")
+        path = Path(parsed.database)
+        revision = inspect_sqlite_file(path)
+        existed = path.exists()
+        if path.exists() and not _writable(path):
+            raise DatabaseFileError(path, "the file (or its folder) is read-only")
+    engine = make_engine(url)
+    try:
+        check_pragmas(engine)
+        if path is None:
+            revision = current_revision(engine)
+            if revision is not None and revision not in known_revisions():
+                raise DatabaseError(
+                    f"the database {engine.url.render_as_string(hide_password=True)} was "
+                    f"written by a newer version of Charting (schema {revision})"
+                )
+        head = head_revision()
+        backup = None
+        if revision != head:
+            if path is not None and existed:
+                backup = backup_sqlite(path, backup_folder or path.parent, f"pre-{head}")
+            upgrade_to_head(engine)
+        if path is not None:
+            path.chmod(0o600)
+        return OpenResult(Database(engine), revision if revision != head else None, backup)
+    except OperationalError as exc:
+        engine.dispose()
+        raise DatabaseError(f"the database cannot be used: {exc.orig}") from None
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise DatabaseError(f"the database cannot be used: {exc}") from None
+    except BaseException:
+        engine.dispose()
+        raise
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+__all__ = [
+    "DatabaseFileError",
+    "OpenResult",
+    "alembic_config",
+    "backup_sqlite",
+    "head_revision",
+    "inspect_sqlite_file",
+    "open_database",
+]

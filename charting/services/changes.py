@@ -1,0 +1,25 @@
+"""The change summary every mutating service returns, so each screen can refresh what it shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Which records an operation created, changed or removed."""
+
+    patients: frozenset[int] = field(default_factory=frozenset)
+    visits: frozenset[int] = field(default_factory=frozenset)
+    practitioners: frozenset[int] = field(default_factory=frozenset)
+    marks: frozenset[int] = field(default_factory=frozenset)
+    protocols: frozenset[int] = field(default_factory=frozenset)
+
+    def __or__(self, other: Changes) -> Changes:
+        return Changes(
+            self.patients | other.patients,
+            self.visits | other.visits,
+            self.practitioners | other.practitioners,
+            self.marks | other.marks,
+            self.protocols | other.protocols,
+        )

@@ -1,0 +1,21 @@
+"""Exceptions raised by services, with messages meant for the person using the app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class ServiceError(Exception):
+    """Something the user asked for cannot be done; ``str()`` explains why."""
+
+
+class NotFound(ServiceError):
+    """The record asked for does not exist (or was deleted)."""
+
+
+class ValidationError(ServiceError):
+    """Input that fails validation; ``errors`` maps each bad field to its message."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))

@@ -1,0 +1,297 @@
+"""Patients: create, edit, soft-delete, find."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from charting.models import Counter, ImplantedDevice, Patient, Sex, Visit, utcnow
+from charting.services.changes import Changes
+from charting.services.errors import NotFound, ValidationError
+from charting.services.text import fold
+from charting.services.validation import (
+    check_birth_date,
+    check_email,
+    check_name,
+    check_phone,
+    check_text,
+)
+
+CHART_COUNTER = "chart_number"
+
+
+@dataclass
+class PatientInput:
+    """Everything a patient form collects; the service validates it before storing."""
+
+    family_name: str = ""
+    given_name: str = ""
+    preferred_name: str = ""
+    date_of_birth: date | None = None
+    sex: str = Sex.UNKNOWN.value
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    emergency_contact: str = ""
+    emergency_phone: str = ""
+    pregnant: bool = False
+    pregnancy_due_date: date | None = None
+    implanted_device: str = ImplantedDevice.NONE.value
+    bleeding_disorder: bool = False
+    anticoagulant: bool = False
+    epilepsy: bool = False
+    diabetes: bool = False
+    metal_allergy: bool = False
+    needle_fainting: bool = False
+    medical_history: str = ""
+    medications: str = ""
+    extra: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_patient(cls, patient: Patient) -> PatientInput:
+        """The current values of a stored patient, ready for an edit form."""
+        names = [f.name for f in fields(cls) if f.name != "extra"]
+        return cls(**{name: getattr(patient, name) for name in names})
+
+
+def validate_patient(data: PatientInput, today: date | None = None) -> dict[str, str]:
+    """Check a patient form; return ``{field: message}`` for every problem (empty if valid)."""
+    today = today or date.today()
+    checks: dict[str, str | None] = {
+        "family_name": check_name(data.family_name, "Family name"),
+        "given_name": check_name(data.given_name, "Given name"),
+        "preferred_name": check_name(data.preferred_name, "Preferred name", required=False),
+        "date_of_birth": check_birth_date(data.date_of_birth, today),
+        "phone": check_phone(data.phone),
+        "email": check_email(data.email),
+        "address": check_text(data.address, "Address", 500),
+        "emergency_contact": check_name(
+            data.emergency_contact, "Emergency contact", required=False, max_len=200
+        ),
+        "emergency_phone": check_phone(data.emergency_phone, "Emergency phone"),
+        "medical_history": check_text(data.medical_history, "Medical history", 20_000),
+        "medications": check_text(data.medications, "Medications", 5_000),
+    }
+    if data.sex not in {s.value for s in Sex}:
+        checks["sex"] = "Choose one of the listed options."
+    if data.implanted_device not in {d.value for d in ImplantedDevice}:
+        checks["implanted_device"] = "Choose one of the listed devices."
+    due = data.pregnancy_due_date
+    if due is not None:
+        if not data.pregnant:
+            checks["pregnancy_due_date"] = "A due date needs 'Pregnant' ticked."
+        elif not today - timedelta(days=30) <= due <= today + timedelta(days=300):
+            checks["pregnancy_due_date"] = "Due date should be within the next 10 months."
+    return {k: v for k, v in checks.items() if v}
+
+
+def _apply(patient: Patient, data: PatientInput) -> None:
+    for f in fields(PatientInput):
+        if f.name == "extra":
+            continue
+        value = getattr(data, f.name)
+        setattr(patient, f.name, value.strip() if isinstance(value, str) else value)
+    patient.search_key = fold(
+        " ".join(filter(None, (patient.family_name, patient.given_name, patient.preferred_name)))
+    )
+    patient.family_key = fold(patient.family_name)
+
+
+def next_chart_number(session: Session) -> str:
+    """Take the next chart number inside the caller's transaction."""
+    bumped = session.execute(
+        update(Counter)
+        .where(Counter.name == CHART_COUNTER)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar()
+    if bumped is None:
+        highest = session.scalar(select(func.count(Patient.id))) or 0
+        bumped = highest + 1
+        session.add(Counter(name=CHART_COUNTER, value=bumped))
+        session.flush()
+    return format_chart_number(bumped)
+
+
+def format_chart_number(n: int) -> str:
+    """Chart numbers are six digits, zero-padded ("000042")."""
+    return f"{n:06d}"
+
+
+def create_patient(session: Session, data: PatientInput) -> tuple[int, Changes]:
+    """Store a new patient with a fresh chart number.
+
+    Raises:
+        ValidationError: the form has problems; nothing is stored.
+    """
+    errors = validate_patient(data)
+    if errors:
+        raise ValidationError(errors)
+    patient = Patient(chart_number=next_chart_number(session))
+    _apply(patient, data)
+    session.add(patient)
+    session.flush()
+    return patient.id, Changes(patients=frozenset({patient.id}))
+
+
+def get_patient(session: Session, patient_id: int) -> Patient:
+    """The patient, unless it does not exist or was deleted."""
+    patient = session.get(Patient, patient_id)
+    if patient is None or patient.deleted_at is not None:
+        raise NotFound("That patient no longer exists.")
+    return patient
+
+
+def update_patient(session: Session, patient_id: int, data: PatientInput) -> Changes:
+    """Replace a patient's details.
+
+    Raises:
+        ValidationError: the form has problems; nothing is changed.
+    """
+    errors = validate_patient(data)
+    if errors:
+        raise ValidationError(errors)
+    patient = get_patient(session, patient_id)
+    _apply(patient, data)
+    return Changes(patients=frozenset({patient_id}))
+
+
+def delete_patient(session: Session, patient_id: int) -> Changes:
+    """Hide a patient from lists and searches; no clinical record is removed."""
+    patient = get_patient(session, patient_id)
+    patient.deleted_at = utcnow()
+    return Changes(patients=frozenset({patient_id}))
+
+
+def count_patients(session: Session) -> int:
+    """Number of patients that are not deleted."""
+    return session.scalar(select(func.count(Patient.id)).where(Patient.deleted_at.is_(None))) or 0
+
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DMY_DATE = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
+
+
+def _as_date(text: str) -> date | None:
+    for pattern, order in ((_ISO_DATE, (0, 1, 2)), (_DMY_DATE, (2, 1, 0))):
+        m = pattern.match(text)
+        if m:
+            parts = [int(g) for g in m.groups()]
+            try:
+                return date(parts[order[0]], parts[order[1]], parts[order[2]])
+            except ValueError:
+                return None
+    return None
+
+
+def search_patient_ids(session: Session, text: str, limit: int | None = None) -> list[int]:
+    """Ids of live patients matching ``text``, best matches first.
+
+    ``text`` may be a date of birth (1975-03-14 or 14.03.1975), a chart number (digits,
+    matched as a prefix), or words that must each occur in the patient's names (any order,
+    accents and case ignored). Patients whose family name starts with the first word come
+    first; the rest follow in name order.
+    """
+    query = select(Patient.id).where(Patient.deleted_at.is_(None))
+    text = text.strip()
+    born = _as_date(text)
+    if born is not None:
+        query = query.where(Patient.date_of_birth == born).order_by(Patient.search_key)
+    elif text.lstrip("#").isdigit():
+        digits = text.lstrip("#")
+        query = query.where(
+            or_(Patient.chart_number.startswith(digits), Patient.chart_number == digits.zfill(6))
+        ).order_by(Patient.chart_number)
+    else:
+        words = fold(text).split()
+        for word in words:
+            query = query.where(Patient.search_key.contains(word, autoescape=True))
+        if words:
+            first = Patient.family_key.startswith(words[0], autoescape=True)
+            query = query.order_by(first.desc(), Patient.search_key, Patient.id)
+        else:
+            query = query.order_by(Patient.search_key, Patient.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """What the patient list shows for one patient."""
+
+    id: int
+    chart_number: str
+    name: str
+    date_of_birth: date | None
+    flags: tuple[str, ...]
+    visit_count: int
+
+
+def health_flags(patient: Patient) -> tuple[str, ...]:
+    """Short labels of the health flags set on a patient, most serious first."""
+    flags: list[str] = []
+    if patient.pregnant:
+        due = f" (due {patient.pregnancy_due_date.isoformat()})" if patient.pregnancy_due_date else ""
+        flags.append(f"Pregnant{due}")
+    if patient.implanted_device != ImplantedDevice.NONE.value:
+        flags.append(f"Implanted device: {DEVICE_LABELS[patient.implanted_device]}")
+    if patient.bleeding_disorder:
+        flags.append("Bleeding disorder")
+    if patient.anticoagulant:
+        flags.append("Anticoagulant/antiplatelet")
+    if patient.epilepsy:
+        flags.append("Epilepsy")
+    if patient.needle_fainting:
+        flags.append("Faints with needles")
+    if patient.diabetes:
+        flags.append("Diabetes")
+    if patient.metal_allergy:
+        flags.append("Metal allergy")
+    return tuple(flags)
+
+
+DEVICE_LABELS = {
+    ImplantedDevice.NONE.value: "None",
+    ImplantedDevice.PACEMAKER.value: "Pacemaker",
+    ImplantedDevice.ICD.value: "Defibrillator (ICD)",
+    ImplantedDevice.STIMULATOR.value: "Nerve/spinal stimulator",
+    ImplantedDevice.PUMP.value: "Implanted pump",
+    ImplantedDevice.OTHER.value: "Other electrical implant",
+}
+
+SEX_LABELS = {
+    Sex.FEMALE.value: "Female",
+    Sex.MALE.value: "Male",
+    Sex.INTERSEX.value: "Intersex",
+    Sex.UNKNOWN.value: "Not recorded",
+}
+
+
+def patient_rows(session: Session, ids: list[int]) -> list[PatientRow]:
+    """Rows for the given patient ids, in the same order (one query for the batch)."""
+    if not ids:
+        return []
+    visit_counts = dict(
+        session.execute(
+            select(Visit.patient_id, func.count(Visit.id))
+            .where(Visit.patient_id.in_(ids))
+            .group_by(Visit.patient_id)
+        ).all()
+    )
+    by_id = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
+    return [
+        PatientRow(
+            id=p.id,
+            chart_number=p.chart_number,
+            name=p.full_name,
+            date_of_birth=p.date_of_birth,
+            flags=health_flags(p),
+            visit_count=visit_counts.get(p.id, 0),
+        )
+        for p in (by_id[i] for i in ids if i in by_id)
+    ]

@@ -1,0 +1,80 @@
+"""Field validators shared by dialogs, the command line and imports."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+# Oldest plausible living patient; anything older is a typing mistake.
+MAX_AGE_YEARS = 120
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+_PHONE_CHARS = re.compile(r"^\+?[0-9 ()\-./]+(\s*(x|ext\.?)\s*[0-9]{1,6})?$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_name(value: str, label: str, *, required: bool = True, max_len: int = 120) -> str | None:
+    """Return a message if ``value`` is not an acceptable name, else None."""
+    value = value.strip()
+    if not value:
+        return f"{label} is required." if required else None
+    if len(value) > max_len:
+        return f"{label} is too long (at most {max_len} characters)."
+    if _CONTROL.search(value):
+        return f"{label} contains invisible control characters."
+    if not any(ch.isalpha() for ch in value):
+        return f"{label} must contain at least one letter."
+    return None
+
+
+def check_text(value: str, label: str, max_len: int) -> str | None:
+    """Return a message if free text is too long or holds control characters."""
+    if len(value) > max_len:
+        return f"{label} is too long (at most {max_len:,} characters)."
+    if _CONTROL.search(value):
+        return f"{label} contains invisible control characters."
+    return None
+
+
+def parse_date(text: str) -> date | None:
+    """Parse an ISO date (YYYY-MM-DD); return None if it is not one."""
+    text = text.strip()
+    if not re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+        return None
+    try:
+        year, month, day = (int(p) for p in text.split("-"))
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def check_birth_date(value: date | None, today: date) -> str | None:
+    """Return a message if a date of birth is missing, in the future or implausibly old."""
+    if value is None:
+        return "Date of birth is required (YYYY-MM-DD)."
+    if value > today:
+        return "Date of birth cannot be in the future."
+    if today.year - value.year > MAX_AGE_YEARS:
+        return f"Date of birth is more than {MAX_AGE_YEARS} years ago; please check it."
+    return None
+
+
+def check_phone(value: str, label: str = "Phone") -> str | None:
+    """Return a message unless ``value`` is empty or a plausible phone number."""
+    value = value.strip()
+    if not value:
+        return None
+    digits = sum(ch.isdigit() for ch in value)
+    if not _PHONE_CHARS.match(value) or not 6 <= digits <= 18:
+        return f"{label} does not look like a phone number (digits, spaces, + - ( ) only)."
+    return None
+
+
+def check_email(value: str) -> str | None:
+    """Return a message unless ``value`` is empty or a plausible e-mail address."""
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > 254 or not _EMAIL.match(value):
+        return "E-mail does not look like an address (name@example.org)."
+    return None

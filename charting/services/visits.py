@@ -1,0 +1,73 @@
+"""Visits: start one, list a patient's course."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from charting.models import Practitioner, Visit, utcnow
+from charting.services.changes import Changes
+from charting.services.errors import NotFound, ValidationError
+from charting.services.patients import get_patient
+from charting.services.validation import check_text
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """What a patient's visit list shows for one visit."""
+
+    id: int
+    number: int
+    started_at: datetime
+    status: str
+    practitioner: str
+    chief_complaint: str
+
+
+def start_visit(
+    session: Session,
+    patient_id: int,
+    practitioner_id: int,
+    started_at: datetime | None = None,
+    chief_complaint: str = "",
+) -> tuple[int, Changes]:
+    """Open a new draft visit, numbered next in the patient's course.
+
+    Raises:
+        NotFound: the patient or practitioner does not exist.
+        ValidationError: the chief complaint is unusable.
+    """
+    get_patient(session, patient_id)
+    if session.get(Practitioner, practitioner_id) is None:
+        raise NotFound("Choose a practitioner for the visit.")
+    problem = check_text(chief_complaint, "Chief complaint", 2_000)
+    if problem:
+        raise ValidationError({"chief_complaint": problem})
+    last = session.scalar(select(func.max(Visit.number)).where(Visit.patient_id == patient_id))
+    visit = Visit(
+        patient_id=patient_id,
+        practitioner_id=practitioner_id,
+        started_at=started_at or utcnow(),
+        number=(last or 0) + 1,
+        chief_complaint=chief_complaint.strip(),
+    )
+    session.add(visit)
+    session.flush()
+    return visit.id, Changes(visits=frozenset({visit.id}), patients=frozenset({patient_id}))
+
+
+def list_visits(session: Session, patient_id: int) -> list[VisitRow]:
+    """A patient's visits, newest first."""
+    rows = session.execute(
+        select(Visit, Practitioner.name)
+        .join(Practitioner, Visit.practitioner_id == Practitioner.id)
+        .where(Visit.patient_id == patient_id)
+        .order_by(Visit.number.desc())
+    ).all()
+    return [
+        VisitRow(v.id, v.number, v.started_at, v.status, name, v.chief_complaint)
+        for v, name in rows
+    ]

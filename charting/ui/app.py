@@ -1,0 +1,55 @@
+"""Application start-up: open the database (explaining any problem), then the main window."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from charting import __version__
+from charting.config import APP_AUTHOR, APP_NAME, DatabaseChoice, backup_dir
+from charting.models.db import DatabaseError
+from charting.models.migrate import DatabaseFileError, open_database
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication, created once, with the names QSettings uses."""
+    QCoreApplication.setOrganizationName(APP_AUTHOR)
+    QCoreApplication.setApplicationName(APP_NAME)
+    QCoreApplication.setApplicationVersion(__version__)
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    return QApplication(argv if argv is not None else sys.argv[:1])
+
+
+def run_app(choice: DatabaseChoice) -> int:
+    """Open the configured database and run the app until its window closes."""
+    from charting.ui.main_window import MainWindow
+
+    app = make_application()
+    try:
+        opened = open_database(choice.url, backup_dir())
+    except DatabaseFileError as exc:
+        QMessageBox.critical(
+            None,
+            "Charting cannot open the database",
+            f"{exc.path}\n\n{exc.problem[0].upper()}{exc.problem[1:]}.\n\n"
+            "The file has not been changed. Start Charting with --db to choose another "
+            "database, or restore a backup.",
+        )
+        return 1
+    except DatabaseError as exc:
+        QMessageBox.critical(None, "Charting cannot open the database", str(exc))
+        return 1
+    window = MainWindow(opened.database, QSettings())
+    if opened.backup is not None:
+        window.statusBar().showMessage(
+            f"Database upgraded; the previous version was backed up to {opened.backup}", 15000
+        )
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        opened.database.dispose()

@@ -1,0 +1,83 @@
+"""Small form helpers shared by dialogs: a field with its error message beneath it."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+ERROR_STYLE = "color: #b3261e; font-size: 90%;"
+
+
+class ErrorLabel(QLabel):
+    """A red message that sits right under the field it is about; hidden when empty."""
+
+    def __init__(self, object_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self.setStyleSheet(ERROR_STYLE)
+        self.setWordWrap(True)
+        self.hide()
+
+    def show_message(self, message: str | None) -> None:
+        """Show ``message``, or hide the label when it is None or empty."""
+        self.setText(message or "")
+        self.setVisible(bool(message))
+
+
+class FieldForm(QFormLayout):
+    """A form layout whose rows each carry a hidden error label under the widget."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.errors: dict[str, ErrorLabel] = {}
+        self.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        self.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+    def add(self, name: str, label: str, widget: QWidget, field: QWidget | None = None) -> QWidget:
+        """Add ``widget`` under ``label``; its errors are reported under the key ``name``.
+
+        ``field`` is the input inside ``widget`` when ``widget`` is a composite row; it gets
+        the object name ``name`` and the label's keyboard shortcut.
+        """
+        (field or widget).setObjectName(name)
+        holder = QWidget()
+        box = QVBoxLayout(holder)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(widget)
+        error = ErrorLabel(f"{name}Error")
+        box.addWidget(error)
+        self.errors[name] = error
+        caption = QLabel(label)
+        caption.setBuddy(field or widget)
+        self.addRow(caption, holder)
+        return widget
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """Show each message under its field and clear the others."""
+        for name, label in self.errors.items():
+            label.show_message(errors.get(name))
+
+
+def line(placeholder: str = "", max_length: int = 200) -> QLineEdit:
+    """A line edit with a placeholder and a length limit."""
+    edit = QLineEdit()
+    edit.setPlaceholderText(placeholder)
+    edit.setMaxLength(max_length)
+    edit.setClearButtonEnabled(False)
+    return edit
+
+
+def text_box(placeholder: str = "", lines: int = 3) -> QPlainTextEdit:
+    """A plain-text box about ``lines`` lines tall; Tab moves focus instead of typing a tab."""
+    box = QPlainTextEdit()
+    box.setPlaceholderText(placeholder)
+    box.setTabChangesFocus(True)
+    box.setFixedHeight(box.fontMetrics().lineSpacing() * lines + 14)
+    return box

@@ -1,0 +1,62 @@
+"""Schema migrations: pytest-alembic's built-in checks and the app's start-up upgrade."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from pytest_alembic.tests import (  # noqa: F401  (collected as tests)
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+from sqlalchemy import inspect
+
+from charting.config import sqlite_url
+from charting.models.db import make_engine
+from charting.models.migrate import alembic_config, head_revision, open_database
+
+
+def test_new_database_is_created_at_head(db_path: Path) -> None:
+    """Opening a path that does not exist creates a database at the newest schema."""
+    opened = open_database(sqlite_url(db_path))
+    try:
+        tables = set(inspect(opened.database.engine).get_table_names())
+        assert {"patient", "visit", "practitioner", "alembic_version"} <= tables
+        with opened.database.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == (
+                head_revision()
+            )
+        assert opened.backup is None
+    finally:
+        opened.database.dispose()
+
+
+def test_outdated_database_is_backed_up_before_upgrade(db_path: Path, tmp_path: Path) -> None:
+    """A file that needs a migration is copied to the backup folder before it is upgraded."""
+    open_database(sqlite_url(db_path)).database.dispose()
+    engine = make_engine(sqlite_url(db_path))
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    engine.dispose()
+
+    opened = open_database(sqlite_url(db_path), tmp_path / "backups")
+    try:
+        assert opened.backup is not None and opened.backup.exists()
+        assert opened.backup.parent == tmp_path / "backups"
+        assert opened.backup.read_bytes()[:16] == b"SQLite format 3\x00"
+        assert "patient" in inspect(opened.database.engine).get_table_names()
+    finally:
+        opened.database.dispose()
+
+
+def test_up_to_date_database_is_not_backed_up_again(db_path: Path, tmp_path: Path) -> None:
+    """Re-opening a current database makes no backup and no change."""
+    open_database(sqlite_url(db_path)).database.dispose()
+    opened = open_database(sqlite_url(db_path), tmp_path / "backups")
+    opened.database.dispose()
+    assert opened.backup is None
+    assert not (tmp_path / "backups").exists()
