@@ -18,7 +18,7 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one clear line and exit code 2, no usage dump."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{PROG} --help')\n")
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _positive_int(text: str) -> int:
@@ -60,14 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     demo = commands.add_parser(
-        "demo", help="fill a database with a fictional demo clinic", description=(
+        "demo",
+        help="fill a database with a fictional demo clinic",
+        description=(
             "Add realistic, clearly fictional patients and visits (for trying the app "
             "and for benchmarks)."
-        )
+        ),
     )
     demo.add_argument("--patients", type=_positive_int, default=200, metavar="N")
     demo.add_argument(
-        "--visits-per-patient", type=_non_negative_float, default=6.0, metavar="AVG",
+        "--visits-per-patient",
+        type=_non_negative_float,
+        default=6.0,
+        metavar="AVG",
         help="average visits per patient (default 6)",
     )
     demo.add_argument("--seed", type=int, default=2026, help=argparse.SUPPRESS)
@@ -89,17 +94,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), 2)
 
     # Deferred imports keep `charting --help` instant and the GUI start-up lean.
-    from charting.models.db import BadDatabaseURL, DatabaseError
+    from charting.models.db import BadDatabaseUrlError, DatabaseError, parse_url
     from charting.models.migrate import open_database
 
+    try:
+        parse_url(choice.url)
+    except BadDatabaseUrlError as exc:
+        return _fail(str(exc), 2)
     if args.command is None:
         from charting.ui.app import run_app
 
         return run_app(choice)
     try:
         opened = open_database(choice.url, backup_dir())
-    except BadDatabaseURL as exc:
-        return _fail(str(exc), 2)
     except DatabaseError as exc:
         return _fail(str(exc))
     try:

@@ -6,19 +6,19 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Iterator  # noqa: E402
-from datetime import date  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
-from sqlalchemy import Engine  # noqa: E402
+import pytest
+from sqlalchemy import Engine
 
-from charting.config import sqlite_url  # noqa: E402
-from charting.models.db import Database, make_engine  # noqa: E402
-from charting.models import migrate  # noqa: E402
-from charting.models.migrate import open_database  # noqa: E402
-from charting.services.patients import PatientInput, create_patient  # noqa: E402
-from charting.services.practitioners import PractitionerInput, save_practitioner  # noqa: E402
+from charting.config import sqlite_url
+from charting.models import migrate
+from charting.models.db import Database, make_engine
+from charting.models.migrate import open_database
+from charting.services.patients import create_patient
+from charting.services.practitioners import PractitionerInput, save_practitioner
+from tests.factories import patient_input
 
 
 @pytest.fixture(autouse=True)
@@ -56,21 +56,6 @@ def alembic_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(sqlite_url(tmp_path / "alembic.sqlite3"))
     yield engine
     engine.dispose()
-
-
-def patient_input(**overrides: object) -> PatientInput:
-    """A valid patient form, with ``overrides`` applied."""
-    data = PatientInput(
-        family_name="Lindqvist",
-        given_name="Maja",
-        date_of_birth=date(1978, 5, 17),
-        sex="female",
-        phone="+1 555 0147",
-        email="maja.lindqvist@example.org",
-    )
-    for key, value in overrides.items():
-        setattr(data, key, value)
-    return data
 
 
 @pytest.fixture

@@ -29,18 +29,18 @@ class DatabaseError(Exception):
     """A database that cannot be opened or used; the message is meant for a person."""
 
 
-class BadDatabaseURL(DatabaseError):
+class BadDatabaseUrlError(DatabaseError):
     """The configured URL is malformed or names a driver that is not installed."""
 
 
 def parse_url(url: str) -> URL:
-    """Parse a SQLAlchemy URL, raising :class:`BadDatabaseURL` with a readable message."""
+    """Parse a SQLAlchemy URL, raising :class:`BadDatabaseUrlError` with a readable message."""
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise BadDatabaseURL(f"'{url}' is not a valid database URL") from None
+        raise BadDatabaseUrlError(f"'{url}' is not a valid database URL") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise BadDatabaseURL(
+        raise BadDatabaseUrlError(
             f"'{parsed.get_backend_name()}' databases are not supported; "
             "use sqlite:///FILE or postgresql+psycopg://USER@HOST/DBNAME"
         )
@@ -70,20 +70,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create the engine for ``url`` with the project's connection settings.
 
     Raises:
-        BadDatabaseURL: the URL cannot be parsed or its driver is missing.
+        BadDatabaseUrlError: the URL cannot be parsed or its driver is missing.
     """
     parsed = parse_url(url)
     try:
         if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(
-                parsed, connect_args={"timeout": BUSY_TIMEOUT_S}, **kwargs
-            )
+            engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S}, **kwargs)
             event.listen(engine, "connect", _set_sqlite_pragmas)
             event.listen(engine, "begin", _begin_sqlite)
         else:
             engine = create_engine(parsed, pool_pre_ping=True, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
-        raise BadDatabaseURL(f"the database driver for '{parsed.drivername}' is missing: {exc}")
+        raise BadDatabaseUrlError(
+            f"the database driver for '{parsed.drivername}' is missing: {exc}"
+        ) from None
     return engine
 
 

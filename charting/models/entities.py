@@ -133,9 +133,7 @@ class Patient(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    visits: Mapped[list[Visit]] = relationship(
-        back_populates="patient", order_by="Visit.number"
-    )
+    visits: Mapped[list[Visit]] = relationship(back_populates="patient", order_by="Visit.number")
 
     @property
     def full_name(self) -> str:

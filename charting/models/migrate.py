@@ -85,8 +85,11 @@ def inspect_sqlite_file(path: Path) -> str | None:
         raise DatabaseFileError(path, "the file is empty, so it is not a Charting database")
     if header != SQLITE_HEADER:
         raise DatabaseFileError(path, "it is not an SQLite database file")
+    # With no -wal file beside it nobody is writing, so open it as immutable: SQLite then
+    # creates no -wal/-shm files next to a file we may be about to refuse.
+    flags = "mode=ro" if Path(f"{path}-wal").exists() else "mode=ro&immutable=1"
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, timeout=10)
     except sqlite3.Error as exc:
         raise DatabaseFileError(path, f"SQLite cannot open it ({exc})") from None
     try:

@@ -1,5 +1,5 @@
 """Qt-free use cases: each takes a session, changes or reads data, and says what changed."""
 
-from charting.services.errors import NotFound, ServiceError, ValidationError
+from charting.services.errors import NotFoundError, ServiceError, ValidationError
 
-__all__ = ["NotFound", "ServiceError", "ValidationError"]
+__all__ = ["NotFoundError", "ServiceError", "ValidationError"]

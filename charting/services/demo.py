@@ -144,7 +144,9 @@ def create_demo_clinic(
         count = min(BATCH, patients - start)
         rows = [_patient_row(rng, first + start + i, today) for i in range(count)]
         ids = list(
-            session.scalars(insert(Patient).returning(Patient.id, sort_by_parameter_order=True), rows)
+            session.scalars(
+                insert(Patient).returning(Patient.id, sort_by_parameter_order=True), rows
+            )
         )
         added.update(ids)
         visits: list[dict[str, object]] = []

@@ -9,7 +9,7 @@ class ServiceError(Exception):
     """Something the user asked for cannot be done; ``str()`` explains why."""
 
 
-class NotFound(ServiceError):
+class NotFoundError(ServiceError):
     """The record asked for does not exist (or was deleted)."""
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select, update
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from charting.models import Counter, ImplantedDevice, Patient, Sex, Visit, utcnow
 from charting.services.changes import Changes
-from charting.services.errors import NotFound, ValidationError
+from charting.services.errors import NotFoundError, ValidationError
 from charting.services.text import fold
 from charting.services.validation import (
     check_birth_date,
@@ -49,13 +49,11 @@ class PatientInput:
     needle_fainting: bool = False
     medical_history: str = ""
     medications: str = ""
-    extra: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_patient(cls, patient: Patient) -> PatientInput:
         """The current values of a stored patient, ready for an edit form."""
-        names = [f.name for f in fields(cls) if f.name != "extra"]
-        return cls(**{name: getattr(patient, name) for name in names})
+        return cls(**{f.name: getattr(patient, f.name) for f in fields(cls)})
 
 
 def validate_patient(data: PatientInput, today: date | None = None) -> dict[str, str]:
@@ -91,8 +89,6 @@ def validate_patient(data: PatientInput, today: date | None = None) -> dict[str,
 
 def _apply(patient: Patient, data: PatientInput) -> None:
     for f in fields(PatientInput):
-        if f.name == "extra":
-            continue
         value = getattr(data, f.name)
         setattr(patient, f.name, value.strip() if isinstance(value, str) else value)
     patient.search_key = fold(
@@ -142,7 +138,7 @@ def get_patient(session: Session, patient_id: int) -> Patient:
     """The patient, unless it does not exist or was deleted."""
     patient = session.get(Patient, patient_id)
     if patient is None or patient.deleted_at is not None:
-        raise NotFound("That patient no longer exists.")
+        raise NotFoundError("That patient no longer exists.")
     return patient
 
 
@@ -236,7 +232,9 @@ def health_flags(patient: Patient) -> tuple[str, ...]:
     """Short labels of the health flags set on a patient, most serious first."""
     flags: list[str] = []
     if patient.pregnant:
-        due = f" (due {patient.pregnancy_due_date.isoformat()})" if patient.pregnancy_due_date else ""
+        due = (
+            f" (due {patient.pregnancy_due_date.isoformat()})" if patient.pregnancy_due_date else ""
+        )
         flags.append(f"Pregnant{due}")
     if patient.implanted_device != ImplantedDevice.NONE.value:
         flags.append(f"Implanted device: {DEVICE_LABELS[patient.implanted_device]}")
@@ -253,6 +251,24 @@ def health_flags(patient: Patient) -> tuple[str, ...]:
     if patient.metal_allergy:
         flags.append("Metal allergy")
     return tuple(flags)
+
+
+# Abbreviations for narrow places such as the patient list, keyed by the label's first word.
+FLAG_ABBREVIATIONS = {
+    "Pregnant": "Preg",
+    "Implanted": "Device",
+    "Bleeding": "Bleed",
+    "Anticoagulant/antiplatelet": "Anticoag",
+    "Epilepsy": "Epil",
+    "Faints": "Faints",
+    "Diabetes": "DM",
+    "Metal": "Metal",
+}
+
+
+def abbreviate_flags(flags: tuple[str, ...]) -> str:
+    """A compact form of health-flag labels ("Preg · Anticoag")."""
+    return " \u00b7 ".join(FLAG_ABBREVIATIONS.get(f.split()[0], f) for f in flags)
 
 
 DEVICE_LABELS = {

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from charting.models import Practitioner
 from charting.services.changes import Changes
-from charting.services.errors import NotFound, ValidationError
+from charting.services.errors import NotFoundError, ValidationError
 from charting.services.validation import check_name, check_text
 
 # Common acupuncture styles offered in the profile form; free text is accepted too.
@@ -57,7 +57,7 @@ def save_practitioner(
     else:
         found = session.get(Practitioner, practitioner_id)
         if found is None:
-            raise NotFound("That practitioner no longer exists.")
+            raise NotFoundError("That practitioner no longer exists.")
         practitioner = found
     practitioner.name = data.name.strip()
     practitioner.credentials = data.credentials.strip()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from charting.models import Practitioner, Visit, utcnow
 from charting.services.changes import Changes
-from charting.services.errors import NotFound, ValidationError
+from charting.services.errors import NotFoundError, ValidationError
 from charting.services.patients import get_patient
 from charting.services.validation import check_text
 
@@ -37,12 +37,12 @@ def start_visit(
     """Open a new draft visit, numbered next in the patient's course.
 
     Raises:
-        NotFound: the patient or practitioner does not exist.
+        NotFoundError: the patient or practitioner does not exist.
         ValidationError: the chief complaint is unusable.
     """
     get_patient(session, patient_id)
     if session.get(Practitioner, practitioner_id) is None:
-        raise NotFound("Choose a practitioner for the visit.")
+        raise NotFoundError("Choose a practitioner for the visit.")
     problem = check_text(chief_complaint, "Chief complaint", 2_000)
     if problem:
         raise ValidationError({"chief_complaint": problem})

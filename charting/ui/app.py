@@ -32,6 +32,7 @@ def run_app(choice: DatabaseChoice) -> int:
     try:
         opened = open_database(choice.url, backup_dir())
     except DatabaseFileError as exc:
+        print(f"charting: error: {exc}", file=sys.stderr)
         QMessageBox.critical(
             None,
             "Charting cannot open the database",
@@ -41,6 +42,7 @@ def run_app(choice: DatabaseChoice) -> int:
         )
         return 1
     except DatabaseError as exc:
+        print(f"charting: error: {exc}", file=sys.stderr)
         QMessageBox.critical(None, "Charting cannot open the database", str(exc))
         return 1
     window = MainWindow(opened.database, QSettings())

@@ -26,7 +26,7 @@ from charting.services import practitioners as practitioner_service
 from charting.services import visits as visit_service
 from charting.services.changes import Changes
 from charting.services.demo import create_demo_clinic
-from charting.services.errors import NotFound
+from charting.services.errors import NotFoundError
 from charting.ui.ops import OpRunner
 from charting.ui.patient_dialog import PatientDialog
 from charting.ui.patient_list import PatientListModel
@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         header = self.patient_list.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((0, 70), (2, 92), (3, 50), (4, 48)):
+        for column, width in ((0, 64), (2, 88), (3, 48), (4, 110)):
             header.resizeSection(column, width)
         self.result_count = QLabel()
         self.result_count.setObjectName("resultCount")
@@ -127,12 +127,12 @@ class MainWindow(QMainWindow):
         self.edit_patient_action = action("&Edit patient\u2026", "Ctrl+E", "editPatientAction")
         self.new_visit_action = action("New &visit\u2026", "Ctrl+Shift+V", "newVisitAction")
         self.delete_patient_action = action("&Delete patient\u2026", None, "deletePatientAction")
-        self.practitioner_action = action(
-            "&Practitioner profile\u2026", None, "practitionerAction"
-        )
+        self.practitioner_action = action("&Practitioner profile\u2026", None, "practitionerAction")
         self.demo_action = action("Load &demo clinic", None, "demoAction")
         self.find_action = action("&Find patient", "Ctrl+F", "findAction")
-        self.quit_action = action("&Quit", QKeySequence.StandardKey.Quit, "quitAction")
+        self.quit_action = action(
+            "&Quit", QKeySequence(QKeySequence.StandardKey.Quit), "quitAction"
+        )
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
@@ -194,9 +194,7 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentWidget(self.patient_panel)
         elif count == 0 and not self.patient_model.search_text:
             practitioners = self.ops.read(practitioner_service.list_practitioners)
-            self.welcome.set_practitioner(
-                practitioners[0].display_name if practitioners else None
-            )
+            self.welcome.set_practitioner(practitioners[0].display_name if practitioners else None)
             self.pages.setCurrentWidget(self.welcome)
         else:
             self.pages.setCurrentWidget(self.no_selection)
@@ -227,7 +225,7 @@ class MainWindow(QMainWindow):
         with self.database.read() as session:
             try:
                 patient = patient_service.get_patient(session, self._patient_id)
-            except NotFound:
+            except NotFoundError:
                 self._patient_id = None
                 return
             visits = visit_service.list_visits(session, patient.id)
@@ -263,7 +261,9 @@ class MainWindow(QMainWindow):
         self.search.selectAll()
 
     @Slot(QModelIndex, QModelIndex)
-    def _on_patient_list_current_row_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
+    def _on_patient_list_current_row_changed(
+        self, current: QModelIndex, _prev: QModelIndex
+    ) -> None:
         pid = self.patient_model.patient_id(current.row()) if current.isValid() else None
         if pid is not None and pid != self._patient_id:
             self._patient_id = pid

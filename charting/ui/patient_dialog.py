@@ -41,9 +41,7 @@ FLAG_BOXES = (
 class PatientDialog(QDialog):
     """Create or edit a patient; OK stays refused until every field is valid."""
 
-    def __init__(
-        self, initial: PatientInput | None = None, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, initial: PatientInput | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("patientDialog")
         self.setWindowTitle("Edit patient" if initial else "New patient")
@@ -56,6 +54,7 @@ class PatientDialog(QDialog):
         self.sex = QComboBox()
         for value, label in SEX_LABELS.items():
             self.sex.addItem(label, value)
+        self.sex.setCurrentIndex(self.sex.findData(Sex.UNKNOWN.value))
         self.phone = line("+1 555 0100", 40)
         self.email = line("name@example.org", 254)
         self.address = text_box("Street, town, postcode", 2)
@@ -137,7 +136,9 @@ class PatientDialog(QDialog):
         self.resize(self.sizeHint().expandedTo(self.minimumSizeHint()))
 
     @classmethod
-    def ask(cls, parent: QWidget | None, initial: PatientInput | None = None) -> PatientInput | None:
+    def ask(
+        cls, parent: QWidget | None, initial: PatientInput | None = None
+    ) -> PatientInput | None:
         """Show the form; return the valid input, or None if the user cancelled."""
         dialog = cls(initial, parent)
         dialog.exec()

@@ -15,7 +15,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 
 from charting.models.db import Database
-from charting.services.patients import PatientRow, patient_rows, search_patient_ids
+from charting.services.patients import (
+    PatientRow,
+    abbreviate_flags,
+    patient_rows,
+    search_patient_ids,
+)
 
 PatientIdRole = Qt.ItemDataRole.UserRole + 1
 FlagsRole = Qt.ItemDataRole.UserRole + 2
@@ -86,7 +91,7 @@ class PatientListModel(QAbstractTableModel):
         if col == 3:
             return str(row.visit_count)
         if col == 4:
-            return f"\u26a0 {len(row.flags)}" if row.flags else ""
+            return abbreviate_flags(row.flags)
         return None
 
     # -- our interface -----------------------------------------------------------------

@@ -185,9 +185,10 @@ class PatientPanel(QWidget):
         """Fill the panel from a loaded patient and their visits."""
         self.title.setText(patient.full_name)
         born = patient.date_of_birth.isoformat() if patient.date_of_birth else "unknown"
+        age = _age(patient.date_of_birth, today)
+        sex = SEX_LABELS.get(patient.sex, patient.sex)
         self.subtitle.setText(
-            f"Chart {patient.chart_number}  \u00b7  born {born} ({_age(patient.date_of_birth, today)})"
-            f"  \u00b7  {SEX_LABELS.get(patient.sex, patient.sex)}"
+            f"Chart {patient.chart_number}  \u00b7  born {born} ({age})  \u00b7  {sex}"
         )
         self._set_flags(health_flags(patient))
         emergency = " ".join(filter(None, (patient.emergency_contact, patient.emergency_phone)))
@@ -212,8 +213,9 @@ class PatientPanel(QWidget):
     def _set_flags(self, flags: tuple[str, ...]) -> None:
         while self._flag_layout.count():
             item = self._flag_layout.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self._chips = []
         if not flags:
             none = QLabel("No health flags recorded")

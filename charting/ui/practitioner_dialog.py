@@ -22,15 +22,15 @@ class PractitionerDialog(QDialog):
         self.name = line("e.g. Ana Ruiz", 200)
         self.credentials = line("e.g. L.Ac., Dipl. Ac. (NCCAOM)", 100)
         self.licence_number = line("State or national licence number", 60)
-        self.style = QComboBox()
-        self.style.setEditable(True)
-        self.style.addItems(STYLES)
-        self.style.setCurrentIndex(0)
+        self.style_box = QComboBox()
+        self.style_box.setEditable(True)
+        self.style_box.addItems(STYLES)
+        self.style_box.setCurrentIndex(0)
         self.form = FieldForm()
         self.form.add("name", "&Name *", self.name)
         self.form.add("credentials", "&Credentials", self.credentials)
         self.form.add("licence_number", "&Licence number", self.licence_number)
-        self.form.add("style", "Acupuncture &style", self.style)
+        self.form.add("style", "Acupuncture &style", self.style_box)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -43,7 +43,7 @@ class PractitionerDialog(QDialog):
             self.name.setText(initial.name)
             self.credentials.setText(initial.credentials)
             self.licence_number.setText(initial.licence_number)
-            self.style.setCurrentText(initial.style)
+            self.style_box.setCurrentText(initial.style)
         self.setMinimumWidth(460)
 
     @classmethod
@@ -61,7 +61,7 @@ class PractitionerDialog(QDialog):
             self.name.text(),
             self.credentials.text(),
             self.licence_number.text(),
-            self.style.currentText(),
+            self.style_box.currentText(),
         )
 
     @Slot()

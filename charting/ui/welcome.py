@@ -58,7 +58,7 @@ class WelcomePage(QWidget):
         box.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignLeft)
         holder = QWidget()
         holder.setLayout(box)
-        holder.setMaximumWidth(560)
+        holder.setFixedWidth(560)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         outer.addWidget(holder, 0, Qt.AlignmentFlag.AlignHCenter)

@@ -1,0 +1,1 @@
+"""Qt-free ReportLab documents, built from data they are handed (never from a session)."""

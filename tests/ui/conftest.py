@@ -1,0 +1,63 @@
+"""UI fixtures: the real main window on a fresh database, and a way to answer modal dialogs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from charting.models.db import Database
+from charting.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    """Settings in a private ini file, so tests never touch the user's."""
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, database: Database, settings: QSettings) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    """The main window, shown, on a fresh database."""
+    win = MainWindow(database, settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+
+
+ModalHandler = Callable[[QWidget], None]
+
+
+@pytest.fixture
+def when_modal(qtbot):  # type: ignore[no-untyped-def]
+    """Schedule ``handler(dialog)`` for the next modal dialog that opens.
+
+    Modal dialogs run their own event loop, so the test acts on them from a timer.
+    """
+    failures: list[BaseException] = []
+
+    def schedule(handler: ModalHandler, timeout_ms: int = 5000) -> None:
+        waited = [0]
+
+        def poll() -> None:
+            dialog = QApplication.activeModalWidget()
+            if dialog is None:
+                waited[0] += 20
+                if waited[0] < timeout_ms:
+                    QTimer.singleShot(20, poll)
+                return
+            try:
+                handler(dialog)
+            except BaseException as exc:  # surfaced after the dialog closes
+                failures.append(exc)
+                dialog.close()
+
+        QTimer.singleShot(0, poll)
+
+    yield schedule
+    if failures:
+        raise failures[0]

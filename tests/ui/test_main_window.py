@@ -1,0 +1,274 @@
+"""The main window driven as a practitioner would: keyboard, clicks and dialogs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QLineEdit, QMessageBox, QPushButton
+
+from charting.models.db import Database
+from charting.services.patients import search_patient_ids
+from charting.ui.main_window import MainWindow
+from charting.ui.patient_dialog import PatientDialog
+from charting.ui.visit_dialog import NewVisitDialog
+
+
+def _fill_patient(qtbot, dialog: PatientDialog, **values: str) -> None:  # type: ignore[no-untyped-def]
+    for name, text in values.items():
+        edit = dialog.findChild(QLineEdit, name)
+        assert edit is not None, name
+        edit.clear()
+        qtbot.keyClicks(edit, text)
+
+
+def _save(qtbot, dialog) -> None:  # type: ignore[no-untyped-def]
+    box = dialog.findChild(QDialogButtonBox)
+    qtbot.mouseClick(box.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton)
+
+
+def test_empty_database_shows_the_welcome_steps(window: MainWindow) -> None:
+    """A first start says what to do next: profile, first patient, or the demo clinic."""
+    assert window.pages.currentWidget() is window.welcome
+    texts = [b.text() for b in window.welcome.findChildren(QPushButton)]
+    assert any("practitioner profile" in t for t in texts)
+    assert any("first patient" in t for t in texts)
+    assert any("demo clinic" in t for t in texts)
+
+
+def test_create_patient_through_the_dialog_and_find_it(
+    qtbot,
+    window: MainWindow,
+    database: Database,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """Ctrl+N, typing the form and Save stores the patient, shows their chart and lists them."""
+
+    def fill(dialog: PatientDialog) -> None:
+        _fill_patient(
+            qtbot,
+            dialog,
+            family_name="Nakamura",
+            given_name="Aiko",
+            date_of_birth="1984-07-09",
+            phone="+1 555 0199",
+        )
+        dialog.findChild(type(dialog.pregnant), "anticoagulant").setChecked(True)
+        _save(qtbot, dialog)
+
+    when_modal(fill)
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+
+    with database.read() as session:
+        assert len(search_patient_ids(session, "nakamura")) == 1
+    assert window.pages.currentWidget() is window.patient_panel
+    assert window.patient_panel.title.text() == "Nakamura, Aiko"
+    assert "Chart 000001" in window.patient_panel.subtitle.text()
+    assert window.patient_panel.flag_texts() == ["\u26a0 Anticoagulant/antiplatelet"]
+
+    qtbot.keyClicks(window.search, "naka")
+    qtbot.waitUntil(lambda: window.patient_model.search_text == "naka")
+    assert window.patient_model.rowCount() == 1
+    assert window.patient_model.index(0, 1).data() == "Nakamura, Aiko"
+    window.search.clear()
+    qtbot.keyClicks(window.search, "000001")
+    qtbot.waitUntil(lambda: window.patient_model.search_text == "000001")
+    assert window.patient_model.index(0, 0).data() == "000001"
+
+
+def test_invalid_patient_is_refused_with_messages_beside_fields(
+    qtbot,
+    window: MainWindow,
+    database: Database,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """Save with a future birth date and no given name shows messages; nothing is stored."""
+    seen: dict[str, str] = {}
+
+    def fill(dialog: PatientDialog) -> None:
+        _fill_patient(qtbot, dialog, family_name="Okafor", date_of_birth="2999-01-01")
+        _save(qtbot, dialog)
+        assert dialog.isVisible(), "an invalid form must stay open"
+        for name in ("given_name", "date_of_birth"):
+            label = dialog.findChild(QLabel, f"{name}Error")
+            seen[name] = label.text() if label.isVisible() else ""
+        seen["summary"] = dialog.summary.text()
+        dialog.reject()
+
+    when_modal(fill)
+    window.new_patient_action.trigger()
+    assert "required" in seen["given_name"]
+    assert "future" in seen["date_of_birth"]
+    assert "nothing has been saved" in seen["summary"]
+    with database.read() as session:
+        assert search_patient_ids(session, "okafor") == []
+
+
+def test_start_a_visit_and_see_it_listed(
+    qtbot,
+    window: MainWindow,
+    make_patient,
+    practitioner_id: int,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """New visit asks for the complaint and the visit appears as number 1, draft."""
+    make_patient(family_name="Costa", given_name="Rosa")
+    window.patient_model.refresh()
+    window.select_patient(window.patient_model.patient_id(0))
+
+    def fill(dialog: NewVisitDialog) -> None:
+        qtbot.keyClicks(dialog.chief_complaint, "Low back pain after gardening")
+        qtbot.keyClick(dialog.chief_complaint, Qt.Key.Key_Return)
+
+    when_modal(fill)
+    qtbot.mouseClick(
+        window.patient_panel.findChild(QPushButton, "newVisitButton"), Qt.MouseButton.LeftButton
+    )
+    model = window.patient_panel.visit_model
+    assert model.rowCount() == 1
+    row = [model.index(0, c).data() for c in range(model.columnCount())]
+    assert row[0].startswith(date.today().isoformat()[:4])
+    assert row[1:3] == ["1", "Draft"]
+    assert row[3] == "Ana Ruiz"
+    assert row[4] == "Low back pain after gardening"
+    assert window.patient_model.index(0, 3).data() == "1"
+
+
+def test_new_visit_without_a_practitioner_asks_for_the_profile(
+    qtbot,
+    window: MainWindow,
+    make_patient,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """With no practitioner profile, New visit explains and opens the profile form."""
+    make_patient()
+    window.patient_model.refresh()
+    window.select_patient(window.patient_model.patient_id(0))
+    shown: list[str] = []
+
+    def info(box: QMessageBox) -> None:
+        shown.append(box.text())
+        when_modal(profile)
+        box.accept()
+
+    def profile(dialog) -> None:  # type: ignore[no-untyped-def]
+        qtbot.keyClicks(dialog.name, "Grace Okonkwo")
+        qtbot.keyClicks(dialog.credentials, "L.Ac.")
+        when_modal(lambda d: d.reject())  # then cancel the visit form itself
+        _save(qtbot, dialog)
+
+    when_modal(info)
+    window.new_visit_action.trigger()
+    assert "practitioner profile" in shown[0]
+    from charting.services.practitioners import list_practitioners
+
+    assert [p.display_name for p in window.ops.read(list_practitioners)] == ["Grace Okonkwo, L.Ac."]
+
+
+def test_delete_patient_asks_first_and_hides_them(
+    qtbot,
+    window: MainWindow,
+    make_patient,
+    database: Database,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """Delete needs confirmation; Cancel keeps the patient, Delete hides them from the list."""
+    make_patient()
+    window.patient_model.refresh()
+    window.select_patient(window.patient_model.patient_id(0))
+
+    def press(label: str):  # type: ignore[no-untyped-def]
+        def handler(box: QMessageBox) -> None:
+            assert "No clinical record is erased" in box.informativeText()
+            for button in box.buttons():
+                if label in button.text():
+                    button.click()
+
+        return handler
+
+    when_modal(press("Cancel"))
+    window.delete_patient_action.trigger()
+    assert window.patient_model.rowCount() == 1
+
+    when_modal(press("Delete patient"))
+    window.delete_patient_action.trigger()
+    assert window.patient_model.rowCount() == 0
+    assert window.current_patient_id is None
+    with database.read() as session:
+        assert search_patient_ids(session, "lindqvist") == []
+
+
+def test_edit_patient_updates_the_chart(
+    qtbot,
+    window: MainWindow,
+    make_patient,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """Editing the family name changes the chart header and the list, keeping the chart number."""
+    make_patient()
+    window.patient_model.refresh()
+    window.select_patient(window.patient_model.patient_id(0))
+
+    def fill(dialog: PatientDialog) -> None:
+        assert dialog.family_name.text() == "Lindqvist"
+        _fill_patient(qtbot, dialog, family_name="Åberg")
+        _save(qtbot, dialog)
+
+    when_modal(fill)
+    qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert window.patient_panel.title.text() == "Åberg, Maja"
+    assert window.patient_model.index(0, 1).data() == "Åberg, Maja"
+    assert "Chart 000001" in window.patient_panel.subtitle.text()
+
+
+def test_search_enter_opens_the_best_match(qtbot, window: MainWindow, make_patient) -> None:  # type: ignore[no-untyped-def]
+    """Typing a name and pressing Enter opens the first match without touching the mouse."""
+    make_patient(family_name="Silva", given_name="João")
+    make_patient(family_name="Santos", given_name="Ana")
+    window.patient_model.refresh()
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(window.search, "san")
+    qtbot.keyClick(window.search, Qt.Key.Key_Return)
+    assert window.patient_panel.title.text() == "Santos, Ana"
+
+
+def test_window_layout_is_remembered(qtbot, database: Database, settings) -> None:  # type: ignore[no-untyped-def]
+    """Window size and splitter position come back on the next start."""
+    first = MainWindow(database, settings)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(760, 560)  # within the offscreen test screen (800x600)
+    first.splitter.setSizes([250, 500])
+    first.close()
+    assert isinstance(settings.value("main/geometry"), QByteArray)
+    second = MainWindow(database, settings)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.size().width() == 760 and second.size().height() == 560
+    assert abs(second.splitter.sizes()[0] - first.splitter.sizes()[0]) <= 2
+
+
+def test_patient_list_model_is_a_well_behaved_qt_model(qtmodeltester, window, make_patient) -> None:  # type: ignore[no-untyped-def]
+    """The lazy patient model passes Qt's model tester."""
+    for name in ("Ana", "Ben", "Chloé"):
+        make_patient(given_name=name)
+    window.patient_model.refresh()
+    qtmodeltester.check(window.patient_model)
+
+
+def test_visit_model_is_a_well_behaved_qt_model(qtmodeltester, window) -> None:  # type: ignore[no-untyped-def]
+    """The visit list model passes Qt's model tester."""
+    qtmodeltester.check(window.patient_panel.visit_model)
+
+
+def test_demo_clinic_loads_from_the_welcome_page(
+    qtbot,
+    window: MainWindow,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """The welcome page's demo link fills the list with 200 fictional patients."""
+    when_modal(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
+    qtbot.mouseClick(window.welcome.demo_button, Qt.MouseButton.LeftButton)
+    assert window.patient_model.rowCount() == 200
+    assert window.pages.currentWidget() is window.no_selection
+    assert "200 patients" in window.result_count.text()
