@@ -12,13 +12,13 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings
 
-from charting.config import sqlite_url  # noqa: E402
-from charting.models.migrate import open_database  # noqa: E402
-from charting.services.demo import create_demo_clinic  # noqa: E402
-from charting.ui.app import make_application  # noqa: E402
-from charting.ui.main_window import MainWindow  # noqa: E402
+from charting.config import sqlite_url
+from charting.models.migrate import open_database
+from charting.services.demo import create_demo_clinic
+from charting.ui.app import make_application
+from charting.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
 
