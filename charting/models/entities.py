@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -170,3 +173,62 @@ class Visit(Base):
 
     patient: Mapped[Patient] = relationship(back_populates="visits")
     practitioner: Mapped[Practitioner] = relationship(back_populates="visits")
+
+
+class MarkKind(StrEnum):
+    """What a mark on the body map records."""
+
+    ACUPOINT = "acupoint"
+    TRIGGER_POINT = "trigger_point"
+    ASHI = "ashi"
+    CUPPING = "cupping"
+
+
+class Mark(Base):
+    """One thing marked on a visit's body map, in the body model's units.
+
+    An acupoint mark stores its catalog code and side; a trigger point its muscle and side;
+    ashi points and cupping sites only their position. The position is kept for every kind
+    so the map can show where the practitioner actually needled.
+    """
+
+    __tablename__ = "mark"
+    __table_args__ = (
+        CheckConstraint(_in("kind", MarkKind), name="kind_known"),
+        CheckConstraint("side IN ('L', 'R', 'M')", name="side_known"),
+        CheckConstraint("kind != 'acupoint' OR point_code IS NOT NULL", name="acupoint_has_code"),
+        CheckConstraint("depth_mm IS NULL OR (depth_mm > 0 AND depth_mm <= 150)", name="depth"),
+        Index("ix_mark_visit", "visit_id"),
+        Index("ix_mark_point_code", "point_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    point_code: Mapped[str | None] = mapped_column(String(20))
+    muscle_id: Mapped[str | None] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(1))
+    view: Mapped[str] = mapped_column(String(30))
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    location_variant: Mapped[str] = mapped_column(String(60), default="")
+    technique: Mapped[str] = mapped_column(String(30), default="")
+    depth_mm: Mapped[float | None] = mapped_column(Float)
+    response: Mapped[str] = mapped_column(String(60), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    visit: Mapped[Visit] = relationship()
+
+
+class Protocol(Base):
+    """A named set of marks ("Acute low back pain") that can be applied to a visit."""
+
+    __tablename__ = "protocol"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    # A list of mark specifications (kind, code, muscle, side, view, x, y, technique).
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -34,6 +35,9 @@ from charting.ui.patient_panel import PatientPanel
 from charting.ui.practitioner_dialog import PractitionerDialog
 from charting.ui.visit_dialog import NewVisitDialog
 from charting.ui.welcome import WelcomePage
+
+if TYPE_CHECKING:
+    from charting.ui.visit_chart import VisitChartPage
 
 SEARCH_DELAY_MS = 120
 
@@ -85,6 +89,8 @@ class MainWindow(QMainWindow):
         self.no_selection.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.no_selection.setStyleSheet("color: #666; font-size: 12pt;")
         self.patient_panel = PatientPanel()
+        self.visit_chart: VisitChartPage | None = None  # made on first use (loads the body map)
+        self._charted_patient: int | None = None
         self.pages = QStackedWidget()
         self.pages.setObjectName("pages")
         for page in (self.welcome, self.no_selection, self.patient_panel):
@@ -178,6 +184,7 @@ class MainWindow(QMainWindow):
         self.welcome.demo_requested.connect(self.load_demo)
         self.patient_panel.edit_requested.connect(self.edit_patient)
         self.patient_panel.new_visit_requested.connect(self.new_visit)
+        self.patient_panel.visits.activated.connect(self._on_visits_activated)
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -186,6 +193,9 @@ class MainWindow(QMainWindow):
         return self._patient_id
 
     def _update_pages(self) -> None:
+        charting = self.visit_chart is not None and self.pages.currentWidget() is self.visit_chart
+        if charting and self._patient_id == self._charted_patient:
+            return
         has_patient = self._patient_id is not None
         for act in (self.edit_patient_action, self.new_visit_action, self.delete_patient_action):
             act.setEnabled(has_patient)
@@ -360,15 +370,47 @@ class MainWindow(QMainWindow):
         )
         if choice is None:
             return
-        if self.ops.run(
+        result = self.ops.run(
             self,
             visit_service.start_visit,
             pid,
             choice.practitioner_id,
             choice.started_at,
             choice.chief_complaint,
-        ):
+        )
+        if result is not None:
             self.statusBar().showMessage("Visit started.", 5000)
+            self.open_visit(result[0])
+
+    def open_visit(self, visit_id: int) -> None:
+        """Chart ``visit_id`` on the body map."""
+        if self.visit_chart is None:
+            from charting.bodymap import load_bodymap
+            from charting.ui.visit_chart import VisitChartPage
+
+            self.visit_chart = VisitChartPage(self.ops, load_bodymap())
+            self.visit_chart.closed.connect(self._on_visit_chart_closed)
+            self.visit_chart.message_posted.connect(self._on_visit_chart_message_posted)
+            self.pages.addWidget(self.visit_chart)
+        self.visit_chart.open_visit(visit_id)
+        self._charted_patient = self._patient_id
+        self.pages.setCurrentWidget(self.visit_chart)
+        self.visit_chart.map.setFocus()
+
+    @Slot(QModelIndex)
+    def _on_visits_activated(self, index: QModelIndex) -> None:
+        visit_id = self.patient_panel.visit_model.visit_id(index.row())
+        if visit_id is not None:
+            self.open_visit(visit_id)
+
+    @Slot(str)
+    def _on_visit_chart_message_posted(self, message: str) -> None:
+        self.statusBar().showMessage(message, 5000)
+
+    @Slot()
+    def _on_visit_chart_closed(self) -> None:
+        self.pages.setCurrentWidget(self.patient_panel)
+        self.select_patient(self._patient_id)
 
     @Slot()
     def edit_practitioner(self) -> None:

@@ -34,9 +34,10 @@ ModalHandler = Callable[[QWidget], None]
 
 @pytest.fixture
 def when_modal(qtbot):  # type: ignore[no-untyped-def]
-    """Schedule ``handler(dialog)`` for the next modal dialog that opens.
+    """Schedule ``handler(dialog)`` for the next modal dialog or popup menu that opens.
 
-    Modal dialogs run their own event loop, so the test acts on them from a timer.
+    Modal dialogs and popup menus run their own event loop, so the test acts on them from
+    a timer.
     """
     failures: list[BaseException] = []
 
@@ -44,7 +45,7 @@ def when_modal(qtbot):  # type: ignore[no-untyped-def]
         waited = [0]
 
         def poll() -> None:
-            dialog = QApplication.activeModalWidget()
+            dialog = QApplication.activePopupWidget() or QApplication.activeModalWidget()
             if dialog is None:
                 waited[0] += 20
                 if waited[0] < timeout_ms:

@@ -1,0 +1,1 @@
+"""Reproducible performance measurements, reported as medians and ratios to same-run baselines."""

@@ -1,0 +1,156 @@
+"""Body map: catalog load, first paint, and click-to-mark stored and painted with 300 marks.
+
+Each figure is reported with its ratio to a baseline measured in the same run:
+reading the catalog JSON for the load, and painting an empty scene of the same size for
+painting and clicking. Target (issue: body map): under 16 ms median per click.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
+
+from benchmarks.common import report, sample, summarise
+from charting.bodymap import load_bodymap, resource_path
+from charting.config import sqlite_url
+from charting.models.migrate import open_database
+from charting.services.marks import MarkSpec, add_marks
+from charting.services.patients import PatientInput, create_patient
+from charting.services.practitioners import PractitionerInput, save_practitioner
+from charting.services.visits import start_visit
+from charting.ui.app import make_application
+from charting.ui.ops import OpRunner
+from charting.ui.visit_chart import VisitChartPage
+
+SIZE = (1100, 900)
+MARKS = 300
+
+
+def _marks(bodymap, count: int) -> list[MarkSpec]:  # type: ignore[no-untyped-def]
+    """A realistic spread: catalog points on both sides plus ashi points near them."""
+    rng = random.Random(7)
+    placed = list(bodymap.placed_points("posterior"))
+    specs = []
+    while len(specs) < count:
+        p = rng.choice(placed)
+        if rng.random() < 0.5:
+            specs.append(MarkSpec("acupoint", "posterior", p.x, p.y, p.side, point_code=p.code))
+        else:
+            x, y = p.x + rng.uniform(-6, 6), p.y + rng.uniform(-6, 6)
+            if bodymap.inside_outline("posterior", x, y):
+                specs.append(
+                    MarkSpec("ashi", "posterior", x, y, bodymap.side_at("posterior", x, y))
+                )
+    return specs
+
+
+def run() -> None:
+    """Measure and report."""
+    app = make_application()
+    measures = []
+
+    files = [resource_path("bodymap", n) for n in ("acupoints.json", "trigger_points.json")]
+    raw = sample(lambda: [json.loads(Path(f).read_text()) for f in files], 15, warmup=1)
+    raw_m = summarise("baseline: read and parse the catalog JSON", raw)
+
+    def cold_load() -> None:
+        load_bodymap.cache_clear()
+        load_bodymap()
+
+    load = sample(cold_load, 15, warmup=1)
+    measures += [
+        raw_m,
+        summarise(
+            "catalog load (model, points, muscles, placement, index)",
+            load,
+            baseline=raw_m.name,
+            baseline_median_ms=raw_m.median_ms,
+        ),
+    ]
+    bodymap = load_bodymap()
+
+    empty_view = QGraphicsView(QGraphicsScene(0, 0, 860, 1790))
+    empty_view.resize(*SIZE)
+    empty_view.show()
+    app.processEvents()
+    empty = sample(lambda: empty_view.viewport().repaint(), 60)
+    empty_m = summarise("baseline: repaint an empty scene", empty)
+    measures.append(empty_m)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_database(sqlite_url(Path(tmp) / "bench.sqlite3")).database
+        with db.write() as s:
+            patient = PatientInput(
+                family_name="Bench", given_name="Mark", date_of_birth=date(1970, 1, 1)
+            )
+            pid, _ = create_patient(s, patient)
+            prac, _ = save_practitioner(s, PractitionerInput("Bench Practitioner"))
+            vid, _ = start_visit(s, pid, prac)
+            add_marks(s, bodymap, vid, _marks(bodymap, MARKS))
+
+        def first_paint() -> None:
+            page = VisitChartPage(OpRunner(db), bodymap)
+            page.resize(*SIZE)
+            page.show()
+            page.open_visit(vid)
+            page.map.viewport().repaint()
+            page.close()
+            page.deleteLater()
+
+        fp = sample(first_paint, 8, warmup=1)
+        measures.append(
+            summarise(
+                f"open a visit with {MARKS} marks: build page, load, first paint",
+                fp,
+                baseline=empty_m.name,
+                baseline_median_ms=empty_m.median_ms,
+            )
+        )
+
+        page = VisitChartPage(OpRunner(db), bodymap)
+        page.resize(*SIZE)
+        page.show()
+        page.open_visit(vid)
+        app.processEvents()
+        repaint = sample(lambda: page.map.viewport().repaint(), 60)
+        measures.append(
+            summarise(
+                f"repaint the map with {MARKS} marks",
+                repaint,
+                baseline=empty_m.name,
+                baseline_median_ms=empty_m.median_ms,
+                target="one frame (16.7 ms)",
+            )
+        )
+
+        x, y = bodymap.position("BL23", "L", "posterior")  # type: ignore[misc]
+        where = page.map.viewport_point(x, y)
+
+        def click() -> None:
+            QTest.mouseClick(page.map.viewport(), Qt.MouseButton.LeftButton, pos=where)
+            page.map.viewport().repaint()
+
+        clicks = []
+        for _ in range(40):
+            clicks += sample(click, 1, warmup=0)
+            page.undo_stack.undo()  # keep the visit at MARKS marks
+        assert len(page._rows) == MARKS
+        measures.append(
+            summarise(
+                f"click-to-mark stored and painted, {MARKS} marks on the visit",
+                clicks,
+                baseline=empty_m.name,
+                baseline_median_ms=empty_m.median_ms,
+                target="< 16 ms median",
+            )
+        )
+        page.close()
+        db.dispose()
+    report("bodymap", measures)

@@ -1,0 +1,363 @@
+"""Marks on a visit's body map: add, move, edit, delete, restore, and the protocols that reuse them.
+
+Every call writes in the caller's (short) transaction and returns a change summary; the map
+always redraws from :func:`list_marks`, never from its own state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from charting.bodymap import BodyMap
+from charting.models import Mark, MarkKind, Protocol, Visit, VisitStatus
+from charting.services.changes import Changes
+from charting.services.errors import NotFoundError, ServiceError, ValidationError
+from charting.services.validation import check_text
+
+# Techniques and responses offered per mark (STRICTA items 2b-2f; domain.md §4.1).
+TECHNIQUES = {
+    "": "Not recorded",
+    "manual": "Manual needling",
+    "electro": "Electroacupuncture",
+    "trigger_point": "Trigger-point needling",
+    "cupping": "Cupping",
+    "moxibustion": "Moxibustion",
+    "press": "Acupressure / press needle",
+}
+RESPONSES = {
+    "": "Not recorded",
+    "de_qi": "De qi",
+    "twitch": "Local twitch response",
+    "referral": "Referral reproduced",
+    "twitch_referral": "Twitch and referral reproduced",
+    "none": "No response",
+}
+DEFAULT_TECHNIQUE = {
+    MarkKind.ACUPOINT.value: "manual",
+    MarkKind.TRIGGER_POINT.value: "trigger_point",
+    MarkKind.ASHI.value: "manual",
+    MarkKind.CUPPING.value: "cupping",
+}
+KIND_LABELS = {
+    MarkKind.ACUPOINT.value: "Acupoint",
+    MarkKind.TRIGGER_POINT.value: "Trigger point",
+    MarkKind.ASHI.value: "Ashi point",
+    MarkKind.CUPPING.value: "Cupping site",
+}
+MAX_DEPTH_MM = 150.0
+
+
+class SignedVisitError(ServiceError):
+    """The visit is signed; its marks can no longer change."""
+
+
+@dataclass(frozen=True)
+class MarkSpec:
+    """What to put on the map (a mark without its id and visit)."""
+
+    kind: str
+    view: str
+    x: float
+    y: float
+    side: str
+    point_code: str | None = None
+    muscle_id: str | None = None
+    location_variant: str = ""
+    technique: str = ""
+    depth_mm: float | None = None
+    response: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MarkDetails:
+    """The editable details of a mark."""
+
+    technique: str = ""
+    depth_mm: float | None = None
+    response: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MarkRow:
+    """A stored mark as the map, lists and reports show it."""
+
+    id: int
+    visit_id: int
+    spec: MarkSpec
+    # Derived from the catalog (not stored), so it takes no part in comparisons.
+    flags: frozenset[str] = field(default_factory=frozenset, compare=False)
+
+    @property
+    def kind(self) -> str:
+        """Mark kind (acupoint, trigger_point, ashi, cupping)."""
+        return self.spec.kind
+
+    @property
+    def label(self) -> str:
+        """Compact map label: "BL23 L", "GV4", "QL TrP R", "Ashi L", "Cup R"."""
+        return mark_label(self.spec)
+
+
+def mark_label(spec: MarkSpec) -> str:
+    """Compact label of a mark, as drawn beside it on the map."""
+    side = "" if spec.side == "M" else f" {spec.side}"
+    if spec.kind == MarkKind.ACUPOINT.value:
+        return f"{spec.point_code}{side}"
+    if spec.kind == MarkKind.TRIGGER_POINT.value:
+        return f"TrP {(spec.muscle_id or '').replace('_', ' ')}{side}".strip()
+    if spec.kind == MarkKind.ASHI.value:
+        return f"Ashi{side}"
+    return f"Cup{side}"
+
+
+def _editable_visit(session: Session, visit_id: int) -> Visit:
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFoundError("That visit no longer exists.")
+    if visit.status == VisitStatus.SIGNED.value:
+        raise SignedVisitError("This visit is signed; its marks cannot be changed.")
+    return visit
+
+
+def validate_spec(spec: MarkSpec, bodymap: BodyMap) -> dict[str, str]:
+    """Check a mark against the catalogs; return ``{field: message}`` for every problem."""
+    errors: dict[str, str] = {}
+    if spec.kind not in {k.value for k in MarkKind}:
+        errors["kind"] = "Unknown kind of mark."
+    if spec.view not in bodymap.views:
+        errors["view"] = f"Unknown body-map view '{spec.view}'."
+    elif not (math.isfinite(spec.x) and math.isfinite(spec.y)) or not bodymap.inside_outline(
+        spec.view, spec.x, spec.y
+    ):
+        errors["position"] = "The mark must be on the body."
+    if spec.side not in ("L", "R", "M"):
+        errors["side"] = "Side must be L, R or M."
+    if spec.kind == MarkKind.ACUPOINT.value:
+        try:
+            point = bodymap.point(spec.point_code or "")
+        except KeyError:
+            errors["point_code"] = f"'{spec.point_code}' is not in the acupoint catalog."
+        else:
+            if spec.side not in point.sides:
+                errors["side"] = f"{point.code} is not charted on side {spec.side}."
+    if spec.kind == MarkKind.TRIGGER_POINT.value:
+        try:
+            bodymap.muscle(spec.muscle_id or "")
+        except KeyError:
+            errors["muscle_id"] = "Unknown muscle."
+    errors.update(
+        validate_details(MarkDetails(spec.technique, spec.depth_mm, spec.response, spec.note))
+    )
+    return errors
+
+
+def validate_details(details: MarkDetails) -> dict[str, str]:
+    """Check a mark's editable details."""
+    errors: dict[str, str] = {}
+    if details.technique not in TECHNIQUES:
+        errors["technique"] = "Choose a technique from the list."
+    if details.response not in RESPONSES:
+        errors["response"] = "Choose a response from the list."
+    depth = details.depth_mm
+    if depth is not None and (not math.isfinite(depth) or not 0 < depth <= MAX_DEPTH_MM):
+        errors["depth_mm"] = f"Depth must be between 0 and {MAX_DEPTH_MM:g} mm."
+    problem = check_text(details.note, "Note", 2_000)
+    if problem:
+        errors["note"] = problem
+    return errors
+
+
+def _to_row(mark: Mark, bodymap: BodyMap | None = None) -> MarkRow:
+    spec = MarkSpec(
+        kind=mark.kind,
+        view=mark.view,
+        x=mark.x,
+        y=mark.y,
+        side=mark.side,
+        point_code=mark.point_code,
+        muscle_id=mark.muscle_id,
+        location_variant=mark.location_variant,
+        technique=mark.technique,
+        depth_mm=mark.depth_mm,
+        response=mark.response,
+        note=mark.note,
+    )
+    flags: frozenset[str] = frozenset()
+    if bodymap is not None and mark.point_code:
+        try:
+            flags = bodymap.point(mark.point_code).flags
+        except KeyError:
+            flags = frozenset()
+    return MarkRow(mark.id, mark.visit_id, spec, flags)
+
+
+def add_marks(
+    session: Session, bodymap: BodyMap, visit_id: int, specs: Sequence[MarkSpec]
+) -> tuple[list[int], Changes]:
+    """Store new marks on a draft visit (all or none).
+
+    Raises:
+        ValidationError: a mark is off the body or names an unknown point or muscle.
+        SignedVisitError: the visit is signed.
+    """
+    _editable_visit(session, visit_id)
+    marks = []
+    for spec in specs:
+        errors = validate_spec(spec, bodymap)
+        if errors:
+            raise ValidationError(errors)
+        technique = spec.technique or DEFAULT_TECHNIQUE.get(spec.kind, "")
+        mark = Mark(visit_id=visit_id, **{**asdict(spec), "technique": technique})
+        session.add(mark)
+        marks.append(mark)
+    session.flush()
+    ids = [m.id for m in marks]
+    return ids, Changes(visits=frozenset({visit_id}), marks=frozenset(ids))
+
+
+def _owned(session: Session, mark_ids: Iterable[int]) -> list[Mark]:
+    ids = list(mark_ids)
+    marks = list(session.scalars(select(Mark).where(Mark.id.in_(ids))))
+    if len(marks) != len(set(ids)):
+        raise NotFoundError("A mark was already removed.")
+    for visit_id in {m.visit_id for m in marks}:
+        _editable_visit(session, visit_id)
+    return marks
+
+
+def move_mark(session: Session, bodymap: BodyMap, mark_id: int, x: float, y: float) -> Changes:
+    """Move a mark to where it was really needled (it keeps its point, muscle and side)."""
+    (mark,) = _owned(session, [mark_id])
+    if not (math.isfinite(x) and math.isfinite(y)) or not bodymap.inside_outline(mark.view, x, y):
+        raise ValidationError({"position": "The mark must stay on the body."})
+    mark.x, mark.y = x, y
+    return Changes(visits=frozenset({mark.visit_id}), marks=frozenset({mark_id}))
+
+
+def update_details(session: Session, mark_id: int, details: MarkDetails) -> Changes:
+    """Change a mark's technique, depth, response and note."""
+    errors = validate_details(details)
+    if errors:
+        raise ValidationError(errors)
+    (mark,) = _owned(session, [mark_id])
+    mark.technique = details.technique
+    mark.depth_mm = details.depth_mm
+    mark.response = details.response
+    mark.note = details.note.strip()
+    return Changes(visits=frozenset({mark.visit_id}), marks=frozenset({mark_id}))
+
+
+def delete_marks(session: Session, mark_ids: Sequence[int]) -> tuple[list[MarkRow], Changes]:
+    """Remove marks from a draft visit; returns what they were, so undo can restore them."""
+    marks = _owned(session, mark_ids)
+    rows = [_to_row(m) for m in marks]
+    session.execute(delete(Mark).where(Mark.id.in_([m.id for m in marks])))
+    visits = frozenset(m.visit_id for m in marks)
+    return rows, Changes(visits=visits, marks=frozenset(mark_ids))
+
+
+def restore_marks(session: Session, rows: Sequence[MarkRow]) -> Changes:
+    """Put deleted marks back with their original ids (undo of a delete)."""
+    for visit_id in {r.visit_id for r in rows}:
+        _editable_visit(session, visit_id)
+    for row in rows:
+        session.add(Mark(id=row.id, visit_id=row.visit_id, **asdict(row.spec)))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ServiceError("The mark could not be restored.") from None
+    return Changes(visits=frozenset(r.visit_id for r in rows), marks=frozenset(r.id for r in rows))
+
+
+def list_marks(session: Session, visit_id: int, bodymap: BodyMap | None = None) -> list[MarkRow]:
+    """A visit's marks in the order they were made."""
+    marks = session.scalars(select(Mark).where(Mark.visit_id == visit_id).order_by(Mark.id))
+    return [_to_row(m, bodymap) for m in marks]
+
+
+def previous_visit_id(session: Session, visit_id: int) -> int | None:
+    """The same patient's visit just before this one (by course number), if any."""
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        return None
+    return session.scalar(
+        select(Visit.id)
+        .where(Visit.patient_id == visit.patient_id, Visit.number < visit.number)
+        .order_by(Visit.number.desc())
+        .limit(1)
+    )
+
+
+def previous_marks(
+    session: Session, visit_id: int, bodymap: BodyMap | None = None
+) -> list[MarkRow]:
+    """Marks of the patient's previous visit (empty for a first visit)."""
+    prev = previous_visit_id(session, visit_id)
+    return [] if prev is None else list_marks(session, prev, bodymap)
+
+
+def as_specs(rows: Iterable[MarkRow], keep_details: bool = True) -> list[MarkSpec]:
+    """Turn stored marks into specifications for copying (repeat last visit, protocols)."""
+    specs = []
+    for row in rows:
+        spec = row.spec if keep_details else replace(row.spec, depth_mm=None, note="")
+        specs.append(replace(spec, response="", note=spec.note if keep_details else ""))
+    return specs
+
+
+# -- protocols -------------------------------------------------------------------------
+def save_protocol(session: Session, name: str, specs: Sequence[MarkSpec]) -> tuple[int, Changes]:
+    """Save marks as a named protocol (an existing protocol of that name is replaced)."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "Give the protocol a name."})
+    if len(name) > 120:
+        raise ValidationError({"name": "The name is too long (at most 120 characters)."})
+    if not specs:
+        raise ValidationError({"marks": "There are no marks to save as a protocol."})
+    items: list[dict[str, Any]] = [
+        {k: v for k, v in asdict(s).items() if k not in ("response", "note")} for s in specs
+    ]
+    protocol = session.scalar(select(Protocol).where(func.lower(Protocol.name) == name.lower()))
+    if protocol is None:
+        protocol = Protocol(name=name, items=items)
+        session.add(protocol)
+    else:
+        protocol.name = name
+        protocol.items = items
+    session.flush()
+    return protocol.id, Changes(protocols=frozenset({protocol.id}))
+
+
+def list_protocols(session: Session) -> list[tuple[int, str, int]]:
+    """(id, name, number of marks) of every protocol, by name."""
+    return [
+        (p.id, p.name, len(p.items))
+        for p in session.scalars(select(Protocol).order_by(func.lower(Protocol.name)))
+    ]
+
+
+def protocol_specs(session: Session, protocol_id: int) -> list[MarkSpec]:
+    """The marks a protocol would add."""
+    protocol = session.get(Protocol, protocol_id)
+    if protocol is None:
+        raise NotFoundError("That protocol no longer exists.")
+    return [MarkSpec(**item) for item in protocol.items]
+
+
+def delete_protocol(session: Session, protocol_id: int) -> Changes:
+    """Remove a protocol (visits it was applied to keep their marks)."""
+    protocol = session.get(Protocol, protocol_id)
+    if protocol is None:
+        raise NotFoundError("That protocol no longer exists.")
+    session.delete(protocol)
+    return Changes(protocols=frozenset({protocol_id}))

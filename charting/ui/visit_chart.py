@@ -1,0 +1,703 @@
+"""Charting a visit on the body map: click, type or repeat marks; edit details; undo anything."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QStringListModel,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from charting.bodymap import BodyMap
+from charting.models import MarkKind, Patient, Visit
+from charting.services import marks as mark_service
+from charting.services.changes import Changes
+from charting.services.marks import (
+    KIND_LABELS,
+    RESPONSES,
+    TECHNIQUES,
+    MarkDetails,
+    MarkRow,
+    MarkSpec,
+)
+from charting.services.patients import health_flags
+from charting.ui.bodymap_view import BodyMapView
+from charting.ui.mark_commands import (
+    AddMarksCommand,
+    DeleteMarksCommand,
+    EditDetailsCommand,
+    MoveMarkCommand,
+)
+from charting.ui.ops import OpRunner
+
+MarkIdRole = Qt.ItemDataRole.UserRole + 1
+_Index = QModelIndex | QPersistentModelIndex
+VIEW_TITLES = (
+    ("posterior", "Back && legs", "Ctrl+1"),
+    ("lateral_leg", "Lateral leg", "Ctrl+2"),
+    ("medial_leg", "Medial leg", "Ctrl+3"),
+)
+MODES = (
+    ("point", "Point / trigger point", "F2"),
+    ("ashi", "Ashi point", "F3"),
+    ("cupping", "Cupping site", "F4"),
+)
+_SIDE_SUFFIX = re.compile(r"^(?P<code>.+?)[\s/]+(?P<side>l|r|b|left|right|both|bilateral)$", re.I)
+
+
+class MarkListModel(QAbstractListModel):
+    """The visit's marks as a list beside the map (same rows the map draws)."""
+
+    def __init__(self, bodymap: BodyMap, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._bodymap = bodymap
+        self._rows: list[MarkRow] = []
+
+    def set_rows(self, rows: list[MarkRow]) -> None:
+        """Replace the marks listed."""
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_of(self, mark_id: int) -> int | None:
+        """List row of a mark id."""
+        for i, row in enumerate(self._rows):
+            if row.id == mark_id:
+                return i
+        return None
+
+    def mark(self, row: int) -> MarkRow | None:
+        """The mark at ``row``."""
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == MarkIdRole:
+            return row.id
+        if role == Qt.ItemDataRole.DisplayRole:
+            parts = [row.label]
+            if row.spec.point_code:
+                parts.append(self._bodymap.point(row.spec.point_code).pinyin)
+            elif row.spec.muscle_id:
+                parts.append(self._bodymap.muscle(row.spec.muscle_id).name)
+            else:
+                parts.append(KIND_LABELS[row.kind])
+            if row.spec.technique:
+                parts.append(TECHNIQUES.get(row.spec.technique, row.spec.technique))
+            return "  \u00b7  ".join(parts)
+        if role == Qt.ItemDataRole.ToolTipRole and row.flags:
+            return "Cautions: " + ", ".join(sorted(row.flags))
+        return None
+
+
+class VisitChartPage(QWidget):
+    """The body map of one visit, with the list and details of its marks.
+
+    Every click, typed point or edit is stored by a service the moment it is made, through
+    the undo stack; the map and list are redrawn from what the visit holds.
+
+    Signals:
+        closed(): the user is done charting and wants the patient's chart back.
+        message_posted(str): a short confirmation for the status bar.
+    """
+
+    closed = Signal()
+    message_posted = Signal(str)
+
+    def __init__(self, ops: OpRunner, bodymap: BodyMap, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("visitChart")
+        self.ops = ops
+        self.bodymap = bodymap
+        self.visit_id: int | None = None
+        self._rows: list[MarkRow] = []
+        self._previous: list[MarkRow] = []
+        self._syncing = False
+        self.undo_stack = QUndoStack(self)
+
+        self.title = QLabel()
+        self.title.setObjectName("visitTitle")
+        self.title.setStyleSheet("font-size: 15pt; font-weight: 600;")
+        self.subtitle = QLabel()
+        self.subtitle.setStyleSheet("color: #555;")
+        self.flags = QLabel()
+        self.flags.setObjectName("visitFlags")
+        self.flags.setStyleSheet("color: #8c1d18; font-weight: 600;")
+        self.flags.setWordWrap(True)
+        back = QPushButton("\u2190 Back to chart")
+        back.setObjectName("backToChart")
+        back.clicked.connect(self.closed)
+
+        self.map = BodyMapView(bodymap)
+        self.view_buttons = QButtonGroup(self)
+        view_row = QHBoxLayout()
+        for i, (view_id, title, key) in enumerate(VIEW_TITLES):
+            button = QToolButton()
+            button.setText(title)
+            button.setCheckable(True)
+            button.setObjectName(f"view_{view_id}")
+            button.setToolTip(f"{title.replace('&&', '&')} ({key})")
+            self._shortcut(key, lambda _=False, v=view_id: self.set_view(v))
+            self.view_buttons.addButton(button, i)
+            view_row.addWidget(button)
+        self.view_buttons.button(0).setChecked(True)
+        view_row.addSpacing(16)
+        self.mode_buttons = QButtonGroup(self)
+        for i, (mode, title, key) in enumerate(MODES):
+            button = QToolButton()
+            button.setText(title)
+            button.setCheckable(True)
+            button.setObjectName(f"mode_{mode}")
+            button.setToolTip(f"Click places: {title.lower()} ({key}; Shift+click = ashi)")
+            self._shortcut(key, lambda _=False, m=mode: self.set_mode(m))
+            self.mode_buttons.addButton(button, i)
+            view_row.addWidget(button)
+        self.mode_buttons.button(0).setChecked(True)
+        view_row.addStretch(1)
+
+        self.point_entry = QLineEdit()
+        self.point_entry.setObjectName("pointEntry")
+        self.point_entry.setPlaceholderText("Type a point: bl23, gb30 r, shenshu b  (Ctrl+K)")
+        self.point_entry.setClearButtonEnabled(True)
+        self._completions = QStringListModel(self)
+        completer = QCompleter(self._completions, self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCompletionRole(Qt.ItemDataRole.DisplayRole)
+        self.point_entry.setCompleter(completer)
+        self._completions.setStringList(
+            [f"{p.code}  {p.pinyin}  {p.english}" for p in bodymap.points]
+        )
+        self.show_previous = QCheckBox("Show last visit")
+        self.show_previous.setObjectName("showPrevious")
+        self.show_previous.setChecked(True)
+        self.repeat_button = QPushButton("Repeat last visit")
+        self.repeat_button.setObjectName("repeatLastVisit")
+        self.protocol_button = QPushButton("Protocols")
+        self.protocol_button.setObjectName("protocolButton")
+        self.protocol_menu = QMenu(self.protocol_button)
+        self.protocol_button.setMenu(self.protocol_menu)
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for act in (self.undo_action, self.redo_action):
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(act)
+        undo_button = QToolButton()
+        undo_button.setDefaultAction(self.undo_action)
+        redo_button = QToolButton()
+        redo_button.setDefaultAction(self.redo_action)
+        entry_row = QHBoxLayout()
+        entry_row.addWidget(self.point_entry, 2)
+        entry_row.addWidget(self.show_previous)
+        entry_row.addWidget(self.repeat_button)
+        entry_row.addWidget(self.protocol_button)
+        entry_row.addWidget(undo_button)
+        entry_row.addWidget(redo_button)
+        self._shortcut("Ctrl+K", self._on_focus_entry_triggered)
+
+        self.mark_model = MarkListModel(bodymap, self)
+        self.mark_list = QListView()
+        self.mark_list.setObjectName("markList")
+        self.mark_list.setModel(self.mark_model)
+        self.mark_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.mark_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.mark_count = QLabel()
+        self.mark_count.setObjectName("markCount")
+
+        self.technique = QComboBox()
+        self.technique.setObjectName("markTechnique")
+        for key, label in TECHNIQUES.items():
+            self.technique.addItem(label, key)
+        self.depth_box = QDoubleSpinBox()
+        self.depth_box.setObjectName("markDepth")
+        self.depth_box.setRange(0, mark_service.MAX_DEPTH_MM)
+        self.depth_box.setDecimals(0)
+        self.depth_box.setSuffix(" mm")
+        self.depth_box.setSpecialValueText("not recorded")
+        self.response = QComboBox()
+        self.response.setObjectName("markResponse")
+        for key, label in RESPONSES.items():
+            self.response.addItem(label, key)
+        self.note = QLineEdit()
+        self.note.setObjectName("markNote")
+        self.note.setMaxLength(2000)
+        self.note.setPlaceholderText("e.g. needled obliquely toward the spine")
+        self.detail_title = QLabel("Select a mark to edit its details.")
+        self.detail_title.setWordWrap(True)
+        self.detail_info = QLabel()
+        self.detail_info.setWordWrap(True)
+        self.detail_info.setStyleSheet("color: #555;")
+        details = QGroupBox("Mark details")
+        form = QFormLayout(details)
+        form.addRow(self.detail_title)
+        form.addRow(self.detail_info)
+        form.addRow("&Technique", self.technique)
+        form.addRow("&Depth", self.depth_box)
+        form.addRow("&Response", self.response)
+        form.addRow("&Note", self.note)
+        self._detail_widgets = (self.technique, self.depth_box, self.response, self.note)
+        self._note_timer = QTimer(self)
+        self._note_timer.setSingleShot(True)
+        self._note_timer.setInterval(400)
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.mark_count)
+        side_layout.addWidget(self.mark_list, 1)
+        side_layout.addWidget(details)
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.addLayout(view_row)
+        centre_layout.addWidget(self.map, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("visitSplitter")
+        self.splitter.addWidget(centre)
+        self.splitter.addWidget(side)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([700, 300])
+
+        header = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        titles.addWidget(self.flags)
+        header.addLayout(titles, 1)
+        header.addWidget(back, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addLayout(entry_row)
+        layout.addWidget(self.splitter, 1)
+        self._connect()
+        self._show_details(None)
+
+    def _connect(self) -> None:
+        self.map.point_clicked.connect(self._on_map_point_clicked)
+        self.map.trigger_clicked.connect(self._on_map_trigger_clicked)
+        self.map.free_clicked.connect(self._on_map_free_clicked)
+        self.map.mark_moved.connect(self._on_map_mark_moved)
+        self.map.delete_requested.connect(self._on_map_delete_requested)
+        self.map.mark_activated.connect(self._on_map_mark_activated)
+        self.map.selection_changed.connect(self._on_map_selection_changed)
+        self.view_buttons.idClicked.connect(self._on_view_buttons_id_clicked)
+        self.mode_buttons.idClicked.connect(self._on_mode_buttons_id_clicked)
+        self.point_entry.returnPressed.connect(self._on_point_entry_return_pressed)
+        self.show_previous.toggled.connect(self.map.set_ghosts_visible)
+        self.repeat_button.clicked.connect(self.repeat_last_visit)
+        self.protocol_menu.aboutToShow.connect(self._on_protocol_menu_about_to_show)
+        self.mark_list.selectionModel().selectionChanged.connect(
+            self._on_mark_list_selection_changed
+        )
+        self.ops.changes_applied.connect(self._on_ops_changes_applied)
+        self.technique.activated.connect(self._on_detail_edited)
+        self.response.activated.connect(self._on_detail_edited)
+        self.depth_box.editingFinished.connect(self._on_detail_edited)
+        self.note.textEdited.connect(self._note_timer.start)
+        self.note.editingFinished.connect(self._on_detail_edited)
+        self._note_timer.timeout.connect(self._on_detail_edited)
+
+    # -- loading ---------------------------------------------------------------------------
+    def open_visit(self, visit_id: int) -> None:
+        """Show ``visit_id`` (its patient, marks and the previous visit's marks)."""
+        self.visit_id = visit_id
+        self.undo_stack.clear()
+
+        def load(session: Any) -> tuple[str, str, tuple[str, ...], bool, list[MarkRow]]:
+            visit = session.get(Visit, visit_id)
+            patient: Patient = visit.patient
+            title = f"{patient.full_name}  \u00b7  chart {patient.chart_number}"
+            when = visit.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            sub = (
+                f"Visit {visit.number}  \u00b7  {when}  \u00b7  "
+                f"{visit.practitioner.display_name}  \u00b7  {visit.status}"
+            )
+            if visit.chief_complaint:
+                sub += f"  \u00b7  {visit.chief_complaint}"
+            previous = mark_service.previous_marks(session, visit_id, self.bodymap)
+            return title, sub, health_flags(patient), patient.pregnant, previous
+
+        title, sub, flags, pregnant, previous = self.ops.read(load)
+        self.title.setText(title)
+        self.subtitle.setText(sub)
+        self.flags.setText("\u26a0 " + "  \u00b7  ".join(flags) if flags else "")
+        self.flags.setVisible(bool(flags))
+        self.map.set_pregnant(pregnant)
+        self.map.set_ghost_marks(previous)
+        self.map.set_ghosts_visible(self.show_previous.isChecked())
+        self._previous = previous
+        self.repeat_button.setEnabled(bool(previous))
+        self.repeat_button.setToolTip(
+            f"Copy the {len(previous)} marks of the last visit (one undoable step)"
+            if previous
+            else "This is the patient's first visit"
+        )
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw the map and list from what the visit holds."""
+        if self.visit_id is None:
+            return
+        vid = self.visit_id
+        self._rows = self.ops.read(lambda s: mark_service.list_marks(s, vid, self.bodymap))
+        selected = set(self.map.selected_mark_ids())
+        self._syncing = True
+        try:
+            self.map.set_marks(self._rows)
+            self.mark_model.set_rows(self._rows)
+            self._select(selected & {r.id for r in self._rows})
+        finally:
+            self._syncing = False
+        cups = sum(1 for r in self._rows if r.kind == MarkKind.CUPPING.value)
+        self.mark_count.setText(
+            f"{len(self._rows) - cups} needle sites  \u00b7  {cups} cupping sites"
+        )
+        self._show_details(self._single_selected())
+
+    # -- adding marks --------------------------------------------------------------------------
+    def add_marks(self, specs: list[MarkSpec], text: str) -> list[int]:
+        """Store marks as one undoable step; return their ids (empty if refused)."""
+        if self.visit_id is None or not specs:
+            return []
+        command = AddMarksCommand(self.ops, self.bodymap, self.visit_id, specs, text)
+        command.parent_widget = self
+        self.undo_stack.push(command)
+        return command.ids
+
+    @Slot(str, str, str, float, float)
+    def _on_map_point_clicked(self, view: str, code: str, side: str, x: float, y: float) -> None:
+        spec = MarkSpec(MarkKind.ACUPOINT.value, view, x, y, side, point_code=code)
+        self.add_marks([spec], f"Mark {code} {side}")
+
+    @Slot(str, str, str, float, float)
+    def _on_map_trigger_clicked(
+        self, view: str, muscle: str, side: str, x: float, y: float
+    ) -> None:
+        spec = MarkSpec(MarkKind.TRIGGER_POINT.value, view, x, y, side, muscle_id=muscle)
+        self.add_marks([spec], f"Trigger point ({self.bodymap.muscle(muscle).name})")
+
+    @Slot(str, str, str, float, float)
+    def _on_map_free_clicked(self, kind: str, view: str, side: str, x: float, y: float) -> None:
+        self.add_marks([MarkSpec(kind, view, x, y, side)], f"Add {KIND_LABELS[kind].lower()}")
+
+    @Slot()
+    def _on_point_entry_return_pressed(self) -> None:
+        text = self.point_entry.text().strip()
+        if not text:
+            return
+        specs = self.specs_for_typed(text)
+        if specs is None:
+            return
+        if self.add_marks(specs, f"Mark {text}"):
+            self.point_entry.clear()
+
+    def specs_for_typed(self, text: str) -> list[MarkSpec] | None:
+        """Marks for a typed point ("bl23", "bl23 l", "shenshu both"); asks the side if needed."""
+        side_word = None
+        match = _SIDE_SUFFIX.match(text)
+        point = self.bodymap.lookup(text)
+        if point is None and match:
+            point = self.bodymap.lookup(match["code"])
+            side_word = match["side"].lower()[0]
+        if point is None:
+            point = self.bodymap.lookup(text.split("  ")[0])  # a completer line
+        if point is None:
+            self.point_entry.setStyleSheet("border: 1px solid #b3261e;")
+            self.point_entry.setToolTip(f"No acupoint called \u201c{text}\u201d.")
+            return None
+        self.point_entry.setStyleSheet("")
+        self.point_entry.setToolTip("")
+        if point.sides == ("M",):
+            sides = ["M"]
+        elif side_word in ("l", "r"):
+            sides = [side_word.upper()]
+        elif side_word == "b":
+            sides = ["L", "R"]
+        else:
+            chosen = self.ask_side(point.code)
+            if chosen is None:
+                return None
+            sides = chosen
+        views = self.bodymap.views_for(point.code)
+        view = self.map.view_id if self.map.view_id in views else views[0]
+        if view != self.map.view_id:
+            self.set_view(view)
+        specs = []
+        for side in sides:
+            pos = self.bodymap.position(point.code, side, view)  # type: ignore[arg-type]
+            if pos is not None:
+                specs.append(MarkSpec("acupoint", view, pos[0], pos[1], side, point.code))
+        return specs
+
+    def ask_side(self, code: str) -> list[str] | None:
+        """Ask left, right or both for a bilateral point; B (both) is one key away."""
+        menu = QMenu(self)
+        menu.setObjectName("sideMenu")
+        both = menu.addAction(f"&Both sides ({code} L + R)")
+        left = menu.addAction("&Left (patient's left)")
+        right = menu.addAction("&Right (patient's right)")
+        menu.setActiveAction(both)
+        pos = self.point_entry.mapToGlobal(self.point_entry.rect().bottomLeft())
+        chosen = menu.exec(pos, both)
+        return {both: ["L", "R"], left: ["L"], right: ["R"]}.get(chosen)
+
+    def repeat_last_visit(self) -> None:
+        """Copy the previous visit's marks (techniques and depths too) as one undoable step."""
+        if self._previous:
+            self.add_marks(
+                mark_service.as_specs(self._previous), f"Repeat last visit ({len(self._previous)})"
+            )
+
+    # -- protocols ---------------------------------------------------------------------------
+    @Slot()
+    def _on_protocol_menu_about_to_show(self) -> None:
+        self.protocol_menu.clear()
+        save = self.protocol_menu.addAction("Save current marks as protocol\u2026")
+        save.setEnabled(bool(self._rows))
+        save.triggered.connect(self.save_protocol)
+        protocols = self.ops.read(mark_service.list_protocols)
+        if protocols:
+            self.protocol_menu.addSection("Apply")
+        for pid, name, count in protocols:
+            act = self.protocol_menu.addAction(f"{name}  ({count} marks)")
+            act.setData(pid)
+            act.triggered.connect(lambda _=False, p=pid: self.apply_protocol(p))
+        if protocols:
+            delete = self.protocol_menu.addMenu("Delete protocol")
+            for pid, name, _count in protocols:
+                act = delete.addAction(name)
+                act.triggered.connect(lambda _=False, p=pid, n=name: self._delete_protocol(p, n))
+
+    def save_protocol(self) -> None:
+        """Ask for a name and save the current marks as a protocol."""
+        name, ok = QInputDialog.getText(
+            self, "Save protocol", "Protocol name (e.g. Acute low back pain):"
+        )
+        if ok and name.strip():
+            specs = mark_service.as_specs(self._rows, keep_details=False)
+            if self.ops.run(self, mark_service.save_protocol, name, specs):
+                self.message_posted.emit(f"Protocol \u201c{name.strip()}\u201d saved.")
+
+    def apply_protocol(self, protocol_id: int) -> None:
+        """Add a protocol's marks to this visit in one undoable step."""
+        specs = self.ops.read(lambda s: mark_service.protocol_specs(s, protocol_id))
+        self.add_marks(specs, "Apply protocol")
+
+    def _delete_protocol(self, protocol_id: int, name: str) -> None:
+        answer = QMessageBox.question(
+            self, "Delete protocol", f"Delete the protocol \u201c{name}\u201d?"
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.ops.run(self, mark_service.delete_protocol, protocol_id)
+
+    # -- editing marks --------------------------------------------------------------------------
+    @Slot(int, float, float)
+    def _on_map_mark_moved(self, mark_id: int, x: float, y: float) -> None:
+        row = next((r for r in self._rows if r.id == mark_id), None)
+        if row is None:
+            return
+        command = MoveMarkCommand(self.ops, self.bodymap, mark_id, (row.spec.x, row.spec.y), (x, y))
+        command.parent_widget = self
+        self.undo_stack.push(command)
+        self.refresh()
+
+    @Slot(list)
+    def _on_map_delete_requested(self, ids: list[int]) -> None:
+        self.delete_marks(ids)
+
+    def delete_marks(self, ids: list[int]) -> None:
+        """Delete marks as one undoable step."""
+        if not ids:
+            return
+        text = "Delete mark" if len(ids) == 1 else f"Delete {len(ids)} marks"
+        command = DeleteMarksCommand(self.ops, self.bodymap, ids, text)
+        command.parent_widget = self
+        self.undo_stack.push(command)
+
+    @Slot(int)
+    def _on_map_mark_activated(self, mark_id: int) -> None:
+        self._select({mark_id})
+        self.technique.setFocus()
+
+    @Slot(list)
+    def _on_map_selection_changed(self, ids: list[int]) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        try:
+            self._select_in_list(set(ids))
+        finally:
+            self._syncing = False
+        self._show_details(self._single_selected())
+
+    @Slot()
+    def _on_mark_list_selection_changed(self) -> None:
+        if self._syncing:
+            return
+        ids = {index.data(MarkIdRole) for index in self.mark_list.selectionModel().selectedRows()}
+        self._syncing = True
+        try:
+            self.map.select_marks(ids)
+        finally:
+            self._syncing = False
+        self._show_details(self._single_selected())
+
+    def _select(self, ids: set[int]) -> None:
+        self.map.select_marks(ids)
+        self._select_in_list(ids)
+        self._show_details(self._single_selected())
+
+    def _select_in_list(self, ids: set[int]) -> None:
+        selection = self.mark_list.selectionModel()
+        selection.clearSelection()
+        for mark_id in ids:
+            row = self.mark_model.row_of(mark_id)
+            if row is not None:
+                selection.select(
+                    self.mark_model.index(row), QItemSelectionModel.SelectionFlag.Select
+                )
+
+    def _single_selected(self) -> MarkRow | None:
+        ids = self.map.selected_mark_ids()
+        if len(ids) != 1:
+            return None
+        return next((r for r in self._rows if r.id == ids[0]), None)
+
+    def _show_details(self, row: MarkRow | None) -> None:
+        for widget in self._detail_widgets:
+            widget.setEnabled(row is not None)
+            widget.blockSignals(True)
+        try:
+            if row is None:
+                self.detail_title.setText("Select a mark to edit its details.")
+                self.detail_info.setText("")
+                self.technique.setCurrentIndex(0)
+                self.depth_box.setValue(0)
+                self.response.setCurrentIndex(0)
+                self.note.clear()
+                return
+            self.detail_title.setText(f"<b>{row.label}</b> \u2014 {KIND_LABELS[row.kind]}")
+            self.detail_info.setText(self._describe(row))
+            self.technique.setCurrentIndex(max(0, self.technique.findData(row.spec.technique)))
+            self.depth_box.setValue(row.spec.depth_mm or 0)
+            self.response.setCurrentIndex(max(0, self.response.findData(row.spec.response)))
+            if self.note.text() != row.spec.note:
+                self.note.setText(row.spec.note)
+        finally:
+            for widget in self._detail_widgets:
+                widget.blockSignals(False)
+
+    def _describe(self, row: MarkRow) -> str:
+        if row.spec.point_code:
+            point = self.bodymap.point(row.spec.point_code)
+            text = f"{point.pinyin} {point.hanzi} \u00b7 {point.english}"
+            if point.flags:
+                text += (
+                    f"<br><span style='color:#8c1d18'>Cautions: {', '.join(sorted(point.flags))}"
+                )
+                text += f" \u2014 {point.cautions}</span>" if point.cautions else "</span>"
+            return text
+        if row.spec.muscle_id:
+            return self.bodymap.muscle(row.spec.muscle_id).referral
+        return ""
+
+    @Slot()
+    def _on_detail_edited(self) -> None:
+        self._note_timer.stop()
+        row = self._single_selected()
+        if row is None:
+            return
+        old = MarkDetails(row.spec.technique, row.spec.depth_mm, row.spec.response, row.spec.note)
+        new = MarkDetails(
+            self.technique.currentData() or "",
+            self.depth_box.value() or None,
+            self.response.currentData() or "",
+            self.note.text().strip(),
+        )
+        if new != old:
+            command = EditDetailsCommand(self.ops, self.bodymap, row.id, old, new)
+            command.parent_widget = self
+            self.undo_stack.push(command)
+
+    # -- view and mode -------------------------------------------------------------------------
+    def _shortcut(self, key: str, slot: Any) -> QAction:
+        """A keyboard shortcut that works anywhere on this page."""
+        action = QAction(self)
+        action.setShortcut(QKeySequence(key))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def set_mode(self, mode: str) -> None:
+        """Choose what a plain click places: "point", "ashi" or "cupping"."""
+        self.map.set_mode(mode)
+        for i, (name, _title, _key) in enumerate(MODES):
+            if name == mode:
+                self.mode_buttons.button(i).setChecked(True)
+
+    def set_view(self, view_id: str) -> None:
+        """Switch the map to another view."""
+        self.map.set_view(view_id)
+        for i, (vid, _title, _key) in enumerate(VIEW_TITLES):
+            if vid == view_id:
+                self.view_buttons.button(i).setChecked(True)
+
+    @Slot(int)
+    def _on_view_buttons_id_clicked(self, index: int) -> None:
+        self.map.set_view(VIEW_TITLES[index][0])
+
+    @Slot(int)
+    def _on_mode_buttons_id_clicked(self, index: int) -> None:
+        self.map.set_mode(MODES[index][0])
+
+    @Slot()
+    def _on_focus_entry_triggered(self) -> None:
+        self.point_entry.setFocus()
+        self.point_entry.selectAll()
+
+    @Slot(object)
+    def _on_ops_changes_applied(self, changes: Changes) -> None:
+        if self.visit_id is not None and (self.visit_id in changes.visits or changes.marks):
+            self.refresh()

@@ -1,0 +1,340 @@
+"""Charting a visit on the body map, driven with real clicks and keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QInputDialog, QMenu
+
+from charting.bodymap import load_bodymap
+from charting.models.db import Database
+from charting.services.marks import MarkSpec, add_marks, list_marks, list_protocols
+from charting.services.visits import start_visit
+from charting.ui.main_window import MainWindow
+from charting.ui.ops import OpRunner
+from charting.ui.visit_chart import VisitChartPage
+
+BM = load_bodymap()
+
+
+@pytest.fixture
+def visits(database: Database, make_patient, practitioner_id: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """A patient's first visit (with BL23 L, BL23 R and GV4) and their second, empty visit."""
+    pid = make_patient()
+    with database.write() as session:
+        first, _ = start_visit(session, pid, practitioner_id)
+        specs = [_spec("BL23", "L"), _spec("BL23", "R"), _spec("GV4", "M")]
+        add_marks(session, BM, first, specs)
+        second, _ = start_visit(session, pid, practitioner_id)
+    return first, second
+
+
+def _spec(code: str, side: str, view: str = "posterior") -> MarkSpec:
+    x, y = BM.position(code, side, view)  # type: ignore[arg-type, misc]
+    return MarkSpec("acupoint", view, x, y, side, point_code=code)
+
+
+@pytest.fixture
+def page(qtbot, database: Database, visits: tuple[int, int]) -> Iterator[VisitChartPage]:  # type: ignore[no-untyped-def]
+    """The charting page on the second (empty) visit, shown at a practical size."""
+    chart = VisitChartPage(OpRunner(database), BM)
+    qtbot.addWidget(chart)
+    chart.resize(1200, 900)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.open_visit(visits[1])
+    yield chart
+
+
+def _stored(database: Database, visit_id: int) -> list[str]:
+    with database.read() as session:
+        return [row.label for row in list_marks(session, visit_id)]
+
+
+def _click(
+    qtbot, page: VisitChartPage, x: float, y: float, modifier=Qt.KeyboardModifier.NoModifier
+) -> None:  # type: ignore[no-untyped-def]
+    qtbot.mouseClick(
+        page.map.viewport(), Qt.MouseButton.LeftButton, modifier, page.map.viewport_point(x, y)
+    )
+
+
+def _click_point(qtbot, page: VisitChartPage, code: str, side: str) -> None:  # type: ignore[no-untyped-def]
+    x, y = BM.position(code, side, page.map.view_id)  # type: ignore[arg-type, misc]
+    _click(qtbot, page, x, y)
+
+
+def test_clicking_points_stores_them_on_the_right_side(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """Clicks on BL23 left, BL40 right and GV4 store exactly those marks, listed and drawn."""
+    _click_point(qtbot, page, "BL23", "L")
+    _click_point(qtbot, page, "BL40", "R")
+    _click_point(qtbot, page, "GV4", "M")
+    assert _stored(database, visits[1]) == ["BL23 L", "BL40 R", "GV4"]
+    assert page.mark_model.rowCount() == 3
+    assert page.map.mark_item_count() == 3
+    assert "3 needle sites" in page.mark_count.text()
+
+
+def test_click_over_a_muscle_places_a_trigger_point(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """A click on the buttock away from any acupoint stores a trigger point with its muscle."""
+    muscle = BM.muscle("piriformis")
+    x, y = BM.trigger_point_position(muscle.id, muscle.trigger_points[0].id, "R")
+    assert BM.nearest_point("posterior", x, y) is None
+    _click(qtbot, page, x, y)
+    with database.read() as session:
+        (row,) = list_marks(session, visits[1])
+    assert row.kind == "trigger_point"
+    assert BM.muscle_at("posterior", row.spec.x, row.spec.y).muscle.id == row.spec.muscle_id  # type: ignore[union-attr]
+    assert row.spec.side == "R"
+
+
+def test_shift_click_places_an_ashi_point(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """Shift+click marks a tender (ashi) point where clicked, even next to an acupoint."""
+    x, y = BM.position("BL25", "L", "posterior")  # type: ignore[misc]
+    _click(qtbot, page, x, y, Qt.KeyboardModifier.ShiftModifier)
+    assert _stored(database, visits[1]) == ["Ashi L"]
+
+
+def test_undo_and_redo_go_through_the_database(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """Ctrl+Z removes the last mark from the visit; Ctrl+Shift+Z puts it back."""
+    _click_point(qtbot, page, "BL23", "L")
+    _click_point(qtbot, page, "BL25", "R")
+    page.map.setFocus()
+    qtbot.keyClick(page.map, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert _stored(database, visits[1]) == ["BL23 L"]
+    assert page.map.mark_item_count() == 1
+    qtbot.keyClick(
+        page.map,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert _stored(database, visits[1]) == ["BL23 L", "BL25 R"]
+
+
+def test_delete_key_removes_the_selected_mark_and_undo_restores_it(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """Selecting a mark and pressing Delete removes it; undo brings back the same mark."""
+    _click_point(qtbot, page, "BL40", "L")
+    (before,) = page._rows
+    _click_point(qtbot, page, "BL40", "L")  # clicking a mark selects it, adds nothing
+    assert _stored(database, visits[1]) == ["BL40 L"]
+    assert page.map.selected_mark_ids() == [before.id]
+    qtbot.keyClick(page.map, Qt.Key.Key_Delete)
+    assert _stored(database, visits[1]) == []
+    page.undo_stack.undo()
+    with database.read() as session:
+        assert list_marks(session, visits[1]) == [before]
+
+
+def test_dragging_a_mark_stores_the_new_position(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """Dragging BL23 a little moves the stored position; undo moves it back."""
+    _click_point(qtbot, page, "BL23", "L")
+    x, y = BM.position("BL23", "L", "posterior")  # type: ignore[misc]
+    start = page.map.viewport_point(x, y)
+    end = start + QPoint(12, 18)
+    viewport = page.map.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, 7):
+        qtbot.mouseMove(viewport, start + (end - start) * step / 6)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+    with database.read() as session:
+        (row,) = list_marks(session, visits[1])
+    assert row.spec.point_code == "BL23" and row.spec.side == "L"
+    nx, ny = page.map.model_position(end)
+    assert row.spec.x == pytest.approx(nx, abs=2) and row.spec.y == pytest.approx(ny, abs=2)
+    page.undo_stack.undo()
+    with database.read() as session:
+        (row,) = list_marks(session, visits[1])
+    assert (row.spec.x, row.spec.y) == pytest.approx((x, y))
+
+
+def test_typing_a_code_marks_it_with_the_side_asked(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """Typing "bl23" + Enter asks the side and B marks both; "gv4" needs no side."""
+
+    def choose_both(menu: QMenu) -> None:
+        qtbot.keyClick(menu, Qt.Key.Key_B)
+
+    when_modal(choose_both)
+    qtbot.keyClicks(page.point_entry, "bl23")
+    qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
+    assert _stored(database, visits[1]) == ["BL23 L", "BL23 R"]
+    assert page.point_entry.text() == ""
+    qtbot.keyClicks(page.point_entry, "gv4")
+    qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
+    qtbot.keyClicks(page.point_entry, "Zhibian r")
+    qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
+    assert _stored(database, visits[1]) == ["BL23 L", "BL23 R", "GV4", "BL54 R"]
+
+
+def test_unknown_typed_point_is_flagged_and_nothing_stored(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """A code that is not in the catalog is refused at the field and nothing is stored."""
+    qtbot.keyClicks(page.point_entry, "xx99")
+    qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
+    assert _stored(database, visits[1]) == []
+    assert "No acupoint" in page.point_entry.toolTip()
+
+
+def test_typed_leg_point_switches_to_its_view(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """Typing a point drawn only on another view switches the map there and marks it."""
+    qtbot.keyClicks(page.point_entry, "ki3 l")
+    qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
+    assert page.map.view_id == "medial_leg"
+    with database.read() as session:
+        (row,) = list_marks(session, visits[1])
+    assert (row.spec.point_code, row.spec.view) == ("KI3", "medial_leg")
+
+
+def test_marks_stay_on_their_view(qtbot, page: VisitChartPage) -> None:  # type: ignore[no-untyped-def]
+    """A mark made on the back is not drawn on the leg views, and comes back on the back."""
+    _click_point(qtbot, page, "BL23", "L")
+    qtbot.keyClick(page, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert page.map.view_id == "lateral_leg"
+    assert page.map.mark_item_count() == 0
+    qtbot.keyClick(page, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert page.map.mark_item_count() == 1
+
+
+def test_repeat_last_visit_is_one_undoable_step(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """Repeat last visit copies the three marks of visit 1; one undo removes all three."""
+    qtbot.mouseClick(page.repeat_button, Qt.MouseButton.LeftButton)
+    assert _stored(database, visits[1]) == ["BL23 L", "BL23 R", "GV4"]
+    page.undo_stack.undo()
+    assert _stored(database, visits[1]) == []
+
+
+def test_previous_visit_shown_faded_and_toggled(qtbot, page: VisitChartPage) -> None:  # type: ignore[no-untyped-def]
+    """The last visit's marks are drawn faded and the toggle hides them."""
+    assert page.map.ghost_item_count() == 3
+    page.show_previous.setChecked(False)
+    assert page.map.ghost_item_count() == 0
+    page.show_previous.setChecked(True)
+    assert page.map.ghost_item_count() == 3
+
+
+def test_save_and_apply_a_protocol(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,
+    when_modal,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """Marks saved as a named protocol are applied to a visit in one click."""
+    _click_point(qtbot, page, "BL25", "L")
+    _click_point(qtbot, page, "BL25", "R")
+    monkeypatch.setattr(
+        QInputDialog, "getText", staticmethod(lambda *a, **k: ("Acute low back pain", True))
+    )
+    page.save_protocol()
+    with database.read() as session:
+        ((_id, name, count),) = list_protocols(session)
+    assert (name, count) == ("Acute low back pain", 2)
+    page.undo_stack.undo()
+    page.undo_stack.undo()
+    assert _stored(database, visits[1]) == []
+    page._on_protocol_menu_about_to_show()
+    apply = next(a for a in page.protocol_menu.actions() if a.text().startswith("Acute"))
+    apply.trigger()
+    assert _stored(database, visits[1]) == ["BL25 L", "BL25 R"]
+
+
+def test_mark_details_are_saved_from_the_side_panel(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """Choosing electroacupuncture, 30 mm and de qi for the selected mark stores them."""
+    _click_point(qtbot, page, "BL23", "L")
+    _click_point(qtbot, page, "BL23", "L")  # select it
+    page.technique.setCurrentIndex(page.technique.findData("electro"))
+    page.technique.activated.emit(page.technique.currentIndex())
+    page.depth_box.setValue(30)
+    page.depth_box.editingFinished.emit()
+    page.response.setCurrentIndex(page.response.findData("de_qi"))
+    page.response.activated.emit(page.response.currentIndex())
+    qtbot.keyClicks(page.note, "Oblique toward spine")
+    qtbot.keyClick(page.note, Qt.Key.Key_Return)
+    with database.read() as session:
+        (row,) = list_marks(session, visits[1])
+    assert (row.spec.technique, row.spec.depth_mm, row.spec.response, row.spec.note) == (
+        "electro",
+        30,
+        "de_qi",
+        "Oblique toward spine",
+    )
+
+
+def test_starting_a_visit_opens_the_body_map(
+    qtbot,
+    window: MainWindow,
+    make_patient,
+    practitioner_id: int,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """After New visit the body map is shown for that visit; Back returns to the chart."""
+    make_patient()
+    window.patient_model.refresh()
+    window.select_patient(window.patient_model.patient_id(0))
+    when_modal(lambda dialog: dialog._on_buttons_accepted())
+    window.new_visit_action.trigger()
+    assert window.visit_chart is not None
+    assert window.pages.currentWidget() is window.visit_chart
+    assert window.visit_chart.findChild(type(window.visit_chart.map), "bodyMap") is not None
+    qtbot.mouseClick(
+        window.visit_chart.findChild(type(window.visit_chart.repeat_button), "backToChart"),
+        Qt.MouseButton.LeftButton,
+    )
+    assert window.pages.currentWidget() is window.patient_panel
