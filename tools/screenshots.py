@@ -13,10 +13,17 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+from sqlalchemy import select
 
+from charting.bodymap import BodyMap, load_bodymap
 from charting.config import sqlite_url
+from charting.models import Patient, Practitioner
+from charting.models.db import Database
 from charting.models.migrate import open_database
 from charting.services.demo import create_demo_clinic
+from charting.services.marks import MarkSpec, add_marks
+from charting.services.visits import start_visit
 from charting.ui.app import make_application
 from charting.ui.main_window import MainWindow
 
@@ -60,9 +67,75 @@ def main() -> int:
             app.processEvents()
             window.grab().save(str(out / f"main-window-{size[0]}x{size[1]}.png"))
             window.close()
+        _visit_screens(app, db, settings, out)
         db.dispose()
     print(f"Screenshots written to {out}")
     return 0
+
+
+def _spec(bodymap: BodyMap, code: str, side: str, view: str = "posterior") -> MarkSpec:
+    x, y = bodymap.position(code, side, view)  # type: ignore[arg-type, misc]
+    return MarkSpec("acupoint", view, x, y, side, point_code=code)
+
+
+def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Path) -> None:
+    """The body map of a charted visit: each view, with last visit's marks faded."""
+    bodymap = load_bodymap()
+    with db.write() as session:
+        pid = session.scalar(select(Patient.id).where(Patient.anticoagulant.is_(True)).limit(1))
+        prac = session.scalar(select(Practitioner.id).limit(1))
+        first, _ = start_visit(session, pid, prac, chief_complaint="Low back pain, left sciatica")
+        add_marks(
+            session,
+            bodymap,
+            first,
+            [_spec(bodymap, c, s) for c, s in (("BL23", "L"), ("BL23", "R"), ("BL40", "L"))],
+        )
+        vid, _ = start_visit(session, pid, prac, chief_complaint="Low back pain, left sciatica")
+        ql = bodymap.muscle("quadratus_lumborum")
+        tx, ty = bodymap.trigger_point_position(ql.id, ql.trigger_points[0].id, "L")
+        specs = [
+            _spec(bodymap, c, s)
+            for c, s in (
+                ("BL23", "L"),
+                ("BL23", "R"),
+                ("BL25", "L"),
+                ("BL25", "R"),
+                ("GV4", "M"),
+                ("GB30", "L"),
+                ("BL40", "L"),
+                ("BL40", "R"),
+                ("BL57", "L"),
+            )
+        ]
+        specs.append(MarkSpec("trigger_point", "posterior", tx, ty, "L", muscle_id=ql.id))
+        specs.append(MarkSpec("cupping", "posterior", 395, 560, "L"))
+        specs += [
+            _spec(bodymap, "GB34", "L", "lateral_leg"),
+            _spec(bodymap, "GB39", "L", "lateral_leg"),
+            _spec(bodymap, "ST36", "L", "lateral_leg"),
+            _spec(bodymap, "KI3", "L", "medial_leg"),
+            _spec(bodymap, "SP6", "L", "medial_leg"),
+            _spec(bodymap, "SP6", "R", "medial_leg"),
+        ]
+        add_marks(session, bodymap, vid, specs)
+    for size in ((1280, 800), (1920, 1080)):
+        window = MainWindow(db, settings)
+        window.resize(*size)
+        window.show()
+        window.select_patient(pid)
+        window.open_visit(vid)
+        chart = window.visit_chart
+        assert chart is not None
+        chart.map.select_marks([chart._rows[0].id])
+        for view in ("posterior", "lateral_leg", "medial_leg"):
+            if size[0] == 1280 and view != "posterior":
+                continue
+            chart.set_view(view)
+            app.processEvents()
+            suffix = "" if view == "posterior" else f"-{view.replace('_', '-')}"
+            window.grab().save(str(out / f"visit-body-map-{size[0]}x{size[1]}{suffix}.png"))
+        window.close()
 
 
 if __name__ == "__main__":

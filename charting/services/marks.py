@@ -52,6 +52,23 @@ KIND_LABELS = {
     MarkKind.CUPPING.value: "Cupping site",
 }
 MAX_DEPTH_MM = 150.0
+# Short muscle names for map labels, as commonly abbreviated in myofascial charting.
+MUSCLE_ABBREVIATIONS = {
+    "quadratus_lumborum": "QL",
+    "iliocostalis_lumborum": "ICL",
+    "iliocostalis_thoracis": "ICT",
+    "longissimus_thoracis": "LT",
+    "multifidus_rotatores": "MF",
+    "gluteus_maximus": "GMax",
+    "gluteus_medius": "GMed",
+    "gluteus_minimus": "GMin",
+    "piriformis": "Pir",
+    "hamstrings_medial": "ST/SM",
+    "biceps_femoris": "BF",
+    "gastrocnemius": "Gastroc",
+    "soleus": "Soleus",
+    "tensor_fasciae_latae": "TFL",
+}
 
 
 class SignedVisitError(ServiceError):
@@ -113,7 +130,9 @@ def mark_label(spec: MarkSpec) -> str:
     if spec.kind == MarkKind.ACUPOINT.value:
         return f"{spec.point_code}{side}"
     if spec.kind == MarkKind.TRIGGER_POINT.value:
-        return f"TrP {(spec.muscle_id or '').replace('_', ' ')}{side}".strip()
+        muscle = spec.muscle_id or ""
+        short = MUSCLE_ABBREVIATIONS.get(muscle, muscle.replace("_", " "))
+        return f"TrP {short}{side}".strip()
     if spec.kind == MarkKind.ASHI.value:
         return f"Ashi{side}"
     return f"Cup{side}"

@@ -178,6 +178,10 @@ class _ArtworkItem(QGraphicsItem):
         self._texts: list[Shape] = []
         for shape in view.shapes:
             if shape.kind == "text":
+                # On screen the view buttons already name the view, and its title would
+                # collide with the side labels once text is enlarged to stay legible.
+                if shape.role == "panel_label" and shape.text == view.title:
+                    continue
                 self._texts.append(shape)
             else:
                 self._strokes.append(self._stroke(shape))

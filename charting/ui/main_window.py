@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         self.result_count = QLabel()
         self.result_count.setObjectName("resultCount")
         self.result_count.setStyleSheet("color: #666;")
-        left = QWidget()
+        left = self.patient_pane = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(6, 6, 0, 6)
         left_layout.addWidget(self.search)
@@ -267,6 +267,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_find_action_triggered(self) -> None:
+        self.patient_pane.show()
         self.search.setFocus()
         self.search.selectAll()
 
@@ -394,6 +395,8 @@ class MainWindow(QMainWindow):
             self.pages.addWidget(self.visit_chart)
         self.visit_chart.open_visit(visit_id)
         self._charted_patient = self._patient_id
+        # The map needs the room; the patient list comes back with "Back to chart".
+        self.patient_pane.hide()
         self.pages.setCurrentWidget(self.visit_chart)
         self.visit_chart.map.setFocus()
 
@@ -409,6 +412,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_visit_chart_closed(self) -> None:
+        self.patient_pane.show()
         self.pages.setCurrentWidget(self.patient_panel)
         self.select_patient(self._patient_id)
 

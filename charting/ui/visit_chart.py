@@ -241,6 +241,9 @@ class VisitChartPage(QWidget):
         self.mark_list.setModel(self.mark_model)
         self.mark_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.mark_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.mark_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.mark_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.mark_list.setUniformItemSizes(True)
         self.mark_count = QLabel()
         self.mark_count.setObjectName("markCount")
 

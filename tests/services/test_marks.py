@@ -164,3 +164,12 @@ def test_previous_visit_marks_and_protocols(
     with database.read() as session:
         assert [r.label for r in list_marks(session, second)] == ["BL23 L"]
         assert list_protocols(session) == []
+
+
+def test_every_catalog_muscle_has_a_short_map_label() -> None:
+    """Trigger-point labels stay compact: "TrP QL L", never the full muscle name."""
+    from charting.services.marks import MUSCLE_ABBREVIATIONS, mark_label
+
+    assert {m.id for m in BM.muscles} <= MUSCLE_ABBREVIATIONS.keys()
+    spec = MarkSpec("trigger_point", "posterior", 0, 0, "L", muscle_id="quadratus_lumborum")
+    assert mark_label(spec) == "TrP QL L"
