@@ -76,6 +76,26 @@ def run() -> None:
     ]
     bodymap = load_bodymap()
 
+    rng = random.Random(3)
+    clicks_at = [(rng.uniform(150, 710), rng.uniform(250, 1700)) for _ in range(200)]
+    placed = bodymap.placed_points("posterior")
+
+    def brute_force() -> None:
+        for x, y in clicks_at:
+            min(placed, key=lambda p: (p.x - x) ** 2 + (p.y - y) ** 2)
+
+    brute = summarise("baseline: 200 nearest-point scans over every point", sample(brute_force, 30))
+    indexed = sample(lambda: [bodymap.nearest_point("posterior", x, y) for x, y in clicks_at], 30)
+    measures += [
+        brute,
+        summarise(
+            "200 hit-tests (nearest point within 0.5 cun, grid index)",
+            indexed,
+            baseline=brute.name,
+            baseline_median_ms=brute.median_ms,
+        ),
+    ]
+
     empty_view = QGraphicsView(QGraphicsScene(0, 0, 860, 1790))
     empty_view.resize(*SIZE)
     empty_view.show()
