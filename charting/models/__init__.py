@@ -2,27 +2,35 @@
 
 from charting.models.base import Base, utcnow
 from charting.models.entities import (
+    AdverseEvent,
+    Amendment,
     Counter,
+    EAPair,
     ImplantedDevice,
     Mark,
     MarkKind,
     Patient,
     Practitioner,
     Protocol,
+    SafetyAcknowledgement,
     Sex,
     Visit,
     VisitStatus,
 )
 
 __all__ = [
+    "AdverseEvent",
+    "Amendment",
     "Base",
     "Counter",
+    "EAPair",
     "ImplantedDevice",
     "Mark",
     "MarkKind",
     "Patient",
     "Practitioner",
     "Protocol",
+    "SafetyAcknowledgement",
     "Sex",
     "Visit",
     "VisitStatus",

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -53,6 +54,16 @@ class VisitStatus(StrEnum):
     SIGNED = "signed"
 
 
+def _text() -> Mapped[Any]:
+    """A free-text column that is never NULL (empty when not recorded)."""
+    return mapped_column(Text, default="", server_default="")
+
+
+def _json_list() -> Mapped[Any]:
+    """A JSON list column, empty by default."""
+    return mapped_column(JSON, default=list, server_default=text("'[]'"))
+
+
 def _in(column: str, values: type[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
@@ -79,7 +90,9 @@ class Practitioner(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    visits: Mapped[list[Visit]] = relationship(back_populates="practitioner")
+    visits: Mapped[list[Visit]] = relationship(
+        back_populates="practitioner", foreign_keys="Visit.practitioner_id"
+    )
 
     @property
     def display_name(self) -> str:
@@ -155,6 +168,16 @@ class Visit(Base):
         UniqueConstraint("patient_id", "number"),
         CheckConstraint(_in("status", VisitStatus), name="status_known"),
         CheckConstraint("number >= 1", name="number_positive"),
+        *(
+            CheckConstraint(f"{c} IS NULL OR {c} BETWEEN 0 AND 10", name=f"{c}_nrs")
+            for c in ("pain_now", "pain_best", "pain_worst", "pain_after")
+        ),
+        CheckConstraint("odi_percent IS NULL OR odi_percent BETWEEN 0 AND 100", name="odi"),
+        CheckConstraint("rmdq_score IS NULL OR rmdq_score BETWEEN 0 AND 24", name="rmdq"),
+        CheckConstraint(
+            "retention_minutes IS NULL OR retention_minutes BETWEEN 0 AND 240", name="retention"
+        ),
+        CheckConstraint("needles_out IS NULL OR needles_out >= 0", name="needles_out"),
         Index("ix_visit_patient_started", "patient_id", "started_at"),
     )
 
@@ -168,11 +191,70 @@ class Visit(Base):
     status: Mapped[str] = mapped_column(String(10), default=VisitStatus.DRAFT.value)
     chief_complaint: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+
+    # Consultation (S). Pain is the 0-10 numeric rating scale (domain.md §4.3).
+    onset: Mapped[str] = _text()
+    duration: Mapped[str] = _text()
+    mechanism: Mapped[str] = _text()
+    pain_quality: Mapped[str] = _text()
+    radiation: Mapped[str] = _text()
+    aggravating: Mapped[str] = _text()
+    easing: Mapped[str] = _text()
+    sleep: Mapped[str] = _text()
+    current_medications: Mapped[str] = _text()
+    pain_now: Mapped[int | None] = mapped_column(Integer)
+    pain_best: Mapped[int | None] = mapped_column(Integer)
+    pain_worst: Mapped[int | None] = mapped_column(Integer)
+    response_since_last: Mapped[str] = _text()
+    red_flags: Mapped[list[str]] = _json_list()
+    referral_decision: Mapped[str] = _text()
+    # Examination (O).
+    posture: Mapped[str] = _text()
+    range_of_motion: Mapped[str] = _text()
+    palpation: Mapped[str] = _text()
+    straight_leg_raise: Mapped[str] = _text()
+    reflexes: Mapped[str] = _text()
+    sensation: Mapped[str] = _text()
+    tongue: Mapped[str] = _text()
+    pulse: Mapped[str] = _text()
+    # Assessment (A).
+    tcm_patterns: Mapped[list[str]] = _json_list()
+    assessment: Mapped[str] = _text()
+    icd10_codes: Mapped[list[str]] = _json_list()
+    # Treatment (P): the needles used (STRICTA 2c, traceability by lot).
+    needle_brand: Mapped[str] = _text()
+    needle_gauge: Mapped[str] = _text()
+    needle_length: Mapped[str] = _text()
+    needle_lot: Mapped[str] = _text()
+    needle_expiry: Mapped[date | None] = mapped_column(Date)
+    needles_out: Mapped[int | None] = mapped_column(Integer)
+    retention_minutes: Mapped[int | None] = mapped_column(Integer)
+    moxibustion: Mapped[str] = _text()
+    heat_lamp: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    home_advice: Mapped[list[str]] = _json_list()
+    home_advice_notes: Mapped[str] = _text()
+    # After treatment.
+    pain_after: Mapped[int | None] = mapped_column(Integer)
+    patient_response: Mapped[str] = _text()
+    next_appointment: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handout_given: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Outcome measures: PSFS items [{"activity": str, "score": int}], ODI % and RMDQ totals
+    # entered from the clinic's own forms (the questionnaires' text is not embedded).
+    psfs: Mapped[list[dict[str, Any]]] = _json_list()
+    odi_percent: Mapped[int | None] = mapped_column(Integer)
+    rmdq_score: Mapped[int | None] = mapped_column(Integer)
+    # Signing.
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id"))
+    content_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     patient: Mapped[Patient] = relationship(back_populates="visits")
-    practitioner: Mapped[Practitioner] = relationship(back_populates="visits")
+    practitioner: Mapped[Practitioner] = relationship(
+        back_populates="visits", foreign_keys=[practitioner_id]
+    )
 
 
 class MarkKind(StrEnum):
@@ -216,6 +298,11 @@ class Mark(Base):
     depth_mm: Mapped[float | None] = mapped_column(Float)
     response: Mapped[str] = mapped_column(String(60), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    # Cupping sites: type (dry, fire, wet, sliding, flash), cups, minutes, skin response.
+    cup_type: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    cup_count: Mapped[int | None] = mapped_column(Integer)
+    cup_minutes: Mapped[int | None] = mapped_column(Integer)
+    skin_response: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -232,3 +319,78 @@ class Protocol(Base):
     # A list of mark specifications (kind, code, muscle, side, view, x, y, technique).
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EAPair(Base):
+    """Two marks joined by an electroacupuncture lead, with the stimulation used."""
+
+    __tablename__ = "ea_pair"
+    __table_args__ = (
+        CheckConstraint("mark_a_id != mark_b_id", name="two_marks"),
+        CheckConstraint(
+            "frequency_hz IS NULL OR (frequency_hz > 0 AND frequency_hz <= 200)", name="frequency"
+        ),
+        CheckConstraint(
+            "intensity_ma IS NULL OR (intensity_ma >= 0 AND intensity_ma <= 50)", name="intensity"
+        ),
+        CheckConstraint("minutes IS NULL OR (minutes > 0 AND minutes <= 120)", name="minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    mark_a_id: Mapped[int] = mapped_column(ForeignKey("mark.id", ondelete="CASCADE"))
+    mark_b_id: Mapped[int] = mapped_column(ForeignKey("mark.id", ondelete="CASCADE"))
+    waveform: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    frequency_hz: Mapped[float | None] = mapped_column(Float)
+    intensity_ma: Mapped[float | None] = mapped_column(Float)
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(120), default="", server_default="")
+
+
+class AdverseEvent(Base):
+    """Something that went wrong during or after treatment, and what was done."""
+
+    __tablename__ = "adverse_event"
+    __table_args__ = (
+        CheckConstraint("severity IN ('mild', 'significant', 'serious')", name="severity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    severity: Mapped[str] = mapped_column(String(12))
+    action: Mapped[str] = mapped_column(Text, default="", server_default="")
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SafetyAcknowledgement(Base):
+    """A practitioner's acknowledgement of a safety warning (with the reason for an override)."""
+
+    __tablename__ = "safety_ack"
+    __table_args__ = (UniqueConstraint("visit_id", "warning_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"))
+    warning_key: Mapped[str] = mapped_column(String(120))
+    rule: Mapped[str] = mapped_column(String(60))
+    severity: Mapped[str] = mapped_column(String(12))
+    message: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id"))
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Amendment(Base):
+    """A correction to a signed visit, kept beside the untouched original."""
+
+    __tablename__ = "amendment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="RESTRICT"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    field: Mapped[str] = mapped_column(String(60))
+    original: Mapped[str] = mapped_column(Text, default="", server_default="")
+    corrected: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
