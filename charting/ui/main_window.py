@@ -468,5 +468,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.visit_chart is not None:
+            self.visit_chart.form.flush()
         self.save_layout()
         super().closeEvent(event)

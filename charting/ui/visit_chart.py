@@ -62,6 +62,7 @@ from charting.ui.mark_commands import (
     MoveMarkCommand,
 )
 from charting.ui.ops import OpRunner
+from charting.ui.visit_form import VisitForm
 
 MarkIdRole = Qt.ItemDataRole.UserRole + 1
 _Index = QModelIndex | QPersistentModelIndex
@@ -144,7 +145,7 @@ class VisitChartPage(QWidget):
 
     def __init__(self, ops: OpRunner, bodymap: BodyMap, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("visitChart")
+        self.setObjectName("visitEditor")
         self.ops = ops
         self.bodymap = bodymap
         self.visit_id: int | None = None
@@ -164,7 +165,7 @@ class VisitChartPage(QWidget):
         self.flags.setWordWrap(True)
         back = QPushButton("\u2190 Back to chart")
         back.setObjectName("backToChart")
-        back.clicked.connect(self.closed)
+        back.clicked.connect(self._on_back_clicked)
 
         self.map = BodyMapView(bodymap)
         self.view_buttons = QButtonGroup(self)
@@ -294,13 +295,17 @@ class VisitChartPage(QWidget):
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.addLayout(view_row)
         centre_layout.addWidget(self.map, 1)
+        self.form = VisitForm(ops.database)
+        self.form.setMinimumWidth(300)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("visitSplitter")
+        self.splitter.addWidget(self.form)
         self.splitter.addWidget(centre)
         self.splitter.addWidget(side)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([700, 300])
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setStretchFactor(2, 2)
+        self.splitter.setSizes([380, 640, 300])
 
         header = QHBoxLayout()
         titles = QVBoxLayout()
@@ -347,7 +352,7 @@ class VisitChartPage(QWidget):
         self.visit_id = visit_id
         self.undo_stack.clear()
 
-        def load(session: Any) -> tuple[str, str, tuple[str, ...], bool, list[MarkRow]]:
+        def load(session: Any) -> tuple[str, str, tuple[str, ...], bool, list[MarkRow], str]:
             visit = session.get(Visit, visit_id)
             patient: Patient = visit.patient
             title = f"{patient.full_name}  \u00b7  chart {patient.chart_number}"
@@ -359,13 +364,14 @@ class VisitChartPage(QWidget):
             if visit.chief_complaint:
                 sub += f"  \u00b7  {visit.chief_complaint}"
             previous = mark_service.previous_marks(session, visit_id, self.bodymap)
-            return title, sub, health_flags(patient), patient.pregnant, previous
+            return title, sub, health_flags(patient), patient.pregnant, previous, visit.status
 
-        title, sub, flags, pregnant, previous = self.ops.read(load)
+        title, sub, flags, pregnant, previous, status = self.ops.read(load)
         self.title.setText(title)
         self.subtitle.setText(sub)
         self.flags.setText("\u26a0 " + "  \u00b7  ".join(flags) if flags else "")
         self.flags.setVisible(bool(flags))
+        self.form.load(visit_id, editable=status == "draft")
         self.map.set_pregnant(pregnant)
         self.map.set_ghost_marks(previous)
         self.map.set_ghosts_visible(self.show_previous.isChecked())
@@ -393,6 +399,7 @@ class VisitChartPage(QWidget):
         finally:
             self._syncing = False
         cups = sum(1 for r in self._rows if r.kind == MarkKind.CUPPING.value)
+        self.form.set_needles_in(len(self._rows) - cups)
         self.mark_count.setText(
             f"{len(self._rows) - cups} needle sites  \u00b7  {cups} cupping sites"
         )
@@ -694,6 +701,11 @@ class VisitChartPage(QWidget):
     @Slot(int)
     def _on_mode_buttons_id_clicked(self, index: int) -> None:
         self.map.set_mode(MODES[index][0])
+
+    @Slot()
+    def _on_back_clicked(self) -> None:
+        self.form.flush()
+        self.closed.emit()
 
     @Slot()
     def _on_focus_entry_triggered(self) -> None:

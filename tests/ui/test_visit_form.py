@@ -1,0 +1,171 @@
+"""The written visit record: typed from the keyboard, saved as it is typed, never lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QSpinBox
+
+from charting.config import sqlite_url
+from charting.models.db import Database
+from charting.services.visit_record import record
+from charting.services.visits import start_visit
+from charting.ui.visit_form import SAVE_DELAY_MS, VisitForm
+
+
+@pytest.fixture
+def visit_id(database: Database, make_patient, practitioner_id: int) -> int:  # type: ignore[no-untyped-def]
+    """A draft visit."""
+    with database.write() as session:
+        vid, _ = start_visit(session, make_patient(), practitioner_id)
+    return vid
+
+
+@pytest.fixture
+def form(qtbot, database: Database, visit_id: int) -> VisitForm:  # type: ignore[no-untyped-def]
+    """The form on that visit."""
+    widget = VisitForm(database)
+    qtbot.addWidget(widget)
+    widget.resize(420, 900)
+    widget.show()
+    widget.load(visit_id)
+    return widget
+
+
+def _stored(database: Database, visit_id: int) -> dict[str, object]:
+    with database.read() as session:
+        return record(session, visit_id)
+
+
+def test_typing_is_saved_within_a_second(
+    qtbot, form: VisitForm, database: Database, visit_id: int
+) -> None:  # type: ignore[no-untyped-def]
+    """Text typed into the chief complaint is in the database within a second, no Save needed."""
+    edit = form.findChild(QLineEdit, "chief_complaint")
+    qtbot.keyClicks(edit, "Sciatica after gardening")
+    qtbot.waitUntil(
+        lambda: _stored(database, visit_id)["chief_complaint"] == "Sciatica after gardening",
+        timeout=SAVE_DELAY_MS + 1000,
+    )
+
+
+def test_keyboard_entry_of_pain_flags_and_outcomes(
+    qtbot,
+    form: VisitForm,
+    database: Database,
+    visit_id: int,  # type: ignore[no-untyped-def]
+) -> None:
+    """Pain scores, a red flag with its referral decision, ODI and PSFS are stored as entered."""
+    pain = form.findChild(QSpinBox, "pain_now")
+    pain.setFocus()
+    pain.lineEdit().selectAll()
+    qtbot.keyClicks(pain, "7")
+    qtbot.keyClick(pain, Qt.Key.Key_Tab)
+    form.findChild(QCheckBox, "red_flags_night_pain").click()
+    odi = form.findChild(QSpinBox, "odi_percent")
+    odi.setValue(42)
+    qtbot.keyClicks(form.findChild(QLineEdit, "psfs_activity_0"), "Putting on socks")
+    form.findChild(QSpinBox, "psfs_score_0").setValue(3)
+    form.flush()
+    stored = _stored(database, visit_id)
+    assert stored["pain_now"] == 7
+    assert stored["red_flags"] == ["night_pain"]
+    assert stored["odi_percent"] == 42
+    assert stored["psfs"] == [{"activity": "Putting on socks", "score": 3}]
+
+
+def test_a_bad_value_is_flagged_beside_its_field_and_the_rest_saves(
+    qtbot,
+    form: VisitForm,
+    database: Database,
+    visit_id: int,  # type: ignore[no-untyped-def]
+) -> None:
+    """An impossible expiry date gets a message beside it; the lot number still saves."""
+    qtbot.keyClicks(form.findChild(QLineEdit, "needle_expiry"), "2027-13-45")
+    qtbot.keyClicks(form.findChild(QLineEdit, "needle_lot"), "L2291")
+    form.flush()
+    message = form.findChild(QLabel, "needle_expiryError")
+    assert message.isVisible() and "YYYY-MM-DD" in message.text()
+    stored = _stored(database, visit_id)
+    assert stored["needle_lot"] == "L2291" and stored["needle_expiry"] is None
+
+
+def test_needle_count_mismatch_is_warned(qtbot, form: VisitForm) -> None:  # type: ignore[no-untyped-def]
+    """Needles out different from needles in shows a forgotten-needle warning."""
+    form.set_needles_in(12)
+    form.findChild(QSpinBox, "needles_out").setValue(11)
+    assert form.needle_warning.isVisible()
+    assert "12 needles in, 11 out" in form.needle_warning.text()
+    form.findChild(QSpinBox, "needles_out").setValue(12)
+    assert not form.needle_warning.isVisible()
+
+
+def test_signed_visit_form_is_read_only(
+    qtbot, database: Database, visit_id: int, practitioner_id: int
+) -> None:  # type: ignore[no-untyped-def]
+    """A signed visit opens with every field disabled."""
+    from charting.services.visit_record import sign_visit
+
+    with database.write() as session:
+        sign_visit(session, visit_id, practitioner_id)
+    widget = VisitForm(database)
+    qtbot.addWidget(widget)
+    widget.load(visit_id, editable=False)
+    assert not widget.findChild(QLineEdit, "chief_complaint").isEnabled()
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, sys, time
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtTest import QTest
+    from charting.models.migrate import open_database
+    from charting.ui.app import make_application
+    from charting.ui.visit_form import VisitForm
+    app = make_application()
+    db = open_database(sys.argv[1]).database
+    form = VisitForm(db)
+    form.show()
+    form.load(int(sys.argv[2]))
+    edit = form.bindings["assessment"].widget
+    edit.setFocus()
+    QTest.keyClicks(edit, "Qi and Blood stagnation, left side")
+    deadline = time.monotonic() + 1.2   # keep typing-idle for a little over a second
+    while time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    print("typed", flush=True)
+    while True:   # the parent kills us here, mid-session, without any clean-up
+        app.processEvents()
+        time.sleep(0.01)
+    """
+)
+
+
+def test_a_killed_app_loses_at_most_the_last_second(
+    tmp_path: Path, db_path: Path, database: Database, visit_id: int
+) -> None:
+    """SIGKILL a process a second after typing: reopening the visit shows what was typed."""
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    with subprocess.Popen(
+        [sys.executable, str(script), sqlite_url(db_path), str(visit_id)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    ) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "typed"
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    assert _stored(database, visit_id)["assessment"] == "Qi and Blood stagnation, left side"
