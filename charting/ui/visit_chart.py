@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QCompleter,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QInputDialog,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -44,6 +46,7 @@ from PySide6.QtWidgets import (
 from charting.bodymap import BodyMap
 from charting.models import MarkKind, Patient, Visit
 from charting.services import marks as mark_service
+from charting.services import visit_record
 from charting.services.changes import Changes
 from charting.services.marks import (
     KIND_LABELS,
@@ -54,6 +57,8 @@ from charting.services.marks import (
     MarkSpec,
 )
 from charting.services.patients import health_flags
+from charting.services.safety import SafetyWarning
+from charting.services.visit_safety import blocking_titles, visit_warnings
 from charting.ui.bodymap_view import BodyMapView
 from charting.ui.mark_commands import (
     AddMarksCommand,
@@ -62,6 +67,7 @@ from charting.ui.mark_commands import (
     MoveMarkCommand,
 )
 from charting.ui.ops import OpRunner
+from charting.ui.safety_panel import SafetyPanel
 from charting.ui.visit_form import VisitForm
 
 MarkIdRole = Qt.ItemDataRole.UserRole + 1
@@ -151,6 +157,8 @@ class VisitChartPage(QWidget):
         self.visit_id: int | None = None
         self._rows: list[MarkRow] = []
         self._previous: list[MarkRow] = []
+        self._signed = False
+        self._practitioner_id: int | None = None
         self._syncing = False
         self.undo_stack = QUndoStack(self)
 
@@ -163,6 +171,9 @@ class VisitChartPage(QWidget):
         self.flags.setObjectName("visitFlags")
         self.flags.setStyleSheet("color: #8c1d18; font-weight: 600;")
         self.flags.setWordWrap(True)
+        self.sign_button = QPushButton("Sign visit\u2026")
+        self.sign_button.setObjectName("signVisit")
+        self.sign_button.clicked.connect(self.sign)
         back = QPushButton("\u2190 Back to chart")
         back.setObjectName("backToChart")
         back.clicked.connect(self._on_back_clicked)
@@ -287,6 +298,14 @@ class VisitChartPage(QWidget):
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
+        self.safety = SafetyPanel()
+        self.safety.acknowledge_requested.connect(self._on_safety_acknowledge_requested)
+        safety_scroll = QScrollArea()
+        safety_scroll.setWidgetResizable(True)
+        safety_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        safety_scroll.setWidget(self.safety)
+        safety_scroll.setMinimumHeight(120)
+        side_layout.addWidget(safety_scroll, 1)
         side_layout.addWidget(self.mark_count)
         side_layout.addWidget(self.mark_list, 1)
         side_layout.addWidget(details)
@@ -313,6 +332,7 @@ class VisitChartPage(QWidget):
         titles.addWidget(self.subtitle)
         titles.addWidget(self.flags)
         header.addLayout(titles, 1)
+        header.addWidget(self.sign_button, 0, Qt.AlignmentFlag.AlignTop)
         header.addWidget(back, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
@@ -352,7 +372,7 @@ class VisitChartPage(QWidget):
         self.visit_id = visit_id
         self.undo_stack.clear()
 
-        def load(session: Any) -> tuple[str, str, tuple[str, ...], bool, list[MarkRow], str]:
+        def load(session: Any) -> tuple[str, str, tuple[str, ...], bool, list[MarkRow], str, int]:
             visit = session.get(Visit, visit_id)
             patient: Patient = visit.patient
             title = f"{patient.full_name}  \u00b7  chart {patient.chart_number}"
@@ -364,14 +384,20 @@ class VisitChartPage(QWidget):
             if visit.chief_complaint:
                 sub += f"  \u00b7  {visit.chief_complaint}"
             previous = mark_service.previous_marks(session, visit_id, self.bodymap)
-            return title, sub, health_flags(patient), patient.pregnant, previous, visit.status
+            flags = health_flags(patient)
+            status = visit.status
+            return title, sub, flags, patient.pregnant, previous, status, visit.practitioner_id
 
-        title, sub, flags, pregnant, previous, status = self.ops.read(load)
+        title, sub, flags, pregnant, previous, status, practitioner_id = self.ops.read(load)
         self.title.setText(title)
         self.subtitle.setText(sub)
         self.flags.setText("\u26a0 " + "  \u00b7  ".join(flags) if flags else "")
         self.flags.setVisible(bool(flags))
-        self.form.load(visit_id, editable=status == "draft")
+        self._signed = status != "draft"
+        self._practitioner_id = practitioner_id
+        self.form.load(visit_id, editable=not self._signed)
+        self.sign_button.setEnabled(not self._signed)
+        self.sign_button.setText("Signed \u2713" if self._signed else "Sign visit\u2026")
         self.map.set_pregnant(pregnant)
         self.map.set_ghost_marks(previous)
         self.map.set_ghosts_visible(self.show_previous.isChecked())
@@ -400,6 +426,9 @@ class VisitChartPage(QWidget):
             self._syncing = False
         cups = sum(1 for r in self._rows if r.kind == MarkKind.CUPPING.value)
         self.form.set_needles_in(len(self._rows) - cups)
+        vid_ = self.visit_id
+        warnings = self.ops.read(lambda s: visit_warnings(s, vid_, self.bodymap))
+        self.safety.show_warnings(warnings, editable=not self._signed)
         self.mark_count.setText(
             f"{len(self._rows) - cups} needle sites  \u00b7  {cups} cupping sites"
         )
@@ -701,6 +730,52 @@ class VisitChartPage(QWidget):
     @Slot(int)
     def _on_mode_buttons_id_clicked(self, index: int) -> None:
         self.map.set_mode(MODES[index][0])
+
+    @Slot(object)
+    def _on_safety_acknowledge_requested(self, warning: SafetyWarning) -> None:
+        reason = ""
+        if warning.severity == "block":
+            reason, ok = QInputDialog.getText(
+                self,
+                "Override safety block",
+                f"{warning.title}\n\n{warning.message}\n\nWhy is it safe to go ahead?",
+            )
+            if not ok:
+                return
+        self.ops.run(
+            self,
+            visit_record.acknowledge,
+            self.visit_id,
+            warning.key,
+            warning.rule,
+            warning.severity,
+            warning.message,
+            self._practitioner_id,
+            reason,
+        )
+
+    def sign(self) -> None:
+        """Sign the visit as its practitioner; it becomes read-only."""
+        if self.visit_id is None or self._practitioner_id is None or self._signed:
+            return
+        self.form.flush()
+        answer = QMessageBox.question(
+            self,
+            "Sign visit",
+            "Sign this visit? It becomes read-only; later corrections are added as amendments.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        result = self.ops.run(
+            self,
+            visit_record.sign_visit,
+            self.visit_id,
+            self._practitioner_id,
+            blocking_titles(self.bodymap),
+        )
+        if result is not None:
+            self.message_posted.emit("Visit signed.")
+            self.open_visit(self.visit_id)
 
     @Slot()
     def _on_back_clicked(self) -> None:

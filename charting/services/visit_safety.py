@@ -1,0 +1,91 @@
+"""The safety rules applied to a stored visit, and which warnings still need attention."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from charting.bodymap import BodyMap
+from charting.models import Mark, MarkKind, Visit
+from charting.services import visit_record
+from charting.services.errors import NotFoundError
+from charting.services.marks import list_marks
+from charting.services.safety import (
+    CUP_TYPES,
+    CuppingInfo,
+    EAPairInfo,
+    PatientSafety,
+    SafetyContext,
+    SafetyWarning,
+    evaluate,
+)
+
+
+@dataclass(frozen=True)
+class VisitWarning:
+    """A warning for a visit, with how (and whether) it was acknowledged."""
+
+    warning: SafetyWarning
+    acknowledged: bool
+    reason: str
+
+    @property
+    def needs_attention(self) -> bool:
+        """Not yet acknowledged (a block needs an override with a reason)."""
+        return not self.acknowledged
+
+
+def context_for(session: Session, visit_id: int, bodymap: BodyMap) -> SafetyContext:
+    """Build the rules' input from what the visit holds."""
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFoundError("That visit no longer exists.")
+    marks = list_marks(session, visit_id, bodymap)
+    by_id = {m.id: m for m in marks}
+    pairs = [
+        EAPairInfo(
+            p.id, by_id[p.mark_a_id], by_id[p.mark_b_id], p.frequency_hz, p.intensity_ma, p.minutes
+        )
+        for p in visit_record.ea_pairs(session, visit_id)
+        if p.mark_a_id in by_id and p.mark_b_id in by_id
+    ]
+    cups = session.execute(
+        select(Mark.id, Mark.cup_type).where(
+            Mark.visit_id == visit_id, Mark.kind == MarkKind.CUPPING.value
+        )
+    ).all()
+    cupping = [CuppingInfo(mid, cup if cup in CUP_TYPES and cup else "dry") for mid, cup in cups]
+    return SafetyContext(
+        patient=PatientSafety.from_patient(visit.patient),
+        marks=marks,
+        ea_pairs=pairs,
+        cupping=cupping,
+        today=visit.started_at.date(),
+    )
+
+
+def visit_warnings(session: Session, visit_id: int, bodymap: BodyMap) -> list[VisitWarning]:
+    """Every warning that applies to the visit now, with its acknowledgement."""
+    acks = visit_record.acknowledgements(session, visit_id)
+    result = []
+    for warning in evaluate(context_for(session, visit_id, bodymap), bodymap):
+        ack = acks.get(warning.key)
+        valid = ack is not None and (warning.severity != "block" or bool(ack.reason))
+        result.append(VisitWarning(warning, valid, ack.reason if ack else ""))
+    return result
+
+
+def blocking_titles(bodymap: BodyMap) -> Callable[[Session, int], list[str]]:
+    """A check for ``sign_visit``: titles of blocks not yet overridden with a reason."""
+
+    def check(session: Session, visit_id: int) -> list[str]:
+        return [
+            w.warning.title
+            for w in visit_warnings(session, visit_id, bodymap)
+            if w.warning.severity == "block" and not w.acknowledged
+        ]
+
+    return check

@@ -1,0 +1,103 @@
+"""Live safety warnings for the open visit, each acknowledged (or overridden) in place."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from charting.services.safety import SafetyWarning
+from charting.services.visit_safety import VisitWarning
+
+COLOURS = {
+    "block": ("#fde7e9", "#8c1d18", "BLOCK"),
+    "warning": ("#fff4e0", "#7a4b00", "WARNING"),
+    "advisory": ("#e8f1fb", "#1a4f86", "ADVISORY"),
+}
+
+
+class SafetyPanel(QFrame):
+    """The warnings that apply now, most serious first.
+
+    Signals:
+        acknowledge_requested(object): the user acknowledges (or overrides) a SafetyWarning.
+    """
+
+    acknowledge_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("safetyPanel")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        self.summary = QLabel()
+        self.summary.setObjectName("safetySummary")
+        self.summary.setStyleSheet("font-weight: 600;")
+        self._layout.addWidget(self.summary)
+        self._rows: list[QWidget] = []
+        self.warnings: list[VisitWarning] = []
+
+    def show_warnings(self, warnings: list[VisitWarning], editable: bool = True) -> None:
+        """Replace the warnings shown."""
+        for row in self._rows:
+            row.deleteLater()
+        self._rows = []
+        self.warnings = list(warnings)
+        open_count = sum(1 for w in warnings if w.needs_attention)
+        if not warnings:
+            self.summary.setText("\u2713 No safety warnings for these points and techniques")
+            self.summary.setStyleSheet("font-weight: 600; color: #2e7d32;")
+        else:
+            self.summary.setText(
+                f"Safety: {len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
+                + (f", {open_count} to acknowledge" if open_count else ", all acknowledged")
+            )
+            self.summary.setStyleSheet(
+                "font-weight: 600; color: #8c1d18;" if open_count else "font-weight: 600;"
+            )
+        for item in warnings:
+            row = self._row(item, editable)
+            self._layout.addWidget(row)
+            self._rows.append(row)
+
+    def _row(self, item: VisitWarning, editable: bool) -> QWidget:
+        warning = item.warning
+        background, ink, tag = COLOURS[warning.severity]
+        row = QFrame()
+        row.setObjectName("safetyWarning")
+        row.setProperty("warningKey", warning.key)
+        row.setStyleSheet(f"background: {background}; border-radius: 6px;")
+        layout = QVBoxLayout(row)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(2)
+        title = QLabel(f"<b style='color:{ink}'>{tag}</b> &nbsp;<b>{warning.title}</b>")
+        title.setTextFormat(Qt.TextFormat.RichText)
+        message = QLabel(warning.message)
+        message.setWordWrap(True)
+        layout.addWidget(title)
+        layout.addWidget(message)
+        footer = QHBoxLayout()
+        if item.acknowledged:
+            done = "\u2713 Overridden: " + item.reason if item.reason else "\u2713 Acknowledged"
+            status = QLabel(done)
+            status.setWordWrap(True)
+            status.setStyleSheet("color: #2e7d32;")
+            footer.addWidget(status, 1)
+        elif editable:
+            button = QPushButton("Override\u2026" if warning.severity == "block" else "Acknowledge")
+            button.setObjectName("acknowledgeButton")
+            button.clicked.connect(lambda _=False, w=warning: self._request(w))
+            footer.addStretch(1)
+            footer.addWidget(button)
+        layout.addLayout(footer)
+        return row
+
+    def _request(self, warning: SafetyWarning) -> None:
+        self.acknowledge_requested.emit(warning)

@@ -1,0 +1,152 @@
+"""Safety warnings in the visit editor, acknowledgement, and signing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QInputDialog, QLabel, QMessageBox, QPushButton
+
+from charting.bodymap import load_bodymap
+from charting.models import Visit
+from charting.models.db import Database
+from charting.services.marks import list_marks
+from charting.services.visit_record import acknowledgements
+from charting.services.visits import start_visit
+from charting.ui.ops import OpRunner
+from charting.ui.visit_chart import VisitChartPage
+
+BM = load_bodymap()
+
+
+def _page(qtbot, database: Database, visit_id: int) -> VisitChartPage:  # type: ignore[no-untyped-def]
+    page = VisitChartPage(OpRunner(database), BM)
+    qtbot.addWidget(page)
+    page.resize(1400, 900)
+    page.show()
+    qtbot.waitExposed(page)
+    page.open_visit(visit_id)
+    return page
+
+
+def _click(qtbot, page: VisitChartPage, code: str, side: str) -> None:  # type: ignore[no-untyped-def]
+    views = BM.views_for(code)
+    if page.map.view_id not in views:
+        page.set_view(views[0])
+    x, y = BM.position(code, side, page.map.view_id)  # type: ignore[arg-type, misc]
+    qtbot.mouseClick(
+        page.map.viewport(), Qt.MouseButton.LeftButton, pos=page.map.viewport_point(x, y)
+    )
+
+
+def _warning_keys(page: VisitChartPage) -> list[str]:
+    return [w.warning.key for w in page.safety.warnings]
+
+
+def test_pregnancy_point_warning_appears_and_is_acknowledged(
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
+) -> None:
+    """Marking SP6 on a pregnant patient shows a warning; Acknowledge stores it with the visit."""
+    pid = make_patient(pregnant=True, pregnancy_due_date=date.today() + timedelta(days=150))
+    with database.write() as session:
+        vid, _ = start_visit(session, pid, practitioner_id)
+    page = _page(qtbot, database, vid)
+    assert "No safety warnings" in page.safety.summary.text()
+    _click(qtbot, page, "SP6", "L")
+    assert "preg-point:SP6:L" in _warning_keys(page)
+    assert "to acknowledge" in page.safety.summary.text()
+    qtbot.waitUntil(
+        lambda: any(w.isVisible() and "SP6" in w.text() for w in page.safety.findChildren(QLabel))
+    )
+    buttons = [
+        b for b in page.safety.findChildren(QPushButton, "acknowledgeButton") if b.isVisible()
+    ]
+    qtbot.mouseClick(buttons[0], Qt.MouseButton.LeftButton)
+    with database.read() as session:
+        assert "preg-point:SP6:L" in acknowledgements(session, vid)
+    assert "all acknowledged" in page.safety.summary.text()
+
+
+def test_no_warnings_for_an_ordinary_patient(
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
+) -> None:
+    """The same points on a patient without health flags raise no pregnancy or device warnings."""
+    pid = make_patient()
+    with database.write() as session:
+        vid, _ = start_visit(session, pid, practitioner_id)
+    page = _page(qtbot, database, vid)
+    _click(qtbot, page, "SP6", "L")
+    _click(qtbot, page, "BL25", "L")
+    assert not [k for k in _warning_keys(page) if k.startswith(("preg", "device", "bleeding"))]
+
+
+def test_device_with_electroacupuncture_blocks_signing_until_overridden(
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    monkeypatch,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """Pacemaker + EA is a block: signing is refused until it is overridden with a reason."""
+    pid = make_patient(implanted_device="pacemaker")
+    with database.write() as session:
+        vid, _ = start_visit(session, pid, practitioner_id)
+    page = _page(qtbot, database, vid)
+    _click(qtbot, page, "BL25", "L")
+    _click(qtbot, page, "BL25", "L")  # select it
+    page.technique.setCurrentIndex(page.technique.findData("electro"))
+    page.technique.activated.emit(page.technique.currentIndex())
+    assert "device-ea" in _warning_keys(page)
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
+    )
+    refused: list[str] = []
+    when_modal(lambda box: (refused.append(box.text()), box.accept()))
+    page.sign()
+    assert refused and "safety blocks" in refused[0]
+    with database.read() as session:
+        assert session.get(Visit, vid).status == "draft"  # type: ignore[union-attr]
+
+    monkeypatch.setattr(
+        QInputDialog,
+        "getText",
+        staticmethod(lambda *a, **k: ("Cardiologist cleared low-frequency EA in writing", True)),
+    )
+    block = next(w for w in page.safety.warnings if w.warning.key == "device-ea")
+    page.safety.acknowledge_requested.emit(block.warning)
+    page.sign()
+    with database.read() as session:
+        visit = session.get(Visit, vid)
+        assert visit is not None and visit.status == "signed" and visit.content_hash
+    assert not page.form.bindings["chief_complaint"].widget.isEnabled()
+    assert page.sign_button.text() == "Signed \u2713"
+
+
+@pytest.mark.parametrize("flag", ["bleeding_disorder", "anticoagulant"])
+def test_cupping_on_a_bleeding_risk_patient_is_warned(
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    flag: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """A cupping site on an anticoagulated or bleeding-disorder patient is warned about."""
+    pid = make_patient(**{flag: True})
+    with database.write() as session:
+        vid, _ = start_visit(session, pid, practitioner_id)
+    page = _page(qtbot, database, vid)
+    page.set_mode("cupping")
+    qtbot.mouseClick(
+        page.map.viewport(), Qt.MouseButton.LeftButton, pos=page.map.viewport_point(380, 700)
+    )
+    with database.read() as session:
+        assert [r.kind for r in list_marks(session, vid)] == ["cupping"]
+    assert any(k.startswith("bleeding-cupping") for k in _warning_keys(page))
