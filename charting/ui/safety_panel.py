@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -34,12 +35,15 @@ class SafetyPanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("safetyPanel")
+        # Follow the width of the column it sits in; long messages wrap instead.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
         self.summary = QLabel()
         self.summary.setObjectName("safetySummary")
         self.summary.setStyleSheet("font-weight: 600;")
+        self.summary.setWordWrap(True)
         self._layout.addWidget(self.summary)
         self._rows: list[QWidget] = []
         self.warnings: list[VisitWarning] = []
@@ -73,12 +77,15 @@ class SafetyPanel(QFrame):
         row = QFrame()
         row.setObjectName("safetyWarning")
         row.setProperty("warningKey", warning.key)
-        row.setStyleSheet(f"background: {background}; border-radius: 6px;")
+        row.setStyleSheet(
+            f"QFrame#safetyWarning {{ background: {background}; border-radius: 6px; }}"
+        )
         layout = QVBoxLayout(row)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(2)
         title = QLabel(f"<b style='color:{ink}'>{tag}</b> &nbsp;<b>{warning.title}</b>")
         title.setTextFormat(Qt.TextFormat.RichText)
+        title.setWordWrap(True)
         message = QLabel(warning.message)
         message.setWordWrap(True)
         layout.addWidget(title)

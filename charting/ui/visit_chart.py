@@ -303,6 +303,7 @@ class VisitChartPage(QWidget):
         safety_scroll = QScrollArea()
         safety_scroll.setWidgetResizable(True)
         safety_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        safety_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         safety_scroll.setWidget(self.safety)
         safety_scroll.setMinimumHeight(120)
         side_layout.addWidget(safety_scroll, 1)
