@@ -25,6 +25,17 @@ class VisitRow:
     status: str
     practitioner: str
     chief_complaint: str
+    pain_before: int | None = None
+    pain_after: int | None = None
+
+    @property
+    def pain_text(self) -> str:
+        """Pain before and after treatment, e.g. "7 \u2192 3" (empty when not recorded)."""
+        if self.pain_before is None and self.pain_after is None:
+            return ""
+        before = "\u2013" if self.pain_before is None else str(self.pain_before)
+        after = "\u2013" if self.pain_after is None else str(self.pain_after)
+        return f"{before} \u2192 {after}"
 
 
 def start_visit(
@@ -68,6 +79,15 @@ def list_visits(session: Session, patient_id: int) -> list[VisitRow]:
         .order_by(Visit.number.desc())
     ).all()
     return [
-        VisitRow(v.id, v.number, v.started_at, v.status, name, v.chief_complaint)
+        VisitRow(
+            v.id,
+            v.number,
+            v.started_at,
+            v.status,
+            name,
+            v.chief_complaint,
+            v.pain_now,
+            v.pain_after,
+        )
         for v, name in rows
     ]

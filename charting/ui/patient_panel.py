@@ -31,7 +31,7 @@ from charting.services.patients import DEVICE_LABELS, SEX_LABELS, health_flags
 from charting.services.visits import VisitRow
 
 VisitIdRole = Qt.ItemDataRole.UserRole + 1
-VISIT_COLUMNS = ("Date", "No.", "Status", "Practitioner", "Chief complaint")
+VISIT_COLUMNS = ("Date", "No.", "Status", "Pain", "Practitioner", "Chief complaint")
 _Index = QModelIndex | QPersistentModelIndex
 
 # Flags that change what may be done on the table are shown in red, the rest in amber.
@@ -82,6 +82,7 @@ class VisitListModel(QAbstractTableModel):
             row.started_at.astimezone().strftime("%Y-%m-%d %H:%M"),
             str(row.number),
             row.status.capitalize(),
+            row.pain_text,
             row.practitioner,
             row.chief_complaint,
         )[index.column()]
@@ -170,7 +171,7 @@ class PatientPanel(QWidget):
         hh = self.visits.horizontalHeader()
         hh.setStretchLastSection(True)
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        hh.setSectionResizeMode(len(VISIT_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.visits_caption = QLabel("Visits")
         self.visits_caption.setStyleSheet("font-weight: 600;")
 

@@ -49,3 +49,19 @@ def test_visit_needs_a_real_patient_and_practitioner(make_patient, database: Dat
     pid = make_patient()
     with pytest.raises(NotFoundError, match="practitioner"), database.write() as session:
         start_visit(session, pid, 12345)
+
+
+def test_visit_list_shows_pain_before_and_after(
+    make_patient, practitioner_id, database: Database
+) -> None:  # type: ignore[no-untyped-def]
+    """The course list shows each visit's pain before and after treatment."""
+    from charting.services.visit_record import update_fields
+
+    pid = make_patient()
+    with database.write() as session:
+        vid, _ = start_visit(session, pid, practitioner_id)
+        update_fields(session, vid, {"pain_now": 7, "pain_after": 3})
+        start_visit(session, pid, practitioner_id)
+    with database.read() as session:
+        rows = list_visits(session, pid)
+    assert [r.pain_text for r in rows] == ["", "7 \u2192 3"]

@@ -128,9 +128,9 @@ def test_start_a_visit_and_see_it_listed(
     assert model.rowCount() == 1
     row = [model.index(0, c).data() for c in range(model.columnCount())]
     assert row[0].startswith(date.today().isoformat()[:4])
-    assert row[1:3] == ["1", "Draft"]
-    assert row[3] == "Ana Ruiz"
-    assert row[4] == "Low back pain after gardening"
+    assert row[1:4] == ["1", "Draft", ""]
+    assert row[4] == "Ana Ruiz"
+    assert row[5] == "Low back pain after gardening"
     assert window.patient_model.index(0, 3).data() == "1"
 
 
