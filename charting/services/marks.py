@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -52,6 +52,7 @@ KIND_LABELS = {
     MarkKind.CUPPING.value: "Cupping site",
 }
 MAX_DEPTH_MM = 150.0
+CUP_TYPE_IDS = frozenset({"", "dry", "fire", "wet", "sliding", "flash"})
 # Short muscle names for map labels, as commonly abbreviated in myofascial charting.
 MUSCLE_ABBREVIATIONS = {
     "quadratus_lumborum": "QL",
@@ -91,16 +92,24 @@ class MarkSpec:
     depth_mm: float | None = None
     response: str = ""
     note: str = ""
+    cup_type: str = ""
+    cup_count: int | None = None
+    cup_minutes: int | None = None
+    skin_response: str = ""
 
 
 @dataclass(frozen=True)
 class MarkDetails:
-    """The editable details of a mark."""
+    """The editable details of a mark (the cupping fields apply to cupping sites)."""
 
     technique: str = ""
     depth_mm: float | None = None
     response: str = ""
     note: str = ""
+    cup_type: str = ""
+    cup_count: int | None = None
+    cup_minutes: int | None = None
+    skin_response: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,9 +182,7 @@ def validate_spec(spec: MarkSpec, bodymap: BodyMap) -> dict[str, str]:
             bodymap.muscle(spec.muscle_id or "")
         except KeyError:
             errors["muscle_id"] = "Unknown muscle."
-    errors.update(
-        validate_details(MarkDetails(spec.technique, spec.depth_mm, spec.response, spec.note))
-    )
+    errors.update(validate_details(details_of(spec)))
     return errors
 
 
@@ -192,7 +199,20 @@ def validate_details(details: MarkDetails) -> dict[str, str]:
     problem = check_text(details.note, "Note", 2_000)
     if problem:
         errors["note"] = problem
+    if details.cup_type not in CUP_TYPE_IDS:
+        errors["cup_type"] = "Choose a cupping method from the list."
+    for name, label, high in (("cup_count", "Number of cups", 30), ("cup_minutes", "Minutes", 60)):
+        value = getattr(details, name)
+        if value is not None and (isinstance(value, bool) or not 1 <= value <= high):
+            errors[name] = f"{label} must be between 1 and {high}."
+    if problem := check_text(details.skin_response, "Skin response", 200):
+        errors["skin_response"] = problem
     return errors
+
+
+def details_of(spec: MarkSpec) -> MarkDetails:
+    """The editable details carried by a mark specification."""
+    return MarkDetails(**{f.name: getattr(spec, f.name) for f in fields(MarkDetails)})
 
 
 def _to_row(mark: Mark, bodymap: BodyMap | None = None) -> MarkRow:
@@ -209,6 +229,10 @@ def _to_row(mark: Mark, bodymap: BodyMap | None = None) -> MarkRow:
         depth_mm=mark.depth_mm,
         response=mark.response,
         note=mark.note,
+        cup_type=mark.cup_type,
+        cup_count=mark.cup_count,
+        cup_minutes=mark.cup_minutes,
+        skin_response=mark.skin_response,
     )
     flags: frozenset[str] = frozenset()
     if bodymap is not None and mark.point_code:
@@ -268,10 +292,9 @@ def update_details(session: Session, mark_id: int, details: MarkDetails) -> Chan
     if errors:
         raise ValidationError(errors)
     (mark,) = _owned(session, [mark_id])
-    mark.technique = details.technique
-    mark.depth_mm = details.depth_mm
-    mark.response = details.response
-    mark.note = details.note.strip()
+    for f in fields(MarkDetails):
+        value = getattr(details, f.name)
+        setattr(mark, f.name, value.strip() if isinstance(value, str) else value)
     return Changes(visits=frozenset({mark.visit_id}), marks=frozenset({mark_id}))
 
 

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -45,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from charting.bodymap import BodyMap
 from charting.models import MarkKind, Patient, Visit
+from charting.services import clinical_lists as lists
 from charting.services import marks as mark_service
 from charting.services import visit_record
 from charting.services.changes import Changes
@@ -83,6 +85,16 @@ MODES = (
     ("cupping", "Cupping site", "F4"),
 )
 _SIDE_SUFFIX = re.compile(r"^(?P<code>.+?)[\s/]+(?P<side>l|r|b|left|right|both|bilateral)$", re.I)
+
+
+def _optional_spin(name: str, high: int, suffix: str) -> QSpinBox:
+    """A whole-number box where 0 means "not recorded"."""
+    spin = QSpinBox()
+    spin.setObjectName(name)
+    spin.setRange(0, high)
+    spin.setSuffix(suffix)
+    spin.setSpecialValueText("not recorded")
+    return spin
 
 
 class MarkListModel(QAbstractListModel):
@@ -290,7 +302,36 @@ class VisitChartPage(QWidget):
         form.addRow("&Depth", self.depth_box)
         form.addRow("&Response", self.response)
         form.addRow("&Note", self.note)
-        self._detail_widgets = (self.technique, self.depth_box, self.response, self.note)
+        self.cup_type = QComboBox()
+        self.cup_type.setObjectName("cupType")
+        self.cup_type.addItem("Not recorded", "")
+        for choice in lists.CUP_TYPES:
+            self.cup_type.addItem(choice.label, choice.id)
+        self.cup_count = _optional_spin("cupCount", 30, " cups")
+        self.cup_minutes = _optional_spin("cupMinutes", 60, " min")
+        self.skin_response = QLineEdit()
+        self.skin_response.setObjectName("skinResponse")
+        self.skin_response.setPlaceholderText("e.g. dark red marks, no blistering")
+        self._cup_rows = []
+        for label, widget in (
+            ("Cupping", self.cup_type),
+            ("Cups", self.cup_count),
+            ("Time", self.cup_minutes),
+            ("Skin", self.skin_response),
+        ):
+            form.addRow(label, widget)
+            self._cup_rows.append(widget)
+        self._detail_widgets = (
+            self.technique,
+            self.depth_box,
+            self.response,
+            self.note,
+            self.cup_type,
+            self.cup_count,
+            self.cup_minutes,
+            self.skin_response,
+        )
+        self._detail_form = form
         self._note_timer = QTimer(self)
         self._note_timer.setSingleShot(True)
         self._note_timer.setInterval(400)
@@ -366,6 +407,10 @@ class VisitChartPage(QWidget):
         self.note.textEdited.connect(self._note_timer.start)
         self.note.editingFinished.connect(self._on_detail_edited)
         self._note_timer.timeout.connect(self._on_detail_edited)
+        self.cup_type.activated.connect(self._on_detail_edited)
+        self.cup_count.editingFinished.connect(self._on_detail_edited)
+        self.cup_minutes.editingFinished.connect(self._on_detail_edited)
+        self.skin_response.editingFinished.connect(self._on_detail_edited)
 
     # -- loading ---------------------------------------------------------------------------
     def open_visit(self, visit_id: int) -> None:
@@ -656,7 +701,14 @@ class VisitChartPage(QWidget):
                 self.depth_box.setValue(0)
                 self.response.setCurrentIndex(0)
                 self.note.clear()
+                self._show_cup_rows(False)
                 return
+            self._show_cup_rows(row.kind == MarkKind.CUPPING.value)
+            self.cup_type.setCurrentIndex(max(0, self.cup_type.findData(row.spec.cup_type)))
+            self.cup_count.setValue(row.spec.cup_count or 0)
+            self.cup_minutes.setValue(row.spec.cup_minutes or 0)
+            if self.skin_response.text() != row.spec.skin_response:
+                self.skin_response.setText(row.spec.skin_response)
             self.detail_title.setText(f"<b>{row.label}</b> \u2014 {KIND_LABELS[row.kind]}")
             self.detail_info.setText(self._describe(row))
             self.technique.setCurrentIndex(max(0, self.technique.findData(row.spec.technique)))
@@ -667,6 +719,10 @@ class VisitChartPage(QWidget):
         finally:
             for widget in self._detail_widgets:
                 widget.blockSignals(False)
+
+    def _show_cup_rows(self, visible: bool) -> None:
+        for widget in self._cup_rows:
+            self._detail_form.setRowVisible(widget, visible)
 
     def _describe(self, row: MarkRow) -> str:
         if row.spec.point_code:
@@ -688,12 +744,16 @@ class VisitChartPage(QWidget):
         row = self._single_selected()
         if row is None:
             return
-        old = MarkDetails(row.spec.technique, row.spec.depth_mm, row.spec.response, row.spec.note)
+        old = mark_service.details_of(row.spec)
         new = MarkDetails(
             self.technique.currentData() or "",
             self.depth_box.value() or None,
             self.response.currentData() or "",
             self.note.text().strip(),
+            self.cup_type.currentData() or "",
+            self.cup_count.value() or None,
+            self.cup_minutes.value() or None,
+            self.skin_response.text().strip(),
         )
         if new != old:
             command = EditDetailsCommand(self.ops, self.bodymap, row.id, old, new)

@@ -150,3 +150,30 @@ def test_cupping_on_a_bleeding_risk_patient_is_warned(
     with database.read() as session:
         assert [r.kind for r in list_marks(session, vid)] == ["cupping"]
     assert any(k.startswith("bleeding-cupping") for k in _warning_keys(page))
+
+
+def test_wet_cupping_details_are_stored_and_block_on_anticoagulants(
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
+) -> None:
+    """Choosing wet cupping for a cupping site stores it and turns the warning into a block."""
+    pid = make_patient(anticoagulant=True)
+    with database.write() as session:
+        vid, _ = start_visit(session, pid, practitioner_id)
+    page = _page(qtbot, database, vid)
+    page.set_mode("cupping")
+    where = page.map.viewport_point(380, 700)
+    qtbot.mouseClick(page.map.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    page.set_mode("point")
+    qtbot.mouseClick(page.map.viewport(), Qt.MouseButton.LeftButton, pos=where)  # select it
+    assert page._detail_form.isRowVisible(page.cup_type)
+    page.cup_type.setCurrentIndex(page.cup_type.findData("wet"))
+    page.cup_type.activated.emit(page.cup_type.currentIndex())
+    page.cup_count.setValue(4)
+    page.cup_count.editingFinished.emit()
+    with database.read() as session:
+        (row,) = list_marks(session, vid)
+    assert (row.spec.cup_type, row.spec.cup_count) == ("wet", 4)
+    assert any(w.warning.severity == "block" for w in page.safety.warnings)
