@@ -57,6 +57,8 @@ FONT_FAMILY = "DejaVu Sans"
 
 # Paint order (z values).
 Z_ARTWORK, Z_REFERRAL, Z_POINTS, Z_PREGNANCY, Z_GHOSTS, Z_MARKS, Z_HOVER = (0, 1, 2, 3, 5, 10, 20)
+Z_EA = 8
+EA_COLOUR = "#0b7a75"
 Z_SELECTED = 11
 
 # Mark colours per kind: symbol fill, label ink.
@@ -633,6 +635,7 @@ class _SceneState:
     ghosts: dict[int, MarkItem] = field(default_factory=dict)
     referral: list[QGraphicsItem] = field(default_factory=list)
     referral_key: tuple[str, str] | None = None
+    ea_lines: list[QGraphicsItem] = field(default_factory=list)
 
 
 @dataclass
@@ -678,6 +681,7 @@ class BodyMapView(QGraphicsView):
 
     def __init__(self, bodymap: BodyMap, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._ea_pairs: list[tuple[int, int, str]] = []
         self.setObjectName("bodyMap")
         self._bm = bodymap
         self._scenes: dict[str, _SceneState] = {}
@@ -758,9 +762,12 @@ class BodyMapView(QGraphicsView):
         if old is not None:
             self._clear_hover()
             old.scene.clearSelection()
+        built = view_id not in self._scenes
         state = self._scenes.get(view_id) or self._build_scene(view_id)
         self._view_id = view_id
         self.setScene(state.scene)
+        if built:
+            self._draw_ea_pairs()
         self._user_zoomed = False
         self.fit()
         self._emit_selection()
@@ -774,6 +781,37 @@ class BodyMapView(QGraphicsView):
         for state in self._scenes.values():
             self._sync(state, state.marks, old, new, ghost=False)
         self._emit_selection()
+        self._draw_ea_pairs()
+
+    def set_ea_pairs(self, pairs: Sequence[tuple[int, int, str]]) -> None:
+        """Draw electroacupuncture leads as lines between marks: (mark a, mark b, label)."""
+        self._ea_pairs = list(pairs)
+        self._draw_ea_pairs()
+
+    def ea_line_count(self) -> int:
+        """EA leads drawn on the current view."""
+        return len(self._state.ea_lines)
+
+    def _draw_ea_pairs(self) -> None:
+        for state in self._scenes.values():
+            for item in state.ea_lines:
+                state.scene.removeItem(item)
+            state.ea_lines = []
+            for a, b, label in self._ea_pairs:
+                row_a, row_b = self._rows.get(a), self._rows.get(b)
+                if row_a is None or row_b is None or row_a.spec.view != state.view.id:
+                    continue
+                if row_b.spec.view != state.view.id:
+                    continue
+                pen = QPen(QColor(EA_COLOUR), 2.2)
+                pen.setCosmetic(True)
+                pen.setStyle(Qt.PenStyle.DashLine)
+                line = state.scene.addLine(
+                    row_a.spec.x, row_a.spec.y, row_b.spec.x, row_b.spec.y, pen
+                )
+                line.setZValue(Z_EA)
+                line.setToolTip(f"Electroacupuncture: {label}")
+                state.ea_lines.append(line)
 
     def set_ghost_marks(self, rows: Sequence[MarkRow]) -> None:
         """Show the previous visit's marks, faded and out of the way of clicks."""

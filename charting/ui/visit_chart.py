@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -70,6 +71,7 @@ from charting.ui.mark_commands import (
 )
 from charting.ui.ops import OpRunner
 from charting.ui.safety_panel import SafetyPanel
+from charting.ui.visit_extras import AdverseEventPanel, EAPanel
 from charting.ui.visit_form import VisitForm
 
 MarkIdRole = Qt.ItemDataRole.UserRole + 1
@@ -348,9 +350,20 @@ class VisitChartPage(QWidget):
         safety_scroll.setWidget(self.safety)
         safety_scroll.setMinimumHeight(120)
         side_layout.addWidget(safety_scroll, 1)
-        side_layout.addWidget(self.mark_count)
-        side_layout.addWidget(self.mark_list, 1)
-        side_layout.addWidget(details)
+        marks_tab = QWidget()
+        marks_layout = QVBoxLayout(marks_tab)
+        marks_layout.setContentsMargins(4, 4, 4, 4)
+        marks_layout.addWidget(self.mark_count)
+        marks_layout.addWidget(self.mark_list, 1)
+        marks_layout.addWidget(details)
+        self.ea_panel = EAPanel(ops, self.map.selected_mark_ids)
+        self.adverse_panel = AdverseEventPanel(ops)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setObjectName("visitSideTabs")
+        self.side_tabs.addTab(marks_tab, "&Marks")
+        self.side_tabs.addTab(self.ea_panel, "&EA pairs")
+        self.side_tabs.addTab(self.adverse_panel, "Ad&verse events")
+        side_layout.addWidget(self.side_tabs, 3)
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
@@ -473,6 +486,8 @@ class VisitChartPage(QWidget):
         cups = sum(1 for r in self._rows if r.kind == MarkKind.CUPPING.value)
         self.form.set_needles_in(len(self._rows) - cups)
         vid_ = self.visit_id
+        self.map.set_ea_pairs(self.ea_panel.show_pairs(vid_, self._rows, not self._signed))
+        self.adverse_panel.show_events(vid_, not self._signed)
         warnings = self.ops.read(lambda s: visit_warnings(s, vid_, self.bodymap))
         self.safety.show_warnings(warnings, editable=not self._signed)
         self.mark_count.setText(
