@@ -62,6 +62,7 @@ from charting.services.marks import (
 from charting.services.patients import health_flags
 from charting.services.safety import SafetyWarning
 from charting.services.visit_safety import blocking_titles, visit_warnings
+from charting.ui.amend_dialog import AmendDialog
 from charting.ui.bodymap_view import BodyMapView
 from charting.ui.mark_commands import (
     AddMarksCommand,
@@ -363,6 +364,13 @@ class VisitChartPage(QWidget):
         self.side_tabs.addTab(marks_tab, "&Marks")
         self.side_tabs.addTab(self.ea_panel, "&EA pairs")
         self.side_tabs.addTab(self.adverse_panel, "Ad&verse events")
+        self.amendment_model = QStringListModel(self)
+        self.amendment_list = QListView()
+        self.amendment_list.setObjectName("amendmentList")
+        self.amendment_list.setModel(self.amendment_model)
+        self.amendment_list.setWordWrap(True)
+        self.amendment_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.side_tabs.addTab(self.amendment_list, "Amendments")
         side_layout.addWidget(self.side_tabs, 3)
         centre = QWidget()
         centre_layout = QVBoxLayout(centre)
@@ -455,8 +463,8 @@ class VisitChartPage(QWidget):
         self._signed = status != "draft"
         self._practitioner_id = practitioner_id
         self.form.load(visit_id, editable=not self._signed)
-        self.sign_button.setEnabled(not self._signed)
-        self.sign_button.setText("Signed \u2713" if self._signed else "Sign visit\u2026")
+        self.sign_button.setText("Amend\u2026" if self._signed else "Sign visit\u2026")
+        self._show_amendments()
         self.map.set_pregnant(pregnant)
         self.map.set_ghost_marks(previous)
         self.map.set_ghosts_visible(self.show_previous.isChecked())
@@ -831,8 +839,11 @@ class VisitChartPage(QWidget):
         )
 
     def sign(self) -> None:
-        """Sign the visit as its practitioner; it becomes read-only."""
-        if self.visit_id is None or self._practitioner_id is None or self._signed:
+        """Sign the visit as its practitioner (it becomes read-only), or amend a signed one."""
+        if self.visit_id is None or self._practitioner_id is None:
+            return
+        if self._signed:
+            self.amend()
             return
         self.form.flush()
         answer = QMessageBox.question(
@@ -852,6 +863,44 @@ class VisitChartPage(QWidget):
         if result is not None:
             self.message_posted.emit("Visit signed.")
             self.open_visit(self.visit_id)
+
+    def amend(self) -> None:
+        """Add an amendment to the signed visit (the original stays untouched)."""
+        vid = self.visit_id
+        if vid is None or self._practitioner_id is None:
+            return
+        current = self.ops.read(lambda s: visit_record.record(s, vid))
+        data = AmendDialog.ask(self, current)
+        if data is None:
+            return
+        result = self.ops.run(
+            self,
+            visit_record.amend,
+            vid,
+            self._practitioner_id,
+            data.field,
+            data.corrected,
+            data.reason,
+        )
+        if result is not None:
+            self.message_posted.emit("Amendment added; the signed original is unchanged.")
+            self._show_amendments()
+            self.side_tabs.setCurrentWidget(self.amendment_list)
+
+    def _show_amendments(self) -> None:
+        vid = self.visit_id
+        if vid is None:
+            return
+        rows = self.ops.read(lambda s: visit_record.amendments(s, vid))
+        self.amendment_model.setStringList(
+            [
+                f"{a.created_at.astimezone():%Y-%m-%d %H:%M} \u2014 "
+                f"{visit_record.FIELDS[a.field].label}: \u201c{a.original}\u201d \u2192 "
+                f"\u201c{a.corrected}\u201d (reason: {a.reason})"
+                for a in rows
+            ]
+            or ["No amendments."]
+        )
 
     @Slot()
     def _on_back_clicked(self) -> None:

@@ -127,7 +127,7 @@ def test_device_with_electroacupuncture_blocks_signing_until_overridden(
         visit = session.get(Visit, vid)
         assert visit is not None and visit.status == "signed" and visit.content_hash
     assert not page.form.bindings["chief_complaint"].widget.isEnabled()
-    assert page.sign_button.text() == "Signed \u2713"
+    assert page.sign_button.text() == "Amend\u2026"
 
 
 @pytest.mark.parametrize("flag", ["bleeding_disorder", "anticoagulant"])
@@ -177,3 +177,42 @@ def test_wet_cupping_details_are_stored_and_block_on_anticoagulants(
         (row,) = list_marks(session, vid)
     assert (row.spec.cup_type, row.spec.cup_count) == ("wet", 4)
     assert any(w.warning.severity == "block" for w in page.safety.warnings)
+
+
+def test_amending_a_signed_visit_keeps_the_original(
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    monkeypatch,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """Amend… on a signed visit adds a correction shown beside the untouched original."""
+    from charting.services.visit_record import amendments, record, update_fields
+
+    pid = make_patient()
+    with database.write() as session:
+        vid, _ = start_visit(session, pid, practitioner_id)
+        update_fields(session, vid, {"chief_complaint": "Left sciatica"})
+    page = _page(qtbot, database, vid)
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
+    )
+    page.sign()
+    assert page.sign_button.text() == "Amend\u2026"
+
+    def fill(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialog.field.setCurrentIndex(dialog.field.findData("chief_complaint"))
+        assert dialog.original.text() == "Left sciatica"
+        qtbot.keyClicks(dialog.corrected, "Right sciatica")
+        qtbot.keyClicks(dialog.reason, "Side recorded wrongly")
+        dialog._on_buttons_accepted()
+
+    when_modal(fill)
+    qtbot.mouseClick(page.sign_button, Qt.MouseButton.LeftButton)
+    with database.read() as session:
+        assert record(session, vid)["chief_complaint"] == "Left sciatica"
+        (amendment,) = amendments(session, vid)
+    assert amendment.corrected == "Right sciatica"
+    assert "Right sciatica" in page.amendment_model.stringList()[0]
+    assert "Left sciatica" in page.amendment_model.stringList()[0]
