@@ -139,6 +139,9 @@ class Patient(Base):
     needle_fainting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     medical_history: Mapped[str] = mapped_column(Text, default="")
     medications: Mapped[str] = mapped_column(Text, default="")
+    # The current course's treatment plan (e.g. 10 sessions, twice a week; domain.md §4.4).
+    plan_sessions: Mapped[int | None] = mapped_column(Integer)
+    plan_frequency: Mapped[str] = mapped_column(String(60), default="", server_default="")
 
     # Lower-cased, accent-free copies of the names, kept by the patient service, so that a
     # search for "muller" finds "Müller" and name prefixes can use an index.

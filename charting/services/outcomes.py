@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from charting.models import Visit
+from charting.models import Mark, Patient, Visit
+from charting.services.changes import Changes
+from charting.services.errors import NotFoundError, ValidationError
+from charting.services.validation import check_text
 
 
 @dataclass(frozen=True)
@@ -127,3 +130,58 @@ def changes_from_baseline(points: list[CoursePoint]) -> list[Change]:
             (n0, v0), (n1, v1) = recorded[0], recorded[-1]
             result.append(Change(measure, float(v0), float(v1), n0, n1))
     return result
+
+
+def point_usage(session: Session, patient_id: int) -> list[tuple[str, int]]:
+    """How many visits each acupoint was needled in, most used first (either side counts once)."""
+    rows = session.execute(
+        select(Mark.point_code, func.count(func.distinct(Mark.visit_id)))
+        .join(Visit, Visit.id == Mark.visit_id)
+        .where(Visit.patient_id == patient_id, Mark.point_code.is_not(None))
+        .group_by(Mark.point_code)
+        .order_by(func.count(func.distinct(Mark.visit_id)).desc(), Mark.point_code)
+    ).all()
+    return [(code, count) for code, count in rows if code]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planned course against what has been done."""
+
+    sessions: int | None
+    frequency: str
+    done: int
+
+    @property
+    def text(self) -> str:
+        """ "6 of 10 planned sessions (2 per week)", or just the count without a plan."""
+        if not self.sessions:
+            return f"{self.done} session{'s' if self.done != 1 else ''} so far; no plan recorded"
+        often = f" ({self.frequency})" if self.frequency else ""
+        return f"{self.done} of {self.sessions} planned sessions{often}"
+
+
+def plan(session: Session, patient_id: int) -> Plan:
+    """The patient's treatment plan and the number of visits so far."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFoundError("That patient no longer exists.")
+    done = session.scalar(select(func.count(Visit.id)).where(Visit.patient_id == patient_id)) or 0
+    return Plan(patient.plan_sessions, patient.plan_frequency, done)
+
+
+def set_plan(session: Session, patient_id: int, sessions: int | None, frequency: str) -> Changes:
+    """Record the planned number of sessions and how often."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFoundError("That patient no longer exists.")
+    errors = {}
+    if sessions is not None and not 1 <= sessions <= 100:
+        errors["plan_sessions"] = "Planned sessions must be between 1 and 100."
+    if problem := check_text(frequency, "Frequency", 60):
+        errors["plan_frequency"] = problem
+    if errors:
+        raise ValidationError(errors)
+    patient.plan_sessions = sessions
+    patient.plan_frequency = frequency.strip()
+    return Changes(patients=frozenset({patient_id}))

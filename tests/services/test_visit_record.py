@@ -256,3 +256,27 @@ def test_outcome_change_from_baseline(
     psfs = changes["psfs"]
     assert psfs.points == 4 and psfs.improved and psfs.meaningful
     assert "rmdq_score" not in changes
+
+
+def test_point_usage_and_plan_against_sessions_done(
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
+) -> None:
+    """Points are counted once per visit; the plan reads "2 of 10 planned sessions"."""
+    from charting.services.outcomes import plan, point_usage, set_plan
+
+    pid = make_patient(given_name="Plan")
+    with database.write() as session:
+        for specs in (
+            [_spec("BL23", "L"), _spec("BL23", "R")],
+            [_spec("BL23", "L"), _spec("GV4", "M")],
+        ):
+            vid, _ = start_visit(session, pid, practitioner_id)
+            add_marks(session, BM, vid, specs)
+        set_plan(session, pid, 10, "2 per week")
+    with database.read() as session:
+        assert point_usage(session, pid) == [("BL23", 2), ("GV4", 1)]
+        assert plan(session, pid).text == "2 of 10 planned sessions (2 per week)"
+    with pytest.raises(ValidationError), database.write() as session:
+        set_plan(session, pid, 0, "")
