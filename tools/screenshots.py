@@ -18,13 +18,15 @@ from sqlalchemy import select
 
 from charting.bodymap import BodyMap, load_bodymap
 from charting.config import sqlite_url
-from charting.models import Patient, Practitioner
+from charting.models import Mark, Patient, Practitioner, Visit
 from charting.models.db import Database
 from charting.models.migrate import open_database
 from charting.services.demo import create_demo_clinic
 from charting.services.marks import MarkSpec, add_marks
+from charting.services.visit_record import update_fields
 from charting.services.visits import start_visit
 from charting.ui.app import make_application
+from charting.ui.course_view import CourseDialog
 from charting.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,11 +121,18 @@ def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Pa
             _spec(bodymap, "SP6", "R", "medial_leg"),
         ]
         add_marks(session, bodymap, vid, specs)
+    _course_history(db, pid, bodymap)
     for size in ((1280, 800), (1920, 1080)):
         window = MainWindow(db, settings)
         window.resize(*size)
         window.show()
         window.select_patient(pid)
+        if size == (1280, 800):
+            course = CourseDialog(window.ops, pid, window.patient_panel.title.text(), window)
+            course.show()
+            app.processEvents()
+            course.grab().save(str(out / "course-view.png"))
+            course.close()
         window.open_visit(vid)
         chart = window.visit_chart
         assert chart is not None
@@ -136,6 +145,41 @@ def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Pa
             suffix = "" if view == "posterior" else f"-{view.replace('_', '-')}"
             window.grab().save(str(out / f"visit-body-map-{size[0]}x{size[1]}{suffix}.png"))
         window.close()
+
+
+def _course_history(db: Database, pid: int, bodymap: BodyMap) -> None:
+    """Give the patient's earlier visits pain scores, outcomes and marks (a realistic course)."""
+    with db.write() as session:
+        visits = session.scalars(
+            select(Visit).where(Visit.patient_id == pid).order_by(Visit.number)
+        ).all()
+        for i, visit in enumerate(visits[:-1]):
+            before = max(2, 8 - i)
+            values = {"pain_now": before, "pain_after": max(0, before - 3)}
+            if i % 3 == 0:
+                values["odi_percent"] = max(12, 46 - 4 * i)
+                values["rmdq_score"] = max(3, 15 - i)
+            if visit.status == "draft":
+                update_fields(session, visit.id, values)
+            else:
+                for key, value in values.items():
+                    setattr(visit, key, value)
+            if i and not session.scalar(select(Mark.id).where(Mark.visit_id == visit.id)):
+                codes = (("BL23", "L"), ("BL23", "R"), ("BL25", "L"), ("GB30", "L"))
+                for code, side in codes[: 2 + i % 3]:
+                    x, y = bodymap.position(code, side, "posterior")  # type: ignore[arg-type, misc]
+                    session.add(
+                        Mark(
+                            visit_id=visit.id,
+                            kind="acupoint",
+                            point_code=code,
+                            side=side,
+                            view="posterior",
+                            x=x,
+                            y=y,
+                            technique="manual",
+                        )
+                    )
 
 
 if __name__ == "__main__":

@@ -636,6 +636,7 @@ class _SceneState:
     referral: list[QGraphicsItem] = field(default_factory=list)
     referral_key: tuple[str, str] | None = None
     ea_lines: list[QGraphicsItem] = field(default_factory=list)
+    alerts: list[QGraphicsItem] = field(default_factory=list)
 
 
 @dataclass
@@ -682,6 +683,7 @@ class BodyMapView(QGraphicsView):
     def __init__(self, bodymap: BodyMap, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ea_pairs: list[tuple[int, int, str]] = []
+        self._alerts: dict[int, str] = {}
         self.setObjectName("bodyMap")
         self._bm = bodymap
         self._scenes: dict[str, _SceneState] = {}
@@ -767,7 +769,7 @@ class BodyMapView(QGraphicsView):
         self._view_id = view_id
         self.setScene(state.scene)
         if built:
-            self._draw_ea_pairs()
+            self._draw_overlays()
         self._user_zoomed = False
         self.fit()
         self._emit_selection()
@@ -781,19 +783,43 @@ class BodyMapView(QGraphicsView):
         for state in self._scenes.values():
             self._sync(state, state.marks, old, new, ghost=False)
         self._emit_selection()
-        self._draw_ea_pairs()
+        self._draw_overlays()
 
     def set_ea_pairs(self, pairs: Sequence[tuple[int, int, str]]) -> None:
         """Draw electroacupuncture leads as lines between marks: (mark a, mark b, label)."""
         self._ea_pairs = list(pairs)
-        self._draw_ea_pairs()
+        self._draw_overlays()
+
+    def set_alert_marks(self, alerts: dict[int, str]) -> None:
+        """Ring marks that have an unacknowledged safety warning: {mark id: warning title}."""
+        self._alerts = dict(alerts)
+        self._draw_overlays()
+
+    def alert_count(self) -> int:
+        """Safety rings drawn on the current view."""
+        return len(self._state.alerts)
 
     def ea_line_count(self) -> int:
         """EA leads drawn on the current view."""
         return len(self._state.ea_lines)
 
-    def _draw_ea_pairs(self) -> None:
+    def _draw_overlays(self) -> None:
+        """Redraw the overlays that follow marks: EA leads and safety rings."""
         for state in self._scenes.values():
+            for item in state.alerts:
+                state.scene.removeItem(item)
+            state.alerts = []
+            for mark_id, title in self._alerts.items():
+                row = self._rows.get(mark_id)
+                if row is None or row.spec.view != state.view.id:
+                    continue
+                r = 0.9 * self._bm.units_per_cun(row.spec.view, row.spec.x, row.spec.y)
+                pen = QPen(QColor("#d93025"), 2.4)
+                pen.setCosmetic(True)
+                ring = state.scene.addEllipse(row.spec.x - r, row.spec.y - r, 2 * r, 2 * r, pen)
+                ring.setZValue(Z_EA)
+                ring.setToolTip(f"Safety: {title}")
+                state.alerts.append(ring)
             for item in state.ea_lines:
                 state.scene.removeItem(item)
             state.ea_lines = []

@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
         self.welcome.demo_requested.connect(self.load_demo)
         self.patient_panel.edit_requested.connect(self.edit_patient)
         self.patient_panel.new_visit_requested.connect(self.new_visit)
+        self.patient_panel.course_requested.connect(self.show_course)
         self.patient_panel.visits.activated.connect(self._on_visits_activated)
 
     # -- state -------------------------------------------------------------------------
@@ -414,6 +415,17 @@ class MainWindow(QMainWindow):
     def _on_visit_chart_closed(self) -> None:
         self.patient_pane.show()
         self.pages.setCurrentWidget(self.patient_panel)
+        self.select_patient(self._patient_id)
+
+    @Slot()
+    def show_course(self) -> None:
+        """Show the selected patient's course: pain trend, outcomes, plan, points used."""
+        if self._patient_id is None:
+            return
+        from charting.ui.course_view import CourseDialog
+
+        dialog = CourseDialog(self.ops, self._patient_id, self.patient_panel.title.text(), self)
+        dialog.exec()
         self.select_patient(self._patient_id)
 
     @Slot()

@@ -101,10 +101,12 @@ class PatientPanel(QWidget):
     Signals:
         edit_requested(): the user asked to edit this patient.
         new_visit_requested(): the user asked to start a visit.
+        course_requested(): the user asked for the course view (trend, outcomes, plan).
     """
 
     edit_requested = Signal()
     new_visit_requested = Signal()
+    course_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,7 +129,11 @@ class PatientPanel(QWidget):
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
         header.addLayout(titles, 1)
+        course = QPushButton("&Course\u2026")
+        course.setObjectName("courseButton")
+        course.clicked.connect(self.course_requested)
         header.addWidget(edit)
+        header.addWidget(course)
         header.addWidget(new_visit)
 
         self.flags = QWidget()

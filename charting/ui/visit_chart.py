@@ -498,6 +498,14 @@ class VisitChartPage(QWidget):
         self.adverse_panel.show_events(vid_, not self._signed)
         warnings = self.ops.read(lambda s: visit_warnings(s, vid_, self.bodymap))
         self.safety.show_warnings(warnings, editable=not self._signed)
+        self.map.set_alert_marks(
+            {
+                mark_id: w.warning.title
+                for w in warnings
+                if w.needs_attention and w.warning.severity != "advisory"
+                for mark_id in w.warning.mark_ids
+            }
+        )
         self.mark_count.setText(
             f"{len(self._rows) - cups} needle sites  \u00b7  {cups} cupping sites"
         )

@@ -59,6 +59,7 @@ def test_pregnancy_point_warning_appears_and_is_acknowledged(
     _click(qtbot, page, "SP6", "L")
     assert "preg-point:SP6:L" in _warning_keys(page)
     assert "to acknowledge" in page.safety.summary.text()
+    assert page.map.alert_count() == 1  # the warned mark is ringed on the map
     qtbot.waitUntil(
         lambda: any(w.isVisible() and "SP6" in w.text() for w in page.safety.findChildren(QLabel))
     )
@@ -69,6 +70,7 @@ def test_pregnancy_point_warning_appears_and_is_acknowledged(
     with database.read() as session:
         assert "preg-point:SP6:L" in acknowledgements(session, vid)
     assert "all acknowledged" in page.safety.summary.text()
+    assert page.map.alert_count() == 0
 
 
 def test_no_warnings_for_an_ordinary_patient(

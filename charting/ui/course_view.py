@@ -1,0 +1,223 @@
+"""The course of treatment: pain trend, outcome scores, the plan against sessions done, and
+how often each point was used."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Slot
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from charting.services import outcomes
+from charting.ui.ops import OpRunner
+
+BEFORE_COLOUR = "#c0392b"
+AFTER_COLOUR = "#1e8449"
+BAR = "\u2588"
+
+
+class PainTrendChart(QWidget):
+    """Pain (0-10) before and after treatment at each visit of the course."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("painTrend")
+        self.setMinimumSize(420, 220)
+        self.points: list[outcomes.CoursePoint] = []
+
+    def set_points(self, points: list[outcomes.CoursePoint]) -> None:
+        """Plot these visits."""
+        self.points = list(points)
+        self.update()
+
+    def series(self) -> dict[str, list[tuple[int, int]]]:
+        """(visit number, pain) for each series, as drawn."""
+        return {
+            "before": [(p.number, p.pain_before) for p in self.points if p.pain_before is not None],
+            "after": [(p.number, p.pain_after) for p in self.points if p.pain_after is not None],
+        }
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), QColor("#ffffff"))
+        plot = QRectF(44, 14, self.width() - 60, self.height() - 54)
+        grid = QPen(QColor("#e3e3e3"), 1)
+        painter.setPen(QColor("#555"))
+        for pain in range(0, 11, 2):
+            y = plot.bottom() - plot.height() * pain / 10
+            painter.setPen(grid)
+            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            painter.setPen(QColor("#555"))
+            painter.drawText(QRectF(0, y - 8, 36, 16), Qt.AlignmentFlag.AlignRight, str(pain))
+        numbers = [p.number for p in self.points] or [1]
+        first, last = min(numbers), max(max(numbers), min(numbers) + 1)
+
+        def at(number: int, pain: int) -> QPointF:
+            x = plot.left() + plot.width() * (number - first) / (last - first)
+            return QPointF(x, plot.bottom() - plot.height() * pain / 10)
+
+        step = max(1, (last - first) // 12)
+        for number in range(first, last + 1, step):
+            x = at(number, 0).x()
+            painter.drawText(
+                QRectF(x - 20, plot.bottom() + 4, 40, 16),
+                Qt.AlignmentFlag.AlignHCenter,
+                str(number),
+            )
+        painter.drawText(
+            QRectF(plot.left(), plot.bottom() + 20, plot.width(), 16),
+            Qt.AlignmentFlag.AlignHCenter,
+            "Visit",
+        )
+        for name, colour in (("before", BEFORE_COLOUR), ("after", AFTER_COLOUR)):
+            values = self.series()[name]
+            if not values:
+                continue
+            pen = QPen(QColor(colour), 2.2)
+            painter.setPen(pen)
+            path = QPainterPath(at(*values[0]))
+            for point in values[1:]:
+                path.lineTo(at(*point))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(path)
+            painter.setBrush(QColor(colour))
+            for point in values:
+                painter.drawEllipse(at(*point), 3.5, 3.5)
+        painter.setPen(QColor(BEFORE_COLOUR))
+        painter.drawText(QPointF(plot.right() - 170, plot.top() + 12), "\u25cf before treatment")
+        painter.setPen(QColor(AFTER_COLOUR))
+        painter.drawText(QPointF(plot.right() - 170, plot.top() + 28), "\u25cf after treatment")
+        if not self.points:
+            painter.setPen(QColor("#888"))
+            painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "No pain scores recorded yet")
+        painter.end()
+
+
+class CourseDialog(QDialog):
+    """The course of one patient."""
+
+    def __init__(self, ops: OpRunner, patient_id: int, title: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("courseView")
+        self.setWindowTitle(f"Course \u2014 {title}")
+        self.ops = ops
+        self.patient_id = patient_id
+        self.chart = PainTrendChart()
+        self.outcome_table = QLabel()
+        self.outcome_table.setObjectName("outcomeTable")
+        self.outcome_table.setTextFormat(Qt.TextFormat.RichText)
+        self.plan_text = QLabel()
+        self.plan_text.setObjectName("planText")
+        self.plan_sessions = QSpinBox()
+        self.plan_sessions.setObjectName("planSessions")
+        self.plan_sessions.setRange(0, 100)
+        self.plan_sessions.setSpecialValueText("no plan")
+        self.plan_sessions.setSuffix(" sessions")
+        self.plan_sessions.setMinimumWidth(140)
+        self.plan_frequency = QLineEdit()
+        self.plan_frequency.setObjectName("planFrequency")
+        self.plan_frequency.setPlaceholderText("e.g. 2 per week")
+        save_plan = QPushButton("Save plan")
+        save_plan.setObjectName("savePlan")
+        save_plan.clicked.connect(self._on_save_plan_clicked)
+        self.usage = QLabel()
+        self.usage.setObjectName("pointUsage")
+        self.usage.setTextFormat(Qt.TextFormat.RichText)
+        self.usage.setAlignment(Qt.AlignmentFlag.AlignTop)
+
+        trend = QGroupBox("Pain before and after each visit (NRS 0\u201310)")
+        QVBoxLayout(trend).addWidget(self.chart)
+        scores = QGroupBox("Outcomes: change from baseline")
+        QVBoxLayout(scores).addWidget(self.outcome_table)
+        plan_box = QGroupBox("Treatment plan")
+        plan_layout = QGridLayout(plan_box)
+        plan_layout.addWidget(self.plan_text, 0, 0, 1, 3)
+        plan_layout.addWidget(self.plan_sessions, 1, 0)
+        plan_layout.addWidget(self.plan_frequency, 1, 1)
+        plan_layout.addWidget(save_plan, 1, 2)
+        usage_box = QGroupBox("Points used (number of visits)")
+        QVBoxLayout(usage_box).addWidget(self.usage)
+        left = QVBoxLayout()
+        left.addWidget(trend, 2)
+        left.addWidget(scores)
+        left.addWidget(plan_box)
+        columns = QHBoxLayout()
+        columns.addLayout(left, 3)
+        columns.addWidget(usage_box, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(columns)
+        layout.addWidget(buttons)
+        self.resize(1000, 680)
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the course again and redraw everything."""
+        pid = self.patient_id
+        points = self.ops.read(lambda s: outcomes.course(s, pid))
+        usage = self.ops.read(lambda s: outcomes.point_usage(s, pid))
+        plan = self.ops.read(lambda s: outcomes.plan(s, pid))
+        self.chart.set_points(points)
+        self.outcome_table.setText(_outcome_html(outcomes.changes_from_baseline(points)))
+        self.plan_text.setText(plan.text)
+        self.plan_sessions.setValue(plan.sessions or 0)
+        self.plan_frequency.setText(plan.frequency)
+        top = usage[0][1] if usage else 1
+        self.usage.setText(
+            "<table cellspacing=3>"
+            + "".join(
+                f"<tr><td><b>{escape(code)}</b></td><td>"
+                f"<span style='color:#1f6fb2'>{BAR * max(1, round(12 * n / top))}</span>"
+                f" {n}</td></tr>"
+                for code, n in usage[:25]
+            )
+            + "</table>"
+            if usage
+            else "No points charted yet."
+        )
+
+    @Slot()
+    def _on_save_plan_clicked(self) -> None:
+        sessions = self.plan_sessions.value() or None
+        if self.ops.run(
+            self, outcomes.set_plan, self.patient_id, sessions, self.plan_frequency.text()
+        ):
+            self.reload()
+
+
+def _outcome_html(changes: list[outcomes.Change]) -> str:
+    if not changes:
+        return "Record a measure at two or more visits to see the change from baseline."
+    rows = []
+    for c in changes:
+        pct = f"{c.percent:+.0f}%" if c.percent is not None else "\u2013"
+        verdict = (
+            "<b style='color:#1e8449'>\u2713 meaningful improvement</b>"
+            if c.meaningful
+            else ("improved" if c.improved else "no improvement")
+        )
+        rows.append(
+            f"<tr><td>{escape(c.measure.label)}</td><td align=right>{c.baseline:g}</td>"
+            f"<td align=right>{c.latest:g}</td><td align=right>{c.points:+g}</td>"
+            f"<td align=right>{pct}</td><td>{verdict}</td></tr>"
+        )
+    head = (
+        "<tr><th align=left>Measure</th><th>Baseline</th><th>Latest</th><th>Change</th>"
+        "<th>%</th><th align=left></th></tr>"
+    )
+    return f"<table cellspacing=6>{head}{''.join(rows)}</table>"
