@@ -5,7 +5,7 @@ set -euo pipefail
 
 # fonts-wqy-microhei draws the Chinese characters of point names.
 test_packages=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core
-  fonts-wqy-microhei)
+  fonts-wqy-microhei qpdf poppler-utils)
 run_packages=("${test_packages[@]}" libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1
   libxkbcommon-x11-0 xvfb xauth)

@@ -4,6 +4,7 @@ from charting.models.base import Base, utcnow
 from charting.models.entities import (
     AdverseEvent,
     Amendment,
+    ClinicSetting,
     Counter,
     EAPair,
     ImplantedDevice,
@@ -22,6 +23,7 @@ __all__ = [
     "AdverseEvent",
     "Amendment",
     "Base",
+    "ClinicSetting",
     "Counter",
     "EAPair",
     "ImplantedDevice",

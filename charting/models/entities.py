@@ -397,3 +397,12 @@ class Amendment(Base):
     original: Mapped[str] = mapped_column(Text, default="", server_default="")
     corrected: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class ClinicSetting(Base):
+    """One clinic-wide setting (letterhead, handout wording), shared by every workstation."""
+
+    __tablename__ = "clinic_setting"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -1,0 +1,206 @@
+"""The one document template: letterhead, running header, "page X of Y", creation time,
+content hash of signed visits, and a DRAFT watermark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+
+from charting.reports.fonts import CJK as CJK_FONT
+from charting.reports.fonts import SANS, SANS_BOLD, has_cjk, register_fonts
+from charting.reports.styles import ACCENT, INK, MUTED, RULE, WARN
+from charting.services.settings import ClinicSettings
+
+MARGIN = 16 * mm
+LETTERHEAD = 24 * mm
+HEADER = 11 * mm
+FOOTER = 11 * mm
+
+
+@dataclass(frozen=True)
+class PageDecor:
+    """What every page carries besides the story."""
+
+    clinic: ClinicSettings
+    running_header: str
+    created_at: datetime
+    content_hash: str = ""
+    draft: bool = False
+    large: bool = False  # handouts: larger footer text, no hash
+
+
+def _font_for(text: str, font: str) -> str:
+    return CJK_FONT if has_cjk(text) else font
+
+
+class _NumberedCanvas(Canvas):
+    """A canvas that knows the page count when it saves, for "page X of Y"."""
+
+    decor: PageDecor
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            _draw_footer(self, self.decor, self._pageNumber, total)
+            super().showPage()
+        super().save()
+
+
+def _draw_footer(canvas: Canvas, decor: PageDecor, page: int, total: int) -> None:
+    width, _height = canvas._pagesize
+    size = 9 if decor.large else 7
+    canvas.saveState()
+    canvas.setStrokeColor(RULE)
+    canvas.line(MARGIN, FOOTER, width - MARGIN, FOOTER)
+    canvas.setFillColor(MUTED)
+    canvas.setFont(SANS, size)
+    created = decor.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    left = f"Created {created}"
+    if decor.content_hash:
+        left += f"  \u00b7  Signed content SHA-256 {decor.content_hash}"
+    canvas.drawString(MARGIN, FOOTER - 4 * mm, left)
+    canvas.drawRightString(width - MARGIN, FOOTER - 4 * mm, f"Page {page} of {total}")
+    canvas.restoreState()
+
+
+def _draw_page(canvas: Canvas, doc: ChartingDoc) -> None:
+    decor = doc.decor
+    width, height = canvas._pagesize
+    canvas.saveState()
+    if canvas.getPageNumber() == 1:
+        _letterhead(canvas, decor, width, height)
+    else:
+        canvas.setFont(_font_for(decor.running_header, SANS), 8)
+        canvas.setFillColor(MUTED)
+        canvas.drawString(MARGIN, height - MARGIN + 2 * mm, decor.running_header)
+        canvas.drawRightString(width - MARGIN, height - MARGIN + 2 * mm, decor.clinic.clinic_name)
+        canvas.setStrokeColor(RULE)
+        canvas.line(MARGIN, height - MARGIN, width - MARGIN, height - MARGIN)
+    if decor.draft:
+        canvas.setFont(SANS_BOLD, 96)
+        canvas.setFillColor(WARN, alpha=0.09)
+        canvas.translate(width / 2, height / 2)
+        canvas.rotate(40)
+        canvas.drawCentredString(0, -30, "DRAFT")
+    canvas.restoreState()
+
+
+def _letterhead(canvas: Canvas, decor: PageDecor, width: float, height: float) -> None:
+    clinic = decor.clinic
+    top = height - MARGIN
+    x = MARGIN
+    logo = Path(clinic.logo_path) if clinic.logo_path else None
+    if logo is not None and logo.is_file():
+        try:
+            canvas.drawImage(
+                str(logo),
+                x,
+                top - 16 * mm,
+                width=16 * mm,
+                height=16 * mm,
+                preserveAspectRatio=True,
+                mask="auto",
+            )
+            x += 19 * mm
+        except OSError:
+            pass  # an unreadable logo must not stop a clinical document
+    canvas.setFillColor(ACCENT)
+    canvas.setFont(_font_for(clinic.clinic_name, SANS_BOLD), 14)
+    canvas.drawString(x, top - 5 * mm, clinic.clinic_name)
+    canvas.setFillColor(INK)
+    canvas.setFont(SANS, 8)
+    lines = [line for line in clinic.clinic_address.splitlines() if line.strip()]
+    if clinic.contact_line:
+        lines.append(clinic.contact_line)
+    for i, line in enumerate(lines[:3]):
+        canvas.setFont(_font_for(line, SANS), 8)
+        canvas.drawString(x, top - 10 * mm - i * 3.6 * mm, line)
+    canvas.setFont(_font_for(decor.running_header, SANS), 8)
+    canvas.setFillColor(MUTED)
+    canvas.drawRightString(width - MARGIN, top - 5 * mm, decor.running_header)
+    canvas.setStrokeColor(RULE)
+    canvas.line(MARGIN, top - LETTERHEAD + 4 * mm, width - MARGIN, top - LETTERHEAD + 4 * mm)
+
+
+class ChartingDoc(BaseDocTemplate):
+    """A4 document with the clinic's letterhead on page 1 and a running header after it."""
+
+    def __init__(
+        self, target: str | Path | IO[bytes], decor: PageDecor, title: str, **kwargs: Any
+    ) -> None:
+        register_fonts()
+        super().__init__(
+            str(target) if isinstance(target, Path) else target,
+            pagesize=A4,
+            leftMargin=MARGIN,
+            rightMargin=MARGIN,
+            topMargin=MARGIN,
+            bottomMargin=FOOTER + 4 * mm,
+            title=title,
+            author=decor.clinic.clinic_name,
+            creator="Charting",
+            **kwargs,
+        )
+        self.decor = decor
+        width, height = A4
+        body_w = width - 2 * MARGIN
+        bottom = FOOTER + 4 * mm
+        first = Frame(
+            MARGIN,
+            bottom,
+            body_w,
+            height - MARGIN - LETTERHEAD - bottom,
+            id="first",
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
+        later = Frame(
+            MARGIN,
+            bottom,
+            body_w,
+            height - MARGIN - HEADER - bottom,
+            id="later",
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
+        self.addPageTemplates(
+            [
+                PageTemplate("first", [first], onPage=_draw_page, autoNextPageTemplate="later"),
+                PageTemplate("later", [later], onPage=_draw_page),
+            ]
+        )
+
+    @property
+    def body_width(self) -> float:
+        """Usable width of the page, in points."""
+        return float(self.width)
+
+    def build_story(self, story: list[Any]) -> None:
+        """Lay out ``story`` with page numbers "page X of Y"."""
+        decor = self.decor
+
+        class _Canvas(_NumberedCanvas):
+            pass
+
+        _Canvas.decor = decor
+        self.build(story, canvasmaker=_Canvas)

@@ -1,0 +1,236 @@
+"""Everything a printed document needs, read once and handed to the Qt-free report builders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from charting.bodymap import BodyMap
+from charting.models import Patient, Practitioner, Visit
+from charting.services import outcomes, visit_record
+from charting.services.errors import NotFoundError
+from charting.services.marks import MarkRow, list_marks
+from charting.services.patients import SEX_LABELS, health_flags
+from charting.services.settings import ClinicSettings, load_settings
+from charting.services.visit_safety import VisitWarning, visit_warnings
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    """The patient as documents show them."""
+
+    id: int
+    chart_number: str
+    name: str
+    preferred_name: str
+    date_of_birth: date | None
+    sex: str
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PractitionerInfo:
+    """The treating practitioner."""
+
+    name: str
+    credentials: str
+    licence_number: str
+    style: str
+
+    @property
+    def display(self) -> str:
+        """ "Ana Ruiz, L.Ac." """
+        return f"{self.name}, {self.credentials}" if self.credentials else self.name
+
+
+@dataclass(frozen=True)
+class EAPairData:
+    """An electroacupuncture pair as printed."""
+
+    mark_a: int
+    mark_b: int
+    label_a: str
+    label_b: str
+    waveform: str
+    frequency_hz: float | None
+    intensity_ma: float | None
+    minutes: int | None
+    device: str
+
+
+@dataclass(frozen=True)
+class EventData:
+    """An adverse event as printed."""
+
+    kind: str
+    severity: str
+    action: str
+    note: str
+
+
+@dataclass(frozen=True)
+class AmendmentData:
+    """An amendment as printed after the signed original."""
+
+    created_at: datetime
+    author: str
+    field: str
+    original: str
+    corrected: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class VisitData:
+    """One visit, complete, for the summary and the handout."""
+
+    id: int
+    number: int
+    started_at: datetime
+    status: str
+    signed_at: datetime | None
+    content_hash: str
+    practitioner: PractitionerInfo
+    record: dict[str, Any]
+    marks: tuple[MarkRow, ...]
+    ea_pairs: tuple[EAPairData, ...]
+    adverse_events: tuple[EventData, ...]
+    warnings: tuple[VisitWarning, ...]
+    amendments: tuple[AmendmentData, ...]
+    needles_in: int
+
+
+@dataclass(frozen=True)
+class VisitReport:
+    """What the visit summary and the aftercare handout are built from."""
+
+    clinic: ClinicSettings
+    patient: PatientInfo
+    visit: VisitData
+
+
+@dataclass(frozen=True)
+class CourseReport:
+    """What the course report is built from."""
+
+    clinic: ClinicSettings
+    patient: PatientInfo
+    visits: tuple[VisitData, ...]
+    points: tuple[outcomes.CoursePoint, ...]
+    changes: tuple[outcomes.Change, ...]
+    plan: outcomes.Plan
+    point_usage: tuple[tuple[str, int], ...]
+    since: date | None
+    until: date | None
+
+
+def patient_info(patient: Patient) -> PatientInfo:
+    """The document view of a patient."""
+    return PatientInfo(
+        patient.id,
+        patient.chart_number,
+        f"{patient.given_name} {patient.family_name}",
+        patient.preferred_name,
+        patient.date_of_birth,
+        SEX_LABELS.get(patient.sex, patient.sex),
+        health_flags(patient),
+    )
+
+
+def _practitioner(p: Practitioner) -> PractitionerInfo:
+    return PractitionerInfo(p.name, p.credentials, p.licence_number, p.style)
+
+
+def visit_data(session: Session, visit: Visit, bodymap: BodyMap) -> VisitData:
+    """Everything recorded for one visit."""
+    marks = tuple(list_marks(session, visit.id, bodymap))
+    labels = {m.id: m.label for m in marks}
+    pairs = tuple(
+        EAPairData(
+            p.mark_a_id,
+            p.mark_b_id,
+            labels.get(p.mark_a_id, "?"),
+            labels.get(p.mark_b_id, "?"),
+            p.waveform,
+            p.frequency_hz,
+            p.intensity_ma,
+            p.minutes,
+            p.device,
+        )
+        for p in visit_record.ea_pairs(session, visit.id)
+    )
+    events = tuple(
+        EventData(e.kind, e.severity, e.action, e.note)
+        for e in visit_record.adverse_events(session, visit.id)
+    )
+    authors = {p.id: p.name for p in session.scalars(select(Practitioner))}
+    amendments = tuple(
+        AmendmentData(
+            a.created_at, authors.get(a.author_id, "?"), a.field, a.original, a.corrected, a.reason
+        )
+        for a in visit_record.amendments(session, visit.id)
+    )
+    return VisitData(
+        id=visit.id,
+        number=visit.number,
+        started_at=visit.started_at,
+        status=visit.status,
+        signed_at=visit.signed_at,
+        content_hash=visit.content_hash,
+        practitioner=_practitioner(visit.practitioner),
+        record=visit_record.record(session, visit.id),
+        marks=marks,
+        ea_pairs=pairs,
+        adverse_events=events,
+        warnings=tuple(visit_warnings(session, visit.id, bodymap)),
+        amendments=amendments,
+        needles_in=sum(1 for m in marks if m.kind != "cupping"),
+    )
+
+
+def visit_report(session: Session, visit_id: int, bodymap: BodyMap) -> VisitReport:
+    """Read everything the visit summary and handout need."""
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFoundError("That visit no longer exists.")
+    return VisitReport(
+        load_settings(session), patient_info(visit.patient), visit_data(session, visit, bodymap)
+    )
+
+
+def course_report(
+    session: Session,
+    patient_id: int,
+    bodymap: BodyMap,
+    since: date | None = None,
+    until: date | None = None,
+) -> CourseReport:
+    """Read a patient's course (optionally only the visits in a date range)."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFoundError("That patient no longer exists.")
+    visits = [
+        v
+        for v in session.scalars(
+            select(Visit).where(Visit.patient_id == patient_id).order_by(Visit.number)
+        )
+        if (since is None or v.started_at.date() >= since)
+        and (until is None or v.started_at.date() <= until)
+    ]
+    wanted = {v.id for v in visits}
+    points = tuple(p for p in outcomes.course(session, patient_id) if p.visit_id in wanted)
+    return CourseReport(
+        clinic=load_settings(session),
+        patient=patient_info(patient),
+        visits=tuple(visit_data(session, v, bodymap) for v in visits),
+        points=points,
+        changes=tuple(outcomes.changes_from_baseline(list(points))),
+        plan=outcomes.plan(session, patient_id),
+        point_usage=tuple(outcomes.point_usage(session, patient_id)),
+        since=since,
+        until=until,
+    )
