@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
 from typing import NoReturn
 
 from charting import __version__
@@ -77,7 +79,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=2026, help=argparse.SUPPRESS)
     demo.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    export = commands.add_parser(
+        "export",
+        help="export patient records (PDF, CSV, FHIR) for other systems or archives",
+        description="Export patient records into a new dated folder inside --out. "
+        "Runs in the foreground with a progress bar; suitable for scheduled jobs.",
+    )
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to export into")
+    export.add_argument(
+        "--patient",
+        action="append",
+        default=[],
+        metavar="CHART_NO",
+        help="a patient's chart number (repeat for several; default: every patient)",
+    )
+    export.add_argument(
+        "--since",
+        type=_iso_date,
+        metavar="DATE",
+        help="only patients with a visit on or after DATE (YYYY-MM-DD)",
+    )
+    export.add_argument(
+        "--until",
+        type=_iso_date,
+        metavar="DATE",
+        help="only patients with a visit on or before DATE (YYYY-MM-DD)",
+    )
+    export.add_argument(
+        "--format",
+        type=_formats,
+        default="pdf,csv,fhir",
+        metavar="LIST",
+        help="comma-separated: pdf, csv, fhir (default: all three)",
+    )
+    export.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
     return parser
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def _formats(text: str) -> list[str]:
+    wanted = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in ("pdf", "csv", "fhir")]
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(
+            f"unknown format '{', '.join(unknown) or text}'; choose from pdf, csv, fhir"
+        )
+    return wanted
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -112,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _run_demo(opened.database, args)
+        if args.command == "export":
+            return _run_export(opened.database, args)
     finally:
         opened.database.dispose()
     return _fail(f"unknown command {args.command}", 2)  # pragma: no cover - argparse guards
@@ -139,5 +194,50 @@ def _run_demo(database: object, args: argparse.Namespace) -> int:
     print(
         f"Added {patients:,} fictional patients and {visits:,} visits to {where} "
         f"in {time.perf_counter() - started:.1f} s."
+    )
+    return 0
+
+
+def _run_export(database: object, args: argparse.Namespace) -> int:
+    from charting.jobs.export import Progress, run_export
+    from charting.models.db import Database
+    from charting.services.errors import ServiceError, ValidationError
+    from charting.services.exports import select_patient_ids
+
+    assert isinstance(database, Database)
+    tty = sys.stderr.isatty()
+
+    def progress(p: Progress) -> None:
+        if not tty:
+            return
+        width = 30
+        filled = int(width * p.done / max(1, p.total))
+        left = f", {p.remaining_s:.0f} s left" if p.remaining_s else ""
+        bar = "#" * filled + "." * (width - filled)
+        print(
+            f"\r  [{bar}] {p.done}/{p.total} {p.stage}{left}   ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        with database.read() as session:
+            ids = select_patient_ids(
+                session, chart_numbers=args.patient, since=args.since, until=args.until
+            )
+        result = run_export(database, ids, Path(args.out), args.format, progress)
+    except ValidationError as exc:
+        return _fail("; ".join(exc.errors.values()), 2 if "out" not in exc.errors else 1)
+    except ServiceError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("export interrupted; nothing was written", 130)
+    finally:
+        if tty:
+            print(file=sys.stderr)
+    print(
+        f"Exported {result.patients:,} patient{'s' if result.patients != 1 else ''} "
+        f"({', '.join(args.format)}) to {result.folder} in {result.seconds:.1f} s."
     )
     return 0

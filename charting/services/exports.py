@@ -87,7 +87,7 @@ UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, CHARTING_FHIR_BASE)
 
 LATERALITY = {"L": "left", "R": "right", "M": "midline"}
 GENDER = {"female": "female", "male": "male", "intersex": "other", "unknown": "unknown"}
-FORMATS = ("csv", "fhir")
+FORMATS = ("pdf", "csv", "fhir")
 
 # OWASP ASVS 1.2.10 triggers, plus NUL (reliability.md §3.6); "'" makes the guard reversible.
 _INJECTION_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0", "'")
@@ -1003,6 +1003,16 @@ the stored value. Numeric columns (for example x, y, depth_mm) are written as pl
 and are never prefixed.
 """
 
+_README_PDF = """\
+PDF documents
+-------------
+Files: <chart number>.pdf, one per patient: the course report (visits of the period, pain
+and outcome trends, points used, plan against sessions done) followed by every visit's
+treatment summary (SOAP, STRICTA details, body map, safety acknowledgements, signature and
+amendments). Signed visits print their SHA-256 content hash; drafts say DRAFT.
+
+"""
+
 _README_FHIR = """\
 FHIR bundles
 ------------
@@ -1047,6 +1057,8 @@ def write_export_readme(folder: Path, formats: Iterable[str]) -> Path:
     if unknown:
         raise ValidationError({"formats": "Unknown export format: " + ", ".join(unknown)})
     parts = [_README_INTRO]
+    if "pdf" in wanted:
+        parts.append(_README_PDF)
     if "csv" in wanted:
         parts.append(_README_CSV.format(files=", ".join(CSV_TABLES)))
     if "fhir" in wanted:

@@ -1,0 +1,219 @@
+"""A whole export run for the admin dialog and the command line: staged, cancellable, with
+progress, and spread over the CPU cores for the PDFs.
+
+Everything is written into a hidden staging folder inside the chosen folder and renamed into
+place only when the whole run succeeded, so a cancelled or failed export leaves nothing
+half-written behind.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+from charting.bodymap import BodyMap, load_bodymap
+from charting.models.db import Database, make_engine
+from charting.reports.course_report import build_course_report
+from charting.services import exports
+from charting.services.errors import ServiceError, ValidationError
+from charting.services.report_data import course_report
+
+FORMATS = exports.FORMATS
+#: Below this many patients the PDFs are built in this process (starting workers costs more).
+PARALLEL_FROM = 8
+
+
+class ExportCancelled(ServiceError):  # noqa: N818 - reads as an event, like KeyboardInterrupt
+    """The user cancelled the export; nothing was left behind."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an export has got."""
+
+    done: int
+    total: int
+    elapsed_s: float
+    stage: str
+
+    @property
+    def remaining_s(self) -> float | None:
+        """Estimated seconds left (None until something is done)."""
+        if not self.done or self.done >= self.total:
+            return None if not self.done else 0.0
+        return self.elapsed_s / self.done * (self.total - self.done)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote."""
+
+    folder: Path
+    files: tuple[Path, ...]
+    patients: int
+    seconds: float
+
+
+def check_folder(folder: Path) -> Path:
+    """The export folder, created if needed; refuse one that cannot be written.
+
+    Raises:
+        ValidationError: the folder cannot be created or written to.
+    """
+    folder = Path(folder).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValidationError({"out": f"Cannot create {folder}: {exc.strerror}"}) from None
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ValidationError({"out": f"Cannot write to {folder}."})
+    return folder
+
+
+def _pdf_name(chart_number: str) -> str:
+    return f"{chart_number}.pdf"
+
+
+@cache
+def _worker_database(url: str) -> Database:
+    return Database(make_engine(url))
+
+
+def _build_pdf(url: str, patient_id: int, staging: str) -> str:
+    """Build one patient's PDF in a worker process (its own engine and session)."""
+    database = _worker_database(url)
+    bodymap = load_bodymap()
+    with database.read() as session:
+        report = course_report(session, patient_id, bodymap)
+    target = Path(staging) / _pdf_name(report.patient.chart_number)
+    build_course_report(report, bodymap, str(target), with_visits=True)
+    return str(target)
+
+
+def run_export(
+    database: Database,
+    patient_ids: Sequence[int],
+    folder: Path,
+    formats: Sequence[str],
+    progress: Callable[[Progress], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+    workers: int | None = None,
+    bodymap: BodyMap | None = None,
+) -> ExportResult:
+    """Export the patients in the chosen formats into a new dated folder inside ``folder``.
+
+    Raises:
+        ValidationError: no patients, an unknown format, or an unwritable folder.
+        ExportCancelled: ``cancelled()`` became true; nothing was left behind.
+        ServiceError: an export failed (e.g. an invalid FHIR bundle); nothing was left behind.
+    """
+    wanted = [f for f in FORMATS if f in formats]
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown or not wanted:
+        raise ValidationError(
+            {
+                "format": "Choose from pdf, csv and fhir."
+                if not unknown
+                else f"Unknown format: {', '.join(unknown)}"
+            }
+        )
+    if not patient_ids:
+        raise ValidationError({"patients": "No patients match the selection."})
+    folder = check_folder(folder)
+    bodymap = bodymap or load_bodymap()
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    final = folder / f"charting-export-{stamp}"
+    n = 1
+    while final.exists():
+        n += 1
+        final = folder / f"charting-export-{stamp}-{n}"
+    staging = folder / f".{final.name}.partial"
+    staging.mkdir(mode=0o700)
+    started = time.perf_counter()
+    total = (
+        len(patient_ids) * (1 if "pdf" in wanted else 0)
+        + (1 if "csv" in wanted else 0)
+        + (len(patient_ids) if "fhir" in wanted else 0)
+    )
+    done = 0
+
+    def tick(stage: str, step: int = 1) -> None:
+        nonlocal done
+        done += step
+        if progress:
+            progress(Progress(done, total, time.perf_counter() - started, stage))
+        if cancelled():
+            raise ExportCancelled("Export cancelled; nothing was written.")
+
+    try:
+        if "pdf" in wanted:
+            _export_pdfs(database, patient_ids, staging, tick, cancelled, workers)
+        if "csv" in wanted:
+            with database.read() as session:
+                exports.write_csv(session, patient_ids, staging / "csv", bodymap)
+            tick("CSV tables")
+        if "fhir" in wanted:
+            for pid in patient_ids:
+                with database.read() as session:
+                    exports.write_fhir(session, [pid], staging / "fhir", bodymap)
+                tick("FHIR bundles")
+        exports.write_export_readme(staging, wanted)
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    files = tuple(sorted(p for p in final.rglob("*") if p.is_file()))
+    return ExportResult(final, files, len(patient_ids), time.perf_counter() - started)
+
+
+def _export_pdfs(
+    database: Database,
+    patient_ids: Sequence[int],
+    staging: Path,
+    tick: Callable[[str], None],
+    cancelled: Callable[[], bool],
+    workers: int | None,
+) -> None:
+    workers = workers or os.cpu_count() or 1
+    url = database.engine.url.render_as_string(hide_password=False)
+    if len(patient_ids) < PARALLEL_FROM or workers == 1:
+        for pid in patient_ids:
+            _build_pdf_here(database, pid, staging)
+            tick("PDF documents")
+        return
+    # "spawn" gives each worker a clean interpreter: no inherited database connections or Qt.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: set[Future[str]] = set()
+        queue = list(patient_ids)
+        try:
+            while queue or pending:
+                while queue and len(pending) < workers * 2:
+                    pending.add(pool.submit(_build_pdf, url, queue.pop(0), str(staging)))
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()
+                    tick("PDF documents")
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+        if cancelled():
+            raise ExportCancelled("Export cancelled; nothing was written.")
+
+
+def _build_pdf_here(database: Database, patient_id: int, staging: Path) -> None:
+    bodymap = load_bodymap()
+    with database.read() as session:
+        report = course_report(session, patient_id, bodymap)
+    build_course_report(
+        report, bodymap, str(staging / _pdf_name(report.patient.chart_number)), with_visits=True
+    )

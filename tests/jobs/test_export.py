@@ -1,0 +1,206 @@
+"""Whole export runs: the folder they leave, progress, cancel and failure leave nothing behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from charting.jobs.export import ExportCancelled, Progress, run_export
+from charting.models.db import Database
+from charting.services.demo import create_demo_clinic
+from charting.services.errors import ValidationError
+from charting.services.exports import select_patient_ids
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    """An empty folder to export into."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def clinic(database: Database) -> list[int]:
+    """Ten fictional patients with visits."""
+    with database.write() as session:
+        create_demo_clinic(session, 10, 3)
+    with database.read() as session:
+        return select_patient_ids(session)
+
+
+def test_export_writes_every_format_and_a_readme(
+    database: Database, clinic: list[int], out: Path
+) -> None:
+    """PDF per patient, the CSV tables, FHIR bundles and a README land in one dated folder."""
+    seen: list[Progress] = []
+    result = run_export(database, clinic[:3], out, ["pdf", "csv", "fhir"], seen.append, workers=1)
+    names = {p.relative_to(result.folder).as_posix() for p in result.files}
+    assert {
+        "000001.pdf",
+        "000002.pdf",
+        "000003.pdf",
+        "README.txt",
+        "csv/visits.csv",
+        "csv/data_dictionary.csv",
+        "fhir/000001.fhir.json",
+    } <= names
+    assert seen[-1].done == seen[-1].total == 3 + 1 + 3
+    text = PdfReader(result.folder / "000001.pdf").pages[0].extract_text()
+    assert "Course report" in text
+    readme = (result.folder / "README.txt").read_text()
+    assert "PDF documents" in readme and "FHIR" in readme
+    assert [p.name for p in out.iterdir()] == [result.folder.name]
+
+
+def test_parallel_pdfs_match_the_patients(database: Database, clinic: list[int], out: Path) -> None:
+    """With two worker processes every patient still gets exactly one PDF."""
+    result = run_export(database, clinic, out, ["pdf"], workers=2)
+    assert sorted(p.name for p in result.files if p.suffix == ".pdf") == [
+        f"{n:06d}.pdf" for n in range(1, 11)
+    ]
+
+
+def test_cancel_leaves_nothing_behind(database: Database, clinic: list[int], out: Path) -> None:
+    """Cancelling part-way raises and removes the staging folder: the folder stays empty."""
+    calls = []
+
+    def cancel_after_two() -> bool:
+        calls.append(1)
+        return len(calls) >= 2
+
+    with pytest.raises(ExportCancelled):
+        run_export(database, clinic, out, ["pdf", "csv"], cancelled=cancel_after_two, workers=1)
+    assert list(out.iterdir()) == []
+
+
+def test_failure_leaves_nothing_behind(
+    database: Database, clinic: list[int], out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash in the middle (here: the CSV writer) leaves no partial export."""
+    import charting.jobs.export as job
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(job.exports, "write_csv", boom)
+    with pytest.raises(OSError, match="disk full"):
+        run_export(database, clinic[:2], out, ["pdf", "csv"], workers=1)
+    assert list(out.iterdir()) == []
+
+
+def test_bad_selection_and_folder_are_refused(
+    database: Database, clinic: list[int], out: Path
+) -> None:
+    """No patients, an unknown format or an unwritable folder give a clear refusal."""
+    with pytest.raises(ValidationError, match="No patients"):
+        run_export(database, [], out, ["pdf"])
+    with pytest.raises(ValidationError, match="Unknown format"):
+        run_export(database, clinic, out, ["xls"])
+    blocker = out / "file"
+    blocker.write_text("x")
+    with pytest.raises(ValidationError, match="Cannot"):
+        run_export(database, clinic, blocker / "sub", ["csv"])
+
+
+def test_command_line_export(
+    database: Database, clinic: list[int], db_path: Path, tmp_path: Path
+) -> None:
+    """`charting export --patient 2 --format csv,fhir` exports that patient and says where."""
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "charting",
+            "export",
+            "--out",
+            str(out),
+            "--patient",
+            "2",
+            "--format",
+            "csv,fhir",
+            "--db",
+            str(db_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Exported 1 patient (csv, fhir)" in result.stdout
+    (folder,) = out.iterdir()
+    assert (folder / "fhir" / "000002.fhir.json").exists()
+    assert not (folder / "000002.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["--patient", "424242"], 2, "No patient has chart number 424242"),
+        (["--since", "yesterday"], 2, "is not a date"),
+        (["--format", "docx"], 2, "unknown format"),
+    ],
+)
+def test_command_line_export_errors(
+    database: Database,
+    clinic: list[int],
+    db_path: Path,
+    tmp_path: Path,
+    args: list[str],
+    code: int,
+    fragment: str,
+) -> None:
+    """Bad export arguments exit non-zero with one readable line."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "charting",
+            "export",
+            "--out",
+            str(tmp_path / "o"),
+            "--db",
+            str(db_path),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == code
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_command_line_export_unwritable_folder(
+    database: Database, db_path: Path, tmp_path: Path
+) -> None:
+    """An export folder that cannot be created is refused with exit code 1."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with database.write() as session:
+        create_demo_clinic(session, 1, 1)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "charting",
+            "export",
+            "--out",
+            str(blocker / "sub"),
+            "--db",
+            str(db_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "Cannot create" in result.stderr
