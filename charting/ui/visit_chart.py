@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -47,6 +48,8 @@ from PySide6.QtWidgets import (
 
 from charting.bodymap import BodyMap
 from charting.models import MarkKind, Patient, Visit
+from charting.reports.handout import build_handout
+from charting.reports.visit_summary import build_visit_summary
 from charting.services import clinical_lists as lists
 from charting.services import marks as mark_service
 from charting.services import visit_record
@@ -60,10 +63,12 @@ from charting.services.marks import (
     MarkSpec,
 )
 from charting.services.patients import health_flags
+from charting.services.report_data import visit_report
 from charting.services.safety import SafetyWarning
 from charting.services.visit_safety import blocking_titles, visit_warnings
 from charting.ui.amend_dialog import AmendDialog
 from charting.ui.bodymap_view import BodyMapView
+from charting.ui.documents import Build, open_document, print_document, save_document
 from charting.ui.mark_commands import (
     AddMarksCommand,
     DeleteMarksCommand,
@@ -186,6 +191,23 @@ class VisitChartPage(QWidget):
         self.flags.setObjectName("visitFlags")
         self.flags.setStyleSheet("color: #8c1d18; font-weight: 600;")
         self.flags.setWordWrap(True)
+        self.documents_button = QPushButton("Documents")
+        self.documents_button.setObjectName("documentsButton")
+        documents = QMenu(self.documents_button)
+        self.print_handout_action = documents.addAction(
+            "&Print aftercare handout\u2026", self.print_handout
+        )
+        self.print_handout_action.setShortcut(QKeySequence.StandardKey.Print)
+        self.print_handout_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.addAction(self.print_handout_action)
+        documents.addAction("Save handout as PDF\u2026", lambda: self._document("handout", "save"))
+        documents.addAction("Open handout", lambda: self._document("handout", "open"))
+        documents.addSeparator()
+        documents.addAction(
+            "Save treatment summary as PDF\u2026", lambda: self._document("summary", "save")
+        )
+        documents.addAction("Open treatment summary", lambda: self._document("summary", "open"))
+        self.documents_button.setMenu(documents)
         self.sign_button = QPushButton("Sign visit\u2026")
         self.sign_button.setObjectName("signVisit")
         self.sign_button.clicked.connect(self.sign)
@@ -395,6 +417,7 @@ class VisitChartPage(QWidget):
         titles.addWidget(self.subtitle)
         titles.addWidget(self.flags)
         header.addLayout(titles, 1)
+        header.addWidget(self.documents_button, 0, Qt.AlignmentFlag.AlignTop)
         header.addWidget(self.sign_button, 0, Qt.AlignmentFlag.AlignTop)
         header.addWidget(back, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
@@ -871,6 +894,46 @@ class VisitChartPage(QWidget):
         if result is not None:
             self.message_posted.emit("Visit signed.")
             self.open_visit(self.visit_id)
+
+    # -- documents ---------------------------------------------------------------------------
+    def document_builder(self, kind: str) -> Build:
+        """A function that writes this visit's handout or summary PDF to a target."""
+        vid = self.visit_id
+        assert vid is not None
+        self.form.flush()
+        report = self.ops.read(lambda s: visit_report(s, vid, self.bodymap))
+        builder = build_handout if kind == "handout" else build_visit_summary
+
+        def build(target: Any) -> None:
+            builder(report, self.bodymap, target)
+
+        return build
+
+    def print_handout(self) -> bool:
+        """Print the aftercare handout (Ctrl+P) and record that it was given."""
+        if self.visit_id is None:
+            return False
+        printed = print_document(self, "aftercare-handout", self.document_builder("handout"))
+        if printed:
+            self._handout_issued()
+        return printed
+
+    def _document(self, kind: str, how: str) -> Path | None:
+        if self.visit_id is None:
+            return None
+        name = "aftercare-handout" if kind == "handout" else "treatment-summary"
+        act = save_document if how == "save" else open_document
+        path = act(self, name, self.document_builder(kind))
+        if path is not None and kind == "handout":
+            self._handout_issued()
+        if path is not None and how == "save":
+            self.message_posted.emit(f"Saved {path}")
+        return path
+
+    def _handout_issued(self) -> None:
+        if not self._signed:
+            self.form.set_value("handout_given", True)
+        self.message_posted.emit("Aftercare handout issued.")
 
     def amend(self) -> None:
         """Add an amendment to the signed visit (the original stays untouched)."""

@@ -354,6 +354,16 @@ class VisitForm(QScrollArea):
                 self.bindings[name].write(value)
             self._save(remembered)
 
+    def set_value(self, name: str, value: Any) -> None:
+        """Show ``value`` in field ``name`` and save it at once (e.g. "handout given")."""
+        self.flush()
+        self._loading = True
+        try:
+            self.bindings[name].write(value)
+        finally:
+            self._loading = False
+        self._save({name: value})
+
     def set_needles_in(self, count: int) -> None:
         """Show the needle count computed from the map, and warn if needles out differs."""
         self.needles_in.setText(str(count))
