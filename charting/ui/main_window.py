@@ -135,6 +135,8 @@ class MainWindow(QMainWindow):
         self.delete_patient_action = action("&Delete patient\u2026", None, "deletePatientAction")
         self.practitioner_action = action("&Practitioner profile\u2026", None, "practitionerAction")
         self.demo_action = action("Load &demo clinic", None, "demoAction")
+        self.export_action = action("&Export patient records\u2026", "Ctrl+Shift+E", "exportAction")
+        self.clinic_action = action("&Clinic and handout settings\u2026", None, "clinicAction")
         self.find_action = action("&Find patient", "Ctrl+F", "findAction")
         self.quit_action = action(
             "&Quit", QKeySequence(QKeySequence.StandardKey.Quit), "quitAction"
@@ -143,6 +145,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.new_patient_action)
+        file_menu.addAction(self.export_action)
         file_menu.addAction(self.demo_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -154,7 +157,9 @@ class MainWindow(QMainWindow):
             self.delete_patient_action,
         ):
             patient_menu.addAction(act)
-        menu.addMenu("&Settings").addAction(self.practitioner_action)
+        settings_menu = menu.addMenu("&Settings")
+        settings_menu.addAction(self.practitioner_action)
+        settings_menu.addAction(self.clinic_action)
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
@@ -177,6 +182,8 @@ class MainWindow(QMainWindow):
         self.delete_patient_action.triggered.connect(self.delete_patient)
         self.practitioner_action.triggered.connect(self.edit_practitioner)
         self.demo_action.triggered.connect(self.load_demo)
+        self.export_action.triggered.connect(self.export_records)
+        self.clinic_action.triggered.connect(self.edit_clinic_settings)
         self.find_action.triggered.connect(self._on_find_action_triggered)
         self.quit_action.triggered.connect(self.close)
         self.welcome.practitioner_requested.connect(self.edit_practitioner)
@@ -416,6 +423,26 @@ class MainWindow(QMainWindow):
         self.patient_pane.show()
         self.pages.setCurrentWidget(self.patient_panel)
         self.select_patient(self._patient_id)
+
+    @Slot()
+    def export_records(self) -> None:
+        """Open the admin export (PDF, CSV, FHIR) for all, searched or recent patients."""
+        from charting.ui.export_dialog import ExportDialog
+
+        dialog = ExportDialog(self.database, self.patient_model.search_text, self)
+        dialog.exec()
+        dialog.wait_until_idle()
+
+    @Slot()
+    def edit_clinic_settings(self) -> None:
+        """Edit the letterhead and the standard aftercare wording."""
+        from charting.services.settings import load_settings, save_settings
+        from charting.ui.settings_dialog import ClinicSettingsDialog
+
+        current = self.ops.read(load_settings)
+        data = ClinicSettingsDialog.ask(self, current)
+        if data is not None and self.ops.run(self, save_settings, data) is not None:
+            self.statusBar().showMessage("Clinic settings saved.", 5000)
 
     @Slot()
     def show_course(self) -> None:
