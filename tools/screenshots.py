@@ -70,6 +70,7 @@ def main() -> int:
             window.grab().save(str(out / f"main-window-{size[0]}x{size[1]}.png"))
             window.close()
         _visit_screens(app, db, settings, out)
+        _dialog_screens(app, db, out)
         db.dispose()
     print(f"Screenshots written to {out}")
     return 0
@@ -145,6 +146,24 @@ def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Pa
             suffix = "" if view == "posterior" else f"-{view.replace('_', '-')}"
             window.grab().save(str(out / f"visit-body-map-{size[0]}x{size[1]}{suffix}.png"))
         window.close()
+
+
+def _dialog_screens(app: QApplication, db: Database, out: Path) -> None:
+    """The export dialog and the clinic settings dialog."""
+    from charting.services.settings import ClinicSettings
+    from charting.ui.export_dialog import ExportDialog
+    from charting.ui.settings_dialog import ClinicSettingsDialog
+
+    export = ExportDialog(db, "ko")
+    export.show()
+    app.processEvents()
+    export.grab().save(str(out / "export-dialog.png"))
+    export.close()
+    clinic = ClinicSettingsDialog(ClinicSettings(clinic_name="Cedar Street Acupuncture"))
+    clinic.show()
+    app.processEvents()
+    clinic.grab().save(str(out / "clinic-settings.png"))
+    clinic.close()
 
 
 def _course_history(db: Database, pid: int, bodymap: BodyMap) -> None:

@@ -21,7 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from charting.bodymap import load_bodymap
+from charting.reports.course_report import build_course_report
 from charting.services import outcomes
+from charting.services.report_data import course_report
+from charting.ui.documents import Build, open_document, save_document
 from charting.ui.ops import OpRunner
 
 BEFORE_COLOUR = "#c0392b"
@@ -160,6 +164,13 @@ class CourseDialog(QDialog):
         columns.addWidget(usage_box, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        save_pdf = buttons.addButton(
+            "Save course report PDF\u2026", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        save_pdf.setObjectName("saveCourseReport")
+        save_pdf.clicked.connect(lambda: save_document(self, "course-report", self.builder()))
+        open_pdf = buttons.addButton("Open course report", QDialogButtonBox.ButtonRole.ActionRole)
+        open_pdf.clicked.connect(lambda: open_document(self, "course-report", self.builder()))
         layout = QVBoxLayout(self)
         layout.addLayout(columns)
         layout.addWidget(buttons)
@@ -190,6 +201,17 @@ class CourseDialog(QDialog):
             if usage
             else "No points charted yet."
         )
+
+    def builder(self) -> Build:
+        """A function that writes this patient's course report PDF."""
+        pid = self.patient_id
+        bodymap = load_bodymap()
+        report = self.ops.read(lambda s: course_report(s, pid, bodymap))
+
+        def build(target: object) -> None:
+            build_course_report(report, bodymap, target)  # type: ignore[arg-type]
+
+        return build
 
     @Slot()
     def _on_save_plan_clicked(self) -> None:

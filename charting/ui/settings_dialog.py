@@ -68,7 +68,9 @@ class ClinicSettingsDialog(QDialog):
         row.addWidget(browse)
         self.letter_form.add("logo_path", "&Logo", logo_row, logo)
         self.edits["logo_path"] = logo
-        letterhead.setLayout(self.letter_form)
+        letter_layout = QVBoxLayout(letterhead)
+        letter_layout.addLayout(self.letter_form)
+        letter_layout.addStretch(1)
 
         handout = QWidget()
         self.handout_form = FieldForm()
@@ -77,7 +79,9 @@ class ClinicSettingsDialog(QDialog):
             box.setPlainText(getattr(current, name))
             self.handout_form.add(name, label, box)
             self.edits[name] = box
-        handout.setLayout(self.handout_form)
+        handout_layout = QVBoxLayout(handout)
+        handout_layout.addLayout(self.handout_form)
+        handout_layout.addStretch(1)
 
         tabs = QTabWidget()
         tabs.addTab(letterhead, "Letterhead")

@@ -84,3 +84,27 @@ def test_course_button_opens_the_course_view(
     )
     assert seen == ["courseView", "3 sessions so far; no plan recorded"]
     assert window.patient_panel.visit_model.index(0, 3).data() == "4 \u2192 2"
+
+
+def test_course_report_pdf_is_saved_from_the_course_view(
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    tmp_path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """Save course report PDF writes the course report where the user chose."""
+    from pypdf import PdfReader
+    from PySide6.QtWidgets import QFileDialog
+
+    pid = make_patient()
+    _course(database, pid, practitioner_id)
+    dialog = CourseDialog(OpRunner(database), pid, "Lindqvist, Maja")
+    qtbot.addWidget(dialog)
+    target = tmp_path / "course.pdf"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), ""))
+    )
+    qtbot.mouseClick(dialog.findChild(QPushButton, "saveCourseReport"), Qt.MouseButton.LeftButton)
+    assert "Course report" in PdfReader(target).pages[0].extract_text()
