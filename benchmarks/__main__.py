@@ -7,7 +7,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SUITES = ("bodymap",)
+SUITES = ("bodymap", "reports")
 
 
 def main(argv: list[str]) -> int:
