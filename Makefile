@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench clean screenshots
+.PHONY: run test lint bench dist clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { bash tools/system-packages.sh venv && $(PYTHON) -m venv $(VENV); }
@@ -12,7 +12,7 @@ $(BIN)/python:
 # Reinstall only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,dist]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -36,6 +36,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	@bash tools/system-packages.sh test
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m benchmarks $(ARGS)
+
+# The double-clickable one-folder app in dist/charting/ (run dist/charting/charting).
+dist: $(STAMP)
+	@bash tools/system-packages.sh test
+	$(BIN)/pyinstaller --noconfirm --clean build.spec
+	QT_QPA_PLATFORM=offscreen dist/charting/charting --self-check
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
+        "--self-check",
+        action="store_true",
+        help="check this installation (temporary database, body map, PDFs, window) and exit",
+    )
+    parser.add_argument(
         "--db",
         metavar="URL",
         help="database to use: sqlite:///FILE, a path to an SQLite file, or "
@@ -141,6 +146,10 @@ def _fail(message: str, code: int = 1) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = build_parser().parse_args(argv)
+    if args.self_check:
+        from charting.selfcheck import run_self_check
+
+        return run_self_check()
     try:
         choice = resolve_database_url(getattr(args, "sub_db", None) or args.db)
     except ConfigError as exc:

@@ -1,19 +1,5 @@
-"""Find bundled resource files both in the source tree and in a PyInstaller bundle."""
+"""The body map's access to resource files (the one helper lives in ``charting.resources``)."""
 
-from __future__ import annotations
+from charting.resources import resource_path, resource_root
 
-import sys
-from pathlib import Path
-
-
-def resource_root() -> Path:
-    """The ``resources`` directory: under ``sys._MEIPASS`` when frozen, else the repo root."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
-
-
-def resource_path(*parts: str) -> Path:
-    """Path of a resource file, e.g. ``resource_path("bodymap", "acupoints.json")``."""
-    return resource_root().joinpath(*parts)
+__all__ = ["resource_path", "resource_root"]

@@ -11,7 +11,7 @@ from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-from charting.bodymap.resources import resource_path
+from charting.resources import resource_path
 
 SANS = "CSans"
 SANS_BOLD = "CSans-Bold"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 
 from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from charting import __version__
 from charting.config import APP_AUTHOR, APP_NAME, DatabaseChoice, backup_dir
 from charting.models.db import DatabaseError
 from charting.models.migrate import DatabaseFileError, open_database
+from charting.resources import resource_path
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -21,7 +23,10 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if isinstance(app, QApplication):
         return app
-    return QApplication(argv if argv is not None else sys.argv[:1])
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setWindowIcon(QIcon(str(resource_path("icons", "charting.png"))))
+    app.setDesktopFileName("charting")
+    return app
 
 
 def run_app(choice: DatabaseChoice) -> int:
