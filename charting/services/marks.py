@@ -98,6 +98,10 @@ class MarkSpec:
     skin_response: str = ""
 
 
+#: The stored fields of a mark (everything but its id and visit), in a stable order.
+MARK_FIELDS: tuple[str, ...] = ()  # filled in below, once MarkSpec exists
+
+
 @dataclass(frozen=True)
 class MarkDetails:
     """The editable details of a mark (the cupping fields apply to cupping sites)."""
@@ -131,6 +135,9 @@ class MarkRow:
     def label(self) -> str:
         """Compact map label: "BL23 L", "GV4", "QL TrP R", "Ashi L", "Cup R"."""
         return mark_label(self.spec)
+
+
+MARK_FIELDS = tuple(f.name for f in fields(MarkSpec))
 
 
 def mark_label(spec: MarkSpec) -> str:

@@ -32,7 +32,7 @@ from charting.models import (
 from charting.services import clinical_lists as lists
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
-from charting.services.marks import SignedVisitError
+from charting.services.marks import MARK_FIELDS, SignedVisitError
 from charting.services.validation import check_text
 
 
@@ -406,25 +406,6 @@ def signed_content(session: Session, visit_id: int) -> dict[str, Any]:
     visit = session.get(Visit, visit_id)
     if visit is None:
         raise NotFoundError("That visit no longer exists.")
-    mark_columns = (
-        "id",
-        "kind",
-        "point_code",
-        "muscle_id",
-        "side",
-        "view",
-        "x",
-        "y",
-        "location_variant",
-        "technique",
-        "depth_mm",
-        "response",
-        "note",
-        "cup_type",
-        "cup_count",
-        "cup_minutes",
-        "skin_response",
-    )
     marks = session.scalars(select(Mark).where(Mark.visit_id == visit_id).order_by(Mark.id))
     return {
         "visit": {
@@ -435,7 +416,7 @@ def signed_content(session: Session, visit_id: int) -> dict[str, Any]:
             "started_at": visit.started_at.isoformat(),
         },
         "record": {k: _jsonable(v) for k, v in record(session, visit_id).items()},
-        "marks": [{c: getattr(m, c) for c in mark_columns} for m in marks],
+        "marks": [{"id": m.id, **{c: getattr(m, c) for c in MARK_FIELDS}} for m in marks],
         "ea_pairs": [
             {
                 c: getattr(p, c)

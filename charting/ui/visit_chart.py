@@ -216,30 +216,22 @@ class VisitChartPage(QWidget):
         back.clicked.connect(self._on_back_clicked)
 
         self.map = BodyMapView(bodymap)
-        self.view_buttons = QButtonGroup(self)
         view_row = QHBoxLayout()
-        for i, (view_id, title, key) in enumerate(VIEW_TITLES):
-            button = QToolButton()
-            button.setText(title)
-            button.setCheckable(True)
-            button.setObjectName(f"view_{view_id}")
-            button.setToolTip(f"{title.replace('&&', '&')} ({key})")
-            self._shortcut(key, lambda _=False, v=view_id: self.set_view(v))
-            self.view_buttons.addButton(button, i)
-            view_row.addWidget(button)
-        self.view_buttons.button(0).setChecked(True)
+        self.view_buttons = self._button_group(
+            view_row,
+            "view",
+            VIEW_TITLES,
+            lambda title, key: f"{title.replace('&&', '&')} ({key})",
+            self.set_view,
+        )
         view_row.addSpacing(16)
-        self.mode_buttons = QButtonGroup(self)
-        for i, (mode, title, key) in enumerate(MODES):
-            button = QToolButton()
-            button.setText(title)
-            button.setCheckable(True)
-            button.setObjectName(f"mode_{mode}")
-            button.setToolTip(f"Click places: {title.lower()} ({key}; Shift+click = ashi)")
-            self._shortcut(key, lambda _=False, m=mode: self.set_mode(m))
-            self.mode_buttons.addButton(button, i)
-            view_row.addWidget(button)
-        self.mode_buttons.button(0).setChecked(True)
+        self.mode_buttons = self._button_group(
+            view_row,
+            "mode",
+            MODES,
+            lambda title, key: f"Click places: {title.lower()} ({key}; Shift+click = ashi)",
+            self.set_mode,
+        )
         view_row.addStretch(1)
 
         self.point_entry = QLineEdit()
@@ -815,6 +807,28 @@ class VisitChartPage(QWidget):
             self.undo_stack.push(command)
 
     # -- view and mode -------------------------------------------------------------------------
+    def _button_group(
+        self,
+        row: QHBoxLayout,
+        prefix: str,
+        items: tuple[tuple[str, str, str], ...],
+        tooltip: Any,
+        pick: Any,
+    ) -> QButtonGroup:
+        """Exclusive tool buttons (first one checked), each with its page-wide shortcut."""
+        group = QButtonGroup(self)
+        for i, (name, title, key) in enumerate(items):
+            button = QToolButton()
+            button.setText(title)
+            button.setCheckable(True)
+            button.setObjectName(f"{prefix}_{name}")
+            button.setToolTip(tooltip(title, key))
+            self._shortcut(key, lambda _=False, n=name: pick(n))
+            group.addButton(button, i)
+            row.addWidget(button)
+        group.button(0).setChecked(True)
+        return group
+
     def _shortcut(self, key: str, slot: Any) -> QAction:
         """A keyboard shortcut that works anywhere on this page."""
         action = QAction(self)
