@@ -107,9 +107,18 @@ class Patient(Base):
     __table_args__ = (
         CheckConstraint(_in("sex", Sex), name="sex_known"),
         CheckConstraint(_in("implanted_device", ImplantedDevice), name="device_known"),
-        Index("ix_patient_search_key", "search_key"),
         Index("ix_patient_family_key", "family_key"),
         Index("ix_patient_date_of_birth", "date_of_birth"),
+        # Covers the patient list and name search of live patients without touching the
+        # table: 100,000 patients list in ~30 ms instead of ~230 ms (benchmarks/).
+        Index(
+            "ix_patient_live_names",
+            "search_key",
+            "family_key",
+            "id",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -188,9 +188,9 @@ def search_patient_ids(session: Session, text: str, limit: int | None = None) ->
     """Ids of live patients matching ``text``, best matches first.
 
     ``text`` may be a date of birth (1975-03-14 or 14.03.1975), a chart number (digits,
-    matched as a prefix), or words that must each occur in the patient's names (any order,
-    accents and case ignored). Patients whose family name starts with the first word come
-    first; the rest follow in name order.
+    matched as a prefix), a single letter (family names starting with it), or words that
+    must each occur in the patient's names (any order, accents and case ignored). Patients
+    whose family name starts with the first word come first; the rest follow in name order.
     """
     query = select(Patient.id).where(Patient.deleted_at.is_(None))
     text = text.strip()
@@ -204,6 +204,16 @@ def search_patient_ids(session: Session, text: str, limit: int | None = None) ->
         ).order_by(Patient.chart_number)
     else:
         words = fold(text).split()
+        if len(words) == 1 and len(words[0]) == 1:
+            # One letter: family names starting with it, straight from the index (a substring
+            # match on one letter would list most of a large clinic in no useful order).
+            return list(
+                session.scalars(
+                    query.where(Patient.family_key.startswith(words[0], autoescape=True))
+                    .order_by(Patient.family_key, Patient.search_key, Patient.id)
+                    .limit(limit)
+                )
+            )
         for word in words:
             query = query.where(Patient.search_key.contains(word, autoescape=True))
         if words:

@@ -166,3 +166,12 @@ def test_health_flags_are_listed_most_serious_first(make_patient, database: Data
         "Anticoagulant/antiplatelet",
         "Metal allergy",
     )
+
+
+def test_one_letter_lists_family_names_starting_with_it(make_patient, database: Database) -> None:  # type: ignore[no-untyped-def]
+    """Typing "m" lists Müller and Mendes (family names), not every name containing an m."""
+    muller = make_patient(family_name="Müller", given_name="Ana")
+    mendes = make_patient(family_name="Mendes", given_name="Rui")
+    make_patient(family_name="Santos", given_name="Mateo")
+    with database.read() as session:
+        assert search_patient_ids(session, "M") == [mendes, muller]
