@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -108,30 +107,20 @@ def test_bad_selection_and_folder_are_refused(
         run_export(database, clinic, blocker / "sub", ["csv"])
 
 
+def _charting(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``charting`` command line in a child process."""
+    return subprocess.run(
+        [sys.executable, "-m", "charting", *args], capture_output=True, text=True, timeout=120
+    )
+
+
 def test_command_line_export(
     database: Database, clinic: list[int], db_path: Path, tmp_path: Path
 ) -> None:
     """`charting export --patient 2 --format csv,fhir` exports that patient and says where."""
     out = tmp_path / "out"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "charting",
-            "export",
-            "--out",
-            str(out),
-            "--patient",
-            "2",
-            "--format",
-            "csv,fhir",
-            "--db",
-            str(db_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ},
+    result = _charting(
+        "export", "--out", str(out), "--patient", "2", "--format", "csv,fhir", "--db", str(db_path)
     )
     assert result.returncode == 0, result.stderr
     assert "Exported 1 patient (csv, fhir)" in result.stdout
@@ -158,22 +147,7 @@ def test_command_line_export_errors(
     fragment: str,
 ) -> None:
     """Bad export arguments exit non-zero with one readable line."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "charting",
-            "export",
-            "--out",
-            str(tmp_path / "o"),
-            "--db",
-            str(db_path),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _charting("export", "--out", str(tmp_path / "o"), "--db", str(db_path), *args)
     assert result.returncode == code
     assert fragment in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -187,20 +161,6 @@ def test_command_line_export_unwritable_folder(
     blocker.write_text("x")
     with database.write() as session:
         create_demo_clinic(session, 1, 1)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "charting",
-            "export",
-            "--out",
-            str(blocker / "sub"),
-            "--db",
-            str(db_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _charting("export", "--out", str(blocker / "sub"), "--db", str(db_path))
     assert result.returncode == 1
     assert "Cannot create" in result.stderr

@@ -29,14 +29,10 @@ from charting.services.visit_record import (
     update_fields,
 )
 from charting.services.visits import start_visit
+from tests.factories import point_spec
 
 BM = load_bodymap()
 CREATED = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
-
-
-def _spec(code: str, side: str, view: str = "posterior") -> MarkSpec:
-    x, y = BM.position(code, side, view)  # type: ignore[arg-type, misc]
-    return MarkSpec("acupoint", view, x, y, side, point_code=code, depth_mm=25)
 
 
 def text_of(pdf: bytes) -> str:
@@ -75,9 +71,9 @@ def charted_visit(database: Database, make_patient, practitioner_id: int) -> int
             BM,
             vid,
             [
-                _spec("BL23", "L"),
-                _spec("BL23", "R"),
-                _spec("BL40", "R"),
+                point_spec("BL23", "L", depth_mm=25),
+                point_spec("BL23", "R", depth_mm=25),
+                point_spec("BL40", "R", depth_mm=25),
                 MarkSpec(
                     "cupping",
                     "posterior",
@@ -221,7 +217,7 @@ def test_handout_without_cupping_leaves_out_cupping_care(
     """No cupping today means no cupping paragraph, and no appointment means "call us to book"."""
     with database.write() as session:
         vid, _ = start_visit(session, make_patient(), practitioner_id)
-        add_marks(session, BM, vid, [_spec("GV4", "M")])
+        add_marks(session, BM, vid, [point_spec("GV4", "M", depth_mm=25)])
     with database.read() as session:
         report = visit_report(session, vid, BM)
     out = io.BytesIO()
@@ -245,7 +241,7 @@ def test_course_report_lists_visits_trend_and_points(
                 vid,
                 {"pain_now": 8 - i, "pain_after": 5 - i // 2, "odi_percent": 40 - 3 * i},
             )
-            add_marks(session, BM, vid, [_spec("BL23", "L")])
+            add_marks(session, BM, vid, [point_spec("BL23", "L", depth_mm=25)])
     with database.read() as session:
         report = course_report(session, pid, BM)
         assert [v.number for v in report.visits] == [1, 2, 3, 4, 5, 6]

@@ -26,15 +26,9 @@ from charting.services.marks import (
     update_details,
 )
 from charting.services.visits import start_visit
+from tests.factories import point_spec
 
 BM = load_bodymap()
-
-
-def point_spec(code: str, side: str, view: str = "posterior") -> MarkSpec:
-    """An acupoint mark exactly at the catalog position."""
-    pos = BM.position(code, side, view)  # type: ignore[arg-type]
-    assert pos is not None
-    return MarkSpec("acupoint", view, pos[0], pos[1], side, point_code=code)
 
 
 @pytest.fixture

@@ -29,13 +29,9 @@ from charting.services.visit_record import (
     verify_signature,
 )
 from charting.services.visits import start_visit
+from tests.factories import point_spec
 
 BM = load_bodymap()
-
-
-def _spec(code: str, side: str) -> MarkSpec:
-    x, y = BM.position(code, side, "posterior")  # type: ignore[arg-type, misc]
-    return MarkSpec("acupoint", "posterior", x, y, side, point_code=code)
 
 
 @pytest.fixture
@@ -49,8 +45,8 @@ def visit(database: Database, make_patient, practitioner_id: int) -> tuple[int, 
             BM,
             vid,
             [
-                _spec("BL23", "L"),
-                _spec("BL23", "R"),
+                point_spec("BL23", "L"),
+                point_spec("BL23", "R"),
                 MarkSpec("cupping", "posterior", 400, 700, "L"),
             ],
         )
@@ -175,7 +171,7 @@ def test_signing_locks_the_visit_and_amendments_keep_the_original(
     for change in (
         lambda s: update_fields(s, vid, {"pain_now": 2}),
         lambda s: add_adverse_event(s, vid, "pain", "mild"),
-        lambda s: add_marks(s, BM, vid, [_spec("BL25", "L")]),
+        lambda s: add_marks(s, BM, vid, [point_spec("BL25", "L")]),
     ):
         with pytest.raises(SignedVisitError), database.write() as session:
             change(session)
@@ -269,8 +265,8 @@ def test_point_usage_and_plan_against_sessions_done(
     pid = make_patient(given_name="Plan")
     with database.write() as session:
         for specs in (
-            [_spec("BL23", "L"), _spec("BL23", "R")],
-            [_spec("BL23", "L"), _spec("GV4", "M")],
+            [point_spec("BL23", "L"), point_spec("BL23", "R")],
+            [point_spec("BL23", "L"), point_spec("GV4", "M")],
         ):
             vid, _ = start_visit(session, pid, practitioner_id)
             add_marks(session, BM, vid, specs)

@@ -10,11 +10,12 @@ from PySide6.QtWidgets import QInputDialog, QMenu
 
 from charting.bodymap import load_bodymap
 from charting.models.db import Database
-from charting.services.marks import MarkSpec, add_marks, list_marks, list_protocols
+from charting.services.marks import add_marks, list_marks, list_protocols
 from charting.services.visits import start_visit
 from charting.ui.main_window import MainWindow
 from charting.ui.ops import OpRunner
 from charting.ui.visit_chart import VisitChartPage
+from tests.factories import point_spec
 
 BM = load_bodymap()
 
@@ -25,15 +26,10 @@ def visits(database: Database, make_patient, practitioner_id: int) -> tuple[int,
     pid = make_patient()
     with database.write() as session:
         first, _ = start_visit(session, pid, practitioner_id)
-        specs = [_spec("BL23", "L"), _spec("BL23", "R"), _spec("GV4", "M")]
+        specs = [point_spec("BL23", "L"), point_spec("BL23", "R"), point_spec("GV4", "M")]
         add_marks(session, BM, first, specs)
         second, _ = start_visit(session, pid, practitioner_id)
     return first, second
-
-
-def _spec(code: str, side: str, view: str = "posterior") -> MarkSpec:
-    x, y = BM.position(code, side, view)  # type: ignore[arg-type, misc]
-    return MarkSpec("acupoint", view, x, y, side, point_code=code)
 
 
 @pytest.fixture

@@ -8,18 +8,14 @@ from PySide6.QtWidgets import QMessageBox
 
 from charting.bodymap import load_bodymap
 from charting.models.db import Database
-from charting.services.marks import MarkSpec, add_marks
+from charting.services.marks import add_marks
 from charting.services.visit_record import adverse_events, ea_pairs
 from charting.services.visits import start_visit
 from charting.ui.ops import OpRunner
 from charting.ui.visit_chart import VisitChartPage
+from tests.factories import point_spec
 
 BM = load_bodymap()
-
-
-def _spec(code: str, side: str) -> MarkSpec:
-    x, y = BM.position(code, side, "posterior")  # type: ignore[arg-type, misc]
-    return MarkSpec("acupoint", "posterior", x, y, side, point_code=code)
 
 
 @pytest.fixture
@@ -28,7 +24,10 @@ def charted(database: Database, make_patient, practitioner_id: int):  # type: ig
     with database.write() as session:
         vid, _ = start_visit(session, make_patient(), practitioner_id)
         ids, _ = add_marks(
-            session, BM, vid, [_spec("BL23", "L"), _spec("BL25", "L"), _spec("BL13", "R")]
+            session,
+            BM,
+            vid,
+            [point_spec("BL23", "L"), point_spec("BL25", "L"), point_spec("BL13", "R")],
         )
     return vid, ids
 
