@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench dist clean screenshots
+.PHONY: run test test-sqlite test-postgres lint bench dist clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { bash tools/system-packages.sh venv && $(PYTHON) -m venv $(VENV); }
@@ -24,9 +24,20 @@ run: $(STAMP)
 		xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python -m charting $(ARGS); \
 	fi
 
-test: $(STAMP)
+# The whole suite twice: on SQLite (each workstation's own file), then on PostgreSQL (a clinic's
+# shared server; tests/postgres.py starts a private throwaway cluster). `make test-sqlite` is
+# the quick run.
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
 	@bash tools/system-packages.sh test
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The bundle build (marked slow) does not depend on the database: the first pass builds it.
+test-postgres: $(STAMP)
+	@bash tools/system-packages.sh test
+	@bash tools/system-packages.sh postgres
+	CHARTING_TEST_DATABASE=postgresql QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check charting tests tools benchmarks

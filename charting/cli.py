@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         "postgresql+psycopg://USER@HOST/DB (default: CHARTING_DATABASE_URL, "
         "else charting.sqlite3 in your data folder)",
     )
+    parser.add_argument(
+        "--user",
+        metavar="NAME",
+        help="account to sign in as for admin commands (default: CHARTING_USER); the "
+        "password is asked for, or read from CHARTING_PASSWORD",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     demo = commands.add_parser(
         "demo",
@@ -118,6 +124,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated: pdf, csv, fhir (default: all three)",
     )
     export.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    backup = commands.add_parser(
+        "backup",
+        help="back up the database now (SQLite's online backup API, checked afterwards)",
+        description="Copy the database safely, even while Charting is open, and check the "
+        "copy with an integrity check. Without --out the copy goes to the backups folder.",
+    )
+    backup.add_argument("--out", metavar="FILE", type=Path, help="where to write the copy")
+    backup.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    restore = commands.add_parser(
+        "restore",
+        help="replace the database with a backup (the current one is backed up first)",
+        description="Check FILE, back up the current database, then copy FILE in as one "
+        "transaction: the database is never left half-restored. A database that cannot be "
+        "opened any more is moved into the backups folder, not deleted.",
+    )
+    restore.add_argument("file", metavar="FILE", type=Path, help="the backup to restore")
+    restore.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    audit = commands.add_parser("audit", help="check the audit log")
+    audit_commands = audit.add_subparsers(
+        dest="audit_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    verify = audit_commands.add_parser(
+        "verify",
+        help="recompute the audit log's hash chain; exit 1 at the first broken entry",
+    )
+    verify.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
     return parser
 
 
@@ -167,18 +199,148 @@ def main(argv: Sequence[str] | None = None) -> int:
         from charting.ui.app import run_app
 
         return run_app(choice)
+    if args.command == "restore":
+        return _run_restore(choice.url, args)
     try:
         opened = open_database(choice.url, backup_dir())
     except DatabaseError as exc:
         return _fail(str(exc))
     try:
+        opened.database.actor = _sign_in(opened.database, args)
         if args.command == "demo":
             return _run_demo(opened.database, args)
         if args.command == "export":
             return _run_export(opened.database, args)
+        if args.command == "backup":
+            return _run_backup(opened.database, args)
+        if args.command == "audit":
+            return _run_audit_verify(opened.database)
+    except _RefusedError as exc:
+        return _fail(str(exc), exc.code)
     finally:
         opened.database.dispose()
     return _fail(f"unknown command {args.command}", 2)  # pragma: no cover - argparse guards
+
+
+class _RefusedError(Exception):
+    """A command that cannot go on; the message is printed as one line."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _sign_in(database: object, args: argparse.Namespace) -> object:
+    """Sign in for an admin command; a database with no accounts yet runs as Charting itself."""
+    import getpass
+    import os
+
+    from charting.models.db import Database
+    from charting.services.access import Actor
+    from charting.services.accounts import SignInError, has_accounts, sign_in
+
+    assert isinstance(database, Database)
+    with database.read() as session:
+        if not has_accounts(session):
+            return Actor.system(f"command line {args.command}")
+    user = args.user or os.environ.get("CHARTING_USER")
+    if not user:
+        raise _RefusedError(
+            "this database has accounts: sign in with --user NAME (the password is asked "
+            "for, or read from CHARTING_PASSWORD)",
+            2,
+        )
+    password = os.environ.get("CHARTING_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise _RefusedError("no password: run in a terminal or set CHARTING_PASSWORD", 2)
+        password = getpass.getpass(f"Password for {user}: ")
+    try:
+        return sign_in(database, user, password)
+    except SignInError as exc:
+        raise _RefusedError(str(exc)) from None
+
+
+def _run_backup(database: object, args: argparse.Namespace) -> int:
+    from charting.models.db import Database
+    from charting.services.backup import back_up
+    from charting.services.errors import ServiceError
+
+    assert isinstance(database, Database)
+    out = args.out.expanduser().resolve() if args.out else None
+    try:
+        copy = back_up(database, backup_dir(), out=out)
+    except ServiceError as exc:
+        return _fail(str(exc))
+    print(f"Backed up to {copy} (integrity check passed).")
+    return 0
+
+
+def _run_restore(url: str, args: argparse.Namespace) -> int:
+    from charting.models.db import DatabaseError
+    from charting.models.migrate import DatabaseFileError, open_database
+    from charting.services.backup import restore, restore_over_unreadable
+    from charting.services.errors import ServiceError
+
+    source = args.file.expanduser()
+    folder = backup_dir()
+    try:
+        try:
+            opened = open_database(url, folder)
+        except DatabaseFileError as exc:
+            if not Path(exc.path).is_file():
+                raise
+            print(
+                f"The current database cannot be opened ({exc.problem}); it will be moved "
+                f"into {folder}, not deleted.",
+                file=sys.stderr,
+            )
+            result = restore_over_unreadable(
+                Path(exc.path),
+                source,
+                folder,
+                lambda db: _sign_in(db, args),  # type: ignore[arg-type,return-value]
+                lambda u: open_database(u, folder).database,
+            )
+        else:
+            try:
+                opened.database.actor = _sign_in(opened.database, args)
+                result = restore(opened.database, source, folder)
+            finally:
+                opened.database.dispose()
+    except _RefusedError as exc:
+        return _fail(str(exc), exc.code)
+    except (ServiceError, DatabaseError) as exc:
+        return _fail(str(exc))
+    upgraded = f"; upgraded from schema {result.upgraded_from}" if result.upgraded_from else ""
+    print(
+        f"Restored {result.restored_from}{upgraded}. The database as it was is saved as "
+        f"{result.saved_current_as}."
+    )
+    return 0
+
+
+def _run_audit_verify(database: object) -> int:
+    from charting.models.db import Database
+    from charting.services.audit import verify_chain
+    from charting.services.errors import ServiceError
+
+    assert isinstance(database, Database)
+    try:
+        with database.read() as session:
+            report = verify_chain(session)
+    except ServiceError as exc:
+        return _fail(str(exc))
+    if report.ok:
+        print(
+            f"Audit log intact: {report.checked:,} entries, each chained to the one before. "
+            f"Newest hash: {report.head_hash}"
+        )
+        return 0
+    return _fail(
+        f"audit log broken at entry {report.first_bad_seq}: {report.problem} "
+        f"({report.checked:,} entries before it are intact)"
+    )
 
 
 def _run_demo(database: object, args: argparse.Namespace) -> int:

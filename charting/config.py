@@ -92,7 +92,10 @@ def normalise_url(text: str) -> str:
     if "://" in text:
         return text
     if text.endswith((".sqlite", ".sqlite3", ".db")) or os.sep in text or "/" in text:
-        return sqlite_url(Path(text).expanduser().resolve())
+        try:
+            return sqlite_url(Path(text).expanduser().resolve())
+        except (RuntimeError, OSError) as exc:  # "~nobody/x.db": no such home folder
+            raise ConfigError(f"'{text}' is not a usable path ({exc})") from None
     raise ConfigError(
         f"'{text}' is not a database URL; use e.g. sqlite:///path/to/file.sqlite3 "
         "or postgresql+psycopg://user@host/dbname"

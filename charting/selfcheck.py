@@ -27,6 +27,7 @@ def run_self_check(out: Any = None) -> int:
         os.environ["CHARTING_DATA_DIR"] = str(Path(tmp) / "data")
         checks: list[tuple[str, Callable[[], str]]] = [
             ("database created and migrated", lambda: _database(state, Path(tmp))),
+            ("account created and signed in", lambda: _account(state)),
             ("body map loaded", lambda: _bodymap(state)),
             ("visit charted", lambda: _chart(state)),
             ("visit summary rendered", lambda: _pdf(state, "summary")),
@@ -58,6 +59,23 @@ def _database(state: dict[str, Any], tmp: Path) -> str:
     return f"schema {head_revision()}"
 
 
+def _account(state: dict[str, Any]) -> str:
+    from charting.models import Role
+    from charting.services.accounts import AccountInput, create_first_admin, sign_in
+
+    password = "self-check passphrase"
+    with state["db"].write() as session:
+        create_first_admin(
+            session,
+            AccountInput(
+                "selfcheck", "Self-check", {Role.PRACTITIONER}, password, credentials="L.Ac."
+            ),
+        )
+    actor = sign_in(state["db"], "selfcheck", password)
+    state["db"].actor = actor
+    return f"Argon2id, roles: {actor.roles_label}"
+
+
 def _bodymap(state: dict[str, Any]) -> str:
     from charting.bodymap import load_bodymap
 
@@ -71,7 +89,6 @@ def _bodymap(state: dict[str, Any]) -> str:
 def _chart(state: dict[str, Any]) -> str:
     from charting.services.marks import MarkSpec, add_marks
     from charting.services.patients import PatientInput, create_patient
-    from charting.services.practitioners import PractitionerInput, save_practitioner
     from charting.services.visit_record import update_fields
     from charting.services.visits import start_visit
 
@@ -83,8 +100,9 @@ def _chart(state: dict[str, Any]) -> str:
                 family_name="Self-check", given_name="Zoë 小明", date_of_birth=date(1980, 1, 1)
             ),
         )
-        prac, _ = save_practitioner(session, PractitionerInput("Self-check", "L.Ac."))
-        vid, _ = start_visit(session, pid, prac, chief_complaint="Low back pain")
+        vid, _ = start_visit(
+            session, pid, state["db"].actor.practitioner_id, chief_complaint="Low back pain"
+        )
         specs = []
         for code, side in (("BL23", "L"), ("BL23", "R"), ("GV4", "M")):
             x, y = bodymap.position(code, side, "posterior")

@@ -10,15 +10,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from charting.config import sqlite_url
 from charting.models import migrate
 from charting.models.db import Database, make_engine
 from charting.models.migrate import open_database
+from charting.services import accounts
 from charting.services.patients import create_patient
-from charting.services.practitioners import PractitionerInput, save_practitioner
-from tests.factories import patient_input
+from tests.factories import patient_input, sign_in_test_user
+
+# The private PostgreSQL cluster, used when CHARTING_TEST_DATABASE=postgresql.
+pytest_plugins = ["tests.postgres"]
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash test passwords with tiny Argon2 costs (the real ones take ~130 ms a hash)."""
+    quick = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    monkeypatch.setattr(accounts, "HASHER", quick)
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +48,18 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def database(db_path: Path) -> Iterator[Database]:
+def database_url(database_backend: str, request: pytest.FixtureRequest) -> str:
+    """This test's own database: a new SQLite file, or a fresh PostgreSQL database."""
+    if database_backend == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return sqlite_url(request.getfixturevalue("db_path"))
+
+
+@pytest.fixture
+def database(database_url: str, tmp_path: Path) -> Iterator[Database]:
     """A fresh database made through the real migrations."""
-    opened = open_database(sqlite_url(db_path), db_path.parent / "backups")
+    opened = open_database(database_url, tmp_path / "backups")
+    opened.database.actor = sign_in_test_user(opened.database)
     yield opened.database
     opened.database.dispose()
 
@@ -51,9 +71,15 @@ def alembic_config():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def alembic_engine(tmp_path: Path) -> Iterator[Engine]:
-    """pytest-alembic: an engine with the same connection settings as the app."""
-    engine = make_engine(sqlite_url(tmp_path / "alembic.sqlite3"))
+def alembic_engine(
+    database_backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Engine]:
+    """pytest-alembic: an empty database, with the same connection settings as the app."""
+    if database_backend == "postgresql":
+        url = str(request.getfixturevalue("postgres_empty_url"))
+    else:
+        url = sqlite_url(tmp_path / "alembic.sqlite3")
+    engine = make_engine(url)
     yield engine
     engine.dispose()
 
@@ -72,9 +98,6 @@ def make_patient(database: Database):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def practitioner_id(database: Database) -> int:
-    """A stored practitioner profile."""
-    with database.write() as session:
-        pid, _ = save_practitioner(
-            session, PractitionerInput("Ana Ruiz", "L.Ac.", "AC-1234", "TCM")
-        )
-    return pid
+    """The signed-in test user's practitioner profile (Ana Ruiz, L.Ac.)."""
+    assert database.actor.practitioner_id is not None
+    return int(database.actor.practitioner_id)

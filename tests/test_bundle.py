@@ -74,6 +74,8 @@ def test_bundle_builds_and_passes_its_self_check(tmp_path: Path) -> None:
         "charting/models/migrations/env.py",
     ):
         assert list((tmp_path / "dist" / "charting").rglob(Path(data).name)), data
+    # The PostgreSQL driver, for a clinic sharing one server (SQLAlchemy imports it by name).
+    assert list((tmp_path / "dist" / "charting").rglob("psycopg_binary")), "psycopg is missing"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["QT_QPA_PLATFORM"] = "offscreen"
     check = subprocess.run(

@@ -65,6 +65,7 @@ def test_environment_variable_chooses_the_database(tmp_path: Path) -> None:
     assert db.exists()
 
 
+@pytest.mark.sqlite_only
 def test_unusable_database_file_is_named_with_exit_1(tmp_path: Path) -> None:
     """A file that is not a database gives a one-line message naming it, and exit code 1."""
     bad = tmp_path / "clinic.sqlite3"
@@ -74,6 +75,7 @@ def test_unusable_database_file_is_named_with_exit_1(tmp_path: Path) -> None:
     assert bad.read_text() == "not a database"
 
 
+@pytest.mark.sqlite_only
 def test_unusable_database_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The message names the file and the problem."""
     bad = tmp_path / "clinic.sqlite3"

@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from charting.bodymap import BodyMap, load_bodymap
 from charting.config import sqlite_url
-from charting.models import Mark, Patient, Practitioner, Visit
+from charting.models import Mark, Patient, Practitioner, Role, Visit
 from charting.models.db import Database
 from charting.models.migrate import open_database
+from charting.services.accounts import AccountInput, create_account, create_first_admin
 from charting.services.demo import create_demo_clinic
 from charting.services.marks import MarkSpec, add_marks
 from charting.services.visit_record import update_fields
@@ -40,6 +41,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
         empty = open_database(sqlite_url(Path(tmp) / "empty.sqlite3")).database
+        _first_admin_screen(app, empty, out)
+        _sign_in_first_admin(empty)
         window = MainWindow(empty, settings)
         window.resize(1280, 800)
         window.show()
@@ -49,6 +52,8 @@ def main() -> int:
         empty.dispose()
 
         db = open_database(sqlite_url(Path(tmp) / "demo.sqlite3")).database
+        _sign_in_first_admin(db)
+        _colleagues(db)
         with db.write() as session:
             create_demo_clinic(session, 400)
         for size in ((1280, 800), (1920, 1080)):
@@ -71,9 +76,129 @@ def main() -> int:
             window.close()
         _visit_screens(app, db, settings, out)
         _dialog_screens(app, db, out)
+        _security_screens(app, db, settings, Path(tmp) / "backups", out)
         db.dispose()
     print(f"Screenshots written to {out}")
     return 0
+
+
+def _sign_in_first_admin(db: Database) -> None:
+    """Create the clinic's first account (an admin who treats) and sign it in."""
+    with db.write() as session:
+        db.actor = create_first_admin(
+            session,
+            AccountInput(
+                username="ana",
+                display_name="Ana Ruiz",
+                roles={Role.ADMIN, Role.PRACTITIONER},
+                password="lumbar-spring-2026",
+                credentials="L.Ac.",
+                licence_number="AC-1234",
+            ),
+        )
+
+
+def _colleagues(db: Database) -> None:
+    """A second practitioner, a front-desk account and a former colleague."""
+    people = (
+        ("grace", "Grace Okonkwo", {Role.PRACTITIONER}, "Dipl. Ac. (NCCAOM)", True),
+        ("bea", "Bea Lindgren", {Role.FRONT_DESK}, "", True),
+        ("tom", "Tom Becker", {Role.PRACTITIONER}, "L.Ac.", False),
+    )
+    with db.write() as session:
+        for username, name, roles, credentials, active in people:
+            create_account(
+                session,
+                AccountInput(
+                    username=username,
+                    display_name=name,
+                    roles=roles,
+                    password="a-long-password-1",
+                    active=active,
+                    credentials=credentials,
+                ),
+            )
+
+
+def _first_admin_screen(app: QApplication, db: Database, out: Path) -> None:
+    """The first start of a clinic: the admin account form, partly filled in."""
+    from charting.ui.login_dialog import FirstAdminDialog
+
+    dialog = FirstAdminDialog(db)
+    dialog.display_name.setText("Ana Ruiz")
+    dialog.username_edit.setText("ana")
+    dialog.password.setText("lumbar-spring")
+    dialog.confirm.setText("lumbar-sprin")
+    dialog.credentials.setText("L.Ac.")
+    dialog.show()
+    dialog._on_buttons_accepted()  # shows the field messages as a person would see them
+    app.processEvents()
+    dialog.grab().save(str(out / "first-admin.png"))
+    dialog.close()
+
+
+def _security_screens(
+    app: QApplication, db: Database, settings: QSettings, folder: Path, out: Path
+) -> None:
+    """Sign-in, the lock page, accounts, the audit log and backups."""
+    from charting.services.backup import back_up, daily_backup_if_due
+    from charting.services.settings import ClinicSettings, save_settings
+    from charting.ui.accounts_dialog import AccountFormDialog, AccountsDialog
+    from charting.ui.audit_viewer import AuditViewer
+    from charting.ui.backup_dialog import BackupDialog
+    from charting.ui.login_dialog import LoginDialog
+
+    with db.write() as session:
+        save_settings(session, ClinicSettings(clinic_name="Cedar Street Acupuncture"))
+    login = LoginDialog(db, None, "ana")
+    login.password.setText("wrong password")
+    login.show()
+    login._on_buttons_accepted()
+    app.processEvents()
+    login.grab().save(str(out / "login.png"))
+    login.close()
+
+    window = MainWindow(db, settings)
+    window.resize(1280, 800)
+    window.show()
+    window.select_patient(window.patient_model.patient_id(3))
+    window.lock("on request")
+    app.processEvents()
+    window.grab().save(str(out / "lock-page-1280x800.png"))
+    window.close()
+
+    accounts = AccountsDialog(db)
+    accounts.show()
+    app.processEvents()
+    accounts.grab().save(str(out / "accounts.png"))
+    grace = next(
+        accounts.model.account_id(r)
+        for r in range(accounts.model.rowCount())
+        if accounts.model.index(r, 1).data() == "grace"
+    )
+    accounts.close()
+    form = AccountFormDialog(db, grace)
+    form.show()
+    app.processEvents()
+    form.grab().save(str(out / "account-form.png"))
+    form.close()
+
+    viewer = AuditViewer(db)
+    viewer.show()
+    app.processEvents()
+    viewer.grab().save(str(out / "audit-viewer.png"))
+    viewer.verify()
+    app.processEvents()
+    viewer.grab().save(str(out / "audit-viewer-verified.png"))
+    viewer.close()
+
+    daily_backup_if_due(db, folder, 14)
+    back_up(db, folder)
+    backups = BackupDialog(db, folder)
+    backups.show()
+    app.processEvents()
+    backups.grab().save(str(out / "backups.png"))
+    backups.close()
 
 
 def _spec(bodymap: BodyMap, code: str, side: str, view: str = "posterior") -> MarkSpec:

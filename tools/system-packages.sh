@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages Charting needs, if any are missing: "test" for the offscreen
-# test suite, "run" for opening the app on a screen (or on Xvfb when there is none).
+# test suite, "run" for opening the app on a screen (or on Xvfb when there is none),
+# "postgres" for running the test suite against a throwaway PostgreSQL server as well.
 set -euo pipefail
 
 # fonts-wqy-microhei draws the Chinese characters of point names.
@@ -14,7 +15,10 @@ case "${1:-test}" in
   test) wanted=("${test_packages[@]}") ;;
   run) wanted=("${run_packages[@]}") ;;
   venv) wanted=(python3-venv) ;;
-  *) echo "usage: $0 test|run" >&2; exit 2 ;;
+  # Debian's server binaries (initdb, pg_ctl) land in /usr/lib/postgresql/VERSION/bin;
+  # tests/postgres.py finds them there and starts its own private cluster.
+  postgres) wanted=(postgresql) ;;
+  *) echo "usage: $0 test|run|venv|postgres" >&2; exit 2 ;;
 esac
 
 command -v dpkg-query >/dev/null 2>&1 || exit 0  # not Debian: the user installs Qt's libraries

@@ -22,7 +22,8 @@ from pathlib import Path
 from charting.bodymap import BodyMap, load_bodymap
 from charting.models.db import Database, make_engine
 from charting.reports.course_report import build_course_report
-from charting.services import exports
+from charting.services import audit, exports
+from charting.services.access import Actor, Permission, require
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.report_data import course_report
 
@@ -87,9 +88,10 @@ def _worker_database(url: str) -> Database:
     return Database(make_engine(url))
 
 
-def _build_pdf(url: str, patient_id: int, staging: str) -> str:
-    """Build one patient's PDF in a worker process (its own engine and session)."""
-    database = _worker_database(url)
+def _build_pdf(url: str, actor: Actor, patient_id: int, staging: str) -> str:
+    """Build one patient's PDF in a worker process (its own engine and session), as the
+    account that started the export."""
+    database = _worker_database(url).acting_as(actor)
     bodymap = load_bodymap()
     with database.read() as session:
         report = course_report(session, patient_id, bodymap)
@@ -127,6 +129,8 @@ def run_export(
         )
     if not patient_ids:
         raise ValidationError({"patients": "No patients match the selection."})
+    with database.read() as session:
+        actor = require(session, Permission.EXPORT)
     folder = check_folder(folder)
     bodymap = bodymap or load_bodymap()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -167,11 +171,32 @@ def run_export(
                 tick("FHIR bundles")
         exports.write_export_readme(staging, wanted)
         staging.rename(final)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        outcome = "denied" if isinstance(exc, ExportCancelled) else "failed"
+        _audit(database, actor, patient_ids, wanted, f"{exc or type(exc).__name__}", outcome)
         raise
+    _audit(database, actor, patient_ids, wanted, str(final), "ok")
     files = tuple(sorted(p for p in final.rglob("*") if p.is_file()))
     return ExportResult(final, files, len(patient_ids), time.perf_counter() - started)
+
+
+def _audit(
+    database: Database,
+    actor: Actor,
+    patient_ids: Sequence[int],
+    formats: Sequence[str],
+    detail: str,
+    outcome: str,
+) -> None:
+    audit.record_separately(
+        database,
+        actor,
+        "export",
+        f"{len(patient_ids)} patient(s), {', '.join(formats)}: {detail}",
+        patient_ids[0] if len(patient_ids) == 1 else None,
+        outcome=outcome,
+    )
 
 
 def _export_pdfs(
@@ -184,6 +209,7 @@ def _export_pdfs(
 ) -> None:
     workers = workers or os.cpu_count() or 1
     url = database.engine.url.render_as_string(hide_password=False)
+    actor = database.actor
     if len(patient_ids) < PARALLEL_FROM or workers == 1:
         for pid in patient_ids:
             _build_pdf_here(database, pid, staging)
@@ -197,7 +223,7 @@ def _export_pdfs(
         try:
             while queue or pending:
                 while queue and len(pending) < workers * 2:
-                    pending.add(pool.submit(_build_pdf, url, queue.pop(0), str(staging)))
+                    pending.add(pool.submit(_build_pdf, url, actor, queue.pop(0), str(staging)))
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     future.result()

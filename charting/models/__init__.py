@@ -4,6 +4,7 @@ from charting.models.base import Base, utcnow
 from charting.models.entities import (
     AdverseEvent,
     Amendment,
+    AuditEvent,
     ClinicSetting,
     Counter,
     EAPair,
@@ -13,8 +14,10 @@ from charting.models.entities import (
     Patient,
     Practitioner,
     Protocol,
+    Role,
     SafetyAcknowledgement,
     Sex,
+    UserAccount,
     Visit,
     VisitStatus,
 )
@@ -22,6 +25,7 @@ from charting.models.entities import (
 __all__ = [
     "AdverseEvent",
     "Amendment",
+    "AuditEvent",
     "Base",
     "ClinicSetting",
     "Counter",
@@ -32,8 +36,10 @@ __all__ = [
     "Patient",
     "Practitioner",
     "Protocol",
+    "Role",
     "SafetyAcknowledgement",
     "Sex",
+    "UserAccount",
     "Visit",
     "VisitStatus",
     "utcnow",

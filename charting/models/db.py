@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -118,11 +119,19 @@ class Database:
     Made once at start-up. Each user action runs in its own short session:
     :meth:`write` for changes (one transaction, committed on success) and :meth:`read`
     for queries.
+
+    ``actor`` is whoever is signed in (an ``Actor`` from ``charting.services.access``);
+    every session carries it in ``session.info["actor"]`` so the services can check what
+    it may do and write it into the audit log. A session may also register callbacks in
+    ``session.info["on_failure"]``: they run with this database after the session's
+    transaction has been rolled back (used to record refused actions in the audit log,
+    which cannot share the refused transaction).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, actor: Any = None) -> None:
         self.engine = engine
         self.url = engine.url
+        self.actor = actor
         self._reader = sessionmaker(engine, expire_on_commit=False)
         writer_bind = (
             engine.execution_options(sqlite_immediate=True)
@@ -130,6 +139,12 @@ class Database:
             else engine
         )
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
+
+    def acting_as(self, actor: Any) -> Database:
+        """This database (same engine and pool) with another actor signed in."""
+        clone = copy.copy(self)
+        clone.actor = actor
+        return clone
 
     @property
     def is_sqlite(self) -> bool:
@@ -144,14 +159,29 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose transaction takes the write lock at once and commits on success."""
-        with self._writer() as session, session.begin():
-            yield session
+        session = self._writer(info={"actor": self.actor, "writer": True})
+        try:
+            with session, session.begin():
+                yield session
+        except BaseException:
+            self._run_failure_hooks(session)
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for queries; nothing is committed."""
-        with self._reader() as session:
-            yield session
+        session = self._reader(info={"actor": self.actor, "writer": False})
+        try:
+            with session:
+                yield session
+        except BaseException:
+            self._run_failure_hooks(session)
+            raise
+
+    def _run_failure_hooks(self, session: Session) -> None:
+        hooks: list[Callable[[Database], None]] = session.info.pop("on_failure", [])
+        for hook in hooks:
+            hook(self)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

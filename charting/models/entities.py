@@ -47,6 +47,15 @@ class ImplantedDevice(StrEnum):
     OTHER = "other"
 
 
+class Role(StrEnum):
+    """What an account may do; an account can hold several roles (a sole practitioner is also
+    the clinic's admin)."""
+
+    ADMIN = "admin"
+    PRACTITIONER = "practitioner"
+    FRONT_DESK = "front_desk"
+
+
 class VisitStatus(StrEnum):
     """Whether a visit can still be edited."""
 
@@ -98,6 +107,55 @@ class Practitioner(Base):
     def display_name(self) -> str:
         """Name with credentials, as printed on a chart ("Ana Ruiz, L.Ac.")."""
         return f"{self.name}, {self.credentials}" if self.credentials else self.name
+
+
+class UserAccount(Base):
+    """A named login. Practitioner accounts link to the practitioner profile they chart as."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    roles: Mapped[list[str]] = _json_list()
+    practitioner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practitioner.id", ondelete="RESTRICT")
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """One append-only audit entry, chained to the one before it by ``prev_hash``.
+
+    ``seq`` runs 1, 2, 3... without gaps, so a deleted entry shows as a gap even where the
+    database's own ids may skip (PostgreSQL sequences do after a rollback). User and patient
+    are plain numbers, not foreign keys: the log must outlive whatever it mentions.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_patient_at", "patient_id", "at"),
+        Index("ix_audit_event_user_at", "user_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    patient_id: Mapped[int | None] = mapped_column(Integer)
+    target: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    outcome: Mapped[str] = mapped_column(String(10), default="ok", server_default="ok")
+    detail: Mapped[str] = _text()
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Patient(Base):
@@ -258,6 +316,9 @@ class Visit(Base):
     # Signing.
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id"))
+    # Bumped on every change to the visit row, so a save made from a stale copy (another
+    # workstation changed the visit meanwhile) is refused instead of overwriting it.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     content_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -267,6 +328,10 @@ class Visit(Base):
     practitioner: Mapped[Practitioner] = relationship(
         back_populates="visits", foreign_keys=[practitioner_id]
     )
+
+    # The ORM adds "AND version = <loaded>" to every UPDATE and raises StaleDataError when
+    # another transaction got there first (SQLAlchemy, "Configuring a Version Counter").
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it as is)
 
 
 class MarkKind(StrEnum):

@@ -19,6 +19,8 @@ from charting.models.db import Database, DatabaseError, check_pragmas, make_engi
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
+# PostgreSQL advisory lock key ("Chart") held while one workstation migrates a shared database.
+PG_MIGRATION_LOCK = 0x4368617274
 
 
 class DatabaseFileError(DatabaseError):
@@ -93,9 +95,12 @@ def inspect_sqlite_file(path: Path) -> str | None:
     except sqlite3.Error as exc:
         raise DatabaseFileError(path, f"SQLite cannot open it ({exc})") from None
     try:
-        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        # The first problem is enough to refuse the file; SQLite may report it as several
+        # lines ("*** in database main ***", then the page), which would not fit a message.
+        check = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
         if check != "ok":
-            raise DatabaseFileError(path, f"the file is damaged (integrity check: {check})")
+            detail = " ".join(ln for ln in check.splitlines() if not ln.startswith("***"))
+            raise DatabaseFileError(path, f"the file is damaged (integrity check: {detail})")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "alembic_version" not in tables:
             if tables:
@@ -125,14 +130,24 @@ def backup_sqlite(path: Path, folder: Path, label: str) -> Path:
     while target.exists():
         n += 1
         target = folder / f"{path.stem}-{label}-{stamp}-{n}.sqlite3"
+    # Created owner-only before SQLite writes patient data into it (and its journal, which
+    # SQLite gives the same mode).
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)
+        # A backup counts only once it passes the full check (reliability.md §1.6).
+        check = [row[0] for row in dst.execute("PRAGMA integrity_check").fetchall()]
     finally:
         dst.close()
         src.close()
     target.chmod(0o600)
+    if check != ["ok"]:
+        raise DatabaseError(
+            f"the backup {target} failed its integrity check ({'; '.join(check[:3])}); "
+            "the database was not changed"
+        )
     return target
 
 
@@ -146,7 +161,9 @@ def upgrade_to_head(engine: Engine) -> None:
     """Run every pending migration in one transaction.
 
     On SQLite, foreign keys are switched off for the duration (batch migrations recreate
-    tables) and ``PRAGMA foreign_key_check`` must come back empty before the commit.
+    tables) and ``PRAGMA foreign_key_check`` must come back empty before the commit. On
+    PostgreSQL, workstations that start together migrate one after the other: the others
+    wait for the first, then find the schema already at head.
     """
     cfg = alembic_config()
     with engine.connect() as conn:
@@ -156,6 +173,9 @@ def upgrade_to_head(engine: Engine) -> None:
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         try:
             with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    # Held to the end of this transaction; Alembic reads the revision after it.
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})")
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
                 if sqlite:
@@ -207,7 +227,7 @@ def open_database(url: str, backup_folder: Path | None = None) -> OpenResult:
                 backup = backup_sqlite(path, backup_folder or path.parent, f"pre-{head}")
             upgrade_to_head(engine)
         if path is not None:
-            path.chmod(0o600)
+            _make_private(path)
         return OpenResult(Database(engine), revision if revision != head else None, backup)
     except OperationalError as exc:
         engine.dispose()
@@ -221,7 +241,22 @@ def open_database(url: str, backup_folder: Path | None = None) -> OpenResult:
 
 
 def _writable(path: Path) -> bool:
+    # A file with no write bit at all was made read-only on purpose; os.access alone would
+    # let root (and Windows administrators) write to it anyway.
+    if not path.stat().st_mode & 0o222:
+        return False
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _make_private(path: Path) -> None:
+    """Owner-only permissions on the database file and its -wal/-shm companions.
+
+    SQLite gives the -wal and -shm files the mode the database file had when they were
+    created (before this chmod, for a new database), and they hold patient data too.
+    """
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists():
+            file.chmod(0o600)
 
 
 __all__ = [

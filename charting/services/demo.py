@@ -15,6 +15,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from charting.models import Counter, ImplantedDevice, Patient, Practitioner, Sex, Visit
+from charting.services import audit
+from charting.services.access import Permission, require
 from charting.services.changes import Changes
 from charting.services.patients import CHART_COUNTER, format_chart_number
 from charting.services.text import fold
@@ -64,13 +66,15 @@ BATCH = 5_000
 
 
 def _practitioner_ids(session: Session) -> list[int]:
-    ids = list(session.scalars(select(Practitioner.id).where(Practitioner.active.is_(True))))
+    # In id order, so one seed makes the same clinic on every backend.
+    active = select(Practitioner.id).where(Practitioner.active.is_(True)).order_by(Practitioner.id)
+    ids = list(session.scalars(active))
     if ids:
         return ids
     for name, cred, licence, style in PRACTITIONERS:
         session.add(Practitioner(name=name, credentials=cred, licence_number=licence, style=style))
     session.flush()
-    return list(session.scalars(select(Practitioner.id)))
+    return list(session.scalars(select(Practitioner.id).order_by(Practitioner.id)))
 
 
 def _patient_row(rng: random.Random, chart: int, today: date) -> dict[str, object]:
@@ -129,6 +133,11 @@ def create_demo_clinic(
     ``progress(done, total)`` is called after each batch. Returns the number of patients
     and visits added, and the change summary.
     """
+    # Rows go in as bulk inserts, which the per-row audit guard does not see: check and
+    # log here instead.
+    require(session, Permission.EDIT_PATIENTS)
+    require(session, Permission.CHART)
+    audit.record(session, "demo.create", detail=f"{patients} fictional patients")
     rng = random.Random(seed)
     practitioners = _practitioner_ids(session)
     counter = session.get(Counter, CHART_COUNTER)

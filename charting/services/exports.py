@@ -53,6 +53,7 @@ from charting.models import (
     VisitStatus,
 )
 from charting.services import clinical_lists as lists
+from charting.services.access import Permission, require
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.marks import RESPONSES, TECHNIQUES
 from charting.services.patients import search_patient_ids
@@ -534,6 +535,7 @@ def write_csv(
     Files: visits, marks, ea_pairs, adverse_events, amendments and data_dictionary (``.csv``),
     UTF-8 with a BOM, RFC 4180 quoting, text cells guarded against formula injection.
     """
+    require(session, Permission.EXPORT)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tables = _csv_rows(session, _patients(session, patient_ids), bodymap or load_bodymap())
@@ -736,6 +738,7 @@ def patient_bundle(session: Session, patient_id: int, bodymap: BodyMap) -> dict[
     Raises:
         ServiceError: the patient does not exist.
     """
+    require(session, Permission.EXPORT)
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise ServiceError("That patient no longer exists.")
@@ -946,6 +949,7 @@ def write_fhir(
     Raises:
         ServiceError: a bundle fails validation (its problems are listed); nothing is written.
     """
+    require(session, Permission.EXPORT)
     folder = Path(folder)
     bundles = []
     for patient in _patients(session, patient_ids):

@@ -11,12 +11,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap
 from charting.models import Mark, MarkKind, Protocol, Visit, VisitStatus
+from charting.services.access import Permission, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.validation import check_text
@@ -259,6 +260,7 @@ def add_marks(
         ValidationError: a mark is off the body or names an unknown point or muscle.
         SignedVisitError: the visit is signed.
     """
+    require(session, Permission.CHART)
     _editable_visit(session, visit_id)
     marks = []
     for spec in specs:
@@ -286,6 +288,7 @@ def _owned(session: Session, mark_ids: Iterable[int]) -> list[Mark]:
 
 def move_mark(session: Session, bodymap: BodyMap, mark_id: int, x: float, y: float) -> Changes:
     """Move a mark to where it was really needled (it keeps its point, muscle and side)."""
+    require(session, Permission.CHART)
     (mark,) = _owned(session, [mark_id])
     if not (math.isfinite(x) and math.isfinite(y)) or not bodymap.inside_outline(mark.view, x, y):
         raise ValidationError({"position": "The mark must stay on the body."})
@@ -295,6 +298,7 @@ def move_mark(session: Session, bodymap: BodyMap, mark_id: int, x: float, y: flo
 
 def update_details(session: Session, mark_id: int, details: MarkDetails) -> Changes:
     """Change a mark's technique, depth, response and note."""
+    require(session, Permission.CHART)
     errors = validate_details(details)
     if errors:
         raise ValidationError(errors)
@@ -307,15 +311,19 @@ def update_details(session: Session, mark_id: int, details: MarkDetails) -> Chan
 
 def delete_marks(session: Session, mark_ids: Sequence[int]) -> tuple[list[MarkRow], Changes]:
     """Remove marks from a draft visit; returns what they were, so undo can restore them."""
+    require(session, Permission.CHART)
     marks = _owned(session, mark_ids)
     rows = [_to_row(m) for m in marks]
-    session.execute(delete(Mark).where(Mark.id.in_([m.id for m in marks])))
+    for mark in marks:
+        session.delete(mark)  # row by row, so each deletion is checked and audited
+    session.flush()
     visits = frozenset(m.visit_id for m in marks)
     return rows, Changes(visits=visits, marks=frozenset(mark_ids))
 
 
 def restore_marks(session: Session, rows: Sequence[MarkRow]) -> Changes:
     """Put deleted marks back with their original ids (undo of a delete)."""
+    require(session, Permission.CHART)
     for visit_id in {r.visit_id for r in rows}:
         _editable_visit(session, visit_id)
     for row in rows:
@@ -329,6 +337,7 @@ def restore_marks(session: Session, rows: Sequence[MarkRow]) -> Changes:
 
 def list_marks(session: Session, visit_id: int, bodymap: BodyMap | None = None) -> list[MarkRow]:
     """A visit's marks in the order they were made."""
+    require(session, Permission.VIEW_CLINICAL)
     marks = session.scalars(select(Mark).where(Mark.visit_id == visit_id).order_by(Mark.id))
     return [_to_row(m, bodymap) for m in marks]
 
@@ -350,6 +359,7 @@ def previous_marks(
     session: Session, visit_id: int, bodymap: BodyMap | None = None
 ) -> list[MarkRow]:
     """Marks of the patient's previous visit (empty for a first visit)."""
+    require(session, Permission.VIEW_CLINICAL)
     prev = previous_visit_id(session, visit_id)
     return [] if prev is None else list_marks(session, prev, bodymap)
 
@@ -366,11 +376,13 @@ def as_specs(rows: Iterable[MarkRow], keep_details: bool = True) -> list[MarkSpe
 # -- protocols -------------------------------------------------------------------------
 def save_protocol(session: Session, name: str, specs: Sequence[MarkSpec]) -> tuple[int, Changes]:
     """Save marks as a named protocol (an existing protocol of that name is replaced)."""
+    require(session, Permission.CHART)
     name = " ".join(name.split())
     if not name:
         raise ValidationError({"name": "Give the protocol a name."})
-    if len(name) > 120:
-        raise ValidationError({"name": "The name is too long (at most 120 characters)."})
+    # check_text also refuses control characters: PostgreSQL cannot store NUL at all.
+    if problem := check_text(name, "The name", 120):
+        raise ValidationError({"name": problem})
     if not specs:
         raise ValidationError({"marks": "There are no marks to save as a protocol."})
     items: list[dict[str, Any]] = [
@@ -405,6 +417,7 @@ def protocol_specs(session: Session, protocol_id: int) -> list[MarkSpec]:
 
 def delete_protocol(session: Session, protocol_id: int) -> Changes:
     """Remove a protocol (visits it was applied to keep their marks)."""
+    require(session, Permission.CHART)
     protocol = session.get(Protocol, protocol_id)
     if protocol is None:
         raise NotFoundError("That protocol no longer exists.")

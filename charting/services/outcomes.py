@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from charting.models import Mark, Patient, Visit
+from charting.services.access import Permission, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ValidationError
 from charting.services.validation import check_text
@@ -97,6 +98,7 @@ class CoursePoint:
 
 def course(session: Session, patient_id: int) -> list[CoursePoint]:
     """Every visit of a patient with its measures, in course order."""
+    require(session, Permission.VIEW_CLINICAL)
     visits = session.scalars(
         select(Visit).where(Visit.patient_id == patient_id).order_by(Visit.number)
     )
@@ -134,6 +136,7 @@ def changes_from_baseline(points: list[CoursePoint]) -> list[Change]:
 
 def point_usage(session: Session, patient_id: int) -> list[tuple[str, int]]:
     """How many visits each acupoint was needled in, most used first (either side counts once)."""
+    require(session, Permission.VIEW_CLINICAL)
     rows = session.execute(
         select(Mark.point_code, func.count(func.distinct(Mark.visit_id)))
         .join(Visit, Visit.id == Mark.visit_id)

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from charting.models import Counter, ImplantedDevice, Patient, Sex, Visit, utcnow
+from charting.services.access import Permission, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ValidationError
 from charting.services.text import fold
@@ -22,6 +23,9 @@ from charting.services.validation import (
 )
 
 CHART_COUNTER = "chart_number"
+# Lengths of the search-key columns (models.Patient.search_key and family_key).
+SEARCH_KEY_LENGTH = 400
+FAMILY_KEY_LENGTH = 120
 
 
 @dataclass
@@ -91,10 +95,12 @@ def _apply(patient: Patient, data: PatientInput) -> None:
     for f in fields(PatientInput):
         value = getattr(data, f.name)
         setattr(patient, f.name, value.strip() if isinstance(value, str) else value)
+    # Folding can lengthen a name ("ß" -> "ss"), and PostgreSQL enforces the key columns'
+    # lengths: the keys only serve search, so a name's far end may be cut from them.
     patient.search_key = fold(
         " ".join(filter(None, (patient.family_name, patient.given_name, patient.preferred_name)))
-    )
-    patient.family_key = fold(patient.family_name)
+    )[:SEARCH_KEY_LENGTH]
+    patient.family_key = fold(patient.family_name)[:FAMILY_KEY_LENGTH]
 
 
 def next_chart_number(session: Session) -> str:
@@ -124,6 +130,7 @@ def create_patient(session: Session, data: PatientInput) -> tuple[int, Changes]:
     Raises:
         ValidationError: the form has problems; nothing is stored.
     """
+    require(session, Permission.EDIT_PATIENTS)
     errors = validate_patient(data)
     if errors:
         raise ValidationError(errors)
@@ -136,6 +143,7 @@ def create_patient(session: Session, data: PatientInput) -> tuple[int, Changes]:
 
 def get_patient(session: Session, patient_id: int) -> Patient:
     """The patient, unless it does not exist or was deleted."""
+    require(session, Permission.VIEW_PATIENTS)
     patient = session.get(Patient, patient_id)
     if patient is None or patient.deleted_at is not None:
         raise NotFoundError("That patient no longer exists.")
@@ -148,6 +156,7 @@ def update_patient(session: Session, patient_id: int, data: PatientInput) -> Cha
     Raises:
         ValidationError: the form has problems; nothing is changed.
     """
+    require(session, Permission.EDIT_PATIENTS)
     errors = validate_patient(data)
     if errors:
         raise ValidationError(errors)
@@ -158,6 +167,7 @@ def update_patient(session: Session, patient_id: int, data: PatientInput) -> Cha
 
 def delete_patient(session: Session, patient_id: int) -> Changes:
     """Hide a patient from lists and searches; no clinical record is removed."""
+    require(session, Permission.DELETE_PATIENTS)
     patient = get_patient(session, patient_id)
     patient.deleted_at = utcnow()
     return Changes(patients=frozenset({patient_id}))
@@ -192,11 +202,12 @@ def search_patient_ids(session: Session, text: str, limit: int | None = None) ->
     must each occur in the patient's names (any order, accents and case ignored). Patients
     whose family name starts with the first word come first; the rest follow in name order.
     """
+    require(session, Permission.VIEW_PATIENTS)
     query = select(Patient.id).where(Patient.deleted_at.is_(None))
     text = text.strip()
     born = _as_date(text)
     if born is not None:
-        query = query.where(Patient.date_of_birth == born).order_by(Patient.search_key)
+        query = query.where(Patient.date_of_birth == born).order_by(Patient.search_key, Patient.id)
     elif text.lstrip("#").isdigit():
         digits = text.lstrip("#")
         query = query.where(
@@ -300,6 +311,7 @@ SEX_LABELS = {
 
 def patient_rows(session: Session, ids: list[int]) -> list[PatientRow]:
     """Rows for the given patient ids, in the same order (one query for the batch)."""
+    require(session, Permission.VIEW_PATIENTS)
     if not ids:
         return []
     visit_counts = dict(

@@ -71,6 +71,8 @@ def list_practitioners(session: Session) -> list[Practitioner]:
     """Active practitioners in name order."""
     return list(
         session.scalars(
-            select(Practitioner).where(Practitioner.active.is_(True)).order_by(Practitioner.name)
+            select(Practitioner)
+            .where(Practitioner.active.is_(True))
+            .order_by(Practitioner.name, Practitioner.id)
         )
     )

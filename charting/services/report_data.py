@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from charting.bodymap import BodyMap
 from charting.models import Patient, Practitioner, Visit
 from charting.services import outcomes, visit_record
+from charting.services.access import Permission, require
 from charting.services.errors import NotFoundError
 from charting.services.marks import MarkRow, list_marks
 from charting.services.patients import SEX_LABELS, health_flags
@@ -147,6 +148,7 @@ def _practitioner(p: Practitioner) -> PractitionerInfo:
 
 def visit_data(session: Session, visit: Visit, bodymap: BodyMap) -> VisitData:
     """Everything recorded for one visit."""
+    require(session, Permission.VIEW_CLINICAL)
     marks = tuple(list_marks(session, visit.id, bodymap))
     labels = {m.id: m.label for m in marks}
     pairs = tuple(

@@ -120,3 +120,57 @@ def save_settings(session: Session, settings: ClinicSettings) -> Changes:
         else:
             row.value = value
     return Changes()
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """How soon an idle screen locks, and how many automatic backups are kept."""
+
+    idle_lock_minutes: int = 10
+    backups_kept: int = 14
+
+
+IDLE_LOCK_RANGE = (1, 240)
+BACKUPS_KEPT_RANGE = (1, 365)
+
+
+def load_security(session: Session) -> SecuritySettings:
+    """The lock and backup settings (defaults for anything never set or unreadable)."""
+    stored = dict(session.execute(select(ClinicSetting.key, ClinicSetting.value)).all())
+    values: dict[str, int] = {}
+    for f in fields(SecuritySettings):
+        text = stored.get(f.name, "")
+        if text.isdigit():
+            values[f.name] = int(text)
+    return replace(SecuritySettings(), **values)
+
+
+def validate_security(settings: SecuritySettings) -> dict[str, str]:
+    """Check the lock and backup settings; return ``{field: message}`` for every problem."""
+    errors: dict[str, str] = {}
+    low, high = IDLE_LOCK_RANGE
+    if not low <= settings.idle_lock_minutes <= high:
+        errors["idle_lock_minutes"] = f"Lock after {low} to {high} minutes."
+    low, high = BACKUPS_KEPT_RANGE
+    if not low <= settings.backups_kept <= high:
+        errors["backups_kept"] = f"Keep {low} to {high} backups."
+    return errors
+
+
+def save_security(session: Session, settings: SecuritySettings) -> Changes:
+    """Store the lock and backup settings (clinic admins only: checked when written).
+
+    Raises:
+        ValidationError: a value is out of range; nothing is stored.
+    """
+    errors = validate_security(settings)
+    if errors:
+        raise ValidationError(errors)
+    for f in fields(SecuritySettings):
+        row = session.get(ClinicSetting, f.name)
+        value = str(getattr(settings, f.name))
+        if row is None:
+            session.add(ClinicSetting(key=f.name, value=value))
+        else:
+            row.value = value
+    return Changes()

@@ -10,7 +10,9 @@ MAX_AGE_YEARS = 120
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ()\-./]+(\s*(x|ext\.?)\s*[0-9]{1,6})?$", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and lone surrogates (not characters at all: they cannot be stored as
+# UTF-8, and arrive only from broken input such as a bad import).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def check_name(value: str, label: str, *, required: bool = True, max_len: int = 120) -> str | None:

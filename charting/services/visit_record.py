@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from charting.models import (
     AdverseEvent,
     Amendment,
+    AuditEvent,
     EAPair,
     Mark,
     MarkKind,
@@ -30,6 +31,7 @@ from charting.models import (
     utcnow,
 )
 from charting.services import clinical_lists as lists
+from charting.services.access import Permission, PermissionDeniedError, actor_of, deny, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.marks import MARK_FIELDS, SignedVisitError
@@ -186,14 +188,52 @@ def _draft(session: Session, visit_id: int) -> Visit:
     return visit
 
 
-def update_fields(session: Session, visit_id: int, values: dict[str, Any]) -> Changes:
+class ConcurrentEditError(ServiceError):
+    """The visit changed (on another workstation) since the caller last read it."""
+
+
+def current_version(session: Session, visit_id: int) -> int:
+    """The visit's version counter, as a later :func:`update_fields` should expect it."""
+    session.flush()
+    version = session.scalar(select(Visit.version).where(Visit.id == visit_id))
+    if version is None:
+        raise NotFoundError("That visit no longer exists.")
+    return version
+
+
+def _last_change_by_other(session: Session, visit_id: int) -> str:
+    actor = actor_of(session)
+    row = session.execute(
+        select(AuditEvent.username, AuditEvent.at)
+        .where(AuditEvent.target == f"visit {visit_id}", AuditEvent.action == "visit.update")
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if row is None or row.username == actor.username:
+        return "on another workstation"
+    return f"by {row.username} at {row.at.astimezone().strftime('%H:%M')}"
+
+
+def update_fields(
+    session: Session, visit_id: int, values: dict[str, Any], expected_version: int | None = None
+) -> Changes:
     """Store edited fields of a draft visit.
+
+    ``expected_version`` is the version the caller's copy was read at (see
+    :func:`current_version`); if the visit changed since, nothing is stored, so one
+    workstation never silently overwrites another's notes.
 
     Raises:
         ValidationError: one or more values are refused (nothing of this call is stored).
         SignedVisitError: the visit is signed.
+        ConcurrentEditError: the visit changed since ``expected_version``.
     """
     visit = _draft(session, visit_id)
+    if expected_version is not None and visit.version != expected_version:
+        raise ConcurrentEditError(
+            f"This visit was changed {_last_change_by_other(session, visit_id)} after you "
+            "opened it, so your change was not saved. Their version is shown now."
+        )
     errors = {name: msg for name, v in values.items() if (msg := validate_field(name, v, visit))}
     if errors:
         raise ValidationError(errors)
@@ -204,6 +244,7 @@ def update_fields(session: Session, visit_id: int, values: dict[str, Any]) -> Ch
 
 def record(session: Session, visit_id: int) -> dict[str, Any]:
     """Every editable field of a visit, by name."""
+    require(session, Permission.VIEW_CLINICAL)
     visit = session.get(Visit, visit_id)
     if visit is None:
         raise NotFoundError("That visit no longer exists.")
@@ -267,6 +308,10 @@ def _check_ea(settings: EASettings) -> dict[str, str]:
             errors[name] = f"{label} must be above {low} and at most {high} {unit}."
     if len(settings.device) > 120 or len(settings.waveform) > 30:
         errors["device"] = "Device or waveform name is too long."
+    for name, label in (("device", "Device"), ("waveform", "Waveform")):
+        # Control characters, NUL among them (which PostgreSQL cannot store at all).
+        if problem := check_text(getattr(settings, name), label, 120):
+            errors.setdefault(name, problem)
     return errors
 
 
@@ -310,6 +355,7 @@ def delete_ea_pair(session: Session, pair_id: int) -> Changes:
 
 def ea_pairs(session: Session, visit_id: int) -> list[EAPair]:
     """A visit's EA pairs in the order they were made."""
+    require(session, Permission.VIEW_CLINICAL)
     return list(
         session.scalars(select(EAPair).where(EAPair.visit_id == visit_id).order_by(EAPair.id))
     )
@@ -353,6 +399,7 @@ def delete_adverse_event(session: Session, event_id: int) -> Changes:
 
 def adverse_events(session: Session, visit_id: int) -> list[AdverseEvent]:
     """A visit's adverse events."""
+    require(session, Permission.VIEW_CLINICAL)
     query = select(AdverseEvent).where(AdverseEvent.visit_id == visit_id).order_by(AdverseEvent.id)
     return list(session.scalars(query))
 
@@ -390,6 +437,7 @@ def acknowledge(
 
 def acknowledgements(session: Session, visit_id: int) -> dict[str, SafetyAcknowledgement]:
     """The visit's acknowledgements by warning key."""
+    require(session, Permission.VIEW_CLINICAL)
     query = select(SafetyAcknowledgement).where(SafetyAcknowledgement.visit_id == visit_id)
     return {a.warning_key: a for a in session.scalars(query)}
 
@@ -465,9 +513,13 @@ def sign_visit(
     Raises:
         ServiceError: someone other than the visit's practitioner signs, or blocks remain.
     """
+    actor = require(session, Permission.SIGN, target=f"visit {visit_id}")
     visit = _draft(session, visit_id)
-    if visit.practitioner_id != practitioner_id:
-        raise ServiceError("Only the visit's own practitioner can sign it.")
+    if practitioner_id != actor.practitioner_id or visit.practitioner_id != practitioner_id:
+        deny(session, actor, "denied.visit.sign", "not the visit's practitioner", visit.patient_id)
+        raise PermissionDeniedError(
+            "Only the visit's own practitioner can sign it, signed in with their own account."
+        )
     if unacknowledged_blocks is not None and (blocks := unacknowledged_blocks(session, visit_id)):
         raise ServiceError("Resolve or override these safety blocks first: " + "; ".join(blocks))
     visit.content_hash = content_hash(session, visit_id)
@@ -489,6 +541,9 @@ def amend(
     session: Session, visit_id: int, author_id: int, field: str, corrected: str, reason: str
 ) -> tuple[int, Changes]:
     """Add a correction to a signed visit; the original stays as it was signed."""
+    actor = require(session, Permission.SIGN, target=f"visit {visit_id}")
+    if author_id != actor.practitioner_id:
+        raise PermissionDeniedError("Amendments are written under your own name only.")
     visit = session.get(Visit, visit_id)
     if visit is None:
         raise NotFoundError("That visit no longer exists.")
@@ -522,5 +577,6 @@ def amend(
 
 def amendments(session: Session, visit_id: int) -> list[Amendment]:
     """A visit's amendments, oldest first."""
+    require(session, Permission.VIEW_CLINICAL)
     query = select(Amendment).where(Amendment.visit_id == visit_id).order_by(Amendment.id)
     return list(session.scalars(query))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from charting.bodymap import BodyMap
 from charting.models import Mark, MarkKind, Visit
 from charting.services import visit_record
+from charting.services.access import Permission, require
 from charting.services.errors import NotFoundError
 from charting.services.marks import list_marks
 from charting.services.safety import (
@@ -69,6 +70,7 @@ def context_for(session: Session, visit_id: int, bodymap: BodyMap) -> SafetyCont
 
 def visit_warnings(session: Session, visit_id: int, bodymap: BodyMap) -> list[VisitWarning]:
     """Every warning that applies to the visit now, with its acknowledgement."""
+    require(session, Permission.VIEW_CLINICAL)
     acks = visit_record.acknowledgements(session, visit_id)
     result = []
     for warning in evaluate(context_for(session, visit_id, bodymap), bodymap):

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from charting.models import Practitioner, Visit, utcnow
+from charting.models import Patient, Practitioner, Visit, utcnow
+from charting.services.access import Permission, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ValidationError
 from charting.services.patients import get_patient
@@ -57,6 +58,12 @@ def start_visit(
     problem = check_text(chief_complaint, "Chief complaint", 2_000)
     if problem:
         raise ValidationError({"chief_complaint": problem})
+    # The patient's row is the lock for numbering: on a shared PostgreSQL server another
+    # workstation starting a visit for this patient waits here until this one is committed,
+    # then counts it (SQLite writers already queue for the file). Ignored by SQLite.
+    session.execute(
+        select(Patient.id).where(Patient.id == patient_id).with_for_update(key_share=True)
+    )
     last = session.scalar(select(func.max(Visit.number)).where(Visit.patient_id == patient_id))
     visit = Visit(
         patient_id=patient_id,
@@ -72,6 +79,7 @@ def start_visit(
 
 def list_visits(session: Session, patient_id: int) -> list[VisitRow]:
     """A patient's visits, newest first."""
+    require(session, Permission.VIEW_PATIENTS)
     rows = session.execute(
         select(Visit, Practitioner.name)
         .join(Practitioner, Visit.practitioner_id == Practitioner.id)

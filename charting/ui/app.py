@@ -10,9 +10,12 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from charting import __version__
 from charting.config import APP_AUTHOR, APP_NAME, DatabaseChoice, backup_dir
-from charting.models.db import DatabaseError
+from charting.models.db import Database, DatabaseError
 from charting.models.migrate import DatabaseFileError, open_database
 from charting.resources import resource_path
+from charting.services.access import Actor
+from charting.services.accounts import has_accounts
+from charting.services.settings import load_security
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -27,6 +30,22 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setWindowIcon(QIcon(str(resource_path("icons", "charting.png"))))
     app.setDesktopFileName("charting")
     return app
+
+
+def sign_in_at_start(database: Database) -> Actor | None:
+    """Ask who is using Charting: the first admin on a new database, else a login.
+
+    Returns the actor (also set as ``database.actor``), or None when the person cancelled.
+    """
+    from charting.ui.login_dialog import FirstAdminDialog, LoginDialog
+
+    with database.read() as session:
+        first_start = not has_accounts(session)
+    ask = FirstAdminDialog.ask if first_start else LoginDialog.ask
+    actor = ask(None, database)
+    if actor is not None:
+        database.actor = actor
+    return actor
 
 
 def run_app(choice: DatabaseChoice) -> int:
@@ -50,13 +69,20 @@ def run_app(choice: DatabaseChoice) -> int:
         print(f"charting: error: {exc}", file=sys.stderr)
         QMessageBox.critical(None, "Charting cannot open the database", str(exc))
         return 1
-    window = MainWindow(opened.database, QSettings())
-    if opened.backup is not None:
-        window.statusBar().showMessage(
-            f"Database upgraded; the previous version was backed up to {opened.backup}", 15000
-        )
-    window.show()
+    database = opened.database
     try:
+        if sign_in_at_start(database) is None:
+            return 0
+        window = MainWindow(database, QSettings())
+        if opened.backup is not None:
+            window.statusBar().showMessage(
+                f"Database upgraded; the previous version was backed up to {opened.backup}",
+                15000,
+            )
+        window.show()
+        with database.read() as session:
+            keep = load_security(session).backups_kept
+        window.start_daily_backup(backup_dir(), keep)
         return app.exec()
     finally:
-        opened.database.dispose()
+        database.dispose()

@@ -25,7 +25,7 @@ from charting.bodymap import load_bodymap
 from charting.reports.course_report import build_course_report
 from charting.services import outcomes
 from charting.services.report_data import course_report
-from charting.ui.documents import Build, open_document, save_document
+from charting.ui.documents import Build, DocumentAudit, open_document, save_document
 from charting.ui.ops import OpRunner
 
 BEFORE_COLOUR = "#c0392b"
@@ -168,9 +168,13 @@ class CourseDialog(QDialog):
             "Save course report PDF\u2026", QDialogButtonBox.ButtonRole.ActionRole
         )
         save_pdf.setObjectName("saveCourseReport")
-        save_pdf.clicked.connect(lambda: save_document(self, "course-report", self.builder()))
+        save_pdf.clicked.connect(
+            lambda: save_document(self, "course-report", self.builder(), self.document_audit())
+        )
         open_pdf = buttons.addButton("Open course report", QDialogButtonBox.ButtonRole.ActionRole)
-        open_pdf.clicked.connect(lambda: open_document(self, "course-report", self.builder()))
+        open_pdf.clicked.connect(
+            lambda: open_document(self, "course-report", self.builder(), self.document_audit())
+        )
         layout = QVBoxLayout(self)
         layout.addLayout(columns)
         layout.addWidget(buttons)
@@ -212,6 +216,10 @@ class CourseDialog(QDialog):
             build_course_report(report, bodymap, target)  # type: ignore[arg-type]
 
         return build
+
+    def document_audit(self) -> DocumentAudit:
+        """What the audit log records when the course report leaves the app."""
+        return DocumentAudit(self.ops.database, self.patient_id, "Course report")
 
     @Slot()
     def _on_save_plan_clicked(self) -> None:

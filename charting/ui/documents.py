@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -12,10 +13,39 @@ from PySide6.QtGui import QDesktopServices, QPainter
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from sqlalchemy.exc import SQLAlchemyError
 
 from charting.config import data_dir
+from charting.models.db import Database
+from charting.services import audit
+from charting.services.errors import ServiceError
 
 Build = Callable[[str | Path | IO[bytes]], None]
+
+
+@dataclass(frozen=True)
+class DocumentAudit:
+    """Who and what a document is about, so printing or saving it goes into the audit log."""
+
+    database: Database
+    patient_id: int | None
+    title: str  # e.g. "Aftercare handout, visit 3"
+
+
+def _record(parent: QWidget, how: str, record: DocumentAudit | None, note: str = "") -> bool:
+    """Log that a document leaves the app; False (with a message) if that cannot be logged.
+
+    A document that cannot be logged is not printed or saved: the log must list every copy.
+    """
+    if record is None:
+        return True
+    try:
+        with record.database.write() as session:
+            audit.record_document(session, how, record.title + note, record.patient_id)
+    except (ServiceError, SQLAlchemyError) as exc:
+        QMessageBox.warning(parent, "Not done", f"The document was not made: {exc}")
+        return False
+    return True
 
 
 #: Pages are rasterised at this resolution for printing (sharp text, sane memory use).
@@ -66,8 +96,13 @@ def _scratch_pdf(name: str) -> Path:
         return Path(handle.name)
 
 
-def print_document(parent: QWidget, name: str, build: Build) -> bool:
-    """Build a document and print it through the system print dialog; True if printed."""
+def print_document(
+    parent: QWidget, name: str, build: Build, record: DocumentAudit | None = None
+) -> bool:
+    """Build a document and print it through the system print dialog; True if printed.
+
+    With ``record``, the printing is written to the audit log first.
+    """
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     dialog = QPrintDialog(printer, parent)
     dialog.setWindowTitle(f"Print {name.replace('-', ' ')}")
@@ -76,6 +111,8 @@ def print_document(parent: QWidget, name: str, build: Build) -> bool:
     path = _scratch_pdf(name)
     try:
         build(path)
+        if not _record(parent, "print", record):
+            return False
         print_pdf(path, printer)
     except OSError as exc:
         QMessageBox.warning(parent, "Not printed", f"The document could not be printed: {exc}")
@@ -85,8 +122,13 @@ def print_document(parent: QWidget, name: str, build: Build) -> bool:
     return True
 
 
-def save_document(parent: QWidget, name: str, build: Build) -> Path | None:
-    """Ask where to save a document and write it there; return the path."""
+def save_document(
+    parent: QWidget, name: str, build: Build, record: DocumentAudit | None = None
+) -> Path | None:
+    """Ask where to save a document and write it there; return the path.
+
+    With ``record``, the saving is written to the audit log before the file appears.
+    """
     suggested = str(Path.home() / f"{name}.pdf")
     target, _filter = QFileDialog.getSaveFileName(parent, "Save PDF", suggested, "PDF (*.pdf)")
     if not target:
@@ -95,6 +137,9 @@ def save_document(parent: QWidget, name: str, build: Build) -> Path | None:
     partial = path.with_name(f".{path.name}.partial")
     try:
         build(partial)
+        if not _record(parent, "save", record, f" \u2192 {path}"):
+            partial.unlink(missing_ok=True)
+            return None
         partial.replace(path)
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -103,11 +148,19 @@ def save_document(parent: QWidget, name: str, build: Build) -> Path | None:
     return path
 
 
-def open_document(parent: QWidget, name: str, build: Build) -> Path | None:
-    """Build a document and open it in the system's PDF viewer."""
+def open_document(
+    parent: QWidget, name: str, build: Build, record: DocumentAudit | None = None
+) -> Path | None:
+    """Build a document and open it in the system's PDF viewer.
+
+    With ``record``, it is logged as saved (the viewer can print or save it on).
+    """
     path = _scratch_pdf(name)
     try:
         build(path)
+        if not _record(parent, "save", record, " (opened in the PDF viewer)"):
+            path.unlink(missing_ok=True)
+            return None
     except OSError as exc:
         QMessageBox.warning(parent, "Not opened", f"The PDF could not be made: {exc}")
         return None

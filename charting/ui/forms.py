@@ -36,6 +36,7 @@ class FieldForm(QFormLayout):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.errors: dict[str, ErrorLabel] = {}
+        self.rows: dict[str, QWidget] = {}
         self.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         self.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
@@ -54,10 +55,15 @@ class FieldForm(QFormLayout):
         error = ErrorLabel(f"{name}Error")
         box.addWidget(error)
         self.errors[name] = error
+        self.rows[name] = holder
         caption = QLabel(label)
         caption.setBuddy(field or widget)
         self.addRow(caption, holder)
         return widget
+
+    def set_row_visible(self, name: str, visible: bool) -> None:
+        """Show or hide the row of field ``name`` (its label too)."""
+        self.setRowVisible(self.rows[name], visible)
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Show each message under its field and clear the others."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
+    QDialog,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -17,17 +20,28 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableView,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
+from charting.config import backup_dir
+from charting.models import Visit
 from charting.models.db import Database
+from charting.services import accounts as account_service
+from charting.services import audit
 from charting.services import patients as patient_service
 from charting.services import practitioners as practitioner_service
 from charting.services import visits as visit_service
+from charting.services.access import Actor, Permission
+from charting.services.backup import RestoreResult, daily_backup_if_due
 from charting.services.changes import Changes
 from charting.services.demo import create_demo_clinic
-from charting.services.errors import NotFoundError
+from charting.services.errors import NotFoundError, ServiceError
+from charting.services.settings import SecuritySettings, load_security
+from charting.ui.lock import IdleWatcher, LockPage
+from charting.ui.login_dialog import ChangePasswordDialog, LoginDialog
 from charting.ui.ops import OpRunner
 from charting.ui.patient_dialog import PatientDialog
 from charting.ui.patient_list import PatientListModel
@@ -35,24 +49,43 @@ from charting.ui.patient_panel import PatientPanel
 from charting.ui.practitioner_dialog import PractitionerDialog
 from charting.ui.visit_dialog import NewVisitDialog
 from charting.ui.welcome import WelcomePage
+from charting.ui.workers import TaskRunner
 
 if TYPE_CHECKING:
     from charting.ui.visit_chart import VisitChartPage
 
 SEARCH_DELAY_MS = 120
+MINUTE_MS = 60_000
 
 
 class MainWindow(QMainWindow):
-    """Patient list and search on the left; the selected patient's chart on the right."""
+    """Patient list and search on the left; the selected patient's chart on the right.
 
-    def __init__(self, database: Database, settings: QSettings | None = None) -> None:
+    Whoever is signed in is ``database.actor``; the window shows only what their roles
+    allow, locks itself after the idle time, and covers everything while locked or signed
+    out. ``idle_lock_ms`` overrides the clinic's idle-lock setting (tests use a short one).
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        settings: QSettings | None = None,
+        *,
+        idle_lock_ms: int | None = None,
+        backup_folder: Path | None = None,
+    ) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.setWindowTitle("Charting")
         self.database = database
         self.settings = settings or QSettings()
+        self.backup_folder = backup_folder
         self.ops = OpRunner(database, self)
         self._patient_id: int | None = None
+        self._viewed_patient: int | None = None  # the chart whose opening was last logged
+        self._idle_lock_ms = idle_lock_ms
+        self._focus_before_lock: QWidget | None = None
+        self.daily_backup = TaskRunner(self)
 
         self.search = QLineEdit()
         self.search.setObjectName("patientSearch")
@@ -104,7 +137,16 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([460, 820])
         self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
+        self.lock_page = LockPage(database)
+        self.central = QStackedWidget()
+        self.central.setObjectName("centralStack")
+        self.central.addWidget(self.splitter)
+        self.central.addWidget(self.lock_page)
+        self.setCentralWidget(self.central)
+        self.signed_in_label = QLabel()
+        self.signed_in_label.setObjectName("signedInLabel")
+        self.statusBar().addPermanentWidget(self.signed_in_label)
+        self.idle = IdleWatcher(self._idle_interval_ms(), self)
 
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -114,8 +156,13 @@ class MainWindow(QMainWindow):
         self._connect()
         where = database.sqlite_path or database.url.render_as_string(hide_password=True)
         self.statusBar().showMessage(f"Database: {where}")
-        self.patient_model.refresh()
-        self._update_pages()
+        if database.actor is None:
+            self._cover()
+            self.lock_page.show_signed_out()
+        else:
+            self.patient_model.refresh()
+            self.idle.start()
+        self.apply_actor()
         self._restore_layout()
 
     # -- construction ------------------------------------------------------------------
@@ -138,8 +185,33 @@ class MainWindow(QMainWindow):
         self.export_action = action("&Export patient records\u2026", "Ctrl+Shift+E", "exportAction")
         self.clinic_action = action("&Clinic and handout settings\u2026", None, "clinicAction")
         self.find_action = action("&Find patient", "Ctrl+F", "findAction")
+        self.lock_action = action("&Lock screen", "Ctrl+L", "lockAction")
+        self.sign_out_action = action("Sign &out", None, "signOutAction")
+        self.change_password_action = action("Change &password\u2026", None, "changePasswordAction")
+        self.accounts_action = action("&Accounts\u2026", None, "accountsAction")
+        self.audit_action = action("Audit &log\u2026", None, "auditAction")
+        self.backup_action = action("&Backups and security\u2026", None, "backupAction")
         self.quit_action = action(
             "&Quit", QKeySequence(QKeySequence.StandardKey.Quit), "quitAction"
+        )
+        # What each action needs; the window hides what the signed-in roles cannot use.
+        self._needs: dict[QAction, Permission] = {
+            self.new_patient_action: Permission.EDIT_PATIENTS,
+            self.edit_patient_action: Permission.EDIT_PATIENTS,
+            self.new_visit_action: Permission.CHART,
+            self.delete_patient_action: Permission.DELETE_PATIENTS,
+            self.export_action: Permission.EXPORT,
+            self.demo_action: Permission.MANAGE_ACCOUNTS,
+            self.clinic_action: Permission.CLINIC_SETTINGS,
+            self.accounts_action: Permission.MANAGE_ACCOUNTS,
+            self.audit_action: Permission.VIEW_AUDIT,
+            self.backup_action: Permission.BACKUP,
+            self.find_action: Permission.VIEW_PATIENTS,
+        }
+        self._patient_actions = (
+            self.edit_patient_action,
+            self.new_visit_action,
+            self.delete_patient_action,
         )
 
         menu = self.menuBar()
@@ -147,6 +219,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.new_patient_action)
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.demo_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.lock_action)
+        file_menu.addAction(self.sign_out_action)
+        file_menu.addAction(self.change_password_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         patient_menu = menu.addMenu("&Patient")
@@ -157,11 +233,16 @@ class MainWindow(QMainWindow):
             self.delete_patient_action,
         ):
             patient_menu.addAction(act)
-        settings_menu = menu.addMenu("&Settings")
+        self.settings_menu = settings_menu = menu.addMenu("&Settings")
         settings_menu.addAction(self.practitioner_action)
         settings_menu.addAction(self.clinic_action)
+        settings_menu.addSeparator()
+        settings_menu.addAction(self.accounts_action)
+        settings_menu.addAction(self.audit_action)
+        settings_menu.addAction(self.backup_action)
 
-        toolbar = self.addToolBar("Main")
+        self.toolbar = toolbar = QToolBar("Main")
+        self.addToolBar(toolbar)
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -185,7 +266,20 @@ class MainWindow(QMainWindow):
         self.export_action.triggered.connect(self.export_records)
         self.clinic_action.triggered.connect(self.edit_clinic_settings)
         self.find_action.triggered.connect(self._on_find_action_triggered)
+        self.lock_action.triggered.connect(self._on_lock_action_triggered)
+        self.sign_out_action.triggered.connect(self._on_sign_out_action_triggered)
+        self.change_password_action.triggered.connect(self.change_password)
+        self.accounts_action.triggered.connect(self.manage_accounts)
+        self.audit_action.triggered.connect(self.show_audit_log)
+        self.backup_action.triggered.connect(self.manage_backups)
         self.quit_action.triggered.connect(self.close)
+        self.idle.idled.connect(self._on_idle_idled)
+        self.lock_page.unlocked.connect(self._on_lock_page_unlocked)
+        self.lock_page.switch_user_requested.connect(self._on_lock_page_switch_user_requested)
+        self.lock_page.sign_in_requested.connect(self._on_lock_page_sign_in_requested)
+        self.lock_page.quit_requested.connect(self.close)
+        self.daily_backup.finished.connect(self._on_daily_backup_finished)
+        self.daily_backup.failed.connect(self._on_daily_backup_failed)
         self.welcome.practitioner_requested.connect(self.edit_practitioner)
         self.welcome.new_patient_requested.connect(self.new_patient)
         self.welcome.demo_requested.connect(self.load_demo)
@@ -200,19 +294,72 @@ class MainWindow(QMainWindow):
         """The patient whose chart is shown."""
         return self._patient_id
 
+    @property
+    def actor(self) -> Actor | None:
+        """Whoever is signed in (None while signed out)."""
+        actor = self.database.actor
+        return actor if isinstance(actor, Actor) else None
+
+    @property
+    def is_locked(self) -> bool:
+        """Whether the lock page (locked or signed out) covers the window."""
+        return self.central.currentWidget() is self.lock_page
+
+    def can(self, permission: Permission) -> bool:
+        """Whether the signed-in account may do ``permission``."""
+        actor = self.actor
+        return actor is not None and actor.can(permission)
+
+    def apply_actor(self) -> None:
+        """Show who is signed in, and only what their roles can use."""
+        actor = self.actor
+        self.signed_in_label.setText(
+            f"Signed in as {actor.display_name} ({actor.roles_label or 'no role'})"
+            if actor is not None
+            else "Nobody is signed in"
+        )
+        for act, needed in self._needs.items():
+            act.setVisible(self.can(needed))
+        self.practitioner_action.setVisible(actor is not None and actor.practitioner_id is not None)
+        self.settings_menu.menuAction().setVisible(
+            any(a.isVisible() for a in self.settings_menu.actions() if not a.isSeparator())
+        )
+        self.patient_panel.set_permissions(
+            can_edit=self.can(Permission.EDIT_PATIENTS),
+            can_chart=self.can(Permission.CHART),
+            can_view_clinical=self.can(Permission.VIEW_CLINICAL),
+        )
+        self.welcome.set_permissions(
+            can_add_patients=self.can(Permission.EDIT_PATIENTS),
+            can_load_demo=self.can(Permission.MANAGE_ACCOUNTS),
+        )
+        self._update_actions()
+        if actor is not None and not self.is_locked:
+            self._update_pages()
+
+    def _update_actions(self) -> None:
+        if self.is_locked:
+            for act in self.actions():
+                act.setEnabled(act is self.quit_action)
+            return
+        for act in self.actions():
+            needed = self._needs.get(act)
+            allowed = self.actor is not None and (needed is None or self.can(needed))
+            if act in self._patient_actions:
+                allowed = allowed and self._patient_id is not None
+            act.setEnabled(allowed)
+
     def _update_pages(self) -> None:
         charting = self.visit_chart is not None and self.pages.currentWidget() is self.visit_chart
         if charting and self._patient_id == self._charted_patient:
             return
         has_patient = self._patient_id is not None
-        for act in (self.edit_patient_action, self.new_visit_action, self.delete_patient_action):
-            act.setEnabled(has_patient)
+        self._update_actions()
         count = self.patient_model.rowCount()
         if has_patient:
             self.pages.setCurrentWidget(self.patient_panel)
-        elif count == 0 and not self.patient_model.search_text:
-            practitioners = self.ops.read(practitioner_service.list_practitioners)
-            self.welcome.set_practitioner(practitioners[0].display_name if practitioners else None)
+        elif count == 0 and not self.patient_model.search_text and self.actor is not None:
+            self.welcome.set_practitioner(self._own_practitioner_name(), self._practitioner_step())
             self.pages.setCurrentWidget(self.welcome)
         else:
             self.pages.setCurrentWidget(self.no_selection)
@@ -221,6 +368,21 @@ class MainWindow(QMainWindow):
             f"{count:,} patient{'s' if count != 1 else ''}"
             + (f" matching \u201c{text}\u201d" if text else "")
         )
+
+    def _own_practitioner_name(self) -> str | None:
+        actor = self.actor
+        if actor is None or actor.practitioner_id is None:
+            return None
+        own = actor.practitioner_id
+        found = [p for p in self.ops.read(practitioner_service.list_practitioners) if p.id == own]
+        return found[0].display_name if found else None
+
+    def _practitioner_step(self) -> str:
+        """What the welcome page's first step offers this account."""
+        actor = self.actor
+        if actor is not None and actor.practitioner_id is not None:
+            return "profile"
+        return "accounts" if self.can(Permission.MANAGE_ACCOUNTS) else ""
 
     def select_patient(self, patient_id: int | None) -> None:
         """Show ``patient_id``'s chart (and select it in the list when it is listed)."""
@@ -240,9 +402,20 @@ class MainWindow(QMainWindow):
 
     def _load_patient_panel(self) -> None:
         assert self._patient_id is not None
+        pid = self._patient_id
+        if pid != self._viewed_patient:
+            # Opening a chart is logged once per opening, not on every refresh of it.
+            try:
+                with self.database.write() as session:
+                    audit.record_view(session, pid)
+            except ServiceError as exc:
+                self._patient_id = None
+                self.statusBar().showMessage(str(exc), 10_000)
+                return
+            self._viewed_patient = pid
         with self.database.read() as session:
             try:
-                patient = patient_service.get_patient(session, self._patient_id)
+                patient = patient_service.get_patient(session, pid)
             except NotFoundError:
                 self._patient_id = None
                 return
@@ -372,6 +545,9 @@ class MainWindow(QMainWindow):
                 return
         with self.database.read() as session:
             previous = visit_service.list_visits(session, pid)
+        own = self.actor.practitioner_id if self.actor is not None else None
+        # The signed-in practitioner first: they are the one treating, as a rule.
+        practitioners.sort(key=lambda p: p.id != own)
         choice = NewVisitDialog.ask(
             self,
             [(p.id, p.display_name) for p in practitioners],
@@ -391,8 +567,20 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Visit started.", 5000)
             self.open_visit(result[0])
 
-    def open_visit(self, visit_id: int) -> None:
-        """Chart ``visit_id`` on the body map."""
+    def open_visit(self, visit_id: int) -> bool:
+        """Chart ``visit_id`` on the body map; False (with the reason shown) if refused.
+
+        Opening a visit is logged; an account that may not read clinical notes is refused.
+        """
+        try:
+            with self.database.write() as session:
+                visit = session.get(Visit, visit_id)
+                if visit is None:
+                    raise NotFoundError("That visit no longer exists.")
+                audit.record_view(session, visit.patient_id, visit_id)
+        except ServiceError as exc:
+            self.statusBar().showMessage(str(exc), 10_000)
+            return False
         if self.visit_chart is None:
             from charting.bodymap import load_bodymap
             from charting.ui.visit_chart import VisitChartPage
@@ -407,6 +595,23 @@ class MainWindow(QMainWindow):
         self.patient_pane.hide()
         self.pages.setCurrentWidget(self.visit_chart)
         self.visit_chart.map.setFocus()
+        return True
+
+    def close_visit(self) -> None:
+        """Save and close the open visit (its page is dropped with whatever it showed)."""
+        chart = self.visit_chart
+        if chart is None:
+            return
+        chart.form.flush()
+        charting = self.pages.currentWidget() is chart
+        self.pages.removeWidget(chart)
+        chart.hide()
+        chart.deleteLater()
+        self.visit_chart = None
+        self._charted_patient = None
+        if charting:
+            self.patient_pane.show()
+            self.pages.setCurrentWidget(self.patient_panel)
 
     @Slot(QModelIndex)
     def _on_visits_activated(self, index: QModelIndex) -> None:
@@ -457,22 +662,25 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def edit_practitioner(self) -> None:
-        """Add the practitioner profile, or edit the first one."""
-        existing = self.ops.read(practitioner_service.list_practitioners)
+        """Edit the signed-in practitioner's own profile (admins without one add accounts)."""
+        actor = self.actor
+        if actor is None:
+            return
+        own = actor.practitioner_id
+        if own is None:
+            if self.can(Permission.MANAGE_ACCOUNTS):
+                self.manage_accounts()
+            return
+        found = [p for p in self.ops.read(practitioner_service.list_practitioners) if p.id == own]
         initial = None
-        if existing:
-            p = existing[0]
+        if found:
+            p = found[0]
             initial = practitioner_service.PractitionerInput(
                 p.name, p.credentials, p.licence_number, p.style
             )
         data = PractitionerDialog.ask(self, initial)
         if data is not None:
-            self.ops.run(
-                self,
-                practitioner_service.save_practitioner,
-                data,
-                existing[0].id if existing else None,
-            )
+            self.ops.run(self, practitioner_service.save_practitioner, data, own)
             self._update_pages()
 
     @Slot()
@@ -488,6 +696,234 @@ class MainWindow(QMainWindow):
 
         if self.ops.run(self, create_demo_clinic, 200) is not None:
             self.statusBar().showMessage("Demo clinic loaded: 200 fictional patients.", 5000)
+
+    # -- accounts, audit and backups ------------------------------------------------------
+    @Slot()
+    def change_password(self) -> None:
+        """Change the signed-in account's own password."""
+        if self.actor is not None and ChangePasswordDialog.ask(self, self.database):
+            self.statusBar().showMessage("Your password is changed.", 5000)
+
+    @Slot()
+    def manage_accounts(self) -> None:
+        """Add and edit accounts (clinic admins)."""
+        from charting.ui.accounts_dialog import AccountsDialog
+
+        if AccountsDialog.ask(self, self.database) is not None:
+            self._update_pages()
+
+    @Slot()
+    def show_audit_log(self) -> None:
+        """Read and check the audit log (clinic admins)."""
+        from charting.ui.audit_viewer import AuditViewer
+
+        try:
+            viewer = AuditViewer(self.database, self)
+        except ServiceError as exc:
+            QMessageBox.warning(self, "Audit log", str(exc))
+            return
+        viewer.exec()
+
+    @Slot()
+    def manage_backups(self) -> None:
+        """Backups, restore and the security settings (clinic admins)."""
+        from charting.ui.backup_dialog import BackupDialog
+
+        dialog = BackupDialog(self.database, self._backup_folder(), self)
+        dialog.restore_started.connect(self._on_backup_dialog_restore_started)
+        dialog.restored.connect(self._on_backup_dialog_restored)
+        dialog.security_changed.connect(self._on_backup_dialog_security_changed)
+        dialog.exec()
+        dialog.wait_until_idle()
+
+    def _backup_folder(self) -> Path:
+        return self.backup_folder if self.backup_folder is not None else backup_dir()
+
+    @Slot()
+    def _on_backup_dialog_restore_started(self) -> None:
+        self.close_visit()
+
+    @Slot(object)
+    def _on_backup_dialog_restored(self, _result: RestoreResult) -> None:
+        self.close_visit()
+        self._viewed_patient = None
+        self.patient_model.refresh()
+        self.select_patient(None)
+        self.statusBar().showMessage("The backup is restored.", 10_000)
+
+    @Slot(object)
+    def _on_backup_dialog_security_changed(self, settings: SecuritySettings) -> None:
+        if self._idle_lock_ms is None:
+            self.idle.set_interval_ms(settings.idle_lock_minutes * MINUTE_MS)
+
+    def start_daily_backup(self, folder: Path | None = None, keep: int | None = None) -> None:
+        """Make today's backup in the background if it is due (the result goes to the status
+        bar, as does any problem)."""
+        if self.database.sqlite_path is None or self.daily_backup.is_running():
+            return
+        target = folder if folder is not None else self._backup_folder()
+        if keep is None:
+            keep = self.ops.read(load_security).backups_kept
+        database = self.database
+
+        def run(_progress: object) -> Path | None:
+            return daily_backup_if_due(database, target, keep)
+
+        self.daily_backup.start(run)
+
+    @Slot(object)
+    def _on_daily_backup_finished(self, path: Path | None) -> None:
+        if path is not None:
+            self.statusBar().showMessage(f"Today's backup is saved ({path.name}).", 10_000)
+
+    @Slot(str)
+    def _on_daily_backup_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"The daily backup failed: {message}", 30_000)
+
+    # -- locking and signing in and out ------------------------------------------------------
+    def _idle_interval_ms(self) -> int:
+        if self._idle_lock_ms is not None:
+            return self._idle_lock_ms
+        try:
+            with self.database.read() as session:
+                return load_security(session).idle_lock_minutes * MINUTE_MS
+        except SQLAlchemyError:
+            return SecuritySettings().idle_lock_minutes * MINUTE_MS
+
+    def _cover(self) -> None:
+        """Hide everything behind the lock page; only Quit stays usable."""
+        self.idle.stop()
+        self.central.setCurrentWidget(self.lock_page)
+        self.menuBar().hide()
+        self.toolbar.hide()
+        self.statusBar().clearMessage()
+        self._update_actions()
+
+    def _uncover(self) -> None:
+        self.central.setCurrentWidget(self.splitter)
+        self.menuBar().show()
+        self.toolbar.show()
+        self.idle.start()
+
+    def _close_open_dialogs(self) -> None:
+        """Cancel dialogs and menus left open (they may show a patient's details)."""
+        for _ in range(20):
+            popup = QApplication.activePopupWidget()
+            if popup is not None:
+                popup.close()
+                continue
+            modal = QApplication.activeModalWidget()
+            if modal is None or modal is self:
+                return
+            if isinstance(modal, QDialog):
+                modal.reject()
+            else:
+                modal.close()
+            if modal.isVisible():
+                return  # it refuses to close while it works (a backup); it shows no patient
+
+    def lock(self, reason: str = "on request") -> bool:
+        """Save what is being typed and cover the window until the password is typed again.
+
+        ``reason`` is "idle" or "on request" (it goes into the audit log).
+        """
+        actor = self.actor
+        if actor is None or self.is_locked:
+            return False
+        focus = QApplication.focusWidget()
+        self._focus_before_lock = focus if focus is not None and self.isAncestorOf(focus) else None
+        if self.visit_chart is not None:
+            self.visit_chart.form.flush()
+        if reason == "idle":
+            self._close_open_dialogs()
+        self._cover()
+        self.lock_page.show_locked(actor, reason)
+        # Leaving a line edit saves it too (the visit form saves on focus-out); flush again
+        # for anything that only had its timer running.
+        if self.visit_chart is not None:
+            self.visit_chart.form.flush()
+        try:
+            account_service.record_lock(self.database, actor, reason)
+        except (ServiceError, SQLAlchemyError) as exc:
+            self.statusBar().showMessage(f"The lock could not be logged: {exc}", 10_000)
+        return True
+
+    def sign_out(self) -> None:
+        """Save and close everything, log the sign-out, and show the signed-out page."""
+        actor = self.actor
+        if actor is None:
+            return
+        self.close_visit()
+        try:
+            account_service.record_sign_out(self.database, actor)
+        except (ServiceError, SQLAlchemyError) as exc:
+            self.statusBar().showMessage(f"The sign-out could not be logged: {exc}", 10_000)
+        self.database.actor = None
+        self._forget_patients()
+        self._cover()
+        self.lock_page.show_signed_out()
+        self.apply_actor()
+
+    def _forget_patients(self) -> None:
+        """Drop the search, the selection and the list (the next person starts afresh)."""
+        self._search_timer.stop()
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self.patient_model.clear()
+        self._patient_id = None
+        self._viewed_patient = None
+        self.patient_pane.show()
+        self.pages.setCurrentWidget(self.no_selection)
+
+    def sign_in(self) -> bool:
+        """Ask who is signing in and start their session; False if cancelled."""
+        actor = LoginDialog.ask(self, self.database)
+        if actor is None:
+            return False
+        self.start_session(actor)
+        return True
+
+    def start_session(self, actor: Actor) -> None:
+        """Show the window to ``actor``, with what their roles allow."""
+        self.database.actor = actor
+        self.idle.set_interval_ms(self._idle_interval_ms())
+        self._uncover()
+        self.patient_model.refresh()
+        self.select_patient(None)
+        self.apply_actor()
+        self.statusBar().showMessage(f"Welcome, {actor.display_name}.", 5000)
+
+    @Slot()
+    def _on_lock_action_triggered(self) -> None:
+        self.lock("on request")
+
+    @Slot()
+    def _on_idle_idled(self) -> None:
+        self.lock("idle")
+
+    @Slot()
+    def _on_sign_out_action_triggered(self) -> None:
+        self.sign_out()
+        self.sign_in()
+
+    @Slot(object)
+    def _on_lock_page_unlocked(self, actor: Actor) -> None:
+        self.database.actor = actor
+        self._uncover()
+        self.apply_actor()
+        focus, self._focus_before_lock = self._focus_before_lock, None
+        if focus is not None and focus.isVisible():
+            focus.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    @Slot()
+    def _on_lock_page_switch_user_requested(self) -> None:
+        self.sign_out()
+        self.sign_in()
+
+    @Slot()
+    def _on_lock_page_sign_in_requested(self) -> None:
+        self.sign_in()
 
     # -- persistence of the layout ---------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -509,5 +945,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.visit_chart is not None:
             self.visit_chart.form.flush()
+        self.idle.stop()
+        self.daily_backup.wait()
         self.save_layout()
         super().closeEvent(event)

@@ -114,6 +114,14 @@ class PatientListModel(QAbstractTableModel):
         self._cache.clear()
         self.endResetModel()
 
+    def clear(self) -> None:
+        """Show nobody, without reading the database (used when signing out)."""
+        self.beginResetModel()
+        self._text = ""
+        self._ids = []
+        self._cache.clear()
+        self.endResetModel()
+
     def invalidate(self, patient_ids: frozenset[int]) -> None:
         """Forget cached rows of changed patients and repaint them."""
         for pid in patient_ids:

@@ -118,9 +118,10 @@ class PatientPanel(QWidget):
         self.subtitle = QLabel()
         self.subtitle.setObjectName("patientSubtitle")
         self.subtitle.setStyleSheet("color: #555;")
-        edit = QPushButton("&Edit patient")
+        self.edit_button = edit = QPushButton("&Edit patient")
+        edit.setObjectName("editPatientButton")
         edit.clicked.connect(self.edit_requested)
-        new_visit = QPushButton("New &visit")
+        self.new_visit_button = new_visit = QPushButton("New &visit")
         new_visit.setObjectName("newVisitButton")
         new_visit.setDefault(True)
         new_visit.clicked.connect(self.new_visit_requested)
@@ -129,7 +130,7 @@ class PatientPanel(QWidget):
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
         header.addLayout(titles, 1)
-        course = QPushButton("&Course\u2026")
+        self.course_button = course = QPushButton("&Course\u2026")
         course.setObjectName("courseButton")
         course.clicked.connect(self.course_requested)
         header.addWidget(edit)
@@ -187,6 +188,15 @@ class PatientPanel(QWidget):
         layout.addWidget(details_frame)
         layout.addWidget(self.visits_caption)
         layout.addWidget(self.visits, 1)
+
+    def set_permissions(self, *, can_edit: bool, can_chart: bool, can_view_clinical: bool) -> None:
+        """Offer only the buttons the signed-in roles can use."""
+        self.edit_button.setVisible(can_edit)
+        self.new_visit_button.setVisible(can_chart)
+        self.course_button.setVisible(can_view_clinical)
+        self.visits.setToolTip(
+            "" if can_view_clinical else "Visit notes are for practitioners and clinic admins."
+        )
 
     def show_patient(self, patient: Patient, visits: list[VisitRow], today: date) -> None:
         """Fill the panel from a loaded patient and their visits."""

@@ -68,7 +68,13 @@ from charting.services.safety import SafetyWarning
 from charting.services.visit_safety import blocking_titles, visit_warnings
 from charting.ui.amend_dialog import AmendDialog
 from charting.ui.bodymap_view import BodyMapView
-from charting.ui.documents import Build, open_document, print_document, save_document
+from charting.ui.documents import (
+    Build,
+    DocumentAudit,
+    open_document,
+    print_document,
+    save_document,
+)
 from charting.ui.mark_commands import (
     AddMarksCommand,
     DeleteMarksCommand,
@@ -420,6 +426,7 @@ class VisitChartPage(QWidget):
         self._show_details(None)
 
     def _connect(self) -> None:
+        self.form.save_failed.connect(self._on_form_save_failed)
         self.map.point_clicked.connect(self._on_map_point_clicked)
         self.map.trigger_clicked.connect(self._on_map_trigger_clicked)
         self.map.free_clicked.connect(self._on_map_free_clicked)
@@ -927,7 +934,12 @@ class VisitChartPage(QWidget):
         """Print the aftercare handout (Ctrl+P) and record that it was given."""
         if self.visit_id is None:
             return False
-        printed = print_document(self, "aftercare-handout", self.document_builder("handout"))
+        printed = print_document(
+            self,
+            "aftercare-handout",
+            self.document_builder("handout"),
+            self._document_audit("handout"),
+        )
         if printed:
             self._handout_issued()
         return printed
@@ -937,17 +949,38 @@ class VisitChartPage(QWidget):
             return None
         name = "aftercare-handout" if kind == "handout" else "treatment-summary"
         act = save_document if how == "save" else open_document
-        path = act(self, name, self.document_builder(kind))
+        path = act(self, name, self.document_builder(kind), self._document_audit(kind))
         if path is not None and kind == "handout":
             self._handout_issued()
         if path is not None and how == "save":
             self.message_posted.emit(f"Saved {path}")
         return path
 
+    def _document_audit(self, kind: str) -> DocumentAudit:
+        vid = self.visit_id
+
+        def load(session: Any) -> tuple[int, int]:
+            visit = session.get(Visit, vid)
+            return visit.patient_id, visit.number
+
+        patient_id, number = self.ops.read(load)
+        title = "Aftercare handout" if kind == "handout" else "Treatment summary"
+        return DocumentAudit(self.ops.database, patient_id, f"{title}, visit {number}")
+
     def _handout_issued(self) -> None:
         if not self._signed:
             self.form.set_value("handout_given", True)
         self.message_posted.emit("Aftercare handout issued.")
+
+    @Slot(str)
+    def _on_form_save_failed(self, message: str) -> None:
+        # Modeless, so a refused autosave never blocks the session; the text says what to do.
+        box = QMessageBox(QMessageBox.Icon.Warning, "Not saved", message, parent=self)
+        box.setObjectName("saveFailedMessage")
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.message_posted.emit(message.splitlines()[0])
 
     def amend(self) -> None:
         """Add an amendment to the signed visit (the original stays untouched)."""
@@ -958,11 +991,12 @@ class VisitChartPage(QWidget):
         data = AmendDialog.ask(self, current)
         if data is None:
             return
+        author = getattr(self.ops.database.actor, "practitioner_id", None)
         result = self.ops.run(
             self,
             visit_record.amend,
             vid,
-            self._practitioner_id,
+            author,
             data.field,
             data.corrected,
             data.reason,

@@ -69,6 +69,9 @@ class VisitForm(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.database = database
         self.visit_id: int | None = None
+        # The visit's version when this form last read or saved it: a save from an older
+        # copy is refused by the service (another workstation changed the visit).
+        self._version: int | None = None
         self.bindings: dict[str, Binding] = {}
         self._dirty: set[str] = set()
         self._loading = False
@@ -340,6 +343,7 @@ class VisitForm(QScrollArea):
         self.visit_id = visit_id
         with self.database.read() as session:
             values = visit_record.record(session, visit_id)
+            self._version = visit_record.current_version(session, visit_id)
             remembered = visit_record.remembered_values(session, visit_id) if editable else {}
         self._loading = True
         try:
@@ -416,7 +420,19 @@ class VisitForm(QScrollArea):
             return
         try:
             with self.database.write() as session:
-                changes: Changes = visit_record.update_fields(session, self.visit_id, values)
+                changes: Changes = visit_record.update_fields(
+                    session, self.visit_id, values, expected_version=self._version
+                )
+                self._version = visit_record.current_version(session, self.visit_id)
+        except visit_record.ConcurrentEditError as exc:
+            self._dirty.clear()
+            self.load(self.visit_id)
+            typed = "\n".join(
+                f"{visit_record.FIELDS[name].label}: {_as_text(value)}"
+                for name, value in values.items()
+            )
+            self.save_failed.emit(f"{exc}\n\nWhat you typed, which was not saved:\n{typed}")
+            return
         except ValidationError as exc:
             for name, message in exc.errors.items():
                 if name in self.bindings:
@@ -429,6 +445,14 @@ class VisitForm(QScrollArea):
             self.save_failed.emit(str(exc))
             return
         self.saved.emit(changes)
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return "(blank)"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "(none)"
+    return str(value)
 
 
 class _BadDate(str):

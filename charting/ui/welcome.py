@@ -64,11 +64,27 @@ class WelcomePage(QWidget):
         outer.addWidget(holder, 0, Qt.AlignmentFlag.AlignHCenter)
         outer.addStretch(2)
 
-    def set_practitioner(self, name: str | None) -> None:
-        """Show whether a practitioner profile exists yet."""
-        if name:
-            self.practitioner_button.setText("1.  Practitioner profile \u2713")
-            self.practitioner_status.setText(f"Charting as {name}.")
+    def set_practitioner(self, name: str | None, step: str = "profile") -> None:
+        """Show whether the signed-in practitioner's profile is complete.
+
+        ``step`` is "profile" (the account treats patients), "accounts" (an admin who does
+        not: the first step is adding the practitioners' accounts) or "" (no first step).
+        """
+        self.practitioner_button.setVisible(bool(step))
+        self.practitioner_status.setVisible(bool(step))
+        if step == "accounts":
+            self.practitioner_button.setText("1.  Add accounts for the practitioners")
+            self.practitioner_status.setText(
+                "Each practitioner signs in with their own account and profile."
+            )
+        elif name:
+            self.practitioner_button.setText("1.  Your practitioner profile \u2713")
+            self.practitioner_status.setText(f"Charting as {name.rstrip('.')}.")
         else:
             self.practitioner_button.setText("1.  Add your practitioner profile")
             self.practitioner_status.setText("Visits are signed with this name and licence.")
+
+    def set_permissions(self, *, can_add_patients: bool, can_load_demo: bool) -> None:
+        """Offer only the steps the signed-in roles can take."""
+        self.patient_button.setVisible(can_add_patients)
+        self.demo_button.setVisible(can_load_demo)

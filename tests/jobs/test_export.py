@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from charting.models.db import Database
 from charting.services.demo import create_demo_clinic
 from charting.services.errors import ValidationError
 from charting.services.exports import select_patient_ids
+from tests.factories import TEST_PASSWORD, TEST_USERNAME
 
 
 @pytest.fixture
@@ -107,20 +109,52 @@ def test_bad_selection_and_folder_are_refused(
         run_export(database, clinic, blocker / "sub", ["csv"])
 
 
-def _charting(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the ``charting`` command line in a child process."""
+def _charting(*args: str, signed_in: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the ``charting`` command line in a child process, as the test admin by default."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTING_USER")}
+    env.pop("CHARTING_PASSWORD", None)
+    if signed_in:
+        env |= {"CHARTING_USER": TEST_USERNAME, "CHARTING_PASSWORD": TEST_PASSWORD}
     return subprocess.run(
-        [sys.executable, "-m", "charting", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "charting", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
 
 
+def test_command_line_export_needs_an_admin_sign_in(
+    database: Database, clinic: list[int], database_url: str, tmp_path: Path
+) -> None:
+    """Without a sign-in, or with a wrong password, the export refuses in one line."""
+    out = tmp_path / "out"
+    args = ("export", "--out", str(out), "--db", database_url)
+    anonymous = _charting(*args, signed_in=False)
+    assert anonymous.returncode == 2
+    assert "sign in with --user NAME" in anonymous.stderr
+    wrong = subprocess.run(
+        [sys.executable, "-m", "charting", "--user", TEST_USERNAME, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CHARTING_PASSWORD": "not the password"},
+        stdin=subprocess.DEVNULL,
+    )
+    assert wrong.returncode == 1
+    assert "username or password is wrong" in wrong.stderr
+    assert "Traceback" not in anonymous.stderr + wrong.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_command_line_export(
-    database: Database, clinic: list[int], db_path: Path, tmp_path: Path
+    database: Database, clinic: list[int], database_url: str, tmp_path: Path
 ) -> None:
     """`charting export --patient 2 --format csv,fhir` exports that patient and says where."""
     out = tmp_path / "out"
     result = _charting(
-        "export", "--out", str(out), "--patient", "2", "--format", "csv,fhir", "--db", str(db_path)
+        "export", "--out", str(out), "--patient", "2", "--format", "csv,fhir", "--db", database_url
     )
     assert result.returncode == 0, result.stderr
     assert "Exported 1 patient (csv, fhir)" in result.stdout
@@ -140,27 +174,27 @@ def test_command_line_export(
 def test_command_line_export_errors(
     database: Database,
     clinic: list[int],
-    db_path: Path,
+    database_url: str,
     tmp_path: Path,
     args: list[str],
     code: int,
     fragment: str,
 ) -> None:
     """Bad export arguments exit non-zero with one readable line."""
-    result = _charting("export", "--out", str(tmp_path / "o"), "--db", str(db_path), *args)
+    result = _charting("export", "--out", str(tmp_path / "o"), "--db", database_url, *args)
     assert result.returncode == code
     assert fragment in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_command_line_export_unwritable_folder(
-    database: Database, db_path: Path, tmp_path: Path
+    database: Database, database_url: str, tmp_path: Path
 ) -> None:
     """An export folder that cannot be created is refused with exit code 1."""
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with database.write() as session:
         create_demo_clinic(session, 1, 1)
-    result = _charting("export", "--out", str(blocker / "sub"), "--db", str(db_path))
+    result = _charting("export", "--out", str(blocker / "sub"), "--db", database_url)
     assert result.returncode == 1
     assert "Cannot create" in result.stderr

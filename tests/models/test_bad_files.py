@@ -10,6 +10,8 @@ import pytest
 from charting.config import sqlite_url
 from charting.models.migrate import DatabaseFileError, open_database
 
+pytestmark = pytest.mark.sqlite_only
+
 
 def _refused(path: Path, fragment: str) -> None:
     before = path.read_bytes() if path.is_file() else None

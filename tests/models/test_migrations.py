@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from alembic import command
 from pytest_alembic.tests import (  # noqa: F401  (collected as tests)
     test_model_definitions_match_ddl,
@@ -60,3 +64,44 @@ def test_up_to_date_database_is_not_backed_up_again(db_path: Path, tmp_path: Pat
     opened.database.dispose()
     assert opened.backup is None
     assert not (tmp_path / "backups").exists()
+
+
+OPEN_AND_REPORT = (
+    "import sys\n"
+    "from charting.models.migrate import open_database\n"
+    "opened = open_database(sys.argv[1])\n"
+    "opened.database.dispose()\n"
+    "print('migrated from', opened.migrated_from)\n"
+)
+
+
+def test_workstations_starting_together_migrate_a_new_server_database_once(
+    database_backend: str, request: pytest.FixtureRequest
+) -> None:
+    """Two workstations opening an empty PostgreSQL database at once both end up at head."""
+    if database_backend != "postgresql":
+        pytest.skip("a shared server database (CHARTING_TEST_DATABASE=postgresql)")
+    url = str(request.getfixturevalue("postgres_empty_url"))
+    root = str(Path(__file__).resolve().parents[2])
+    workstations = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AND_REPORT, url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": root},
+        )
+        for _ in range(2)
+    ]
+    results = [w.communicate(timeout=120) for w in workstations]
+    for workstation, (out, err) in zip(workstations, results, strict=True):
+        assert workstation.returncode == 0, err
+        assert out.strip() == "migrated from None"
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == (
+                head_revision()
+            )
+    finally:
+        engine.dispose()

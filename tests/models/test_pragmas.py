@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from charting.models.db import Database, read_pragmas
+
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_every_connection_has_the_safety_pragmas(database: Database) -> None:

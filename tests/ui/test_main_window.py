@@ -134,37 +134,6 @@ def test_start_a_visit_and_see_it_listed(
     assert window.patient_model.index(0, 3).data() == "1"
 
 
-def test_new_visit_without_a_practitioner_asks_for_the_profile(
-    qtbot,
-    window: MainWindow,
-    make_patient,
-    when_modal,  # type: ignore[no-untyped-def]
-) -> None:
-    """With no practitioner profile, New visit explains and opens the profile form."""
-    make_patient()
-    window.patient_model.refresh()
-    window.select_patient(window.patient_model.patient_id(0))
-    shown: list[str] = []
-
-    def info(box: QMessageBox) -> None:
-        shown.append(box.text())
-        when_modal(profile)
-        box.accept()
-
-    def profile(dialog) -> None:  # type: ignore[no-untyped-def]
-        qtbot.keyClicks(dialog.name, "Grace Okonkwo")
-        qtbot.keyClicks(dialog.credentials, "L.Ac.")
-        when_modal(lambda d: d.reject())  # then cancel the visit form itself
-        _save(qtbot, dialog)
-
-    when_modal(info)
-    window.new_visit_action.trigger()
-    assert "practitioner profile" in shown[0]
-    from charting.services.practitioners import list_practitioners
-
-    assert [p.display_name for p in window.ops.read(list_practitioners)] == ["Grace Okonkwo, L.Ac."]
-
-
 def test_delete_patient_asks_first_and_hides_them(
     qtbot,
     window: MainWindow,

@@ -13,11 +13,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QSpinBox
 
-from charting.config import sqlite_url
+from charting.models import Role
 from charting.models.db import Database
-from charting.services.visit_record import record
+from charting.models.migrate import open_database
+from charting.services.visit_record import record, update_fields
 from charting.services.visits import start_visit
 from charting.ui.visit_form import SAVE_DELAY_MS, VisitForm
+from tests.factories import TEST_PASSWORD, TEST_USERNAME, add_account
 
 
 @pytest.fixture
@@ -128,9 +130,11 @@ CHILD = textwrap.dedent(
     from PySide6.QtTest import QTest
     from charting.models.migrate import open_database
     from charting.ui.app import make_application
+    from charting.services.accounts import sign_in
     from charting.ui.visit_form import VisitForm
     app = make_application()
     db = open_database(sys.argv[1]).database
+    db.actor = sign_in(db, sys.argv[3], sys.argv[4])
     form = VisitForm(db)
     form.show()
     form.load(int(sys.argv[2]))
@@ -150,13 +154,13 @@ CHILD = textwrap.dedent(
 
 
 def test_a_killed_app_loses_at_most_the_last_second(
-    tmp_path: Path, db_path: Path, database: Database, visit_id: int
+    tmp_path: Path, database_url: str, database: Database, visit_id: int
 ) -> None:
     """SIGKILL a process a second after typing: reopening the visit shows what was typed."""
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     with subprocess.Popen(
-        [sys.executable, str(script), sqlite_url(db_path), str(visit_id)],
+        [sys.executable, str(script), database_url, str(visit_id), TEST_USERNAME, TEST_PASSWORD],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
@@ -169,3 +173,29 @@ def test_a_killed_app_loses_at_most_the_last_second(
             child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
     assert _stored(database, visit_id)["assessment"] == "Qi and Blood stagnation, left side"
+
+
+def test_a_change_made_on_another_workstation_is_not_overwritten(
+    qtbot, form: VisitForm, database: Database, visit_id: int, database_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Typing over a visit someone else just saved: told, their text shown, ours quoted."""
+    other = open_database(database_url, tmp_path / "backups").database
+    other.actor = add_account(database, "lee", Role.PRACTITIONER, name="Lee Chen")
+    try:
+        with other.write() as session:
+            update_fields(session, visit_id, {"chief_complaint": "Lee: sciatica, right"})
+    finally:
+        other.dispose()
+    edit = form.findChild(QLineEdit, "chief_complaint")
+    with qtbot.waitSignal(form.save_failed, timeout=SAVE_DELAY_MS + 2000) as told:
+        qtbot.keyClicks(edit, "Ana: low back pain")
+    message = told.args[0]
+    assert "changed by lee at" in message and "not saved" in message
+    assert "Chief complaint: Ana: low back pain" in message
+    assert edit.text() == "Lee: sciatica, right"
+    assert _stored(database, visit_id)["chief_complaint"] == "Lee: sciatica, right"
+    qtbot.keyClicks(edit, " and left")  # working on from their version saves normally
+    qtbot.waitUntil(
+        lambda: _stored(database, visit_id)["chief_complaint"] == "Lee: sciatica, right and left",
+        timeout=SAVE_DELAY_MS + 1000,
+    )

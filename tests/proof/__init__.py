@@ -1,0 +1,1 @@
+"""Proof tests: crash safety, concurrent writers, bad files, properties and file modes."""
