@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -31,11 +30,12 @@ from charting.models import Role, utcnow
 from charting.models.db import Database
 from charting.services import accounts
 from charting.services.access import ROLE_LABELS
-from charting.services.accounts import AccountInput, AccountRow
+from charting.services.accounts import AccountInput
 from charting.services.changes import Changes
 from charting.services.errors import ServiceError, ValidationError
 from charting.ui.forms import FieldForm, line
 from charting.ui.login_dialog import message_label, password_line, show_message
+from charting.ui.table_models import RowsModel
 
 AccountIdRole = Qt.ItemDataRole.UserRole + 1
 ACCOUNT_COLUMNS = ("Name", "Username", "Roles", "Active", "Last sign-in")
@@ -53,21 +53,20 @@ def roles_text(roles: frozenset[Role] | set[Role]) -> str:
     return ", ".join(ROLE_LABELS[r] for r in ROLE_ORDER if r in roles)
 
 
-class AccountTableModel(QAbstractTableModel):
+class AccountTableModel(RowsModel):
     """Every account (there are few: rows are read in one go)."""
+
+    COLUMNS = ACCOUNT_COLUMNS
 
     def __init__(self, database: Database, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._database = database
-        self._rows: list[AccountRow] = []
 
     def refresh(self) -> None:
         """Read the accounts again."""
         with self._database.read() as session:
             rows = accounts.list_accounts(session)
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
+        self.set_rows(rows)
 
     def account_id(self, row: int) -> int | None:
         """Id of the account shown at ``row``."""
@@ -76,19 +75,6 @@ class AccountTableModel(QAbstractTableModel):
     def row_of(self, account_id: int) -> int | None:
         """The row showing ``account_id``."""
         return next((i for i, r in enumerate(self._rows) if r.id == account_id), None)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(ACCOUNT_COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return ACCOUNT_COLUMNS[section] if 0 <= section < len(ACCOUNT_COLUMNS) else None
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

@@ -7,7 +7,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDate,
     QModelIndex,
     QObject,
@@ -39,6 +38,7 @@ from charting.services.access import Permission, require
 from charting.services.audit import ChainReport, Entry
 from charting.services.errors import ServiceError
 from charting.services.patients import patient_rows, search_patient_ids
+from charting.ui.table_models import RowsModel
 
 AUDIT_COLUMNS = ("#", "Time", "User", "Action", "Patient", "Target", "Outcome", "Detail")
 #: Rows read per page as the table is scrolled.
@@ -60,14 +60,15 @@ class AuditFilter:
     until: datetime | None = None
 
 
-class AuditTableModel(QAbstractTableModel):
+class AuditTableModel(RowsModel):
     """Audit entries matching a filter, newest first, read a page at a time as they scroll in."""
+
+    COLUMNS = AUDIT_COLUMNS
 
     def __init__(self, database: Database, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._database = database
         self._filter = AuditFilter()
-        self._rows: list[Entry] = []
         self._more = True
         self._patients: dict[int, str] = {}
 
@@ -91,7 +92,7 @@ class AuditTableModel(QAbstractTableModel):
 
     def entry(self, row: int) -> Entry | None:
         """The entry shown at ``row``."""
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.item(row)
 
     # -- lazy loading ----------------------------------------------------------------------
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
@@ -124,19 +125,6 @@ class AuditTableModel(QAbstractTableModel):
         self.endInsertRows()
 
     # -- Qt model interface ----------------------------------------------------------------
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(AUDIT_COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return AUDIT_COLUMNS[section] if 0 <= section < len(AUDIT_COLUMNS) else None
-        return None
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None

@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     Qt,
     Signal,
@@ -47,6 +45,7 @@ from charting.services.settings import (
     save_security,
 )
 from charting.ui.forms import FieldForm
+from charting.ui.table_models import RowsModel
 from charting.ui.workers import TaskRunner
 
 BACKUP_COLUMNS = ("Taken", "Kind", "Size")
@@ -68,39 +67,18 @@ def when_text(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-class BackupListModel(QAbstractTableModel):
+class BackupListModel(RowsModel):
     """The backups in the backup folder, newest first."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[BackupInfo] = []
-
-    def set_rows(self, rows: list[BackupInfo]) -> None:
-        """Replace the backups listed."""
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+    COLUMNS = BACKUP_COLUMNS
 
     def backup(self, row: int) -> BackupInfo | None:
         """The backup listed at ``row``."""
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        return self.item(row)
 
     def row_of(self, path: Path) -> int | None:
         """The row listing the file at ``path``."""
         return next((i for i, b in enumerate(self._rows) if b.path == path), None)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(BACKUP_COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return BACKUP_COLUMNS[section] if 0 <= section < len(BACKUP_COLUMNS) else None
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

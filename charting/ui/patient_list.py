@@ -6,7 +6,6 @@ from collections import OrderedDict
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -21,6 +20,7 @@ from charting.services.patients import (
     patient_rows,
     search_patient_ids,
 )
+from charting.ui.table_models import ColumnsModel
 
 PatientIdRole = Qt.ItemDataRole.UserRole + 1
 FlagsRole = Qt.ItemDataRole.UserRole + 2
@@ -32,12 +32,14 @@ CACHE_ROWS = 4_000
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class PatientListModel(QAbstractTableModel):
+class PatientListModel(ColumnsModel):
     """Patients matching the current search, best match first.
 
     Only the ids of matching patients are held; rows are read from the database a page at a
     time when the view first asks for them, and kept in a bounded cache.
     """
+
+    COLUMNS = COLUMNS
 
     def __init__(self, database: Database, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -49,16 +51,6 @@ class PatientListModel(QAbstractTableModel):
     # -- Qt model interface -------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._ids):

@@ -6,9 +6,7 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     Qt,
     Signal,
@@ -29,6 +27,7 @@ from PySide6.QtWidgets import (
 from charting.models import Patient
 from charting.services.patients import DEVICE_LABELS, SEX_LABELS, health_flags
 from charting.services.visits import VisitRow
+from charting.ui.table_models import RowsModel
 
 VisitIdRole = Qt.ItemDataRole.UserRole + 1
 VISIT_COLUMNS = ("Date", "No.", "Status", "Pain", "Practitioner", "Chief complaint")
@@ -40,35 +39,14 @@ CHIP_RED = "background:#fde7e9; color:#8c1d18; border:1px solid #e6a4a8;"
 CHIP_AMBER = "background:#fff4e0; color:#7a4b00; border:1px solid #f0c987;"
 
 
-class VisitListModel(QAbstractTableModel):
+class VisitListModel(RowsModel):
     """One patient's visits, newest first."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[VisitRow] = []
-
-    def set_rows(self, rows: list[VisitRow]) -> None:
-        """Replace the visits shown."""
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+    COLUMNS = VISIT_COLUMNS
 
     def visit_id(self, row: int) -> int | None:
         """Id of the visit shown at ``row``."""
         return self._rows[row].id if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(VISIT_COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return VISIT_COLUMNS[section] if 0 <= section < len(VISIT_COLUMNS) else None
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
