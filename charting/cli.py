@@ -88,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="AVG",
         help="average visits per patient (default 6)",
     )
+    demo.add_argument(
+        "--marks-per-visit",
+        type=_non_negative_float,
+        default=8.0,
+        metavar="AVG",
+        help="average body-map marks per visit (default 8)",
+    )
     demo.add_argument("--seed", type=int, default=2026, help=argparse.SUPPRESS)
     demo.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
     export = commands.add_parser(
@@ -357,7 +364,12 @@ def _run_demo(database: object, args: argparse.Namespace) -> int:
 
     with database.write() as session:
         patients, visits, _ = create_demo_clinic(
-            session, args.patients, args.visits_per_patient, args.seed, progress
+            session,
+            args.patients,
+            args.visits_per_patient,
+            args.seed,
+            progress,
+            marks_per_visit=args.marks_per_visit,
         )
     if tty:
         print(file=sys.stderr)

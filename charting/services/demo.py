@@ -10,11 +10,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
-from charting.models import Counter, ImplantedDevice, Patient, Practitioner, Sex, Visit
+from charting.bodymap import BodyMap, load_bodymap
+from charting.models import Counter, ImplantedDevice, Mark, Patient, Practitioner, Sex, Visit
 from charting.services import audit
 from charting.services.access import Permission, require
 from charting.services.changes import Changes
@@ -63,6 +65,25 @@ PRACTITIONERS = (
     ("Grace Okonkwo", "MSc, Dipl. Ac.", "AC-010392", "Western medical acupuncture"),
 )
 BATCH = 5_000
+MARK_BATCH = 50_000
+# A plain table insert (one executemany per batch); the ORM's bulk insert splits the batch
+# wherever a column is None in one row and set in the next, several times slower.
+MARK_INSERT = insert(cast(Table, Mark.__table__))
+
+# Points a back-and-leg practitioner commonly needles (domain.md §2): the pool each demo
+# patient's own formula is drawn from. Bilateral points are needled on one or both sides.
+FORMULA_POINTS = (
+    "BL23 BL25 BL26 BL24 BL52 BL40 BL54 BL57 BL60 BL36 BL37 GB30 GV3 GV4 "
+    "EX-B2-L3 EX-B2-L4 EX-B2-L5 Huanzhong GB34 GB31 KI3 BL58 SI3"
+).split()
+# Trigger points (muscle, trigger point) and cupping sites that go with them.
+FORMULA_TRIGGER_POINTS = (
+    ("quadratus_lumborum", "ql_sup_lower"),
+    ("gluteus_medius", "gmed_post"),
+    ("piriformis", "pir_lat"),
+    ("gluteus_minimus", "gmin_post"),
+    ("gastrocnemius", "gas_med_belly"),
+)
 
 
 def _practitioner_ids(session: Session) -> list[int]:
@@ -120,18 +141,86 @@ def _patient_row(rng: random.Random, chart: int, today: date) -> dict[str, objec
     }
 
 
+def _formula(rng: random.Random, bodymap: BodyMap, size: float) -> list[dict[str, object]]:
+    """One patient's usual marks: catalog points (one or both sides) and a trigger point."""
+    both = rng.random() < 0.6
+    side = rng.choice(("L", "R"))
+    marks: list[dict[str, object]] = []
+    wanted = round(size * (0.7 if both else 1.3))
+    codes = rng.sample(FORMULA_POINTS, min(len(FORMULA_POINTS), max(2, wanted)))
+    for code in codes:
+        view = bodymap.views_for(code)[0]
+        midline = bodymap.point(code).laterality == "midline"
+        for s in ("M",) if midline else ("L", "R") if both else (side,):
+            where = bodymap.position(code, s, view)  # type: ignore[arg-type]
+            if where is not None:
+                marks.append(_mark_row("acupoint", view, where, s, point_code=code))
+    muscle, tp = rng.choice(FORMULA_TRIGGER_POINTS)
+    tp_view = next(t.view for t in bodymap.muscle(muscle).trigger_points if t.id == tp)
+    marks.append(
+        _mark_row(
+            "trigger_point",
+            tp_view,
+            bodymap.trigger_point_position(muscle, tp, side),  # type: ignore[arg-type]
+            side,
+            muscle_id=muscle,
+            response=rng.choice(("twitch", "de_qi", "")),
+        )
+    )
+    return marks
+
+
+def _mark_row(
+    kind: str,
+    view: str,
+    where: tuple[float, float],
+    side: str,
+    point_code: str | None = None,
+    muscle_id: str | None = None,
+    response: str = "de_qi",
+) -> dict[str, object]:
+    return {
+        "kind": kind,
+        "view": view,
+        "x": round(where[0], 1),
+        "y": round(where[1], 1),
+        "side": side,
+        "point_code": point_code,
+        "muscle_id": muscle_id,
+        "technique": "trigger_point" if kind == "trigger_point" else "manual",
+        "response": response,
+        "depth_mm": None,
+    }
+
+
+def _visit_marks(
+    rng: random.Random, formula: list[dict[str, object]], mean: float
+) -> list[dict[str, object]]:
+    """A visit's marks: most of the patient's formula, about ``mean`` of them."""
+    if mean <= 0 or not formula:
+        return []
+    count = max(1, min(len(formula), round(rng.gauss(mean, mean / 5))))
+    chosen = rng.sample(formula, count)
+    if rng.random() < 0.3:  # an electroacupuncture day
+        chosen = [{**m, "technique": "electro"} if m["kind"] == "acupoint" else m for m in chosen]
+    return chosen
+
+
 def create_demo_clinic(
     session: Session,
     patients: int = 200,
     visits_per_patient: float = 6.0,
     seed: int = 2026,
     progress: Callable[[int, int], None] | None = None,
+    marks_per_visit: float = 8.0,
 ) -> tuple[int, int, Changes]:
     """Add ``patients`` fictional patients with about ``visits_per_patient`` visits each.
 
-    Rows are inserted in batches for speed (100,000 patients take well under a minute).
-    ``progress(done, total)`` is called after each batch. Returns the number of patients
-    and visits added, and the change summary.
+    Each visit gets about ``marks_per_visit`` marks from the patient's own point formula,
+    and pain scores before and after that ease over the course. Rows are inserted in
+    batches for speed (100,000 patients with 1,000,000 visits and 10,000,000 marks take a
+    few minutes). ``progress(done, total)`` is called after each batch. Returns the number
+    of patients and visits added, and the change summary.
     """
     # Rows go in as bulk inserts, which the per-row audit guard does not see: check and
     # log here instead.
@@ -139,6 +228,7 @@ def create_demo_clinic(
     require(session, Permission.CHART)
     audit.record(session, "demo.create", detail=f"{patients} fictional patients")
     rng = random.Random(seed)
+    bodymap = load_bodymap()
     practitioners = _practitioner_ids(session)
     counter = session.get(Counter, CHART_COUNTER)
     if counter is None:
@@ -159,16 +249,20 @@ def create_demo_clinic(
         )
         added.update(ids)
         visits: list[dict[str, object]] = []
+        formulas: list[list[dict[str, object]]] = []
         for pid in ids:
             n = max(0, round(rng.expovariate(1 / visits_per_patient))) if visits_per_patient else 0
             gaps = [rng.choice((3, 4, 7, 7, 7, 14)) for _ in range(n)]
             day = today - timedelta(days=sum(gaps) + rng.randint(0, 400))
             who = rng.choice(practitioners)
             complaint = rng.choice(COMPLAINTS)
+            formula = _formula(rng, bodymap, marks_per_visit) if marks_per_visit else []
+            pain = rng.randint(4, 9)
             for number in range(1, n + 1):
                 started = datetime.combine(
                     day, time(rng.randint(8, 17), rng.choice((0, 15, 30, 45))), UTC
                 )
+                relief = rng.choice((0, 1, 1, 2, 2, 3))
                 visits.append(
                     {
                         "patient_id": pid,
@@ -178,11 +272,31 @@ def create_demo_clinic(
                         "status": "signed" if number < n or rng.random() < 0.7 else "draft",
                         "chief_complaint": complaint,
                         "notes": "",
+                        "pain_now": pain,
+                        "pain_after": max(0, pain - relief),
                     }
                 )
+                formulas.append(formula)
+                pain = max(0, min(10, pain - rng.choice((-1, 0, 0, 1, 1))))
                 day += timedelta(days=gaps[number - 1])
         for v_start in range(0, len(visits), BATCH * 4):
-            session.execute(insert(Visit), visits[v_start : v_start + BATCH * 4])
+            chunk = visits[v_start : v_start + BATCH * 4]
+            visit_ids = list(
+                session.scalars(
+                    insert(Visit).returning(Visit.id, sort_by_parameter_order=True), chunk
+                )
+            )
+            marks: list[dict[str, object]] = []
+            for offset, vid in enumerate(visit_ids):
+                formula = formulas[v_start + offset]
+                when = chunk[offset]["started_at"]
+                for mark in _visit_marks(rng, formula, marks_per_visit):
+                    marks.append({**mark, "visit_id": vid, "created_at": when, "updated_at": when})
+                if len(marks) >= MARK_BATCH:
+                    session.execute(MARK_INSERT, marks)
+                    marks = []
+            if marks:
+                session.execute(MARK_INSERT, marks)
         visits_added += len(visits)
         if progress:
             progress(start + count, patients)
