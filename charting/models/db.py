@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -32,6 +34,63 @@ class DatabaseError(Exception):
 
 class BadDatabaseUrlError(DatabaseError):
     """The configured URL is malformed or names a driver that is not installed."""
+
+
+class DatabaseFileError(DatabaseError):
+    """An existing SQLite file that cannot be used; it has not been modified."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"Cannot open the database {self.path}: {problem}")
+
+
+class IntegrityCheck:
+    """A check of the file running in a background thread; writes wait for its verdict.
+
+    ``run`` returns None when the file is sound, else the problem in words.
+    """
+
+    def __init__(self, path: str, run: Callable[[], str | None]) -> None:
+        self.path = path
+        self._run = run
+        self._done = threading.Event()
+        self._problem: str | None = None
+        self._thread = threading.Thread(target=self._work, name="integrity-check", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            self._problem = self._run()
+        except Exception as exc:
+            self._problem = f"the file could not be checked ({exc})"
+        finally:
+            self._done.set()
+
+    @property
+    def finished(self) -> bool:
+        """Whether the verdict is in."""
+        return self._done.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds; whether the verdict is in."""
+        return self._done.wait(timeout)
+
+    def verdict(self, timeout: float | None = None) -> str | None:
+        """Wait for the check (at most ``timeout`` seconds); the problem, or None if sound.
+
+        Raises:
+            TimeoutError: the check did not finish in time.
+        """
+        if not self._done.wait(timeout):
+            raise TimeoutError("the integrity check is still running")
+        return self._problem
+
+    def require_sound(self) -> None:
+        """Wait for the verdict; raise DatabaseFileError if the file is damaged."""
+        problem = self.verdict()
+        if problem is not None:
+            raise DatabaseFileError(self.path, problem)
 
 
 def parse_url(url: str) -> URL:
@@ -139,6 +198,9 @@ class Database:
             else engine
         )
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
+        # Set by open_database when the file's check runs in the background: nothing is
+        # written to a file before the check has passed.
+        self.integrity_check: IntegrityCheck | None = None
 
     def acting_as(self, actor: Any) -> Database:
         """This database (same engine and pool) with another actor signed in."""
@@ -158,7 +220,14 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose transaction takes the write lock at once and commits on success."""
+        """A session whose transaction takes the write lock at once and commits on success.
+
+        Raises:
+            DatabaseFileError: the file's integrity check (still running at start-up, then
+                waited for here) found it damaged; nothing is written.
+        """
+        if self.integrity_check is not None:
+            self.integrity_check.require_sound()
         session = self._writer(info={"actor": self.actor, "writer": True})
         try:
             with session, session.begin():

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 
 from charting.bodymap import load_bodymap
-from charting.reports.course_report import build_course_report
 from charting.services import outcomes
 from charting.services.report_data import course_report
 from charting.ui.documents import Build, DocumentAudit, open_document, save_document
@@ -211,6 +210,7 @@ class CourseDialog(QDialog):
         pid = self.patient_id
         bodymap = load_bodymap()
         report = self.ops.read(lambda s: course_report(s, pid, bodymap))
+        from charting.reports.course_report import build_course_report
 
         def build(target: object) -> None:
             build_course_report(report, bodymap, target)  # type: ignore[arg-type]

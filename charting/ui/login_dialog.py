@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from charting.models import Role
-from charting.models.db import Database
+from charting.models.db import Database, DatabaseFileError
 from charting.services import accounts
 from charting.services.access import Actor
 from charting.services.accounts import AccountInput, SignInError
@@ -109,6 +109,27 @@ class WaitCountdown(QObject):
             self._show()
 
 
+def wait_for_file_check(database: Database, message: QLabel, buttons: QWidget) -> None:
+    """Before the first write of a session, let the start-up check of the file finish.
+
+    The check of a large clinic's file runs in the background while the sign-in window is
+    up; if the person is quicker, they see why they wait, and the window stays painted.
+    """
+    check = database.integrity_check
+    if check is None or check.finished:
+        return
+    show_message(message, "Checking the database file before signing in\u2026")
+    buttons.setEnabled(False)
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        while not check.wait(0.05):
+            QGuiApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    finally:
+        QGuiApplication.restoreOverrideCursor()
+        buttons.setEnabled(True)
+        show_message(message, "")
+
+
 def check_credentials(
     database: Database, username: str, password: str, action: str = "login"
 ) -> Actor:
@@ -146,6 +167,7 @@ class LoginDialog(QDialog):
         self.setWindowTitle("Sign in \u2013 Charting")
         self.database = database
         self.actor: Actor | None = None
+        self.damaged: DatabaseFileError | None = None
 
         title = QLabel("Sign in to Charting")
         title.setStyleSheet("font-size: 16pt; font-weight: 600;")
@@ -181,9 +203,15 @@ class LoginDialog(QDialog):
 
     @classmethod
     def ask(cls, parent: QWidget | None, database: Database, username: str = "") -> Actor | None:
-        """Ask for a username and password until they are right; None if cancelled."""
+        """Ask for a username and password until they are right; None if cancelled.
+
+        Raises:
+            DatabaseFileError: the start-up check found the file damaged.
+        """
         dialog = cls(database, parent, username)
         dialog.exec()
+        if dialog.damaged is not None:
+            raise dialog.damaged
         return dialog.actor
 
     @Slot()
@@ -196,7 +224,13 @@ class LoginDialog(QDialog):
             self.username.setFocus()
             return
         try:
+            wait_for_file_check(self.database, self.message, self.sign_in_button)
             actor = check_credentials(self.database, username, self.password.text())
+        except DatabaseFileError as exc:
+            # Found damaged by the start-up check: the caller explains and closes.
+            self.damaged = exc
+            self.reject()
+            return
         except SignInError as exc:
             show_message(self.message, str(exc))
             self.password.clear()
@@ -216,6 +250,7 @@ class FirstAdminDialog(QDialog):
         self.setWindowTitle("Set up Charting")
         self.database = database
         self.actor: Actor | None = None
+        self.damaged: DatabaseFileError | None = None
 
         title = QLabel("Welcome to Charting")
         title.setStyleSheet("font-size: 16pt; font-weight: 600;")
@@ -272,9 +307,15 @@ class FirstAdminDialog(QDialog):
 
     @classmethod
     def ask(cls, parent: QWidget | None, database: Database) -> Actor | None:
-        """Create the first admin; return it signed in, or None if cancelled."""
+        """Create the first admin; return it signed in, or None if cancelled.
+
+        Raises:
+            DatabaseFileError: the start-up check found the file damaged.
+        """
         dialog = cls(database, parent)
         dialog.exec()
+        if dialog.damaged is not None:
+            raise dialog.damaged
         return dialog.actor
 
     def collect(self) -> AccountInput:
@@ -305,8 +346,13 @@ class FirstAdminDialog(QDialog):
         if errors:
             return
         try:
+            wait_for_file_check(self.database, self.message, self.create_button)
             with self.database.write() as session:
                 actor = accounts.create_first_admin(session, data)
+        except DatabaseFileError as exc:
+            self.damaged = exc
+            self.reject()
+            return
         except ValidationError as exc:
             self.form.show_errors(exc.errors)
             return

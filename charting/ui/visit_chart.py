@@ -48,8 +48,6 @@ from PySide6.QtWidgets import (
 
 from charting.bodymap import BodyMap
 from charting.models import MarkKind, Patient, Visit
-from charting.reports.handout import build_handout
-from charting.reports.visit_summary import build_visit_summary
 from charting.services import clinical_lists as lists
 from charting.services import marks as mark_service
 from charting.services import visit_record
@@ -923,6 +921,10 @@ class VisitChartPage(QWidget):
         assert vid is not None
         self.form.flush()
         report = self.ops.read(lambda s: visit_report(s, vid, self.bodymap))
+        # ReportLab loads on the first document, not with the chart (about 100 ms).
+        from charting.reports.handout import build_handout
+        from charting.reports.visit_summary import build_visit_summary
+
         builder = build_handout if kind == "handout" else build_visit_summary
 
         def build(target: Any) -> None:

@@ -102,3 +102,64 @@ def test_unreadable_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(Path, "open", deny)
     with pytest.raises(DatabaseFileError, match="cannot be read"):
         open_database(sqlite_url(path))
+
+
+def _clinic_with_damaged_data_pages(tmp_path: Path) -> Path:
+    """A database whose schema and revision read fine but whose last data pages are junk."""
+    from charting.services.access import Actor
+    from charting.services.demo import create_demo_clinic
+
+    path = tmp_path / "clinic.sqlite3"
+    database = open_database(sqlite_url(path)).database
+    with database.acting_as(Actor.system("test")).write() as session:
+        create_demo_clinic(session, 300, 4)
+    database.dispose()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for offset in range(len(data) - 4 * page, len(data), 5):
+        data[offset] = 0xA5
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_start_up_check_in_the_background_blocks_every_write_to_a_damaged_file(
+    tmp_path: Path,
+) -> None:
+    """The app's start-up opens a large file at once and checks it in the background; a
+    damaged file is then refused at the first write, with the problem named, and the file
+    keeps every byte."""
+    from charting.services.access import Actor
+    from charting.services.patients import create_patient
+    from tests.factories import patient_input
+
+    path = _clinic_with_damaged_data_pages(tmp_path)
+    before = path.read_bytes()
+    with pytest.raises(DatabaseFileError, match="damaged"):
+        open_database(sqlite_url(path))  # the command line's synchronous check
+    opened = open_database(sqlite_url(path), check_in_background=True)
+    database = opened.database.acting_as(Actor.system("test"))
+    check = database.integrity_check
+    assert check is not None
+    assert "damaged" in (check.verdict(timeout=60) or "")
+    with pytest.raises(DatabaseFileError, match="damaged") as info, database.write() as session:
+        create_patient(session, patient_input())
+    assert str(path) in str(info.value)
+    database.dispose()
+    assert path.read_bytes() == before
+
+
+def test_start_up_check_in_the_background_lets_a_sound_file_be_used(tmp_path: Path) -> None:
+    """A sound file's check passes and writes go through."""
+    from charting.services.access import Actor
+    from charting.services.patients import create_patient
+    from tests.factories import patient_input
+
+    path = tmp_path / "sound.sqlite3"
+    open_database(sqlite_url(path)).database.dispose()
+    opened = open_database(sqlite_url(path), check_in_background=True)
+    database = opened.database.acting_as(Actor.system("test"))
+    assert database.integrity_check is not None
+    with database.write() as session:
+        create_patient(session, patient_input())
+    assert database.integrity_check.verdict(timeout=0) is None
+    database.dispose()

@@ -401,9 +401,19 @@ def quiet_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     real_demo = demo_service.create_demo_clinic
 
     def small_demo(
-        session: Any, patients: int = 200, visits_per_patient: float = 6.0, *args: Any
+        session: Any,
+        patients: int = 200,
+        visits_per_patient: float = 6.0,
+        *args: Any,
+        marks_per_visit: float = 8.0,
     ) -> Any:
-        return real_demo(session, min(patients, 2), min(visits_per_patient, 1.0), *args)
+        return real_demo(
+            session,
+            min(patients, 2),
+            min(visits_per_patient, 1.0),
+            *args,
+            marks_per_visit=min(marks_per_visit, 3.0),
+        )
 
     monkeypatch.setattr(demo_service, "create_demo_clinic", small_demo)
     scratch = tmp_path / "cwd"

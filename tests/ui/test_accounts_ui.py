@@ -277,3 +277,79 @@ def test_account_model_is_a_well_behaved_qt_model(qtmodeltester, database: Datab
     model = AccountTableModel(database)
     model.refresh()
     qtmodeltester.check(model)
+
+
+def test_sign_in_waits_for_the_start_up_file_check_and_says_why(
+    qtbot,
+    database: Database,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """A large clinic's file is still being checked when the password is typed: the window
+    says so, stays painted, and signs in once the check has passed."""
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    from charting.models.db import IntegrityCheck
+
+    gate = threading.Event()
+    database.integrity_check = IntegrityCheck("clinic.sqlite3", lambda: (gate.wait(10), None)[1])
+    seen: list[tuple[str, bool]] = []
+
+    def sign_in(dialog: LoginDialog) -> None:
+        _type(qtbot, dialog.username, "ana")
+        _type(qtbot, dialog.password, TEST_PASSWORD)
+
+        def look_then_finish() -> None:
+            seen.append((dialog.message.text(), dialog.sign_in_button.isEnabled()))
+            gate.set()
+
+        QTimer.singleShot(100, look_then_finish)
+        qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+
+    when_modal(sign_in)
+    actor = sign_in_at_start(database)
+    assert actor is not None and actor.username == "ana"
+    assert seen == [("Checking the database file before signing in\u2026", False)]
+
+
+def test_a_file_found_damaged_at_sign_in_closes_with_the_reason_and_is_left_alone(
+    qtbot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """The background check finds damage: signing in is refused with the reason, Charting
+    closes with exit code 1, no window opens, and the file keeps every byte."""
+    from charting.services.access import Actor
+    from charting.services.demo import create_demo_clinic
+    from charting.ui import app as app_module
+
+    path = tmp_path / "clinic.sqlite3"
+    database = open_database(sqlite_url(path)).database.acting_as(Actor.system("test"))
+    with database.write() as session:
+        accounts.create_first_admin(
+            session, accounts.AccountInput("ana", "Ana Ruiz", {Role.ADMIN}, TEST_PASSWORD)
+        )
+    with database.write() as session:
+        create_demo_clinic(session, 300, 4)
+    database.dispose()
+    data = bytearray(path.read_bytes())
+    for offset in range(len(data) - 4 * 4096, len(data), 5):
+        data[offset] = 0xA5
+    path.write_bytes(bytes(data))
+    shown: list[str] = []
+    monkeypatch.setattr(
+        app_module.QMessageBox, "critical", lambda _parent, _title, text: shown.append(text)
+    )
+
+    def sign_in(dialog: LoginDialog) -> None:
+        _type(qtbot, dialog.username, "ana")
+        _type(qtbot, dialog.password, TEST_PASSWORD)
+        qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+
+    when_modal(sign_in)
+    assert run_app(DatabaseChoice(sqlite_url(path), "--db")) == 1
+    assert len(shown) == 1 and "damaged" in shown[0] and str(path) in shown[0]
+    assert "MainWindow" not in _visible_windows()
+    assert path.read_bytes() == bytes(data)
