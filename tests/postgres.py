@@ -128,29 +128,34 @@ class PostgresCluster:
             )
 
     def start(self) -> None:
-        """Create the cluster and start its server."""
-        self._run(
-            "initdb",
-            *("-D", str(self.data), "-U", SUPERUSER, "-A", "trust"),
-            *("-E", "UTF8", "--locale=C.UTF-8", "--no-sync"),
-        )
-        with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
-            conf.write(f"unix_socket_directories = '{self.folder}'\n")
-            conf.writelines(f"{name} = {value}\n" for name, value in SETTINGS.items())
+        """Create the cluster (unless its data folder holds one already) and start it."""
+        if not (self.data / "PG_VERSION").exists():
+            self._run(
+                "initdb",
+                *("-D", str(self.data), "-U", SUPERUSER, "-A", "trust"),
+                *("-E", "UTF8", "--locale=C.UTF-8", "--no-sync"),
+            )
+            with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
+                conf.write(f"unix_socket_directories = '{self.folder}'\n")
+                conf.writelines(f"{name} = {value}\n" for name, value in SETTINGS.items())
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "start")
         self._admin = psycopg.connect(
             host=str(self.folder), user=SUPERUSER, dbname="postgres", autocommit=True
         )
 
-    def stop(self) -> None:
-        """Stop the server (without a checkpoint: nothing is kept) and delete the folder."""
+    def stop(self, keep: bool = False) -> None:
+        """Stop the server and delete the folder; or, with ``keep``, shut it down cleanly
+        and keep its data for the next start (the benchmarks' cached clinic)."""
         try:
             if self._admin is not None:
                 self._admin.close()
+                self._admin = None
             if (self.data / "postmaster.pid").exists():
-                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+                mode = "fast" if keep else "immediate"
+                self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
         finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            if not keep:
+                shutil.rmtree(self.folder, ignore_errors=True)
 
     def url(self, dbname: str) -> str:
         """The app's URL form for one database of this cluster."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from charting.models import Counter, ImplantedDevice, Patient, Sex, Visit, utcnow
@@ -194,47 +195,59 @@ def _as_date(text: str) -> date | None:
     return None
 
 
-def search_patient_ids(session: Session, text: str, limit: int | None = None) -> list[int]:
+def _search_query(text: str) -> Select[Any]:
+    """Live patients matching ``text``, best matches first (see search_patient_ids)."""
+    query = select(Patient.id).where(Patient.deleted_at.is_(None))
+    text = text.strip()
+    born = _as_date(text)
+    if born is not None:
+        return query.where(Patient.date_of_birth == born).order_by(Patient.search_key, Patient.id)
+    if text.lstrip("#").isdigit():
+        digits = text.lstrip("#")
+        return query.where(
+            or_(Patient.chart_number.startswith(digits), Patient.chart_number == digits.zfill(6))
+        ).order_by(Patient.chart_number)
+    words = fold(text).split()
+    if len(words) == 1 and len(words[0]) == 1:
+        # One letter: family names starting with it, straight from the index (a substring
+        # match on one letter would list most of a large clinic in no useful order).
+        return query.where(Patient.family_key.startswith(words[0], autoescape=True)).order_by(
+            Patient.family_key, Patient.search_key, Patient.id
+        )
+    for word in words:
+        query = query.where(Patient.search_key.contains(word, autoescape=True))
+    if not words:
+        return query.order_by(Patient.search_key, Patient.id)
+    first = Patient.family_key.startswith(words[0], autoescape=True)
+    return query.order_by(first.desc(), Patient.search_key, Patient.id)
+
+
+def search_patient_ids(
+    session: Session, text: str, limit: int | None = None, offset: int = 0
+) -> list[int]:
     """Ids of live patients matching ``text``, best matches first.
 
     ``text`` may be a date of birth (1975-03-14 or 14.03.1975), a chart number (digits,
     matched as a prefix), a single letter (family names starting with it), or words that
     must each occur in the patient's names (any order, accents and case ignored). Patients
     whose family name starts with the first word come first; the rest follow in name order.
+    ``offset`` and ``limit`` read one page of that order (every order ends with a unique
+    key, so pages neither overlap nor skip).
     """
     require(session, Permission.VIEW_PATIENTS)
-    query = select(Patient.id).where(Patient.deleted_at.is_(None))
-    text = text.strip()
-    born = _as_date(text)
-    if born is not None:
-        query = query.where(Patient.date_of_birth == born).order_by(Patient.search_key, Patient.id)
-    elif text.lstrip("#").isdigit():
-        digits = text.lstrip("#")
-        query = query.where(
-            or_(Patient.chart_number.startswith(digits), Patient.chart_number == digits.zfill(6))
-        ).order_by(Patient.chart_number)
-    else:
-        words = fold(text).split()
-        if len(words) == 1 and len(words[0]) == 1:
-            # One letter: family names starting with it, straight from the index (a substring
-            # match on one letter would list most of a large clinic in no useful order).
-            return list(
-                session.scalars(
-                    query.where(Patient.family_key.startswith(words[0], autoescape=True))
-                    .order_by(Patient.family_key, Patient.search_key, Patient.id)
-                    .limit(limit)
-                )
-            )
-        for word in words:
-            query = query.where(Patient.search_key.contains(word, autoescape=True))
-        if words:
-            first = Patient.family_key.startswith(words[0], autoescape=True)
-            query = query.order_by(first.desc(), Patient.search_key, Patient.id)
-        else:
-            query = query.order_by(Patient.search_key, Patient.id)
+    query = _search_query(text)
+    if offset:
+        query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def count_search(session: Session, text: str) -> int:
+    """How many live patients ``search_patient_ids`` would return for ``text``."""
+    require(session, Permission.VIEW_PATIENTS)
+    matching = _search_query(text).order_by(None).subquery()
+    return session.scalar(select(func.count()).select_from(matching)) or 0
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from charting.models.db import Database
 from charting.services.patients import (
     PatientRow,
     abbreviate_flags,
+    count_search,
     patient_rows,
     search_patient_ids,
 )
@@ -28,6 +29,80 @@ FlagsRole = Qt.ItemDataRole.UserRole + 2
 COLUMNS = ("Chart", "Name", "Born", "Visits", "Flags")
 PAGE = 64
 CACHE_ROWS = 4_000
+# Results up to this size are read whole; larger ones (the whole clinic when the search is
+# empty: 100,000 ids take ~85 ms to read) are counted, then read a chunk at a time as the
+# list scrolls (~5 ms for the count and the first chunk).
+EAGER_RESULTS = 5_000
+ID_CHUNK = 2_000
+
+
+class _ResultIds:
+    """The ids of a search result in list order, read whole or a chunk at a time."""
+
+    def __init__(self, database: Database, text: str) -> None:
+        self._database = database
+        self._text = text
+        self._chunks: dict[int, list[int]] = {}
+        with database.read() as session:
+            self._total = count_search(session, text)
+            if self._total <= EAGER_RESULTS:
+                self._chunks = {0: search_patient_ids(session, text)}
+                self._total = len(self._chunks[0])
+        self._whole = self._total <= EAGER_RESULTS
+
+    def __len__(self) -> int:
+        return self._total
+
+    def _chunk(self, number: int) -> list[int]:
+        if self._whole:
+            return self._chunks[0]
+        chunk = self._chunks.get(number)
+        if chunk is None:
+            with self._database.read() as session:
+                chunk = search_patient_ids(
+                    session, self._text, limit=ID_CHUNK, offset=number * ID_CHUNK
+                )
+            self._chunks[number] = chunk
+        return chunk
+
+    def at(self, row: int) -> int | None:
+        """The id at ``row`` (None past the end, e.g. after patients were deleted)."""
+        if not 0 <= row < self._total:
+            return None
+        if self._whole:
+            return self._chunks[0][row]
+        chunk = self._chunk(row // ID_CHUNK)
+        offset = row % ID_CHUNK
+        return chunk[offset] if offset < len(chunk) else None
+
+    def span(self, start: int, stop: int) -> list[int]:
+        """Ids of rows ``start`` to ``stop`` (exclusive)."""
+        found = (self.at(row) for row in range(start, min(stop, self._total)))
+        return [pid for pid in found if pid is not None]
+
+    def row_of(self, patient_id: int, read_all: bool = True) -> int | None:
+        """The row of ``patient_id``; with ``read_all`` the rest of a large result is read
+        (once) to find it, else only the chunks read so far are looked at."""
+        for number, chunk in self._chunks.items():
+            if patient_id in chunk:
+                return (0 if self._whole else number * ID_CHUNK) + chunk.index(patient_id)
+        if self._whole or not read_all:
+            return None
+        with self._database.read() as session:
+            self._chunks = {0: search_patient_ids(session, self._text)}
+        self._whole = True
+        self._total = len(self._chunks[0])
+        return self.row_of(patient_id, read_all=False)
+
+
+class _NoIds(_ResultIds):
+    """An empty result, made without reading the database (signed out)."""
+
+    def __init__(self) -> None:
+        self._chunks = {0: []}
+        self._total = 0
+        self._whole = True
+
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -35,8 +110,9 @@ _Index = QModelIndex | QPersistentModelIndex
 class PatientListModel(ColumnsModel):
     """Patients matching the current search, best match first.
 
-    Only the ids of matching patients are held; rows are read from the database a page at a
-    time when the view first asks for them, and kept in a bounded cache.
+    Only the ids of matching patients are held (for a large result, only the chunks the
+    view has reached); rows are read from the database a page at a time when the view first
+    asks for them, and kept in a bounded cache.
     """
 
     COLUMNS = COLUMNS
@@ -44,7 +120,7 @@ class PatientListModel(ColumnsModel):
     def __init__(self, database: Database, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._database = database
-        self._ids: list[int] = []
+        self._ids: _ResultIds = _NoIds()
         self._cache: OrderedDict[int, PatientRow] = OrderedDict()
         self._text = ""
 
@@ -56,7 +132,7 @@ class PatientListModel(ColumnsModel):
         if not index.isValid() or not 0 <= index.row() < len(self._ids):
             return None
         if role == PatientIdRole:
-            return self._ids[index.row()]
+            return self._ids.at(index.row())
         if role not in (
             Qt.ItemDataRole.DisplayRole,
             Qt.ItemDataRole.ToolTipRole,
@@ -99,8 +175,7 @@ class PatientListModel(ColumnsModel):
 
     def refresh(self) -> None:
         """Re-run the current search and drop cached rows (after any change)."""
-        with self._database.read() as session:
-            ids = search_patient_ids(session, self._text)
+        ids = _ResultIds(self._database, self._text)
         self.beginResetModel()
         self._ids = ids
         self._cache.clear()
@@ -110,7 +185,7 @@ class PatientListModel(ColumnsModel):
         """Show nobody, without reading the database (used when signing out)."""
         self.beginResetModel()
         self._text = ""
-        self._ids = []
+        self._ids = _NoIds()
         self._cache.clear()
         self.endResetModel()
 
@@ -119,29 +194,28 @@ class PatientListModel(ColumnsModel):
         for pid in patient_ids:
             self._cache.pop(pid, None)
         for pid in patient_ids:
-            if pid in self._ids:
-                row = self._ids.index(pid)
+            row = self._ids.row_of(pid, read_all=False)  # rows not read are not on screen
+            if row is not None:
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def patient_id(self, row: int) -> int | None:
         """The patient id shown at ``row``."""
-        return self._ids[row] if 0 <= row < len(self._ids) else None
+        return self._ids.at(row)
 
     def row_of(self, patient_id: int) -> int | None:
         """The row showing ``patient_id``, if it is in the current result."""
-        try:
-            return self._ids.index(patient_id)
-        except ValueError:
-            return None
+        return self._ids.row_of(patient_id)
 
     def _row(self, row: int) -> PatientRow | None:
-        pid = self._ids[row]
+        pid = self._ids.at(row)
+        if pid is None:
+            return None
         cached = self._cache.get(pid)
         if cached is not None:
             self._cache.move_to_end(pid)
             return cached
         start = max(0, row - PAGE // 4)
-        page = [i for i in self._ids[start : start + PAGE] if i not in self._cache]
+        page = [i for i in self._ids.span(start, start + PAGE) if i not in self._cache]
         with self._database.read() as session:
             for fetched in patient_rows(session, page):
                 self._cache[fetched.id] = fetched

@@ -175,3 +175,22 @@ def test_one_letter_lists_family_names_starting_with_it(make_patient, database: 
     make_patient(family_name="Santos", given_name="Mateo")
     with database.read() as session:
         assert search_patient_ids(session, "M") == [mendes, muller]
+
+
+@pytest.mark.parametrize("text", ["", "a", "ll", "00", "garcia ana"])
+def test_search_pages_add_up_to_the_whole_result(database: Database, text: str) -> None:
+    """Reading a search a page at a time gives the same patients, in the same order, as
+    reading it whole; and the count says how many there are."""
+    from charting.services.demo import create_demo_clinic
+    from charting.services.patients import count_search
+
+    with database.write() as session:
+        create_demo_clinic(session, 400, 0)
+    with database.read() as session:
+        whole = search_patient_ids(session, text)
+        pages: list[int] = []
+        for offset in range(0, len(whole) + 7, 7):
+            pages += search_patient_ids(session, text, limit=7, offset=offset)
+        assert pages == whole
+        assert count_search(session, text) == len(whole)
+    assert whole or text == "garcia ana"

@@ -241,3 +241,35 @@ def test_demo_clinic_loads_from_the_welcome_page(
     assert window.patient_model.rowCount() == 200
     assert window.pages.currentWidget() is window.no_selection
     assert "200 patients" in window.result_count.text()
+
+
+def test_a_large_result_is_read_a_chunk_at_a_time_and_shows_everyone(  # type: ignore[no-untyped-def]
+    qtbot, qtmodeltester, window, database, monkeypatch
+) -> None:
+    """A whole-clinic list is counted, then read in chunks as it scrolls: every patient is
+    listed once, in search order, and a patient far down the list can still be selected."""
+    from charting.services.demo import create_demo_clinic
+    from charting.services.patients import search_patient_ids
+    from charting.ui import patient_list
+
+    monkeypatch.setattr(patient_list, "EAGER_RESULTS", 20)
+    monkeypatch.setattr(patient_list, "ID_CHUNK", 16)
+    with database.write() as session:
+        create_demo_clinic(session, 150, 0)
+    with database.read() as session:
+        expected = search_patient_ids(session, "")
+    model = window.patient_model
+    model.set_search("")
+    assert model.rowCount() == 150
+    assert len(model._ids._chunks) == 0  # counted only: nothing read until the view asks
+    window.patient_list.scrollToBottom()
+    window.patient_list.viewport().repaint()
+    listed = [model.patient_id(row) for row in range(model.rowCount())]
+    assert listed == expected
+    last = expected[-1]
+    window.select_patient(last)
+    assert window.patient_list.currentIndex().row() == 149
+    assert window.patient_panel.title.text().startswith(
+        model.data(model.index(149, 1)).split(" \u201c")[0]
+    )
+    qtmodeltester.check(model)
