@@ -7,7 +7,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SUITES = ("bodymap", "reports")
+SUITES = ("bodymap", "reports", "clinic", "clinic_postgresql")
 
 
 def main(argv: list[str]) -> int:

@@ -25,6 +25,7 @@ from charting.models.migrate import open_database
 from charting.reports.course_report import build_course_report
 from charting.reports.handout import build_handout
 from charting.reports.visit_summary import build_visit_summary
+from charting.services.access import Actor
 from charting.services.demo import create_demo_clinic
 from charting.services.exports import select_patient_ids
 from charting.services.marks import MarkSpec, add_marks
@@ -67,7 +68,7 @@ def _against_bare(name: str, build, runs: int) -> list[Measure]:  # type: ignore
             f"{name} ({pages} pages)",
             sample(lambda: build(io.BytesIO()), runs),
             baseline=bare.name,
-            baseline_median_ms=bare.median_ms,
+            baseline_median=bare.median,
         ),
     ]
 
@@ -78,6 +79,7 @@ def run() -> None:
     measures: list[Measure] = []
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(sqlite_url(Path(tmp) / "bench.sqlite3")).database
+        db.actor = Actor.system("benchmark")
         with db.write() as s:
             pid, _ = create_patient(
                 s,

@@ -8,29 +8,38 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy import Engine, event
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @dataclass(frozen=True)
 class Measure:
-    """One measured quantity: median and p95 in milliseconds, and its ratio to a baseline."""
+    """One measured quantity: median and p95 (in ``unit``, milliseconds unless said), and its
+    ratio to a baseline measured in the same run."""
 
     name: str
-    median_ms: float
-    p95_ms: float
+    median: float
+    p95: float
     runs: int
     baseline: str = ""
-    baseline_median_ms: float = 0.0
+    baseline_median: float = 0.0
     target: str = ""
+    unit: str = "ms"
+    queries: int | None = None  # SQL statements the measured action sent, where counted
 
     @property
     def ratio(self) -> float | None:
         """Median divided by the baseline's median (None without a baseline)."""
-        return self.median_ms / self.baseline_median_ms if self.baseline_median_ms else None
+        return self.median / self.baseline_median if self.baseline_median else None
+
+    def against(self, baseline: Measure) -> Measure:
+        """This measure with ``baseline`` as its floor."""
+        return replace(self, baseline=baseline.name, baseline_median=baseline.median)
 
 
 def sample(fn: Callable[[], object], runs: int, warmup: int = 3) -> list[float]:
@@ -52,15 +61,24 @@ def summarise(name: str, times: list[float], **extra: object) -> Measure:
     return Measure(name, statistics.median(ordered), p95, len(ordered), **extra)  # type: ignore[arg-type]
 
 
-def report(suite: str, measures: list[Measure]) -> Path:
-    """Print a table and write ``results/<suite>.json`` (machine, date, figures)."""
+def report(suite: str, measures: list[Measure], context: dict[str, object] | None = None) -> Path:
+    """Print a table and write ``results/<suite>.json`` (machine, date, figures).
+
+    ``context`` describes the data measured (e.g. how many patients), kept with the figures.
+    """
     print(f"\n{suite}")
-    print(f"{'measure':58} {'median ms':>10} {'p95 ms':>9} {'ratio':>8}  target")
+    print(f"{'measure':66} {'median':>9} {'p95':>9} {'unit':5} {'ratio':>8} {'SQL':>4}  target")
     for m in measures:
         ratio = f"{m.ratio:.2f}x" if m.ratio is not None else ""
-        print(f"{m.name:58} {m.median_ms:10.2f} {m.p95_ms:9.2f} {ratio:>8}  {m.target}")
+        queries = "" if m.queries is None else str(m.queries)
+        print(
+            f"{m.name:66} {m.median:9.2f} {m.p95:9.2f} {m.unit:5} {ratio:>8} {queries:>4}  "
+            f"{m.target}"
+        )
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{suite}.json"
+    # BENCH_LABEL=before keeps a run of older code beside the current figures.
+    label = os.environ.get("BENCH_LABEL", "")
+    out = RESULTS / f"{suite}{'-' + label if label else ''}.json"
     out.write_text(
         json.dumps(
             {
@@ -72,6 +90,7 @@ def report(suite: str, measures: list[Measure]) -> Path:
                     "cpus": os.cpu_count(),
                     "qt_platform": os.environ.get("QT_QPA_PLATFORM", ""),
                 },
+                "context": context or {},
                 "measures": [{**asdict(m), "ratio": m.ratio} for m in measures],
             },
             indent=2,
@@ -79,3 +98,23 @@ def report(suite: str, measures: list[Measure]) -> Path:
         + "\n"
     )
     return out
+
+
+class QueryCounter:
+    """Counts the SQL statements sent while it is active (``with counter:``), reads and
+    writes alike (the writer runs on a copy of the engine with its own options, so the
+    listener sits on the Engine class)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def _on_execute(self, *_args: object) -> None:
+        self.count += 1
+
+    def __enter__(self) -> QueryCounter:
+        self.count = 0
+        event.listen(Engine, "before_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(Engine, "before_cursor_execute", self._on_execute)

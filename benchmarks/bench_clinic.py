@@ -1,0 +1,370 @@
+"""A large clinic (100,000 patients, 1,000,000 visits, 10,000,000 marks) on SQLite.
+
+Each figure is reported with its ratio to a floor measured in the same run:
+- cold start: a bare PySide6 QMainWindow started the same way (a fresh process);
+- search per keystroke, opening a chart and opening a visit: the same rows read with the
+  equivalent raw SQL through the driver (sqlite3 here, psycopg for PostgreSQL);
+- click-to-mark: repainting an empty scene;
+- peak memory: the bare QMainWindow's.
+The number of SQL statements each screen sends is counted as well: it must not grow with
+the number of visits or marks (no N+1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
+
+from benchmarks.clinic_data import BENCH_PASSWORD, BENCH_USER, Clinic, sqlite_clinic
+from benchmarks.common import Measure, QueryCounter, report, sample, summarise
+from charting.models.db import Database
+from charting.models.migrate import open_database
+from charting.services.accounts import sign_in
+from charting.ui.app import make_application
+from charting.ui.main_window import MainWindow
+
+STARTS = int(os.environ.get("BENCH_STARTS", "7"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+
+# What a receptionist types, one keystroke at a time (the demo's names are fictional).
+TYPING = {
+    "name prefix": ("g", "ga", "gar", "garc", "garci", "garcia"),
+    "name substring": ("l", "ll", "lle", "ller", "ller a", "ller an", "ller ana"),
+    "chart number": ("0", "00", "004", "0042", "00421", "004217"),
+}
+
+# The raw SQL each screen boils down to, written by hand: the floor for the app's figure.
+PAGE = 64
+
+
+class RawReader:
+    """Reads what a screen shows with hand-written SQL through the bare driver."""
+
+    def __init__(self, connect: Callable[[], Any], placeholder: str) -> None:
+        self.conn = connect()
+        self.p = placeholder
+
+    def _all(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.cursor()
+        cur.execute(sql.replace("?", self.p), tuple(args))
+        rows = cur.fetchall()
+        cur.close()
+        return rows
+
+    def search(self, text: str) -> int:
+        """Matching ids in list order, then the first screenful of rows with visit counts."""
+        if text.isdigit():
+            ids = self._all(
+                "SELECT id FROM patient WHERE deleted_at IS NULL AND "
+                "(chart_number LIKE ? OR chart_number = ?) ORDER BY chart_number",
+                (text + "%", text.zfill(6)),
+            )
+        elif text == "":
+            ids = self._all(
+                "SELECT id FROM patient WHERE deleted_at IS NULL ORDER BY search_key, id"
+            )
+        else:
+            words = text.split()
+            where = " AND ".join("search_key LIKE ?" for _ in words)
+            ids = self._all(
+                f"SELECT id FROM patient WHERE deleted_at IS NULL AND {where} "
+                "ORDER BY family_key LIKE ? DESC, search_key, id",
+                [f"%{w}%" for w in words] + [words[0] + "%"],
+            )
+        page = [r[0] for r in ids[:PAGE]]
+        if page:
+            marks = ",".join("?" * len(page))
+            self._all(f"SELECT * FROM patient WHERE id IN ({marks})", page)
+            self._all(
+                f"SELECT patient_id, count(*) FROM visit WHERE patient_id IN ({marks}) "
+                "GROUP BY patient_id",
+                page,
+            )
+        return len(ids)
+
+    def chart(self, patient_id: int) -> int:
+        """A patient's details and the list of their visits."""
+        self._all("SELECT * FROM patient WHERE id = ?", (patient_id,))
+        return len(
+            self._all(
+                "SELECT v.id, v.number, v.started_at, v.status, v.chief_complaint, v.pain_now, "
+                "v.pain_after, p.name FROM visit v JOIN practitioner p ON p.id = "
+                "v.practitioner_id WHERE v.patient_id = ? ORDER BY v.number",
+                (patient_id,),
+            )
+        )
+
+    def visit(self, visit_id: int) -> int:
+        """A visit and its marks."""
+        self._all("SELECT * FROM visit WHERE id = ?", (visit_id,))
+        return len(self._all("SELECT * FROM mark WHERE visit_id = ? ORDER BY id", (visit_id,)))
+
+
+# -- cold start and memory (separate processes) -------------------------------------------
+def cold_start(clinic: Clinic) -> list[Measure]:
+    """Start-up to the main window, against a bare QMainWindow; and peak memory."""
+    home = Path(tempfile.mkdtemp(prefix="charting-bench-home-"))
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "CHARTING_PASSWORD": BENCH_PASSWORD,
+    }
+    fx = clinic.fixtures
+    app_cmd = [
+        *(sys.executable, "-m", "benchmarks.startup_probe", "app", clinic.url, BENCH_USER),
+        *(str(fx.long_course_patient), str(fx.visit_60_marks)),
+    ]
+    bare_cmd = [sys.executable, "-m", "benchmarks.startup_probe", "bare"]
+
+    def probe(cmd: list[str]) -> dict[str, float]:
+        started = time.time()
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+        data: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+        return {k: (v - started) * 1000 if k in ("login", "main") else v for k, v in data.items()}
+
+    probe(app_cmd)  # the first start of the day makes the daily backup: not a typical start
+    probe(bare_cmd)
+    bare: list[dict[str, float]] = []
+    app: list[dict[str, float]] = []
+    for _ in range(STARTS):
+        bare.append(probe(bare_cmd))
+        app.append(probe(app_cmd))
+    floor = summarise(
+        "floor: bare QMainWindow, process start to window shown", [b["main"] for b in bare]
+    )
+    login = summarise(
+        "cold start: process start to the sign-in window shown", [a["login"] for a in app]
+    ).against(floor)
+    main = summarise(
+        "cold start: to the main window shown (sign-in answered at once)",
+        [a["main"] for a in app],
+        target="<= 1.5x",
+    ).against(floor)
+    mem_floor = summarise(
+        "floor: bare QMainWindow peak memory", [b["peak_mb"] for b in bare], unit="MB"
+    )
+    memory = summarise(
+        "peak memory: chart and 60-mark visit opened, whole list scrolled",
+        [a["peak_mb"] for a in app],
+        unit="MB",
+        target="<= 300 MB",
+    ).against(mem_floor)
+    return [floor, login, main, mem_floor, memory]
+
+
+# -- in-process screens ------------------------------------------------------------------
+def _keystrokes(
+    window: MainWindow, raw: RawReader, counter: QueryCounter, label: str, typed: Sequence[str]
+) -> list[Measure]:
+    def type_one(text: str) -> None:
+        window.search.setText(text)
+        window._search_timer.stop()
+        window._on_search_timer_timeout()
+        window.patient_list.viewport().repaint()
+
+    app_times: list[float] = []
+    raw_times: list[float] = []
+    for _ in range(ROUNDS):
+        for text in typed:
+            app_times += sample(lambda t=text: type_one(t), 1, warmup=0)  # type: ignore[misc]
+            raw_times += sample(lambda t=text: raw.search(t), 1, warmup=0)  # type: ignore[misc]
+        type_one("")
+    with counter:
+        type_one(typed[-1])
+    floor = summarise(f"floor: raw SQL for a {label} keystroke", raw_times)
+    return [
+        floor,
+        summarise(
+            f"search per keystroke, {label} ({' > '.join(typed)})",
+            app_times,
+            target="<= 30 ms, <= 2x",
+            queries=counter.count,
+        ).against(floor),
+    ]
+
+
+def screens(database: Database, clinic: Clinic, raw: RawReader, suffix: str = "") -> list[Measure]:
+    """Search, chart open and visit open through the main window, with query counts."""
+    app = make_application()
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(database, settings)
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    counter = QueryCounter()
+    fx = clinic.fixtures
+    measures: list[Measure] = []
+
+    for label, typed in TYPING.items():
+        measures += _keystrokes(window, raw, counter, label, typed)
+
+    def clear() -> None:
+        window.search.setText("")
+        window._search_timer.stop()
+        window._on_search_timer_timeout()
+        window.patient_list.viewport().repaint()
+
+    everyone = sample(clear, ROUNDS * 2, warmup=1)
+    floor = summarise(
+        f"floor: raw SQL listing all {clinic.patients:,} patients",
+        sample(lambda: raw.search(""), ROUNDS * 2, warmup=1),
+    )
+    with counter:
+        clear()
+    measures += [
+        floor,
+        summarise(
+            f"empty search: list all {clinic.patients:,} patients",
+            everyone,
+            target="<= 30 ms, <= 2x",
+            queries=counter.count,
+        ).against(floor),
+    ]
+
+    def open_chart(pid: int) -> None:
+        window.select_patient(pid)
+        window.patient_panel.repaint()
+
+    for pid, visits in (
+        (fx.long_course_patient, 200),
+        (fx.typical_patient, fx.typical_visits),
+    ):
+        other = fx.typical_patient if pid == fx.long_course_patient else fx.long_course_patient
+        times = []
+        raw_times = []
+        for _ in range(ROUNDS * 3):
+            open_chart(other)  # a real opening each time, not a refresh
+            times += sample(lambda p=pid: open_chart(p), 1, warmup=0)  # type: ignore[misc]
+            raw_times += sample(lambda p=pid: raw.chart(p), 1, warmup=0)  # type: ignore[misc]
+        open_chart(other)
+        with counter:
+            open_chart(pid)
+        floor = summarise(f"floor: raw SQL for a chart with {visits} visits", raw_times)
+        measures += [
+            floor,
+            summarise(
+                f"open a patient's chart with {visits} visits",
+                times,
+                target="<= 100 ms",
+                queries=counter.count,
+            ).against(floor),
+        ]
+
+    # Visits: the 60-mark visit against a typical one (and back), as a practitioner would.
+    window.select_patient(fx.long_course_patient)
+    with database.read() as s:
+        from sqlalchemy import func, select
+
+        from charting.models import Mark, Visit
+
+        typical_visit, typical_marks = s.execute(
+            select(Visit.id, func.count(Mark.id))
+            .join(Mark, Mark.visit_id == Visit.id)
+            .where(Visit.patient_id == fx.typical_patient)
+            .group_by(Visit.id)
+            .order_by(Visit.id)
+            .limit(1)
+        ).one()
+
+    def open_visit(vid: int) -> None:
+        window.open_visit(vid)
+        chart = window.visit_chart
+        assert chart is not None
+        chart.map.viewport().repaint()
+
+    for vid, marks, other in (
+        (fx.visit_60_marks, 60, typical_visit),
+        (typical_visit, typical_marks, fx.visit_60_marks),
+    ):
+        times = []
+        raw_times = []
+        for _ in range(ROUNDS * 3):
+            open_visit(other)
+            times += sample(lambda v=vid: open_visit(v), 1, warmup=0)  # type: ignore[misc]
+            raw_times += sample(lambda v=vid: raw.visit(v), 1, warmup=0)  # type: ignore[misc]
+        open_visit(other)
+        with counter:
+            open_visit(vid)
+        floor = summarise(f"floor: raw SQL for a visit with {marks} marks", raw_times)
+        measures += [
+            floor,
+            summarise(
+                f"open a visit with {marks} marks on the body map",
+                times,
+                target="<= 100 ms",
+                queries=counter.count,
+            ).against(floor),
+        ]
+
+    # Click-to-mark on a visit that already has 300 marks.
+    open_visit(fx.visit_300_marks)
+    page = window.visit_chart
+    assert page is not None
+    empty_view = QGraphicsView(QGraphicsScene(0, 0, 860, 1790))
+    empty_view.resize(page.map.size())
+    empty_view.show()
+    app.processEvents()
+    empty = summarise("floor: repaint an empty scene", sample(empty_view.viewport().repaint, 60))
+    from charting.bodymap import load_bodymap
+
+    x, y = load_bodymap().position("BL23", "L", "posterior")  # type: ignore[misc]
+    where = page.map.viewport_point(x, y)
+
+    def click() -> None:
+        QTest.mouseClick(page.map.viewport(), Qt.MouseButton.LeftButton, pos=where)
+        page.map.viewport().repaint()
+
+    clicks: list[float] = []
+    for _ in range(40):
+        clicks += sample(click, 1, warmup=0)
+        page.undo_stack.undo()  # keep the visit at 300 marks
+    with counter:
+        click()
+    page.undo_stack.undo()
+    measures += [
+        empty,
+        summarise(
+            "click-to-mark stored and painted, 300 marks on the visit",
+            clicks,
+            target="<= 16 ms",
+            queries=counter.count,
+        ).against(empty),
+    ]
+    window.close()
+    return measures
+
+
+def run() -> None:
+    """Measure and report."""
+    clinic = sqlite_clinic()
+    print(f"clinic: {clinic.patients:,} patients, {clinic.visits:,} visits, {clinic.marks:,} marks")
+    measures = cold_start(clinic)
+    opened = open_database(clinic.url)
+    database = opened.database
+    database.actor = sign_in(database, BENCH_USER, BENCH_PASSWORD)
+    path = database.sqlite_path
+    assert path is not None
+    raw = RawReader(lambda: sqlite3.connect(path), "?")
+    try:
+        measures += screens(database, clinic, raw)
+    finally:
+        database.dispose()
+    report(
+        "clinic",
+        measures,
+        context={"patients": clinic.patients, "visits": clinic.visits, "marks": clinic.marks},
+    )
