@@ -321,12 +321,20 @@ def screens(database: Database, clinic: Clinic, raw: RawReader, suffix: str = ""
     empty = summarise("floor: repaint an empty scene", sample(empty_view.viewport().repaint, 60))
     from charting.bodymap import load_bodymap
 
-    x, y = load_bodymap().position("BL23", "L", "posterior")  # type: ignore[misc]
-    where = page.map.viewport_point(x, y)
+    # A catalog point not yet marked on this visit: the click adds a mark (a click on a
+    # marked point would only select it).
+    taken = {(row.point_code, row.side) for row in page._rows}
+    free = next(
+        p
+        for p in load_bodymap().placed_points("posterior")
+        if (p.code, p.side) not in taken and p.code.startswith("BL")
+    )
+    where = page.map.viewport_point(free.x, free.y)
 
     def click() -> None:
         QTest.mouseClick(page.map.viewport(), Qt.MouseButton.LeftButton, pos=where)
         page.map.viewport().repaint()
+        assert len(page._rows) == 301, "the click did not add a mark"
 
     clicks: list[float] = []
     for _ in range(40):

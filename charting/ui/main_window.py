@@ -432,7 +432,11 @@ class MainWindow(QMainWindow):
         self.patient_model.set_search(self.search.text())
         if self.patient_model.rowCount() == 1:
             self.select_patient(self.patient_model.patient_id(0))
-        elif self._patient_id is not None and self.patient_model.row_of(self._patient_id) is None:
+        elif (
+            self._patient_id is not None
+            # Only the rows read so far: a large result is not read whole to find out.
+            and self.patient_model.row_of(self._patient_id, read_all=False) is None
+        ):
             self.select_patient(None)
         else:
             self.select_patient(self._patient_id)

@@ -202,9 +202,10 @@ class PatientListModel(ColumnsModel):
         """The patient id shown at ``row``."""
         return self._ids.at(row)
 
-    def row_of(self, patient_id: int) -> int | None:
-        """The row showing ``patient_id``, if it is in the current result."""
-        return self._ids.row_of(patient_id)
+    def row_of(self, patient_id: int, read_all: bool = True) -> int | None:
+        """The row showing ``patient_id``, if it is in the current result; with
+        ``read_all=False`` only the part of a large result read so far is looked at."""
+        return self._ids.row_of(patient_id, read_all)
 
     def _row(self, row: int) -> PatientRow | None:
         pid = self._ids.at(row)
