@@ -323,11 +323,10 @@ def screens(database: Database, clinic: Clinic, raw: RawReader, suffix: str = ""
 
     # A catalog point not yet marked on this visit: the click adds a mark (a click on a
     # marked point would only select it).
-    taken = {(row.point_code, row.side) for row in page._rows}
-    free = next(
-        p
-        for p in load_bodymap().placed_points("posterior")
-        if (p.code, p.side) not in taken and p.code.startswith("BL")
+    marked = [(row.spec.x, row.spec.y) for row in page._rows if row.spec.view == "posterior"]
+    free = max(
+        load_bodymap().placed_points("posterior"),
+        key=lambda p: min((p.x - x) ** 2 + (p.y - y) ** 2 for x, y in marked),
     )
     where = page.map.viewport_point(free.x, free.y)
 
