@@ -167,24 +167,51 @@ def cold_start(clinic: Clinic) -> list[Measure]:
 
 
 # -- in-process screens ------------------------------------------------------------------
+def _type(window: MainWindow, text: str) -> None:
+    """The search box holds ``text`` and the list shows its result (no typing pause)."""
+    window.search.setText(text)
+    window._search_timer.stop()
+    window._on_search_timer_timeout()
+    window.patient_list.viewport().repaint()
+
+
+def _alternating(
+    show: Callable[[int], None],
+    read_raw: Callable[[int], object],
+    wanted: int,
+    other: int,
+    counter: QueryCounter,
+    name: str,
+    floor_name: str,
+) -> list[Measure]:
+    """Open ``wanted`` right after ``other`` (a real opening each time, not a refresh), and
+    read the same rows with raw SQL; the floor, the measure and its statement count."""
+    times: list[float] = []
+    raw_times: list[float] = []
+    for _ in range(ROUNDS * 3):
+        show(other)
+        times += sample(lambda: show(wanted), 1, warmup=0)
+        raw_times += sample(lambda: read_raw(wanted), 1, warmup=0)
+    show(other)
+    with counter:
+        show(wanted)
+    floor = summarise(floor_name, raw_times)
+    measure = summarise(name, times, target="<= 100 ms", queries=counter.count)
+    return [floor, measure.against(floor)]
+
+
 def _keystrokes(
     window: MainWindow, raw: RawReader, counter: QueryCounter, label: str, typed: Sequence[str]
 ) -> list[Measure]:
-    def type_one(text: str) -> None:
-        window.search.setText(text)
-        window._search_timer.stop()
-        window._on_search_timer_timeout()
-        window.patient_list.viewport().repaint()
-
     app_times: list[float] = []
     raw_times: list[float] = []
     for _ in range(ROUNDS):
         for text in typed:
-            app_times += sample(lambda t=text: type_one(t), 1, warmup=0)  # type: ignore[misc]
+            app_times += sample(lambda t=text: _type(window, t), 1, warmup=0)  # type: ignore[misc]
             raw_times += sample(lambda t=text: raw.search(t), 1, warmup=0)  # type: ignore[misc]
-        type_one("")
+        _type(window, "")
     with counter:
-        type_one(typed[-1])
+        _type(window, typed[-1])
     floor = summarise(f"floor: raw SQL for a {label} keystroke", raw_times)
     return [
         floor,
@@ -213,10 +240,7 @@ def screens(database: Database, clinic: Clinic, raw: RawReader, suffix: str = ""
         measures += _keystrokes(window, raw, counter, label, typed)
 
     def clear() -> None:
-        window.search.setText("")
-        window._search_timer.stop()
-        window._on_search_timer_timeout()
-        window.patient_list.viewport().repaint()
+        _type(window, "")
 
     everyone = sample(clear, ROUNDS * 2, warmup=1)
     floor = summarise(
@@ -239,30 +263,17 @@ def screens(database: Database, clinic: Clinic, raw: RawReader, suffix: str = ""
         window.select_patient(pid)
         window.patient_panel.repaint()
 
-    for pid, visits in (
-        (fx.long_course_patient, 200),
-        (fx.typical_patient, fx.typical_visits),
-    ):
-        other = fx.typical_patient if pid == fx.long_course_patient else fx.long_course_patient
-        times = []
-        raw_times = []
-        for _ in range(ROUNDS * 3):
-            open_chart(other)  # a real opening each time, not a refresh
-            times += sample(lambda p=pid: open_chart(p), 1, warmup=0)  # type: ignore[misc]
-            raw_times += sample(lambda p=pid: raw.chart(p), 1, warmup=0)  # type: ignore[misc]
-        open_chart(other)
-        with counter:
-            open_chart(pid)
-        floor = summarise(f"floor: raw SQL for a chart with {visits} visits", raw_times)
-        measures += [
-            floor,
-            summarise(
-                f"open a patient's chart with {visits} visits",
-                times,
-                target="<= 100 ms",
-                queries=counter.count,
-            ).against(floor),
-        ]
+    long, typical = fx.long_course_patient, fx.typical_patient
+    for pid, visits, other in ((long, 200, typical), (typical, fx.typical_visits, long)):
+        measures += _alternating(
+            open_chart,
+            raw.chart,
+            pid,
+            other,
+            counter,
+            f"open a patient's chart with {visits} visits",
+            f"floor: raw SQL for a chart with {visits} visits",
+        )
 
     # Visits: the 60-mark visit against a typical one (and back), as a practitioner would.
     window.select_patient(fx.long_course_patient)
@@ -290,25 +301,15 @@ def screens(database: Database, clinic: Clinic, raw: RawReader, suffix: str = ""
         (fx.visit_60_marks, 60, typical_visit),
         (typical_visit, typical_marks, fx.visit_60_marks),
     ):
-        times = []
-        raw_times = []
-        for _ in range(ROUNDS * 3):
-            open_visit(other)
-            times += sample(lambda v=vid: open_visit(v), 1, warmup=0)  # type: ignore[misc]
-            raw_times += sample(lambda v=vid: raw.visit(v), 1, warmup=0)  # type: ignore[misc]
-        open_visit(other)
-        with counter:
-            open_visit(vid)
-        floor = summarise(f"floor: raw SQL for a visit with {marks} marks", raw_times)
-        measures += [
-            floor,
-            summarise(
-                f"open a visit with {marks} marks on the body map",
-                times,
-                target="<= 100 ms",
-                queries=counter.count,
-            ).against(floor),
-        ]
+        measures += _alternating(
+            open_visit,
+            raw.visit,
+            vid,
+            other,
+            counter,
+            f"open a visit with {marks} marks on the body map",
+            f"floor: raw SQL for a visit with {marks} marks",
+        )
 
     # Click-to-mark on a visit that already has 300 marks.
     open_visit(fx.visit_300_marks)
