@@ -93,6 +93,7 @@ def _vertebral_levels() -> dict[str, float]:
 
 
 LEVEL_ORDER: tuple[str, ...] = tuple(_vertebral_levels())
+FRAME_MEMO = 20_000  # positions remembered per view (a few hundred kB at most)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,10 @@ class View:
     landmarks: Mapping[str, Landmark] = field(repr=False, compare=False)
     levels: Mapping[str, float] = field(repr=False, compare=False)
     scale_zones: tuple[ScaleZone, ...] = field(repr=False)
+    # Frame ids by position: the safety rules and the map ask the same marks again and again.
+    _frame_ids: dict[tuple[float, float], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def to_side(self, point: Point, side: Side) -> Point:
         """Map a canonical (patient's left) point to ``side``."""
@@ -137,11 +142,18 @@ class View:
 
     def frame_at(self, x: float, y: float) -> Frame:
         """The measuring frame whose scale applies at ``(x, y)``."""
+        known = self._frame_ids.get((x, y))
+        if known is not None:
+            return self.frames[known]
         cx, cy = self.to_canonical(x, y)
-        for zone in self.scale_zones:
-            if zone.contains(cx, cy):
-                return self.frames[zone.frame]
-        return self.frames[self.scale_zones[-1].frame]
+        frame = next(
+            (zone.frame for zone in self.scale_zones if zone.contains(cx, cy)),
+            self.scale_zones[-1].frame,
+        )
+        if len(self._frame_ids) >= FRAME_MEMO:
+            self._frame_ids.clear()
+        self._frame_ids[(x, y)] = frame
+        return self.frames[frame]
 
     def units_per_cun(self, x: float, y: float) -> float:
         """Model units per B-cun at ``(x, y)`` (B-cun differs from segment to segment)."""

@@ -297,6 +297,7 @@ class Facts:
             for end in (pair.mark_a, pair.mark_b):
                 by_id.setdefault(end.id, end)
         self.by_id = by_id
+        self._flags: dict[int, frozenset[str]] = {}  # by id() of rows the context holds
         self.needled = [m for m in self.marks if is_needled(m)]
         self.ea_marks = self._ea_marks()
         self.cupping_types = self._cupping_types()
@@ -324,6 +325,13 @@ class Facts:
 
     def flags(self, mark: MarkRow) -> frozenset[str]:
         """Caution flags of a mark: its catalog point's, or its position's for ashi/TrP marks."""
+        # By identity: the rules ask about the same few hundred rows again and again.
+        known = self._flags.get(id(mark))
+        if known is None:
+            known = self._flags[id(mark)] = self._derive_flags(mark)
+        return known
+
+    def _derive_flags(self, mark: MarkRow) -> frozenset[str]:
         flags = set(mark.flags)
         code = mark.spec.point_code
         if code:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap
-from charting.models import Mark, MarkKind, Visit
+from charting.models import MarkKind, Visit
 from charting.services import visit_record
 from charting.services.access import Permission, require
 from charting.services.errors import NotFoundError
-from charting.services.marks import list_marks
+from charting.services.marks import MarkRow, list_marks
 from charting.services.safety import (
     CUP_TYPES,
     CuppingInfo,
@@ -39,12 +38,16 @@ class VisitWarning:
         return not self.acknowledged
 
 
-def context_for(session: Session, visit_id: int, bodymap: BodyMap) -> SafetyContext:
-    """Build the rules' input from what the visit holds."""
+def context_for(
+    session: Session, visit_id: int, bodymap: BodyMap, marks: Sequence[MarkRow] | None = None
+) -> SafetyContext:
+    """Build the rules' input from what the visit holds (``marks``: its marks, if already
+    read in this session)."""
     visit = session.get(Visit, visit_id)
     if visit is None:
         raise NotFoundError("That visit no longer exists.")
-    marks = list_marks(session, visit_id, bodymap)
+    if marks is None:
+        marks = list_marks(session, visit_id, bodymap)
     by_id = {m.id: m for m in marks}
     pairs = [
         EAPairInfo(
@@ -53,12 +56,11 @@ def context_for(session: Session, visit_id: int, bodymap: BodyMap) -> SafetyCont
         for p in visit_record.ea_pairs(session, visit_id)
         if p.mark_a_id in by_id and p.mark_b_id in by_id
     ]
-    cups = session.execute(
-        select(Mark.id, Mark.cup_type).where(
-            Mark.visit_id == visit_id, Mark.kind == MarkKind.CUPPING.value
-        )
-    ).all()
-    cupping = [CuppingInfo(mid, cup if cup in CUP_TYPES and cup else "dry") for mid, cup in cups]
+    cupping = [
+        CuppingInfo(m.id, cup if (cup := m.spec.cup_type) in CUP_TYPES and cup else "dry")
+        for m in marks
+        if m.kind == MarkKind.CUPPING.value
+    ]
     return SafetyContext(
         patient=PatientSafety.from_patient(visit.patient),
         marks=marks,
@@ -68,12 +70,15 @@ def context_for(session: Session, visit_id: int, bodymap: BodyMap) -> SafetyCont
     )
 
 
-def visit_warnings(session: Session, visit_id: int, bodymap: BodyMap) -> list[VisitWarning]:
-    """Every warning that applies to the visit now, with its acknowledgement."""
+def visit_warnings(
+    session: Session, visit_id: int, bodymap: BodyMap, marks: Sequence[MarkRow] | None = None
+) -> list[VisitWarning]:
+    """Every warning that applies to the visit now, with its acknowledgement (``marks``:
+    the visit's marks, if already read in this session)."""
     require(session, Permission.VIEW_CLINICAL)
     acks = visit_record.acknowledgements(session, visit_id)
     result = []
-    for warning in evaluate(context_for(session, visit_id, bodymap), bodymap):
+    for warning in evaluate(context_for(session, visit_id, bodymap, marks), bodymap):
         ack = acks.get(warning.key)
         valid = ack is not None and (warning.severity != "block" or bool(ack.reason))
         result.append(VisitWarning(warning, valid, ack.reason if ack else ""))

@@ -636,7 +636,8 @@ class _SceneState:
     referral: list[QGraphicsItem] = field(default_factory=list)
     referral_key: tuple[str, str] | None = None
     ea_lines: list[QGraphicsItem] = field(default_factory=list)
-    alerts: list[QGraphicsItem] = field(default_factory=list)
+    # Safety rings by mark id, with the (x, y, title) they were drawn for.
+    alerts: dict[int, tuple[tuple[float, float, str], QGraphicsItem]] = field(default_factory=dict)
 
 
 @dataclass
@@ -787,13 +788,15 @@ class BodyMapView(QGraphicsView):
 
     def set_ea_pairs(self, pairs: Sequence[tuple[int, int, str]]) -> None:
         """Draw electroacupuncture leads as lines between marks: (mark a, mark b, label)."""
-        self._ea_pairs = list(pairs)
-        self._draw_overlays()
+        if list(pairs) != self._ea_pairs:
+            self._ea_pairs = list(pairs)
+            self._draw_overlays()
 
     def set_alert_marks(self, alerts: dict[int, str]) -> None:
         """Ring marks that have an unacknowledged safety warning: {mark id: warning title}."""
-        self._alerts = dict(alerts)
-        self._draw_overlays()
+        if alerts != self._alerts:
+            self._alerts = dict(alerts)
+            self._draw_overlays()
 
     def alert_count(self) -> int:
         """Safety rings drawn on the current view."""
@@ -804,22 +807,30 @@ class BodyMapView(QGraphicsView):
         return len(self._state.ea_lines)
 
     def _draw_overlays(self) -> None:
-        """Redraw the overlays that follow marks: EA leads and safety rings."""
+        """Redraw the overlays that follow marks: EA leads and safety rings.
+
+        Rings are kept for marks whose position and warning did not change (a visit with
+        hundreds of cautioned marks would otherwise rebuild them all on every click).
+        """
         for state in self._scenes.values():
-            for item in state.alerts:
-                state.scene.removeItem(item)
-            state.alerts = []
+            wanted: dict[int, tuple[float, float, str]] = {}
             for mark_id, title in self._alerts.items():
                 row = self._rows.get(mark_id)
-                if row is None or row.spec.view != state.view.id:
+                if row is not None and row.spec.view == state.view.id:
+                    wanted[mark_id] = (row.spec.x, row.spec.y, title)
+            for mark_id in [m for m, (key, _) in state.alerts.items() if wanted.get(m) != key]:
+                state.scene.removeItem(state.alerts.pop(mark_id)[1])
+            for mark_id, key in wanted.items():
+                if mark_id in state.alerts:
                     continue
-                r = 0.9 * self._bm.units_per_cun(row.spec.view, row.spec.x, row.spec.y)
+                x, y, title = key
+                r = 0.9 * self._bm.units_per_cun(state.view.id, x, y)
                 pen = QPen(QColor("#d93025"), 2.4)
                 pen.setCosmetic(True)
-                ring = state.scene.addEllipse(row.spec.x - r, row.spec.y - r, 2 * r, 2 * r, pen)
+                ring = state.scene.addEllipse(x - r, y - r, 2 * r, 2 * r, pen)
                 ring.setZValue(Z_EA)
                 ring.setToolTip(f"Safety: {title}")
-                state.alerts.append(ring)
+                state.alerts[mark_id] = (key, ring)
             for item in state.ea_lines:
                 state.scene.removeItem(item)
             state.ea_lines = []
@@ -1043,7 +1054,8 @@ class BodyMapView(QGraphicsView):
             if row.spec.view != view_id:
                 continue
             item = items.get(mark_id)
-            if item is not None and old.get(mark_id) == row:
+            before = old.get(mark_id)
+            if item is not None and (before is row or before == row):
                 continue
             upc = self._bm.units_per_cun(view_id, row.spec.x, row.spec.y)
             caution = self._caution(row) and not ghost

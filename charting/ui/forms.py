@@ -1,12 +1,16 @@
-"""Small form helpers shared by dialogs: a field with its error message beneath it."""
+"""Small form helpers shared by dialogs: a field with its error message beneath it, and a
+one-line readout for counts that change on every click."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -87,3 +91,44 @@ def text_box(placeholder: str = "", lines: int = 3) -> QPlainTextEdit:
     box.setTabChangesFocus(True)
     box.setFixedHeight(box.fontMetrics().lineSpacing() * lines + 14)
     return box
+
+
+class Readout(QWidget):
+    """One line of text that changes often, such as a count beside the body map.
+
+    A QLabel asks every layout up to the window to recompute itself whenever its text
+    changes (several milliseconds in the visit screen, on every click). A readout keeps its
+    size and only repaints itself; text that does not fit is elided.
+    """
+
+    def __init__(self, object_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._text = ""
+
+    def text(self) -> str:
+        """The text shown."""
+        return self._text
+
+    def setText(self, text: str) -> None:
+        """Show ``text`` (a repaint only, no new layout)."""
+        if text != self._text:
+            self._text = text
+            self.setAccessibleName(text)
+            self.update()
+
+    def sizeHint(self) -> QSize:
+        # The same whatever the text: the width comes from the layout (Ignored policy).
+        return QSize(0, self.fontMetrics().height() + 4)
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setPen(self.palette().windowText().color())
+        shown = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, self.width())
+        painter.drawText(
+            self.rect(), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown
+        )

@@ -468,8 +468,14 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_ops_changes_applied(self, changes: Changes) -> None:
-        if changes.patients or changes.visits:
+        # The list shows patients' details and visit counts: a new visit names its patient.
+        if changes.patients:
             self.patient_model.refresh()
+        charting = self.visit_chart is not None and self.pages.currentWidget() is self.visit_chart
+        if charting and not changes.patients:
+            # A mark or the record of the open visit changed: the patient's chart behind
+            # it is read again when "Back to chart" shows it, not on every click.
+            return
         if self._patient_id is not None and self.patient_model.row_of(self._patient_id) is None:
             self._patient_id = None
         self.select_patient(self._patient_id)

@@ -47,9 +47,13 @@ class SafetyPanel(QFrame):
         self._layout.addWidget(self.summary)
         self._rows: list[QWidget] = []
         self.warnings: list[VisitWarning] = []
+        self._editable = True
 
     def show_warnings(self, warnings: list[VisitWarning], editable: bool = True) -> None:
         """Replace the warnings shown."""
+        if warnings == self.warnings and editable == self._editable and self._rows:
+            return  # most clicks change no warning: keep the rows (and any focus in them)
+        self._editable = editable
         for row in self._rows:
             row.deleteLater()
         self._rows = []

@@ -63,7 +63,7 @@ from charting.services.marks import (
 from charting.services.patients import health_flags
 from charting.services.report_data import visit_report
 from charting.services.safety import SafetyWarning
-from charting.services.visit_safety import blocking_titles, visit_warnings
+from charting.services.visit_safety import VisitWarning, blocking_titles, visit_warnings
 from charting.ui.amend_dialog import AmendDialog
 from charting.ui.bodymap_view import BodyMapView
 from charting.ui.documents import (
@@ -73,6 +73,7 @@ from charting.ui.documents import (
     print_document,
     save_document,
 )
+from charting.ui.forms import Readout
 from charting.ui.mark_commands import (
     AddMarksCommand,
     DeleteMarksCommand,
@@ -118,10 +119,34 @@ class MarkListModel(QAbstractListModel):
         self._rows: list[MarkRow] = []
 
     def set_rows(self, rows: list[MarkRow]) -> None:
-        """Replace the marks listed."""
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+        """Show ``rows``. Only the run of rows that differs is removed and inserted (a click
+        adds one mark to a list of hundreds; the view keeps its place and selection)."""
+        old, new = self._rows, list(rows)
+        shorter = min(len(old), len(new))
+        head = 0
+        while head < shorter and old[head].id == new[head].id:
+            head += 1
+        tail = 0
+        while tail < shorter - head and old[-1 - tail].id == new[-1 - tail].id:
+            tail += 1
+        if len(old) - tail > head:
+            self.beginRemoveRows(QModelIndex(), head, len(old) - tail - 1)
+            self._rows = old[:head] + old[len(old) - tail :]
+            self.endRemoveRows()
+        if len(new) - tail > head:
+            self.beginInsertRows(QModelIndex(), head, len(new) - tail - 1)
+            self._rows = new
+            self.endInsertRows()
+        self._rows = new
+        # Kept rows whose details changed (same mark, new technique or note) are repainted.
+        offset = len(old) - len(new)
+        changed = [
+            i
+            for i in [*range(head), *range(len(new) - tail, len(new))]
+            if old[i + (offset if i >= head else 0)] != new[i]
+        ]
+        if changed:
+            self.dataChanged.emit(self.index(min(changed)), self.index(max(changed)))
 
     def row_of(self, mark_id: int) -> int | None:
         """List row of a mark id."""
@@ -157,6 +182,28 @@ class MarkListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole and row.flags:
             return "Cautions: " + ", ".join(sorted(row.flags))
         return None
+
+
+class _StepButton(QToolButton):
+    """An undo or redo button with a steady label; the step it takes is in its tooltip."""
+
+    def __init__(self, label: str, keys: str, action: QAction) -> None:
+        super().__init__()
+        self.setObjectName(f"{label.lower()}Button")
+        self.setText(label)
+        self._label, self._keys = label, keys
+        self.clicked.connect(action.trigger)
+        self.set_available(False)
+
+    @Slot(bool)
+    def set_available(self, available: bool) -> None:
+        """Enable the button when there is a step to take."""
+        self.setEnabled(available)
+
+    @Slot(str)
+    def set_step(self, text: str) -> None:
+        """Name the step in the tooltip: "Undo Mark BL23 L (Ctrl+Z)"."""
+        self.setToolTip(f"{self._label} {text} ({self._keys})" if text else "")
 
 
 class VisitChartPage(QWidget):
@@ -267,17 +314,21 @@ class VisitChartPage(QWidget):
         for act in (self.undo_action, self.redo_action):
             act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(act)
-        undo_button = QToolButton()
-        undo_button.setDefaultAction(self.undo_action)
-        redo_button = QToolButton()
-        redo_button.setDefaultAction(self.redo_action)
+        # Short, steady labels: a button that grew to "Undo Mark BL23 L" would shift the
+        # row (and repaint the whole page) on every click. What it undoes is in its tooltip.
+        self.undo_button = _StepButton("Undo", "Ctrl+Z", self.undo_action)
+        self.undo_stack.canUndoChanged.connect(self.undo_button.set_available)
+        self.undo_stack.undoTextChanged.connect(self.undo_button.set_step)
+        self.redo_button = _StepButton("Redo", "Ctrl+Shift+Z", self.redo_action)
+        self.undo_stack.canRedoChanged.connect(self.redo_button.set_available)
+        self.undo_stack.redoTextChanged.connect(self.redo_button.set_step)
         entry_row = QHBoxLayout()
         entry_row.addWidget(self.point_entry, 2)
         entry_row.addWidget(self.show_previous)
         entry_row.addWidget(self.repeat_button)
         entry_row.addWidget(self.protocol_button)
-        entry_row.addWidget(undo_button)
-        entry_row.addWidget(redo_button)
+        entry_row.addWidget(self.undo_button)
+        entry_row.addWidget(self.redo_button)
         self._shortcut("Ctrl+K", self._on_focus_entry_triggered)
 
         self.mark_model = MarkListModel(bodymap, self)
@@ -289,8 +340,7 @@ class VisitChartPage(QWidget):
         self.mark_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.mark_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.mark_list.setUniformItemSizes(True)
-        self.mark_count = QLabel()
-        self.mark_count.setObjectName("markCount")
+        self.mark_count = Readout("markCount")
 
         self.technique = QComboBox()
         self.technique.setObjectName("markTechnique")
@@ -497,12 +547,28 @@ class VisitChartPage(QWidget):
         )
         self.refresh()
 
-    def refresh(self) -> None:
-        """Redraw the map and list from what the visit holds."""
+    def refresh(self, changed_marks: frozenset[int] | None = None) -> None:
+        """Redraw the map and list from what the visit holds.
+
+        With ``changed_marks``, only those marks are read again (a click adds one mark to a
+        visit that may hold hundreds); the safety rules still see every mark.
+        """
         if self.visit_id is None:
             return
         vid = self.visit_id
-        self._rows = self.ops.read(lambda s: mark_service.list_marks(s, vid, self.bodymap))
+        known = self._rows
+
+        def load(session: Any) -> tuple[list[MarkRow], list[VisitWarning]]:
+            if changed_marks is None:
+                rows = mark_service.list_marks(session, vid, self.bodymap)
+            else:
+                fresh = mark_service.list_marks(session, vid, self.bodymap, changed_marks)
+                kept = {r.id: r for r in known if r.id not in changed_marks}
+                kept.update((r.id, r) for r in fresh)
+                rows = [kept[i] for i in sorted(kept)]
+            return rows, visit_warnings(session, vid, self.bodymap, rows)
+
+        self._rows, warnings = self.ops.read(load)
         selected = set(self.map.selected_mark_ids())
         self._syncing = True
         try:
@@ -515,8 +581,8 @@ class VisitChartPage(QWidget):
         self.form.set_needles_in(len(self._rows) - cups)
         vid_ = self.visit_id
         self.map.set_ea_pairs(self.ea_panel.show_pairs(vid_, self._rows, not self._signed))
-        self.adverse_panel.show_events(vid_, not self._signed)
-        warnings = self.ops.read(lambda s: visit_warnings(s, vid_, self.bodymap))
+        if changed_marks is None:  # marks do not change the adverse events
+            self.adverse_panel.show_events(vid_, not self._signed)
         self.safety.show_warnings(warnings, editable=not self._signed)
         self.map.set_alert_marks(
             {
@@ -720,7 +786,8 @@ class VisitChartPage(QWidget):
         self._show_details(self._single_selected())
 
     def _select(self, ids: set[int]) -> None:
-        self.map.select_marks(ids)
+        if set(self.map.selected_mark_ids()) != ids:
+            self.map.select_marks(ids)
         self._select_in_list(ids)
         self._show_details(self._single_selected())
 
@@ -1036,4 +1103,4 @@ class VisitChartPage(QWidget):
     @Slot(object)
     def _on_ops_changes_applied(self, changes: Changes) -> None:
         if self.visit_id is not None and (self.visit_id in changes.visits or changes.marks):
-            self.refresh()
+            self.refresh(changes.marks or None)

@@ -33,7 +33,7 @@ from charting.services import visit_record
 from charting.services.changes import Changes
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.validation import parse_date
-from charting.ui.forms import ErrorLabel, text_box
+from charting.ui.forms import ErrorLabel, Readout, text_box
 
 #: Typing is saved this long after the last keystroke (and at once when the field is left).
 SAVE_DELAY_MS = 500
@@ -249,8 +249,8 @@ class VisitForm(QScrollArea):
             lambda: _date_or_text(expiry.text()),
             lambda v: expiry.setText(v.isoformat() if v else ""),
         )
-        self.needles_in = QLabel("0")
-        self.needles_in.setObjectName("needlesIn")
+        self.needles_in = Readout("needlesIn")
+        self.needles_in.setText("0")
         form.addRow("Needles in (from the map)", self.needles_in)
         self._number(form, "needles_out")
         self.needle_warning = QLabel()

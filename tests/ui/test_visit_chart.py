@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QInputDialog, QMenu
+from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QPushButton, QSpinBox
 
 from charting.bodymap import load_bodymap
 from charting.models.db import Database
@@ -334,3 +334,128 @@ def test_starting_a_visit_opens_the_body_map(
         Qt.MouseButton.LeftButton,
     )
     assert window.pages.currentWidget() is window.patient_panel
+
+
+def test_back_to_chart_shows_what_was_charted(
+    qtbot,
+    window: MainWindow,
+    make_patient,
+    database: Database,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
+) -> None:
+    """The patient's chart is not re-read on every click while a visit is charted, but
+    "Back to chart" shows the pain just recorded, and the patient list still has its row."""
+    pid = make_patient()
+    with database.write() as session:
+        vid, _ = start_visit(session, pid, practitioner_id)
+    window.patient_model.refresh()
+    window.select_patient(pid)
+    assert window.open_visit(vid)
+    page = window.visit_chart
+    assert page is not None
+    _click_point(qtbot, page, "BL23", "L")
+    pain = page.form.findChild(QSpinBox, "pain_now")
+    pain.setValue(6)
+    qtbot.mouseClick(page.findChild(QPushButton, "backToChart"), Qt.MouseButton.LeftButton)
+    assert window.pages.currentWidget() is window.patient_panel
+    model = window.patient_panel.visit_model
+    assert model.visit_id(0) == vid
+    assert "6" in model.index(0, 3).data()
+    assert window.patient_model.row_of(pid) is not None
+
+
+def _listed(page: VisitChartPage) -> list[str]:
+    model = page.mark_model
+    return [str(model.index(i).data()).split("  \u00b7  ")[0] for i in range(model.rowCount())]
+
+
+def test_list_and_map_match_the_stored_marks_after_every_kind_of_edit(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """After clicks, a details edit, a drag, a delete and undo/redo, the list and the map
+    show exactly what the visit holds (only the changed marks are read again)."""
+
+    def check() -> None:
+        with database.read() as session:
+            stored = list_marks(session, visits[1], BM)
+        assert page._rows == stored
+        assert _listed(page) == [row.label for row in stored]
+        assert page.map.mark_item_count() == sum(r.spec.view == "posterior" for r in stored)
+        for row in stored:
+            item = page.map.mark_item(row.id)
+            assert (item.pos().x(), item.pos().y()) == pytest.approx((row.spec.x, row.spec.y))
+
+    for code, side in (("BL23", "L"), ("BL25", "R"), ("GV4", "M"), ("BL40", "L")):
+        _click_point(qtbot, page, code, side)
+        check()
+    _click_point(qtbot, page, "BL25", "R")  # select it
+    page.technique.setCurrentIndex(page.technique.findData("electro"))
+    page.technique.activated.emit(page.technique.currentIndex())
+    check()
+    assert "Electroacupuncture" in page.mark_model.index(1).data()
+    x, y = BM.position("BL23", "L", "posterior")  # type: ignore[misc]
+    start = page.map.viewport_point(x, y)
+    viewport = page.map.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, 5):
+        qtbot.mouseMove(viewport, start + QPoint(3 * step, 4 * step))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(12, 16))
+    check()
+    page.map.select_marks([page._rows[2].id])
+    qtbot.keyClick(page.map, Qt.Key.Key_Delete)
+    check()
+    assert _listed(page) == ["BL23 L", "BL25 R", "BL40 L"]
+    for _ in range(3):
+        page.undo_stack.undo()
+        check()
+    page.undo_stack.redo()
+    check()
+
+
+def test_adding_a_typed_point_keeps_the_selection_and_the_list_place(
+    qtbot,
+    page: VisitChartPage,
+) -> None:
+    """A point typed while a mark is selected is added without losing the selection or
+    the list's scroll position."""
+    for code, side in (("BL23", "L"), ("BL25", "L"), ("BL40", "L")):
+        _click_point(qtbot, page, code, side)
+    page.mark_list.setCurrentIndex(page.mark_model.index(1))
+    assert page.map.selected_mark_ids() == [page._rows[1].id]
+    scroll = page.mark_list.verticalScrollBar().value()
+    qtbot.keyClicks(page.point_entry, "GV4")
+    qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
+    assert _listed(page)[-1] == "GV4"
+    assert page.mark_list.verticalScrollBar().value() == scroll
+    selected = page.mark_list.selectionModel().selectedRows()
+    assert [i.row() for i in selected] == [1]
+    assert page.map.selected_mark_ids() == [page._rows[1].id]
+
+
+def test_undo_button_keeps_its_place_and_names_the_step(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """The Undo button says "Undo" (the row beside it does not shift as marks are added);
+    its tooltip names the step, and clicking it takes the step back."""
+    assert not page.undo_button.isEnabled()
+    QApplication.processEvents()
+    entry = page.point_entry.geometry()
+    _click_point(qtbot, page, "BL23", "L")
+    _click_point(qtbot, page, "GB30", "R")
+    QApplication.processEvents()
+    assert page.point_entry.geometry() == entry
+    assert page.undo_button.text() == "Undo"
+    assert "Mark GB30 R" in page.undo_button.toolTip()
+    qtbot.mouseClick(page.undo_button, Qt.MouseButton.LeftButton)
+    assert _stored(database, visits[1]) == ["BL23 L"]
+    assert page.redo_button.isEnabled()
+    assert "Mark GB30 R" in page.redo_button.toolTip()
+    qtbot.mouseClick(page.redo_button, Qt.MouseButton.LeftButton)
+    assert _stored(database, visits[1]) == ["BL23 L", "GB30 R"]
+    assert "2 needle sites" in page.mark_count.text()

@@ -5,8 +5,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QLabel, QMessageBox, QPushButton
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+)
 
 from charting.bodymap import load_bodymap
 from charting.models import Visit
@@ -218,3 +224,48 @@ def test_amending_a_signed_visit_keeps_the_original(
     assert amendment.corrected == "Right sciatica"
     assert "Right sciatica" in page.amendment_model.stringList()[0]
     assert "Left sciatica" in page.amendment_model.stringList()[0]
+
+
+def test_safety_ring_follows_a_moved_mark_and_goes_when_acknowledged(
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
+) -> None:
+    """The red ring around a warned mark moves with the mark when it is dragged, stays put
+    while other marks are added, and disappears once the warning is acknowledged."""
+    pid = make_patient(pregnant=True, pregnancy_due_date=date.today() + timedelta(days=150))
+    with database.write() as session:
+        vid, _ = start_visit(session, pid, practitioner_id)
+    page = _page(qtbot, database, vid)
+    _click(qtbot, page, "SP6", "L")
+
+    def ring_centres() -> list[tuple[float, float]]:
+        return [
+            (item.sceneBoundingRect().center().x(), item.sceneBoundingRect().center().y())
+            for item in page.map.scene().items()
+            if isinstance(item, QGraphicsEllipseItem) and item.toolTip().startswith("Safety")
+        ]
+
+    (mark,) = page._rows
+    assert ring_centres() == [pytest.approx((mark.spec.x, mark.spec.y), abs=0.5)]
+    start = page.map.viewport_point(mark.spec.x, mark.spec.y)
+    viewport = page.map.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, 5):
+        qtbot.mouseMove(viewport, start + QPoint(2 * step, 3 * step))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(8, 12))
+    (moved,) = page._rows
+    assert (moved.spec.x, moved.spec.y) != (mark.spec.x, mark.spec.y)
+    assert ring_centres() == [pytest.approx((moved.spec.x, moved.spec.y), abs=0.5)]
+    _click(qtbot, page, "KI3", "R")  # same view, no pregnancy caution: no new ring
+    assert len(page._rows) == 2
+    assert ring_centres() == [pytest.approx((moved.spec.x, moved.spec.y), abs=0.5)]
+
+    def buttons() -> list[QPushButton]:
+        found = page.safety.findChildren(QPushButton, "acknowledgeButton")
+        return [b for b in found if b.isVisible()]
+
+    qtbot.waitUntil(lambda: bool(buttons()))
+    qtbot.mouseClick(buttons()[0], Qt.MouseButton.LeftButton)
+    assert ring_centres() == []
