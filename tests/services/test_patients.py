@@ -11,6 +11,7 @@ from charting.models.db import Database
 from charting.services.errors import ValidationError
 from charting.services.patients import (
     count_patients,
+    count_search,
     create_patient,
     delete_patient,
     get_patient,
@@ -102,6 +103,32 @@ def test_search_by_chart_number_and_birth_date(make_patient, database: Database)
         assert search_patient_ids(session, "#000001") == [a]
         assert search_patient_ids(session, "1990-12-31") == [b]
         assert search_patient_ids(session, "03.02.1961") == [a]
+
+
+def test_chart_number_prefixes_match_exactly_what_starts_with_them(
+    make_patient, database: Database
+) -> None:  # type: ignore[no-untyped-def]
+    """A chart-number search (a range on the index) lists exactly the charts that start
+    with the digits typed, in chart order, plus the zero-padded chart they may stand for;
+    runs of nines and seven-digit charts included."""
+    numbers = ["000049", "000050", "000099", "000100", "000490", "004999", "005000", "090000",
+               "099999", "100000", "999999", "1000000", "000009"]  # fmt: skip
+    ids = {}
+    for number in numbers:
+        pid = make_patient(family_name=f"Chart{number}")
+        with database.write() as session:
+            session.get(Patient, pid).chart_number = number  # type: ignore[union-attr]
+        ids[number] = pid
+    with database.write() as session:
+        delete_patient(session, ids["000050"])  # deleted charts are never found
+    live = sorted(n for n in numbers if n != "000050")
+    for typed in ("0", "00", "0004", "00049", "000049", "0049", "005", "09", "099", "0999",
+                  "1", "10", "9", "99", "999999", "49", "9999999", "1000000"):  # fmt: skip
+        padded = typed.lstrip("0").zfill(6)
+        expected = [ids[n] for n in live if n.startswith(typed) or n == padded]
+        with database.read() as session:
+            assert search_patient_ids(session, typed) == expected, typed
+            assert count_search(session, typed) == len(expected), typed
 
 
 def test_family_name_prefix_matches_come_first(make_patient, database: Database) -> None:  # type: ignore[no-untyped-def]
