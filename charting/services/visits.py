@@ -80,22 +80,20 @@ def start_visit(
 def list_visits(session: Session, patient_id: int) -> list[VisitRow]:
     """A patient's visits, newest first."""
     require(session, Permission.VIEW_PATIENTS)
+    # Only the listed columns: whole visits would decode every visit's notes and forms.
     rows = session.execute(
-        select(Visit, Practitioner.name)
+        select(
+            Visit.id,
+            Visit.number,
+            Visit.started_at,
+            Visit.status,
+            Practitioner.name,
+            Visit.chief_complaint,
+            Visit.pain_now,
+            Visit.pain_after,
+        )
         .join(Practitioner, Visit.practitioner_id == Practitioner.id)
         .where(Visit.patient_id == patient_id)
         .order_by(Visit.number.desc())
     ).all()
-    return [
-        VisitRow(
-            v.id,
-            v.number,
-            v.started_at,
-            v.status,
-            name,
-            v.chief_complaint,
-            v.pain_now,
-            v.pain_after,
-        )
-        for v, name in rows
-    ]
+    return [VisitRow(*row) for row in rows]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from PySide6.QtCore import (
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     Qt,
     Signal,
@@ -30,6 +32,9 @@ from charting.services.visits import VisitRow
 from charting.ui.table_models import RowsModel
 
 VisitIdRole = Qt.ItemDataRole.UserRole + 1
+VISITS_MEASURED = 40
+_VISIT_ID = int(VisitIdRole)
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)  # roles arrive as ints
 VISIT_COLUMNS = ("Date", "No.", "Status", "Pain", "Practitioner", "Chief complaint")
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -44,26 +49,36 @@ class VisitListModel(RowsModel):
 
     COLUMNS = VISIT_COLUMNS
 
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cells: list[tuple[str, ...]] = []
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        """Show ``rows``; their cells are formatted once here, not on every repaint (sizing
+        the columns to a 200-visit course asks for every cell)."""
+        self._cells = [
+            (
+                row.started_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                str(row.number),
+                row.status.capitalize(),
+                row.pain_text,
+                row.practitioner,
+                row.chief_complaint,
+            )
+            for row in rows
+        ]
+        super().set_rows(rows)
+
     def visit_id(self, row: int) -> int | None:
         """Id of the visit shown at ``row``."""
         return self._rows[row].id if 0 <= row < len(self._rows) else None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        if role == VisitIdRole:
-            return row.id
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return (
-            row.started_at.astimezone().strftime("%Y-%m-%d %H:%M"),
-            str(row.number),
-            row.status.capitalize(),
-            row.pain_text,
-            row.practitioner,
-            row.chief_complaint,
-        )[index.column()]
+        if role == _DISPLAY:
+            return self._cells[index.row()][index.column()] if index.isValid() else None
+        if role == _VISIT_ID and index.isValid():
+            return self._rows[index.row()].id
+        return None
 
 
 def _age(born: date | None, today: date) -> str:
@@ -154,6 +169,9 @@ class PatientPanel(QWidget):
         self.visits.verticalHeader().hide()
         self.visits.setAlternatingRowColors(True)
         hh = self.visits.horizontalHeader()
+        # Size the columns to the newest visits (listed first), not to every visit of a long
+        # course: a 200-visit chart would otherwise be measured cell by cell on each opening.
+        hh.setResizeContentsPrecision(VISITS_MEASURED)
         hh.setStretchLastSection(True)
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(len(VISIT_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
