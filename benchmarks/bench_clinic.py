@@ -28,7 +28,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
 
 from benchmarks.clinic_data import BENCH_PASSWORD, BENCH_USER, Clinic, sqlite_clinic
-from benchmarks.common import Measure, QueryCounter, report, sample, summarise
+from benchmarks.common import Measure, QueryCounter, report, sample, summarise, unmarked_point
 from charting.models.db import Database
 from charting.models.migrate import open_database
 from charting.services.accounts import sign_in
@@ -325,17 +325,8 @@ def screens(database: Database, clinic: Clinic, raw: RawReader, suffix: str = ""
     empty_view.show()
     app.processEvents()
     empty = summarise("floor: repaint an empty scene", sample(empty_view.viewport().repaint, 60))
-    from charting.bodymap import load_bodymap
-
-    # A catalog point not yet marked on this visit: the click adds a mark (a click on a
-    # marked point would only select it).
-    marked = [(row.spec.x, row.spec.y) for row in page._rows if row.spec.view == "posterior"]
-    free = max(
-        load_bodymap().placed_points("posterior"),
-        key=lambda p: min((p.x - x) ** 2 + (p.y - y) ** 2 for x, y in marked),
-    )
     app.processEvents()  # the page laid out at its real size before finding the point
-    where = page.map.viewport_point(free.x, free.y)
+    where = page.map.viewport_point(*unmarked_point(page._rows, page.bodymap))
 
     def click() -> None:
         # Stored, and everything it changed painted: the map, the mark list, the counts.

@@ -199,6 +199,8 @@ def sqlite_clinic() -> Clinic:
         with sqlite3.connect(building) as conn:  # everything into the main file
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         shutil.move(building, db)
+        for leftover in CACHE.glob("building.sqlite3*"):  # the emptied -wal and -shm
+            leftover.unlink()
         _save_meta(meta, sqlite_url(db), fixtures)
     return _load(meta, sqlite_url(db))
 

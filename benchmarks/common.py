@@ -7,12 +7,15 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, event
+
+from charting.bodymap import BodyMap
+from charting.services.marks import MarkRow
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -118,3 +121,14 @@ class QueryCounter:
 
     def __exit__(self, *_exc: object) -> None:
         event.remove(Engine, "before_cursor_execute", self._on_execute)
+
+
+def unmarked_point(rows: Sequence[MarkRow], bodymap: BodyMap) -> tuple[float, float]:
+    """The posterior catalog point farthest from every mark in ``rows``: a click there
+    adds a mark (a click on a marked point would only select it)."""
+    marked = [(row.spec.x, row.spec.y) for row in rows if row.spec.view == "posterior"]
+    free = max(
+        bodymap.placed_points("posterior"),
+        key=lambda p: min(((p.x - x) ** 2 + (p.y - y) ** 2 for x, y in marked), default=0.0),
+    )
+    return free.x, free.y
