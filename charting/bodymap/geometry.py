@@ -124,6 +124,40 @@ def point_in_polygon(x: float, y: float, polygon: Sequence[Point]) -> bool:
     return inside
 
 
+class PolygonTest:
+    """``point_in_polygon`` for a fixed polygon with many vertices (a body outline).
+
+    The edges are sorted into horizontal bands once, so a test walks only the edges of the
+    band its point lies in, instead of every edge: the same even-odd rule, about a tenth
+    of the work on an outline of a thousand points.
+    """
+
+    def __init__(self, polygon: Sequence[Point], bands: int = 64) -> None:
+        ys = [p[1] for p in polygon]
+        self._top, self._bottom = min(ys), max(ys)
+        self._height = (self._bottom - self._top) / bands or 1.0
+        self._bands: list[list[tuple[float, float, float, float]]] = [[] for _ in range(bands)]
+        j = len(polygon) - 1
+        for i in range(len(polygon)):
+            (xi, yi), (xj, yj) = polygon[i], polygon[j]
+            for band in range(self._band(min(yi, yj)), self._band(max(yi, yj)) + 1):
+                self._bands[band].append((xi, yi, xj, yj))
+            j = i
+
+    def _band(self, y: float) -> int:
+        return min(len(self._bands) - 1, max(0, int((y - self._top) / self._height)))
+
+    def contains(self, x: float, y: float) -> bool:
+        """True when ``(x, y)`` lies inside (even-odd rule, as ``point_in_polygon``)."""
+        if not self._top <= y <= self._bottom:
+            return False
+        inside = False
+        for xi, yi, xj, yj in self._bands[self._band(y)]:
+            if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+                inside = not inside
+        return inside
+
+
 def polygon_area(polygon: Sequence[Point]) -> float:
     """Unsigned area of a simple polygon (shoelace formula)."""
     total = 0.0

@@ -40,12 +40,12 @@ from types import MappingProxyType
 from charting.bodymap.geometry import (
     Point,
     Polygon,
+    PolygonTest,
     distance,
     lerp,
     mirror_point,
     open_spline,
     outline_with_corners,
-    point_in_polygon,
     unit,
 )
 from charting.bodymap.types import Frame, Landmark, ScaleZone, Shape, Side, TextAnchor
@@ -127,6 +127,10 @@ class View:
     landmarks: Mapping[str, Landmark] = field(repr=False, compare=False)
     levels: Mapping[str, float] = field(repr=False, compare=False)
     scale_zones: tuple[ScaleZone, ...] = field(repr=False)
+    # Banded copies of the outlines, for the test every click and every stored mark makes.
+    _outline_tests: list[PolygonTest] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
     # Frame ids by position: the safety rules and the map ask the same marks again and again.
     _frame_ids: dict[tuple[float, float], str] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -161,7 +165,9 @@ class View:
 
     def inside_outline(self, x: float, y: float) -> bool:
         """True when ``(x, y)`` lies inside the body outline."""
-        return any(point_in_polygon(x, y, poly) for poly in self.outline_polygons)
+        if not self._outline_tests:
+            self._outline_tests.extend(PolygonTest(poly) for poly in self.outline_polygons)
+        return any(test.contains(x, y) for test in self._outline_tests)
 
     def side_at(self, x: float, y: float) -> Side:
         """Patient's side at a position: "L", "R" or "M" (within the midline band)."""

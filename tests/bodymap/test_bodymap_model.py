@@ -7,7 +7,7 @@ import math
 import pytest
 
 from charting.bodymap import VIEW_IDS, build_views, load_bodymap
-from charting.bodymap.geometry import distance, is_simple_polygon, point_in_polygon
+from charting.bodymap.geometry import PolygonTest, distance, is_simple_polygon, point_in_polygon
 from charting.bodymap.model import BACK_UPC
 
 
@@ -100,3 +100,20 @@ def test_every_view_has_outline_and_guides() -> None:
     texts = {s.text for s in posterior.shapes if s.kind == "text"}
     assert {"C7", "T1", "T12", "L1", "L5", "Iliac crest (L4)", "Gluteal fold"} <= texts
     assert point_in_polygon(posterior.mirror_axis, 700, posterior.outline_polygons[0])
+
+
+def test_banded_outline_test_agrees_with_the_plain_one_everywhere() -> None:
+    """Whether a click is on the body is answered from the outline's edge bands; on a grid
+    over and around every view (edges, vertices and far outside included) the answer is
+    the same as testing every edge."""
+    for view in build_views().values():
+        for polygon in view.outline_polygons:
+            banded = PolygonTest(polygon)
+            points = list(polygon[::7])  # on the outline itself
+            points += [
+                (x * view.width / 60, y * view.height / 120)
+                for x in range(-3, 64)
+                for y in range(-3, 124)
+            ]
+            for x, y in points:
+                assert banded.contains(x, y) == point_in_polygon(x, y, polygon), (view.id, x, y)
