@@ -128,3 +128,17 @@ def test_workstations_starting_together_migrate_a_new_server_database_once(
             )
     finally:
         engine.dispose()
+
+
+def test_postgresql_gets_a_trigram_index_for_name_search(database) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL, name search (a word anywhere in the names) is served by a trigram
+    index; SQLite needs none (its covering index is scanned)."""
+    from sqlalchemy import text
+
+    with database.engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            pytest.skip("a PostgreSQL index")
+        names = conn.execute(
+            text("SELECT indexname FROM pg_indexes WHERE tablename = 'patient'")
+        ).scalars()
+        assert "ix_patient_live_search_trgm" in set(names)

@@ -12,10 +12,20 @@ config = context.config
 target_metadata = Base.metadata
 
 
+# Indexes that only some databases have, made by a migration rather than the models: the
+# PostgreSQL trigram index for name search (0009).
+DATABASE_ONLY_INDEXES = frozenset({"ix_patient_live_search_trgm"})
+
+
+def _include_object(obj: object, name: str | None, type_: str, *_: object) -> bool:
+    return not (type_ == "index" and name in DATABASE_ONLY_INDEXES)
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_include_object,
         # SQLite can barely ALTER TABLE; batch mode copies tables instead (Alembic docs).
         render_as_batch=True,
         compare_type=True,
