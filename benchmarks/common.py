@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -64,6 +65,18 @@ def summarise(name: str, times: list[float], **extra: object) -> Measure:
     return Measure(name, statistics.median(ordered), p95, len(ordered), **extra)  # type: ignore[arg-type]
 
 
+def _commit() -> str:
+    """The code measured: the checkout's commit ("+changes" when it has uncommitted ones)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "charting"]).returncode
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return head + ("+changes" if dirty else "")
+
+
 def report(suite: str, measures: list[Measure], context: dict[str, object] | None = None) -> Path:
     """Print a table and write ``results/<suite>.json`` (machine, date, figures).
 
@@ -93,6 +106,7 @@ def report(suite: str, measures: list[Measure], context: dict[str, object] | Non
                     "cpus": os.cpu_count(),
                     "qt_platform": os.environ.get("QT_QPA_PLATFORM", ""),
                 },
+                "commit": _commit(),
                 "context": context or {},
                 "measures": [{**asdict(m), "ratio": m.ratio} for m in measures],
             },
