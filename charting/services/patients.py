@@ -219,8 +219,9 @@ def _search_query(text: str) -> Select[Any]:
     if text.lstrip("#").isdigit():
         digits = text.lstrip("#")
         prefix = _chart_prefix(digits)
-        padded = format_chart_number(int(digits))
-        if not padded.startswith(digits):  # "42" also finds chart 000042
+        # "42" also finds chart 000042 (a pasted run of thousands of digits is no chart).
+        padded = format_chart_number(int(digits)) if len(digits) <= 20 else digits
+        if not padded.startswith(digits):
             prefix = or_(prefix, Patient.chart_number == padded)
         return query.where(prefix).order_by(Patient.chart_number)
     words = fold(text).split()

@@ -74,9 +74,11 @@ class VisitListModel(RowsModel):
         return self._rows[row].id if 0 <= row < len(self._rows) else None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._cells):
+            return None
         if role == _DISPLAY:
-            return self._cells[index.row()][index.column()] if index.isValid() else None
-        if role == _VISIT_ID and index.isValid():
+            return self._cells[index.row()][index.column()]
+        if role == _VISIT_ID:
             return self._rows[index.row()].id
         return None
 
