@@ -21,17 +21,19 @@ from charting.services.patients import (
     patient_rows,
     search_patient_ids,
 )
-from charting.ui.table_models import ColumnsModel
+from charting.ui.table_models import (
+    DISPLAY_ROLE,
+    FOREGROUND_ROLE,
+    TOOLTIP_ROLE,
+    ColumnsModel,
+)
 
 PatientIdRole = Qt.ItemDataRole.UserRole + 1
 FlagsRole = Qt.ItemDataRole.UserRole + 2
 
-_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
-_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
-_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
 _ID = int(PatientIdRole)
 _FLAGS = int(FlagsRole)
-_SERVED_ROLES = frozenset({_DISPLAY, _TOOLTIP, _FOREGROUND, _ID, _FLAGS})
+_SERVED_ROLES = frozenset({DISPLAY_ROLE, TOOLTIP_ROLE, FOREGROUND_ROLE, _ID, _FLAGS})
 _FLAG_INK = QBrush(QColor("#b3261e"))
 
 COLUMNS = ("Chart", "Name", "Born", "Visits", "Flags")
@@ -143,8 +145,7 @@ class PatientListModel(ColumnsModel):
         return 0 if parent.isValid() else len(self._ids)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        # The view asks about a thousand times per repaint, mostly for roles not served:
-        # those are turned away first, on plain ints (comparing Qt enums costs far more).
+        # Most of the view's many calls are for roles not served: turned away first.
         if role not in _SERVED_ROLES or not index.isValid():
             return None
         if not 0 <= index.row() < len(self._ids):
@@ -157,9 +158,9 @@ class PatientListModel(ColumnsModel):
         if role == _FLAGS:
             return row.flags
         col = index.column()
-        if role == _FOREGROUND:
+        if role == FOREGROUND_ROLE:
             return _FLAG_INK if col == 4 and row.flags else None
-        if role == _TOOLTIP:
+        if role == TOOLTIP_ROLE:
             return "\n".join(row.flags) if row.flags else None
         if col == 0:
             return row.chart_number

@@ -29,12 +29,11 @@ from PySide6.QtWidgets import (
 from charting.models import Patient
 from charting.services.patients import DEVICE_LABELS, SEX_LABELS, health_flags
 from charting.services.visits import VisitRow
-from charting.ui.table_models import RowsModel
+from charting.ui.table_models import DISPLAY_ROLE, RowsModel
 
 VisitIdRole = Qt.ItemDataRole.UserRole + 1
 VISITS_MEASURED = 40
 _VISIT_ID = int(VisitIdRole)
-_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)  # roles arrive as ints
 VISIT_COLUMNS = ("Date", "No.", "Status", "Pain", "Practitioner", "Chief complaint")
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -76,7 +75,7 @@ class VisitListModel(RowsModel):
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._cells):
             return None
-        if role == _DISPLAY:
+        if role == DISPLAY_ROLE:
             return self._cells[index.row()][index.column()]
         if role == _VISIT_ID:
             return self._rows[index.row()].id

@@ -9,6 +9,12 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 
 _Index = QModelIndex | QPersistentModelIndex
 
+# Roles as the plain ints ``data()`` receives: a view asks about a thousand times per
+# repaint, and comparing with the Qt enum members costs several times more.
+DISPLAY_ROLE = int(Qt.ItemDataRole.DisplayRole.value)
+TOOLTIP_ROLE = int(Qt.ItemDataRole.ToolTipRole.value)
+FOREGROUND_ROLE = int(Qt.ItemDataRole.ForegroundRole.value)
+
 
 class ColumnsModel(QAbstractTableModel):
     """A table model whose columns are the headings in ``COLUMNS``; subclasses give the rows."""

@@ -418,21 +418,29 @@ def test_list_and_map_match_the_stored_marks_after_every_kind_of_edit(
 def test_adding_a_typed_point_keeps_the_selection_and_the_list_place(
     qtbot,
     page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
 ) -> None:
-    """A point typed while a mark is selected is added without losing the selection or
-    the list's scroll position."""
-    for code, side in (("BL23", "L"), ("BL25", "L"), ("BL40", "L")):
-        _click_point(qtbot, page, code, side)
-    page.mark_list.setCurrentIndex(page.mark_model.index(1))
-    assert page.map.selected_mark_ids() == [page._rows[1].id]
+    """A point typed while a mark far down a long list is selected is added without losing
+    the selection or the list's scroll position."""
+    placed = [p for p in BM.placed_points("posterior") if p.code != "GV4"][:60]
+    with database.write() as session:
+        add_marks(session, BM, visits[1], [point_spec(p.code, p.side) for p in placed])
+    page.refresh()
+    row = 40
+    page.mark_list.setCurrentIndex(page.mark_model.index(row))
+    page.mark_list.scrollTo(page.mark_model.index(row))
     scroll = page.mark_list.verticalScrollBar().value()
+    assert scroll > 0  # the list really is scrolled
+    selected_id = page._rows[row].id
+    assert page.map.selected_mark_ids() == [selected_id]
     qtbot.keyClicks(page.point_entry, "GV4")
     qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
     assert _listed(page)[-1] == "GV4"
     assert page.mark_list.verticalScrollBar().value() == scroll
     selected = page.mark_list.selectionModel().selectedRows()
-    assert [i.row() for i in selected] == [1]
-    assert page.map.selected_mark_ids() == [page._rows[1].id]
+    assert [i.row() for i in selected] == [row]
+    assert page.map.selected_mark_ids() == [selected_id]
 
 
 def test_undo_button_keeps_its_place_and_names_the_step(
