@@ -6,6 +6,7 @@ import copy
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
+
+from charting.models.file_checks import FileCheckRecords
 
 # Seconds a connection waits for another writer before "database is locked".
 BUSY_TIMEOUT_S = 10
@@ -48,14 +51,29 @@ class DatabaseFileError(DatabaseError):
 class IntegrityCheck:
     """A check of the file running in a background thread; writes wait for its verdict.
 
-    ``run`` returns None when the file is sound, else the problem in words.
+    ``run`` returns None when the file is sound, else the problem in words; ``interrupt``
+    (called from another thread) makes a running ``run`` return early.
+
+    ``trusted_since`` is set when the file is exactly as Charting left it after a passed
+    check (``charting.models.file_checks``): writes then go ahead while the check runs, and
+    only a bad verdict stops them.
     """
 
-    def __init__(self, path: str, run: Callable[[], str | None]) -> None:
+    def __init__(
+        self,
+        path: str,
+        run: Callable[[], str | None],
+        trusted_since: datetime | None = None,
+        interrupt: Callable[[], None] | None = None,
+    ) -> None:
         self.path = path
+        self.trusted_since = trusted_since
         self._run = run
+        self._interrupt = interrupt
         self._done = threading.Event()
+        self._stopped = False
         self._problem: str | None = None
+        self._passed_at: datetime | None = None
         self._thread = threading.Thread(target=self._work, name="integrity-check", daemon=True)
         self._thread.start()
 
@@ -65,12 +83,21 @@ class IntegrityCheck:
         except Exception as exc:
             self._problem = f"the file could not be checked ({exc})"
         finally:
+            if self._stopped:
+                self._problem = None
+            elif self._problem is None:
+                self._passed_at = datetime.now(UTC)
             self._done.set()
 
     @property
     def finished(self) -> bool:
         """Whether the verdict is in."""
         return self._done.is_set()
+
+    @property
+    def problem(self) -> str | None:
+        """The problem found, once the verdict is in (None while running or when sound)."""
+        return self._problem if self._done.is_set() else None
 
     def wait(self, timeout: float) -> bool:
         """Wait at most ``timeout`` seconds; whether the verdict is in."""
@@ -87,10 +114,29 @@ class IntegrityCheck:
         return self._problem
 
     def require_sound(self) -> None:
-        """Wait for the verdict; raise DatabaseFileError if the file is damaged."""
-        problem = self.verdict()
+        """Before a write: wait for the verdict (unless the file is trusted, see above);
+        raise DatabaseFileError if the file is damaged."""
+        problem = self.problem if self.trusted_since is not None else self.verdict()
         if problem is not None:
             raise DatabaseFileError(self.path, problem)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Interrupt a check still running (Charting is closing) and wait for its thread."""
+        if self._done.is_set():
+            return
+        self._stopped = True
+        if self._interrupt is not None:
+            self._interrupt()
+        self._done.wait(timeout)
+
+    def sound_as_of(self) -> datetime | None:
+        """When the file was last known sound: this check's pass, or (if it did not get
+        to finish) the earlier pass the start trusted; None when it failed or is unknown."""
+        if self._passed_at is not None:
+            return self._passed_at
+        if self._problem is None and (self._stopped or not self._done.is_set()):
+            return self.trusted_since
+        return None
 
 
 def parse_url(url: str) -> URL:
@@ -255,3 +301,16 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+    def close(self, records: FileCheckRecords | None = None) -> None:
+        """Close at the end of a clean session: stop the file's background check, close
+        every connection, and remember an SQLite file as sound in ``records`` when it was
+        checked (or trusted) this session, so the next start need not wait for a check."""
+        check = self.integrity_check
+        if check is not None:
+            check.stop()
+        self.engine.dispose()
+        path = self.sqlite_path
+        sound_as_of = check.sound_as_of() if check is not None else None
+        if records is not None and path and check is not None:
+            records.record(Path(path), sound_as_of)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,7 @@ from charting.models.db import (
     make_engine,
     parse_url,
 )
+from charting.models.file_checks import FileCheckRecords
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -72,23 +75,31 @@ class OpenResult:
     backup: Path | None  # the pre-migration copy, if one was made
 
 
-def _connect_read_only(path: Path) -> sqlite3.Connection:
+def _connect_read_only(path: Path, shared: bool = False) -> sqlite3.Connection:
     # With no -wal file beside it nobody is writing, so open it as immutable: SQLite then
-    # creates no -wal/-shm files next to a file we may be about to refuse.
-    flags = "mode=ro" if Path(f"{path}-wal").exists() else "mode=ro&immutable=1"
+    # creates no -wal/-shm files next to a file we may be about to refuse. ``shared``: the
+    # app may write while this connection reads, so it must see a consistent snapshot.
+    immutable = not shared and not Path(f"{path}-wal").exists()
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
     try:
         return sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, timeout=10)
     except sqlite3.Error as exc:
         raise DatabaseFileError(path, f"SQLite cannot open it ({exc})") from None
 
 
-def quick_check_problem(path: Path) -> str | None:
+def quick_check_problem(
+    path: Path, shared: bool = False, opened: Callable[[sqlite3.Connection], None] | None = None
+) -> str | None:
     """Run SQLite's quick_check on the file, read-only; the problem in words, or None.
 
-    It reads every page: about 0.6 s for 300 MB, 15 s for a 2 GB clinic (benchmarks/).
+    It reads every page: about 0.6 s for 300 MB, 5 s for a 2 GB clinic (benchmarks/).
+    ``shared``: the app has the file open and may write while the check runs. ``opened``
+    receives the check's connection (to interrupt it from another thread).
     """
-    conn = _connect_read_only(path)
+    conn = _connect_read_only(path, shared)
     try:
+        if opened is not None:
+            opened(conn)
         # The first problem is enough to refuse the file; SQLite may report it as several
         # lines ("*** in database main ***", then the page), which would not fit a message.
         check = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
@@ -100,6 +111,36 @@ def quick_check_problem(path: Path) -> str | None:
         return None
     detail = " ".join(ln for ln in check.splitlines() if not ln.startswith("***"))
     return f"the file is damaged (integrity check: {detail})"
+
+
+class _BackgroundQuickCheck:
+    """``quick_check_problem`` for an :class:`IntegrityCheck`, which can interrupt it."""
+
+    def __init__(self, path: Path, shared: bool) -> None:
+        self.path = path
+        self.shared = shared
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._interrupted = False
+
+    def _opened(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            self._conn = conn
+            if self._interrupted:
+                raise sqlite3.OperationalError("interrupted")
+
+    def run(self) -> str | None:
+        try:
+            return quick_check_problem(self.path, self.shared, self._opened)
+        finally:
+            with self._lock:
+                self._conn = None
+
+    def interrupt(self) -> None:
+        with self._lock:
+            self._interrupted = True
+            if self._conn is not None:
+                self._conn.interrupt()
 
 
 def inspect_sqlite_file(path: Path, full_check: bool = True) -> str | None:
@@ -227,7 +268,10 @@ def upgrade_to_head(engine: Engine) -> None:
 
 
 def open_database(
-    url: str, backup_folder: Path | None = None, check_in_background: bool = False
+    url: str,
+    backup_folder: Path | None = None,
+    check_in_background: bool = False,
+    records: FileCheckRecords | None = None,
 ) -> OpenResult:
     """Open (creating if needed) the database at ``url`` and bring its schema to head.
 
@@ -235,7 +279,8 @@ def open_database(
     backup API before any migration touches it. With ``check_in_background`` (the app's
     start-up), the page-by-page check of a file already at the newest schema runs in a
     background thread instead: reading starts at once, and the first write waits for the
-    check's verdict (``Database.integrity_check``).
+    check's verdict (``Database.integrity_check``), unless ``records`` shows the file
+    exactly as Charting left it after a passed check (``charting.models.file_checks``).
 
     Raises:
         DatabaseError: a readable explanation; an existing file is left as it was.
@@ -244,12 +289,16 @@ def open_database(
     path: Path | None = None
     revision: str | None = None
     existed = False
+    trusted_since = None
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise DatabaseError("an in-memory database would lose every record; use a file")
         path = Path(parsed.database)
         revision = inspect_sqlite_file(path, full_check=not check_in_background)
         existed = path.exists()
+        if check_in_background and records is not None and existed:
+            # Read before anything opens the file (opening creates its write-ahead log).
+            trusted_since = records.trusted_since(path)
         if check_in_background and existed and revision != SCHEMA_HEAD:
             # A migration is about to write: check the file first, here and now.
             problem = quick_check_problem(path)
@@ -277,9 +326,10 @@ def open_database(
             _make_private(path)
         database = Database(engine)
         if path is not None and check_in_background and existed and revision == head:
-            checked = path
+            # On a trusted start the app writes while the check reads: a shared connection.
+            quick = _BackgroundQuickCheck(path, shared=trusted_since is not None)
             database.integrity_check = IntegrityCheck(
-                str(checked), lambda: quick_check_problem(checked)
+                str(path), quick.run, trusted_since, quick.interrupt
             )
         return OpenResult(database, revision if revision != head else None, backup)
     except OperationalError as exc:

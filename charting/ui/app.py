@@ -10,8 +10,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from charting import __version__
-from charting.config import APP_AUTHOR, APP_NAME, DatabaseChoice, backup_dir
+from charting.config import APP_AUTHOR, APP_NAME, DatabaseChoice, backup_dir, data_dir
 from charting.models.db import Database, DatabaseError
+from charting.models.file_checks import RECORDS_FILENAME, FileCheckRecords
 from charting.models.migrate import DatabaseFileError, open_database
 from charting.resources import resource_path
 from charting.services.access import Actor
@@ -54,14 +55,20 @@ def sign_in_at_start(database: Database) -> Actor | None:
     return actor
 
 
+def damaged_file_text(path: str, problem: str, during: str = "") -> str:
+    """What to tell a person whose database file cannot be used (``during``: what Charting
+    was doing when it found out, as a sentence of its own)."""
+    return (
+        f"{path}\n\n{during}{problem[0].upper()}{problem[1:]}.\n\n"
+        "Nothing more has been written to the file. Start Charting with --db to choose "
+        "another database, or restore a backup (charting restore)."
+    )
+
+
 def _refuse_file(exc: DatabaseFileError) -> int:
     print(f"charting: error: {exc}", file=sys.stderr)
     QMessageBox.critical(
-        None,
-        "Charting cannot open the database",
-        f"{exc.path}\n\n{exc.problem[0].upper()}{exc.problem[1:]}.\n\n"
-        "The file has not been changed. Start Charting with --db to choose another "
-        "database, or restore a backup.",
+        None, "Charting cannot open the database", damaged_file_text(exc.path, exc.problem)
     )
     return 1
 
@@ -74,7 +81,8 @@ def run_app(choice: DatabaseChoice) -> int:
     """
     app = make_application()
     try:
-        opened = open_database(choice.url, backup_dir(), check_in_background=True)
+        records = FileCheckRecords(data_dir() / RECORDS_FILENAME)
+        opened = open_database(choice.url, backup_dir(), check_in_background=True, records=records)
     except DatabaseFileError as exc:
         return _refuse_file(exc)
     except DatabaseError as exc:
@@ -82,9 +90,11 @@ def run_app(choice: DatabaseChoice) -> int:
         QMessageBox.critical(None, "Charting cannot open the database", str(exc))
         return 1
     database = opened.database
+    clean = False
     try:
         try:
             if sign_in_at_start(database) is None:
+                clean = True
                 return 0
         except DatabaseFileError as exc:
             return _refuse_file(exc)
@@ -100,6 +110,9 @@ def run_app(choice: DatabaseChoice) -> int:
         with database.read() as session:
             keep = load_security(session).backups_kept
         window.start_daily_backup(backup_dir(), keep)
-        return app.exec()
+        code = app.exec()
+        clean = True
+        return code
     finally:
-        database.dispose()
+        # Only a clean close vouches for the file to the next start (file_checks.py).
+        database.close(records if clean else None)

@@ -116,7 +116,7 @@ def wait_for_file_check(database: Database, message: QLabel, buttons: QWidget) -
     up; if the person is quicker, they see why they wait, and the window stays painted.
     """
     check = database.integrity_check
-    if check is None or check.finished:
+    if check is None or check.finished or check.trusted_since is not None:
         return
     show_message(message, "Checking the database file before signing in\u2026")
     buttons.setEnabled(False)

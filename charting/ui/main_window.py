@@ -86,6 +86,11 @@ class MainWindow(QMainWindow):
         self._idle_lock_ms = idle_lock_ms
         self._focus_before_lock: QWidget | None = None
         self.daily_backup = TaskRunner(self)
+        # A trusted start (file_checks.py) writes while the file's check still runs: watch
+        # for its verdict, and stop at once if it finds damage.
+        self.file_damaged = False
+        self._file_check_timer = QTimer(self)
+        self._file_check_timer.setInterval(250)
 
         self.search = QLineEdit()
         self.search.setObjectName("patientSearch")
@@ -278,6 +283,10 @@ class MainWindow(QMainWindow):
         self.lock_page.switch_user_requested.connect(self._on_lock_page_switch_user_requested)
         self.lock_page.sign_in_requested.connect(self._on_lock_page_sign_in_requested)
         self.lock_page.quit_requested.connect(self.close)
+        self._file_check_timer.timeout.connect(self._on_file_check_timer_timeout)
+        check = self.database.integrity_check
+        if check is not None and not check.finished:
+            self._file_check_timer.start()
         self.daily_backup.finished.connect(self._on_daily_backup_finished)
         self.daily_backup.failed.connect(self._on_daily_backup_failed)
         self.welcome.practitioner_requested.connect(self.edit_practitioner)
@@ -952,8 +961,32 @@ class MainWindow(QMainWindow):
         self.settings.setValue("main/splitter", self.splitter.saveState())
         self.settings.sync()
 
+    @Slot()
+    def _on_file_check_timer_timeout(self) -> None:
+        check = self.database.integrity_check
+        if check is None or not check.finished:
+            return
+        self._file_check_timer.stop()
+        problem = check.problem
+        if problem is None:
+            return
+        from charting.ui.app import damaged_file_text
+
+        self.file_damaged = True
+        QMessageBox.critical(
+            self,
+            "The database file is damaged",
+            damaged_file_text(
+                check.path,
+                problem,
+                "The check Charting runs on the file in the background has found a problem, "
+                "so Charting will close. ",
+            ),
+        )
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.visit_chart is not None:
+        if self.visit_chart is not None and not self.file_damaged:
             self.visit_chart.form.flush()
         self.idle.stop()
         self.daily_backup.wait()

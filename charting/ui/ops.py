@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from charting.models.db import Database
+from charting.models.db import Database, DatabaseFileError
 from charting.services.changes import Changes
 from charting.services.errors import ServiceError
 
@@ -53,6 +53,9 @@ class OpRunner(QObject):
             QMessageBox.critical(
                 parent, "Database problem", f"The change was not saved: {exc.orig}"
             )
+            return None
+        except DatabaseFileError as exc:
+            QMessageBox.critical(parent, "Database problem", f"The change was not saved. {exc}")
             return None
         changes = result[-1] if isinstance(result, tuple) else result
         if isinstance(changes, Changes):
