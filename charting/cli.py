@@ -194,7 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         return _fail(str(exc), 2)
 
-    # Deferred imports keep `charting --help` instant and the GUI start-up lean.
+    if args.command is None:
+        # The app loads the database layer behind its first window (and checks the URL).
+        from charting.ui.app import run_app
+
+        return run_app(choice)
+    # Deferred imports keep `charting --help` instant.
     from charting.models.db import BadDatabaseUrlError, DatabaseError, parse_url
     from charting.models.migrate import open_database
 
@@ -202,10 +207,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parse_url(choice.url)
     except BadDatabaseUrlError as exc:
         return _fail(str(exc), 2)
-    if args.command is None:
-        from charting.ui.app import run_app
-
-        return run_app(choice)
     if args.command == "restore":
         return _run_restore(choice.url, args)
     try:

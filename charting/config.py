@@ -15,6 +15,7 @@ APP_AUTHOR = "Charting"
 DATABASE_ENV = "CHARTING_DATABASE_URL"
 DATA_DIR_ENV = "CHARTING_DATA_DIR"
 DATABASE_FILENAME = "charting.sqlite3"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
 class ConfigError(ValueError):
@@ -90,6 +91,12 @@ def normalise_url(text: str) -> str:
     if not text:
         raise ConfigError("the database URL is empty")
     if "://" in text:
+        backend = text.split("://", 1)[0].split("+", 1)[0].lower()
+        if backend not in SUPPORTED_BACKENDS:
+            raise ConfigError(
+                f"'{backend}' databases are not supported; "
+                "use sqlite:///FILE or postgresql+psycopg://USER@HOST/DBNAME"
+            )
         return text
     if text.endswith((".sqlite", ".sqlite3", ".db")) or os.sep in text or "/" in text:
         try:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from charting.config import SUPPORTED_BACKENDS
 from charting.models.file_checks import FileCheckRecords
 
 # Seconds a connection waits for another writer before "database is locked".
@@ -145,7 +146,7 @@ def parse_url(url: str) -> URL:
         parsed = make_url(url)
     except ArgumentError:
         raise BadDatabaseUrlError(f"'{url}' is not a valid database URL") from None
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
         raise BadDatabaseUrlError(
             f"'{parsed.get_backend_name()}' databases are not supported; "
             "use sqlite:///FILE or postgresql+psycopg://USER@HOST/DBNAME"

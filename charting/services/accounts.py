@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from charting.models import Practitioner, Role, UserAccount, utcnow
+from charting.policy import MAX_PASSWORD, MIN_PASSWORD
 from charting.services import audit
 from charting.services.access import Actor, Permission, require
 from charting.services.changes import Changes
@@ -34,8 +35,6 @@ def production_hasher() -> PasswordHasher:
 
 
 HASHER = production_hasher()
-MIN_PASSWORD = 10
-MAX_PASSWORD = 256
 # Back-off: the fifth wrong password in a row locks the account for 30 s, and each further
 # one doubles the wait, up to 15 minutes (OWASP Authentication Cheat Sheet: throttle, do not
 # lock out for good, or anyone could lock a colleague out).

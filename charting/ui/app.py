@@ -1,23 +1,33 @@
-"""Application start-up: open the database (explaining any problem), then the main window."""
+"""Application start-up: the sign-in window first, the database opening behind it, then the
+main window.
+
+This module imports only Qt and the standard library at the top: the database layer
+(SQLAlchemy alone takes about 270 ms to import) loads in a worker thread once the sign-in
+window is up, while the person types.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import sys
+import threading
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QSettings, QTimer
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QSettings, QTimer, Signal, Slot
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from charting import __version__
 from charting.config import APP_AUTHOR, APP_NAME, DatabaseChoice, backup_dir, data_dir
-from charting.models.db import Database, DatabaseError
-from charting.models.file_checks import RECORDS_FILENAME, FileCheckRecords
-from charting.models.migrate import DatabaseFileError, open_database
 from charting.resources import resource_path
-from charting.services.access import Actor
-from charting.services.accounts import has_accounts
-from charting.services.settings import load_security
+
+if TYPE_CHECKING:
+    from charting.models.db import Database
+    from charting.models.file_checks import FileCheckRecords
+    from charting.models.migrate import OpenResult
+    from charting.services.access import Actor
+    from charting.ui.login_dialog import LoginDialog
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -42,6 +52,7 @@ def sign_in_at_start(database: Database) -> Actor | None:
     Raises:
         DatabaseFileError: the start-up check found the file damaged.
     """
+    from charting.services.accounts import has_accounts
     from charting.ui.login_dialog import FirstAdminDialog, LoginDialog
 
     with database.read() as session:
@@ -55,6 +66,98 @@ def sign_in_at_start(database: Database) -> Actor | None:
     return actor
 
 
+class DatabaseOpening(QObject):
+    """Opens the database in a worker thread, so the sign-in window need not wait for it.
+
+    The worker imports the database layer, runs ``open_database`` (the file's checks, a
+    backup and the migration when the schema is older) and reads what the sign-in needs.
+
+    Signals:
+        ready(): the worker has finished, with a database or an error (in the GUI thread).
+    """
+
+    ready = Signal()
+
+    def __init__(self, url: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.url = url
+        self.opened: OpenResult | None = None
+        self.records: FileCheckRecords | None = None
+        self.error: BaseException | None = None
+        self.first_start = False  # the database has no accounts yet
+        self.clinic_name = ""
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="open-database", daemon=True)
+
+    def start(self) -> None:
+        """Start opening (once)."""
+        if not self._thread.is_alive() and not self._done.is_set():
+            self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            from charting.models.file_checks import RECORDS_FILENAME, FileCheckRecords
+            from charting.models.migrate import open_database
+            from charting.services.accounts import has_accounts
+            from charting.ui.login_dialog import read_clinic_name
+
+            records = FileCheckRecords(data_dir() / RECORDS_FILENAME)
+            opened = open_database(
+                self.url, backup_dir(), check_in_background=True, records=records
+            )
+            try:
+                with opened.database.read() as session:
+                    self.first_start = not has_accounts(session)
+                self.clinic_name = read_clinic_name(opened.database)
+            except BaseException:
+                opened.database.dispose()
+                raise
+            self.records = records
+            self.opened = opened
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self._done.set()
+            self.ready.emit()
+
+    @property
+    def done(self) -> bool:
+        """Whether the worker has finished."""
+        return self._done.is_set()
+
+    def wait(self) -> Database:
+        """The opened database, once it is (the windows stay painted meanwhile).
+
+        Raises:
+            DatabaseError: as ``open_database``.
+        """
+        self.start()
+        while not self._done.wait(0.02):
+            QGuiApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        if self.error is not None:
+            raise self.error
+        assert self.opened is not None
+        return self.opened.database
+
+
+def _remembered_key(url: str) -> str:
+    # Hashed: a server URL may carry a password, which has no place in the settings file.
+    return "signIn/" + hashlib.sha256(url.encode()).hexdigest()[:20]
+
+
+def remembered_clinic(settings: QSettings, url: str) -> str | None:
+    """The clinic name shown the last time someone signed in to ``url`` on this computer;
+    None if nobody has (the database may still need its first admin account)."""
+    value = settings.value(_remembered_key(url))
+    return value if isinstance(value, str) else None
+
+
+def remember_clinic(settings: QSettings, url: str, name: str) -> None:
+    """Note that ``url`` has accounts, and its clinic name, for the next start."""
+    settings.setValue(_remembered_key(url), name)
+    settings.sync()
+
+
 def damaged_file_text(path: str, problem: str, during: str = "") -> str:
     """What to tell a person whose database file cannot be used (``during``: what Charting
     was doing when it found out, as a sentence of its own)."""
@@ -65,54 +168,132 @@ def damaged_file_text(path: str, problem: str, during: str = "") -> str:
     )
 
 
-def _refuse_file(exc: DatabaseFileError) -> int:
+def _refuse(exc: BaseException) -> int:
+    """Explain why the database cannot be used; the exit code."""
+    from charting.models.db import BadDatabaseUrlError, DatabaseError, DatabaseFileError
+
+    if not isinstance(exc, DatabaseError):
+        raise exc
     print(f"charting: error: {exc}", file=sys.stderr)
-    QMessageBox.critical(
-        None, "Charting cannot open the database", damaged_file_text(exc.path, exc.problem)
+    text = (
+        damaged_file_text(exc.path, exc.problem) if isinstance(exc, DatabaseFileError) else str(exc)
     )
-    return 1
+    QMessageBox.critical(None, "Charting cannot open the database", text)
+    return 2 if isinstance(exc, BadDatabaseUrlError) else 1
+
+
+class _SignInWhileOpening(QObject):
+    """Ends the sign-in window early when the opened database cannot take a sign-in."""
+
+    def __init__(self, dialog: LoginDialog, opening: DatabaseOpening) -> None:
+        super().__init__(dialog)
+        self.dialog = dialog
+        self.opening = opening
+        self.needs_first_admin = False
+        opening.ready.connect(self._on_opening_ready)
+
+    @Slot()
+    def _on_opening_ready(self) -> None:
+        if self.opening.error is not None or self.opening.first_start:
+            # Cannot be opened, or nobody has an account yet (a new or replaced database).
+            self.needs_first_admin = self.opening.error is None
+            self.dialog.reject()
+            return
+        self.dialog.show_clinic_name(self.opening.clinic_name)
+        # The main window's modules load while the person types, not after they click.
+        QTimer.singleShot(0, lambda: importlib.import_module("charting.ui.main_window"))
+
+
+def _sign_in_while_opening(opening: DatabaseOpening, clinic: str) -> Actor | None:
+    """The sign-in window shown at once, the database opening behind it.
+
+    Raises:
+        DatabaseError: the database could not be opened, or its file is damaged.
+    """
+    from charting.ui.login_dialog import FirstAdminDialog, LoginDialog
+
+    dialog = LoginDialog(opening, None, clinic_name=clinic)
+    watch = _SignInWhileOpening(dialog, opening)
+    QTimer.singleShot(0, opening.start)  # once exec() has shown the window
+    dialog.exec()
+    if dialog.damaged is not None:
+        raise dialog.damaged
+    actor = dialog.actor
+    if actor is None:
+        database = opening.wait()  # raises what opening met
+        if watch.needs_first_admin:
+            actor = FirstAdminDialog.ask(None, database)
+    if actor is not None:
+        opening.wait().actor = actor
+    return actor
 
 
 def run_app(choice: DatabaseChoice) -> int:
     """Open the configured database and run the app until its window closes.
 
-    The file's page-by-page check runs in the background (15 s for a 2 GB clinic), so the
-    sign-in window shows at once; signing in, the first write, waits for its verdict.
+    On a database someone has signed in to from this computer before, the sign-in window
+    shows at once and the database opens behind it. Otherwise (the first start: the
+    database may need its first admin account) it is opened first. The file's page-by-page
+    check runs in the background (5 s for a 2 GB clinic); signing in, the first write,
+    waits for its verdict unless the file is as Charting left it (``file_checks.py``).
     """
     app = make_application()
-    try:
-        records = FileCheckRecords(data_dir() / RECORDS_FILENAME)
-        opened = open_database(choice.url, backup_dir(), check_in_background=True, records=records)
-    except DatabaseFileError as exc:
-        return _refuse_file(exc)
-    except DatabaseError as exc:
-        print(f"charting: error: {exc}", file=sys.stderr)
-        QMessageBox.critical(None, "Charting cannot open the database", str(exc))
-        return 1
-    database = opened.database
+    # One start-up window may give way to another (sign-in to first admin): closing the
+    # first must not end the app.
+    app.setQuitOnLastWindowClosed(False)
+    settings = QSettings()
+    clinic = remembered_clinic(settings, choice.url)
+    opening = DatabaseOpening(choice.url)
+    if clinic is None:
+        try:
+            database = opening.wait()
+        except Exception as exc:
+            return _refuse(exc)
     clean = False
     try:
         try:
-            if sign_in_at_start(database) is None:
-                clean = True
-                return 0
-        except DatabaseFileError as exc:
-            return _refuse_file(exc)
+            if clinic is None:
+                actor = sign_in_at_start(database)
+            else:
+                actor = _sign_in_while_opening(opening, clinic)
+        except Exception as exc:
+            return _refuse(exc)
+        database = opening.wait()
+        if actor is None:
+            clean = True
+            return 0
+        remember_clinic(settings, choice.url, opening.clinic_name)
+        from charting.services.settings import load_security
         from charting.ui.main_window import MainWindow
 
-        window = MainWindow(database, QSettings())
-        if opened.backup is not None:
+        window = MainWindow(database, settings)
+        assert opening.opened is not None
+        if opening.opened.backup is not None:
             window.statusBar().showMessage(
-                f"Database upgraded; the previous version was backed up to {opened.backup}",
+                f"Database upgraded; the previous version was backed up to {opening.opened.backup}",
                 15000,
             )
         window.show()
         with database.read() as session:
             keep = load_security(session).backups_kept
         window.start_daily_backup(backup_dir(), keep)
+        app.setQuitOnLastWindowClosed(True)
         code = app.exec()
         clean = True
-        return code
+        return 1 if window.file_damaged else code
     finally:
-        # Only a clean close vouches for the file to the next start (file_checks.py).
-        database.close(records if clean else None)
+        app.setQuitOnLastWindowClosed(True)
+        if opening.opened is not None:
+            # Only a clean close vouches for the file to the next start (file_checks.py).
+            opening.opened.database.close(opening.records if clean else None)
+
+
+__all__ = [
+    "DatabaseOpening",
+    "damaged_file_text",
+    "make_application",
+    "remember_clinic",
+    "remembered_clinic",
+    "run_app",
+    "sign_in_at_start",
+]

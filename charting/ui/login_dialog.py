@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -14,23 +16,23 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
-from charting.models import Role
-from charting.models.db import Database, DatabaseFileError
-from charting.services import accounts
-from charting.services.access import Actor
-from charting.services.accounts import AccountInput, SignInError
-from charting.services.errors import ServiceError, ValidationError
-from charting.services.settings import load_settings
+from charting.policy import MAX_PASSWORD, MIN_PASSWORD
 from charting.ui.forms import FieldForm, line
+
+# The sign-in window shows before the database layer has loaded (charting.ui.app), so the
+# database modules are imported where they are used, not here.
+if TYPE_CHECKING:
+    from charting.models.db import Database, DatabaseFileError
+    from charting.services.access import Actor
+    from charting.services.accounts import AccountInput
 
 MESSAGE_STYLE = "color: #b3261e;"
 
 
 def password_line(placeholder: str = "") -> QLineEdit:
     """A line edit that hides what is typed."""
-    edit = line(placeholder, accounts.MAX_PASSWORD)
+    edit = line(placeholder, MAX_PASSWORD)
     edit.setEchoMode(QLineEdit.EchoMode.Password)
     return edit
 
@@ -138,6 +140,11 @@ def check_credentials(
     Raises:
         SignInError: as ``accounts.sign_in``.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from charting.services import accounts
+    from charting.services.accounts import SignInError
+
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         return accounts.sign_in(database, username, password, action=action)
@@ -147,7 +154,13 @@ def check_credentials(
         QGuiApplication.restoreOverrideCursor()
 
 
-def _clinic_name(database: Database) -> str:
+def read_clinic_name(database: Database) -> str:
+    """The clinic's name for the sign-in window ("" when unset or unreadable)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from charting.services.errors import ServiceError
+    from charting.services.settings import load_settings
+
     try:
         with database.read() as session:
             name = load_settings(session).clinic_name
@@ -156,25 +169,47 @@ def _clinic_name(database: Database) -> str:
     return "" if name == "Your clinic" else name
 
 
+@runtime_checkable
+class DatabaseSource(Protocol):
+    """A database still opening (``charting.ui.app.DatabaseOpening``)."""
+
+    @property
+    def done(self) -> bool:
+        """Whether it has finished opening (or failed to)."""
+
+    def wait(self) -> Database:
+        """The database, once open (windows stay painted meanwhile); raises its error."""
+
+
 class LoginDialog(QDialog):
-    """Username and password; a wrong one says so, and repeated ones make the button wait."""
+    """Username and password; a wrong one says so, and repeated ones make the button wait.
+
+    At start-up the window shows while the database is still opening (``database`` is a
+    :class:`DatabaseSource` and ``clinic_name`` the name remembered from the last sign-in).
+    """
 
     def __init__(
-        self, database: Database, parent: QWidget | None = None, username: str = ""
+        self,
+        database: Database | DatabaseSource,
+        parent: QWidget | None = None,
+        username: str = "",
+        clinic_name: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("loginDialog")
         self.setWindowTitle("Sign in \u2013 Charting")
-        self.database = database
+        self._source = database
         self.actor: Actor | None = None
         self.damaged: DatabaseFileError | None = None
 
         title = QLabel("Sign in to Charting")
         title.setStyleSheet("font-size: 16pt; font-weight: 600;")
-        clinic = QLabel(_clinic_name(database))
-        clinic.setObjectName("loginClinic")
-        clinic.setStyleSheet("color: #555;")
-        clinic.setVisible(bool(clinic.text()))
+        self.clinic = QLabel()
+        self.clinic.setObjectName("loginClinic")
+        self.clinic.setStyleSheet("color: #555;")
+        if clinic_name is None:
+            clinic_name = read_clinic_name(self.database)
+        self.show_clinic_name(clinic_name)
         self.username = line("", 60)
         self.username.setText(username)
         self.password = password_line()
@@ -194,12 +229,38 @@ class LoginDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
         layout.addWidget(title)
-        layout.addWidget(clinic)
+        layout.addWidget(self.clinic)
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
         self.setMinimumWidth(420)
         (self.password if username else self.username).setFocus()
+
+    @property
+    def database(self) -> Database:
+        """The database signed in to (waits for it to open, if it is still opening)."""
+        source = self._source
+        return source.wait() if isinstance(source, DatabaseSource) else source
+
+    def show_clinic_name(self, name: str) -> None:
+        """Show the clinic's name under the title (nothing when it has none)."""
+        self.clinic.setText(name)
+        self.clinic.setVisible(bool(name))
+
+    def _wait_for_database(self) -> Database:
+        """The database; if it is still opening, the window says so and waits."""
+        source = self._source
+        if not isinstance(source, DatabaseSource) or source.done:
+            return self.database
+        show_message(self.message, "Opening the database\u2026")
+        self.sign_in_button.setEnabled(False)
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            return source.wait()
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+            self.sign_in_button.setEnabled(True)
+            show_message(self.message, "")
 
     @classmethod
     def ask(cls, parent: QWidget | None, database: Database, username: str = "") -> Actor | None:
@@ -224,8 +285,19 @@ class LoginDialog(QDialog):
             self.username.setFocus()
             return
         try:
-            wait_for_file_check(self.database, self.message, self.sign_in_button)
-            actor = check_credentials(self.database, username, self.password.text())
+            database = self._wait_for_database()
+        except Exception:
+            # It could not be opened: the caller, told by the same opening, explains.
+            self.reject()
+            return
+        if not self.isVisible():
+            return  # closed while the database opened (it needs its first admin)
+        from charting.models.db import DatabaseFileError
+        from charting.services.accounts import SignInError
+
+        try:
+            wait_for_file_check(database, self.message, self.sign_in_button)
+            actor = check_credentials(database, username, self.password.text())
         except DatabaseFileError as exc:
             # Found damaged by the start-up check: the caller explains and closes.
             self.damaged = exc
@@ -261,7 +333,7 @@ class FirstAdminDialog(QDialog):
         intro.setWordWrap(True)
         self.display_name = line("e.g. Ana Ruiz", 200)
         self.username_edit = line("e.g. ana (letters, digits, dots)", 60)
-        self.password = password_line(f"At least {accounts.MIN_PASSWORD} characters")
+        self.password = password_line(f"At least {MIN_PASSWORD} characters")
         self.confirm = password_line("The same password again")
         self.treats = QCheckBox("I also treat patients (adds the Practitioner role)")
         self.treats.setObjectName("treatsPatients")
@@ -320,6 +392,9 @@ class FirstAdminDialog(QDialog):
 
     def collect(self) -> AccountInput:
         """The form's current values."""
+        from charting.models import Role
+        from charting.services.accounts import AccountInput
+
         treats = self.treats.isChecked()
         return AccountInput(
             username=self.username_edit.text(),
@@ -337,6 +412,12 @@ class FirstAdminDialog(QDialog):
 
     @Slot()
     def _on_buttons_accepted(self) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from charting.models.db import DatabaseFileError
+        from charting.services import accounts
+        from charting.services.errors import ServiceError, ValidationError
+
         data = self.collect()
         errors = accounts.validate_account(data, new=True)
         if self.confirm.text() != self.password.text():
@@ -373,7 +454,7 @@ class ChangePasswordDialog(QDialog):
         self.database = database
         self.changed = False
         self.current = password_line()
-        self.new = password_line(f"At least {accounts.MIN_PASSWORD} characters")
+        self.new = password_line(f"At least {MIN_PASSWORD} characters")
         self.confirm = password_line("The same password again")
         self.form = FieldForm()
         self.form.add("current", "&Current password", self.current)
@@ -401,6 +482,11 @@ class ChangePasswordDialog(QDialog):
 
     @Slot()
     def _on_buttons_accepted(self) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from charting.services import accounts
+        from charting.services.errors import ServiceError, ValidationError
+
         errors = {}
         if self.new.text() != self.confirm.text():
             errors["confirm"] = "The two passwords are not the same."
