@@ -234,7 +234,7 @@ def run_app(choice: DatabaseChoice) -> int:
     On a database someone has signed in to from this computer before, the sign-in window
     shows at once and the database opens behind it. Otherwise (the first start: the
     database may need its first admin account) it is opened first. The file's page-by-page
-    check runs in the background (5 s for a 2 GB clinic); signing in, the first write,
+    check runs in the background (5 to 30 s for a 2 GB clinic); signing in, the first write,
     waits for its verdict unless the file is as Charting left it (``file_checks.py``).
     """
     app = make_application()
