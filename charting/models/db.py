@@ -49,11 +49,15 @@ class DatabaseFileError(DatabaseError):
         super().__init__(f"Cannot open the database {self.path}: {problem}")
 
 
+class CheckInterruptedError(Exception):
+    """Raised by an integrity check's ``run`` when ``interrupt`` stopped it (no verdict)."""
+
+
 class IntegrityCheck:
     """A check of the file running in a background thread; writes wait for its verdict.
 
     ``run`` returns None when the file is sound, else the problem in words; ``interrupt``
-    (called from another thread) makes a running ``run`` return early.
+    (called from another thread) makes a running ``run`` raise :class:`CheckInterruptedError`.
 
     ``trusted_since`` is set when the file is exactly as Charting left it after a passed
     check (``charting.models.file_checks``): writes then go ahead while the check runs, and
@@ -72,7 +76,7 @@ class IntegrityCheck:
         self._run = run
         self._interrupt = interrupt
         self._done = threading.Event()
-        self._stopped = False
+        self._interrupted = False
         self._problem: str | None = None
         self._passed_at: datetime | None = None
         self._thread = threading.Thread(target=self._work, name="integrity-check", daemon=True)
@@ -81,12 +85,12 @@ class IntegrityCheck:
     def _work(self) -> None:
         try:
             self._problem = self._run()
+        except CheckInterruptedError:
+            self._interrupted = True  # no verdict: neither sound nor damaged
         except Exception as exc:
             self._problem = f"the file could not be checked ({exc})"
         finally:
-            if self._stopped:
-                self._problem = None
-            elif self._problem is None:
+            if self._problem is None and not self._interrupted:
                 self._passed_at = datetime.now(UTC)
             self._done.set()
 
@@ -125,7 +129,6 @@ class IntegrityCheck:
         """Interrupt a check still running (Charting is closing) and wait for its thread."""
         if self._done.is_set():
             return
-        self._stopped = True
         if self._interrupt is not None:
             self._interrupt()
         self._done.wait(timeout)
@@ -135,7 +138,7 @@ class IntegrityCheck:
         to finish) the earlier pass the start trusted; None when it failed or is unknown."""
         if self._passed_at is not None:
             return self._passed_at
-        if self._problem is None and (self._stopped or not self._done.is_set()):
+        if self._interrupted or not self._done.is_set():
             return self.trusted_since
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from charting.models.db import (
+    CheckInterruptedError,
     Database,
     DatabaseError,
     DatabaseFileError,
@@ -96,6 +98,9 @@ def quick_check_problem(
     and 30 s from a cold disk.
     ``shared``: the app has the file open and may write while the check runs. ``opened``
     receives the check's connection (to interrupt it from another thread).
+
+    Raises:
+        CheckInterruptedError: the connection was interrupted before the check finished.
     """
     conn = _connect_read_only(path, shared)
     try:
@@ -105,6 +110,8 @@ def quick_check_problem(
         # lines ("*** in database main ***", then the page), which would not fit a message.
         check = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
     except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
+            raise CheckInterruptedError from None
         return f"the file is damaged or not a database ({exc})"
     finally:
         conn.close()
@@ -128,7 +135,7 @@ class _BackgroundQuickCheck:
         with self._lock:
             self._conn = conn
             if self._interrupted:
-                raise sqlite3.OperationalError("interrupted")
+                raise CheckInterruptedError
 
     def run(self) -> str | None:
         try:
@@ -141,7 +148,9 @@ class _BackgroundQuickCheck:
         with self._lock:
             self._interrupted = True
             if self._conn is not None:
-                self._conn.interrupt()
+                # The check may have just finished and closed its connection.
+                with contextlib.suppress(sqlite3.ProgrammingError):
+                    self._conn.interrupt()
 
 
 def inspect_sqlite_file(path: Path, full_check: bool = True) -> str | None:

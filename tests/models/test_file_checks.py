@@ -12,9 +12,14 @@ from pathlib import Path
 import pytest
 
 from charting.config import sqlite_url
-from charting.models.db import Database, DatabaseFileError, IntegrityCheck
+from charting.models.db import (
+    CheckInterruptedError,
+    Database,
+    DatabaseFileError,
+    IntegrityCheck,
+)
 from charting.models.file_checks import MAX_AGE, FileCheckRecords
-from charting.models.migrate import open_database
+from charting.models.migrate import _BackgroundQuickCheck, open_database
 from charting.services.access import Actor
 from charting.services.patients import create_patient
 from tests.factories import patient_input
@@ -163,21 +168,57 @@ def test_a_passed_check_is_relied_on_for_a_week_only(
 
     # A trusted start closed while its check runs keeps the earlier date.
     database = _start(path, records)
-    assert database.integrity_check is not None
-    database.integrity_check.stop()
+    trusted = database.integrity_check
+    assert trusted is not None and trusted.trusted_since == checked
+    trusted.verdict(timeout=60)
+    gate = threading.Event()
+
+    def still_running() -> str | None:
+        gate.wait(30)
+        raise CheckInterruptedError
+
+    database.integrity_check = IntegrityCheck(str(path), still_running, checked, gate.set)
     database.close(records)
     assert records.trusted_since(path) == checked
 
 
-def test_an_untrusted_start_closed_before_its_check_finishes_records_nothing(
-    tmp_path: Path,
-) -> None:
+def test_closing_interrupts_the_file_check(clinic: tuple[Path, FileCheckRecords]) -> None:
+    """Interrupting the background check, before or during its run, gives no verdict
+    rather than "damaged"."""
+    path, _ = clinic
+    quick = _BackgroundQuickCheck(path, shared=False)
+    quick.interrupt()
+    with pytest.raises(CheckInterruptedError):
+        quick.run()
+
+
+def test_an_untrusted_start_closed_before_its_check_finishes_records_nothing() -> None:
     """No passed check this session and none trusted: the next start waits again."""
     gate = threading.Event()
-    check = IntegrityCheck("x", lambda: (gate.wait(30), None)[1], interrupt=gate.set)
+
+    def run() -> str | None:
+        gate.wait(30)
+        raise CheckInterruptedError
+
+    check = IntegrityCheck("x", run, interrupt=gate.set)
     check.stop()
     assert check.finished and check.sound_as_of() is None
     assert check.verdict(timeout=0) is None  # stopped is not "damaged"
+
+
+def test_damage_found_just_as_the_check_is_stopped_is_not_recorded_as_sound() -> None:
+    """A verdict that arrives as Charting closes still counts: a trusted file found
+    damaged then loses its record."""
+    gate = threading.Event()
+    check = IntegrityCheck(
+        "x",
+        lambda: (gate.wait(30), "the file is damaged (page 9)")[1],
+        trusted_since=datetime.now(UTC),
+        interrupt=gate.set,
+    )
+    check.stop()
+    assert check.problem == "the file is damaged (page 9)"
+    assert check.sound_as_of() is None
 
 
 def test_unreadable_records_are_ignored_and_rewritten(
