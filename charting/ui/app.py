@@ -14,8 +14,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QSettings, QTimer, Signal, Slot
-from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal, Slot
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from charting import __version__
@@ -44,6 +44,11 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def _load_main_window_soon() -> None:
+    """Import the main window's modules while the person types, not after they click."""
+    QTimer.singleShot(0, lambda: importlib.import_module("charting.ui.main_window"))
+
+
 def sign_in_at_start(database: Database) -> Actor | None:
     """Ask who is using Charting: the first admin on a new database, else a login.
 
@@ -57,8 +62,7 @@ def sign_in_at_start(database: Database) -> Actor | None:
 
     with database.read() as session:
         first_start = not has_accounts(session)
-    # The main window's modules load while the person types, not after they click.
-    QTimer.singleShot(0, lambda: importlib.import_module("charting.ui.main_window"))
+    _load_main_window_soon()
     ask = FirstAdminDialog.ask if first_start else LoginDialog.ask
     actor = ask(None, database)
     if actor is not None:
@@ -131,9 +135,10 @@ class DatabaseOpening(QObject):
         Raises:
             DatabaseError: as ``open_database``.
         """
+        from charting.ui.login_dialog import keep_painted_until
+
         self.start()
-        while not self._done.wait(0.02):
-            QGuiApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        keep_painted_until(self._done.wait)
         if self.error is not None:
             raise self.error
         assert self.opened is not None
@@ -200,8 +205,7 @@ class _SignInWhileOpening(QObject):
             self.dialog.reject()
             return
         self.dialog.show_clinic_name(self.opening.clinic_name)
-        # The main window's modules load while the person types, not after they click.
-        QTimer.singleShot(0, lambda: importlib.import_module("charting.ui.main_window"))
+        _load_main_window_soon()
 
 
 def _sign_in_while_opening(opening: DatabaseOpening, clinic: str) -> Actor | None:

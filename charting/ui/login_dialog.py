@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, Slot
@@ -120,12 +122,24 @@ def wait_for_file_check(database: Database, message: QLabel, buttons: QWidget) -
     check = database.integrity_check
     if check is None or check.finished or check.trusted_since is not None:
         return
-    show_message(message, "Checking the database file before signing in\u2026")
+    with waiting(message, buttons, "Checking the database file before signing in\u2026"):
+        keep_painted_until(check.wait)
+
+
+def keep_painted_until(finished: Callable[[float], bool]) -> None:
+    """Wait until ``finished(timeout)`` returns True, windows painted, input held back."""
+    while not finished(0.02):
+        QGuiApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+
+
+@contextmanager
+def waiting(message: QLabel, buttons: QWidget, text: str) -> Iterator[None]:
+    """While the body runs: ``text`` in ``message``, ``buttons`` disabled, a busy cursor."""
+    show_message(message, text)
     buttons.setEnabled(False)
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
-        while not check.wait(0.05):
-            QGuiApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        yield
     finally:
         QGuiApplication.restoreOverrideCursor()
         buttons.setEnabled(True)
@@ -252,15 +266,8 @@ class LoginDialog(QDialog):
         source = self._source
         if not isinstance(source, DatabaseSource) or source.done:
             return self.database
-        show_message(self.message, "Opening the database\u2026")
-        self.sign_in_button.setEnabled(False)
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
+        with waiting(self.message, self.sign_in_button, "Opening the database\u2026"):
             return source.wait()
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-            self.sign_in_button.setEnabled(True)
-            show_message(self.message, "")
 
     @classmethod
     def ask(cls, parent: QWidget | None, database: Database, username: str = "") -> Actor | None:

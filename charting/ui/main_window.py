@@ -40,6 +40,7 @@ from charting.services.changes import Changes
 from charting.services.demo import create_demo_clinic
 from charting.services.errors import NotFoundError, ServiceError
 from charting.services.settings import SecuritySettings, load_security
+from charting.ui.app import damaged_file_text
 from charting.ui.lock import IdleWatcher, LockPage
 from charting.ui.login_dialog import ChangePasswordDialog, LoginDialog
 from charting.ui.ops import OpRunner
@@ -970,8 +971,6 @@ class MainWindow(QMainWindow):
         problem = check.problem
         if problem is None:
             return
-        from charting.ui.app import damaged_file_text
-
         self.file_damaged = True
         QMessageBox.critical(
             self,
