@@ -158,6 +158,14 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+def full_name(family_name: str, given_name: str, preferred_name: str | None) -> str:
+    """ "Family, Given" (and the preferred name in quotes when it differs from the given)."""
+    name = f"{family_name}, {given_name}"
+    if preferred_name and preferred_name != given_name:
+        name += f" \u201c{preferred_name}\u201d"
+    return name
+
+
 class Patient(Base):
     """A patient's demographics and the health flags the safety checks read."""
 
@@ -229,10 +237,7 @@ class Patient(Base):
     @property
     def full_name(self) -> str:
         """Family name, given name (and the preferred name in quotes when it differs)."""
-        name = f"{self.family_name}, {self.given_name}"
-        if self.preferred_name and self.preferred_name != self.given_name:
-            name += f" \u201c{self.preferred_name}\u201d"
-        return name
+        return full_name(self.family_name, self.given_name, self.preferred_name)
 
 
 class Visit(Base):

@@ -161,6 +161,9 @@ def _editable_visit(session: Session, visit_id: int) -> Visit:
         raise NotFoundError("That visit no longer exists.")
     if visit.status == VisitStatus.SIGNED.value:
         raise SignedVisitError("This visit is signed; its marks cannot be changed.")
+    # The session's identity map holds objects weakly: keep the checked visit for the rest
+    # of the transaction, so the audit entry (which names its patient) does not read it again.
+    session.info.setdefault("checked_visits", {})[visit_id] = visit
     return visit
 
 

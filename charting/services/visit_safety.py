@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from charting.bodymap import BodyMap
-from charting.models import MarkKind, Visit
+from charting.models import EAPair, MarkKind, Visit
 from charting.services import visit_record
 from charting.services.access import Permission, require
 from charting.services.errors import NotFoundError
@@ -39,27 +39,34 @@ class VisitWarning:
 
 
 def context_for(
-    session: Session, visit_id: int, bodymap: BodyMap, marks: Sequence[MarkRow] | None = None
+    session: Session,
+    visit_id: int,
+    bodymap: BodyMap,
+    marks: Sequence[MarkRow] | None = None,
+    ea_pairs: Sequence[EAPair] | None = None,
 ) -> SafetyContext:
-    """Build the rules' input from what the visit holds (``marks``: its marks, if already
-    read in this session)."""
-    visit = session.get(Visit, visit_id)
+    """Build the rules' input from what the visit holds (``marks`` and ``ea_pairs``: its
+    marks and EA pairs, if already read in this session)."""
+    visit = session.get(Visit, visit_id, options=[joinedload(Visit.patient)])
     if visit is None:
         raise NotFoundError("That visit no longer exists.")
     if marks is None:
         marks = list_marks(session, visit_id, bodymap)
+    if ea_pairs is None:
+        ea_pairs = visit_record.ea_pairs(session, visit_id)
     by_id = {m.id: m for m in marks}
     pairs = [
         EAPairInfo(
             p.id, by_id[p.mark_a_id], by_id[p.mark_b_id], p.frequency_hz, p.intensity_ma, p.minutes
         )
-        for p in visit_record.ea_pairs(session, visit_id)
+        for p in ea_pairs
         if p.mark_a_id in by_id and p.mark_b_id in by_id
     ]
+    cupping_kind = MarkKind.CUPPING.value
     cupping = [
         CuppingInfo(m.id, cup if (cup := m.spec.cup_type) in CUP_TYPES and cup else "dry")
         for m in marks
-        if m.kind == MarkKind.CUPPING.value
+        if m.spec.kind == cupping_kind
     ]
     return SafetyContext(
         patient=PatientSafety.from_patient(visit.patient),
@@ -71,14 +78,19 @@ def context_for(
 
 
 def visit_warnings(
-    session: Session, visit_id: int, bodymap: BodyMap, marks: Sequence[MarkRow] | None = None
+    session: Session,
+    visit_id: int,
+    bodymap: BodyMap,
+    marks: Sequence[MarkRow] | None = None,
+    ea_pairs: Sequence[EAPair] | None = None,
 ) -> list[VisitWarning]:
-    """Every warning that applies to the visit now, with its acknowledgement (``marks``:
-    the visit's marks, if already read in this session)."""
+    """Every warning that applies to the visit now, with its acknowledgement (``marks`` and
+    ``ea_pairs``: the visit's marks and EA pairs, if already read in this session)."""
     require(session, Permission.VIEW_CLINICAL)
     acks = visit_record.acknowledgements(session, visit_id)
+    context = context_for(session, visit_id, bodymap, marks, ea_pairs)
     result = []
-    for warning in evaluate(context_for(session, visit_id, bodymap, marks), bodymap):
+    for warning in evaluate(context, bodymap):
         ack = acks.get(warning.key)
         valid = ack is not None and (warning.severity != "block" or bool(ack.reason))
         result.append(VisitWarning(warning, valid, ack.reason if ack else ""))

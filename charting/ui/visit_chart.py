@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from charting.bodymap import BodyMap
-from charting.models import MarkKind, Patient, Visit
+from charting.models import EAPair, MarkKind, Patient, Visit
 from charting.services import clinical_lists as lists
 from charting.services import marks as mark_service
 from charting.services import visit_record
@@ -558,7 +558,7 @@ class VisitChartPage(QWidget):
         vid = self.visit_id
         known = self._rows
 
-        def load(session: Any) -> tuple[list[MarkRow], list[VisitWarning]]:
+        def load(session: Any) -> tuple[list[MarkRow], list[EAPair], list[VisitWarning]]:
             if changed_marks is None:
                 rows = mark_service.list_marks(session, vid, self.bodymap)
             else:
@@ -566,9 +566,11 @@ class VisitChartPage(QWidget):
                 kept = {r.id: r for r in known if r.id not in changed_marks}
                 kept.update((r.id, r) for r in fresh)
                 rows = [kept[i] for i in sorted(kept)]
-            return rows, visit_warnings(session, vid, self.bodymap, rows)
+            pairs = visit_record.ea_pairs(session, vid)
+            return rows, pairs, visit_warnings(session, vid, self.bodymap, rows, pairs)
 
-        self._rows, warnings = self.ops.read(load)
+        # One read for everything a click changes (on PostgreSQL each query is a round trip).
+        self._rows, pairs, warnings = self.ops.read(load)
         selected = set(self.map.selected_mark_ids())
         self._syncing = True
         try:
@@ -577,10 +579,11 @@ class VisitChartPage(QWidget):
             self._select(selected & {r.id for r in self._rows})
         finally:
             self._syncing = False
-        cups = sum(1 for r in self._rows if r.kind == MarkKind.CUPPING.value)
+        cupping = MarkKind.CUPPING.value  # once: an enum lookup is slow in a loop of hundreds
+        cups = sum(1 for r in self._rows if r.spec.kind == cupping)
         self.form.set_needles_in(len(self._rows) - cups)
         vid_ = self.visit_id
-        self.map.set_ea_pairs(self.ea_panel.show_pairs(vid_, self._rows, not self._signed))
+        self.map.set_ea_pairs(self.ea_panel.show_pairs(vid_, self._rows, not self._signed, pairs))
         if changed_marks is None:  # marks do not change the adverse events
             self.adverse_panel.show_events(vid_, not self._signed)
         self.safety.show_warnings(warnings, editable=not self._signed)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from charting.models import EAPair
 from charting.services import clinical_lists as lists
 from charting.services import visit_record
 from charting.services.marks import MarkRow
@@ -104,12 +105,18 @@ class EAPanel(QWidget):
         self.remove_button.clicked.connect(self._on_remove_button_clicked)
 
     def show_pairs(
-        self, visit_id: int, rows: Sequence[MarkRow], editable: bool
+        self,
+        visit_id: int,
+        rows: Sequence[MarkRow],
+        editable: bool,
+        pairs: Sequence[EAPair] | None = None,
     ) -> list[tuple[int, int, str]]:
-        """Show the visit's pairs; return (mark a, mark b, label) for the map."""
+        """Show the visit's pairs (read here unless given); return (mark a, mark b, label)
+        for the map."""
         self.visit_id = visit_id
         by_id = {r.id: r for r in rows}
-        pairs = self.ops.read(lambda s: visit_record.ea_pairs(s, visit_id))
+        if pairs is None:
+            pairs = self.ops.read(lambda s: visit_record.ea_pairs(s, visit_id))
         lines: list[tuple[int, int, str]] = []
         labels: list[str] = []
         self._pair_ids = []

@@ -274,3 +274,51 @@ def test_a_large_result_is_read_a_chunk_at_a_time_and_shows_everyone(  # type: i
         model.data(model.index(149, 1)).split(" \u201c")[0]
     )
     qtmodeltester.check(model)
+
+
+def test_patient_list_rows_show_born_visits_and_flags_read_in_one_go(  # type: ignore[no-untyped-def]
+    window: MainWindow, database: Database, make_patient, practitioner_id: int
+) -> None:
+    """Each row shows the chart number, the name with a differing preferred name, the date
+    of birth, the number of visits and the health flags (in red); the first screenful is read
+    with the search, in two statements however many visits the patients have."""
+    from sqlalchemy import event
+
+    from charting.services.visits import start_visit
+
+    busy = make_patient(
+        family_name="Okafor",
+        given_name="Chidinma",
+        preferred_name="Chi",
+        date_of_birth=date(1968, 2, 29),
+        anticoagulant=True,
+        diabetes=True,
+    )
+    make_patient(family_name="Okafor", given_name="Emeka", date_of_birth=date(1990, 7, 1))
+    with database.write() as session:
+        for _ in range(12):
+            start_visit(session, busy, practitioner_id)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        window.patient_model.set_search("okafor")
+        window.patient_list.viewport().repaint()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    assert sum(s.lstrip().upper().startswith("SELECT") for s in statements) == 2
+    model = window.patient_model
+    rows = {model.data(model.index(r, 1)): r for r in range(model.rowCount())}
+    chi = rows["Okafor, Chidinma \u201cChi\u201d"]
+    emeka = rows["Okafor, Emeka"]
+    assert [model.data(model.index(chi, c)) for c in (2, 3, 4)] == [
+        "1968-02-29",
+        "12",
+        "Anticoag \u00b7 DM",
+    ]
+    assert [model.data(model.index(emeka, c)) for c in (2, 3, 4)] == ["1990-07-01", "0", ""]
+    assert model.data(model.index(chi, 4), Qt.ItemDataRole.ForegroundRole) is not None
+    assert model.data(model.index(emeka, 4), Qt.ItemDataRole.ForegroundRole) is None

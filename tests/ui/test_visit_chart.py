@@ -7,10 +7,12 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QInputDialog, QMenu, QPushButton, QSpinBox
+from sqlalchemy import event, select
 
 from charting.bodymap import load_bodymap
+from charting.models import AuditEvent, Visit
 from charting.models.db import Database
-from charting.services.marks import add_marks, list_marks, list_protocols
+from charting.services.marks import MarkSpec, add_marks, list_marks, list_protocols
 from charting.services.visits import start_visit
 from charting.ui.main_window import MainWindow
 from charting.ui.ops import OpRunner
@@ -467,3 +469,45 @@ def test_undo_button_keeps_its_place_and_names_the_step(
     qtbot.mouseClick(page.redo_button, Qt.MouseButton.LeftButton)
     assert _stored(database, visits[1]) == ["BL23 L", "GB30 R"]
     assert "2 needle sites" in page.mark_count.text()
+
+
+def _statements_of_a_click(
+    qtbot, page: VisitChartPage, database: Database, code: str, side: str
+) -> list[str]:  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        _click_point(qtbot, page, code, side)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_click_costs_the_same_few_statements_however_many_marks_the_visit_holds(  # type: ignore[no-untyped-def]
+    qtbot, page: VisitChartPage, database: Database, visits
+) -> None:
+    """Storing and showing a click reads the visit's EA pairs once and the visit once per
+    transaction, with no statement per mark (each is a round trip on PostgreSQL); its audit
+    entry still names the patient."""
+    few = _statements_of_a_click(qtbot, page, database, "BL23", "L")
+    placed = [p for p in BM.placed_points("posterior") if p.code not in ("BL23", "BL40")]
+    specs = [
+        MarkSpec("acupoint", "posterior", p.x, p.y, p.side, point_code=p.code) for p in placed[:60]
+    ]
+    with database.write() as session:
+        add_marks(session, BM, visits[1], specs)
+    page.open_visit(visits[1])
+    many = _statements_of_a_click(qtbot, page, database, "BL40", "R")
+    assert page.mark_model.rowCount() == 62
+    assert len(many) == len(few)
+    assert sum("FROM ea_pair" in s for s in many) == 1
+    assert sum(s.lstrip().startswith("SELECT visit.") for s in many) == 2  # the write, the read
+    with database.read() as session:
+        patient = session.scalar(select(Visit.patient_id).where(Visit.id == visits[1]))
+        entry = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    assert entry is not None
+    assert (entry.action, entry.detail, entry.patient_id) == ("mark.add", "BL40 R", patient)
