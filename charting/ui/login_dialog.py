@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from charting.services.access import Actor
     from charting.services.accounts import AccountInput
 
-MESSAGE_STYLE = "color: #b3261e;"
+MESSAGE_STYLE = "color: #b3261e;"  # something went wrong, or needs the person's attention
+NOTICE_STYLE = "color: #3c4043;"  # just a moment: nothing is wrong
 
 
 def password_line(placeholder: str = "") -> QLineEdit:
@@ -40,7 +41,7 @@ def password_line(placeholder: str = "") -> QLineEdit:
 
 
 def message_label(object_name: str) -> QLabel:
-    """A red, wrapping message line; hidden while it has nothing to say."""
+    """A wrapping message line (red for problems); hidden while it has nothing to say."""
     label = QLabel()
     label.setObjectName(object_name)
     label.setStyleSheet(MESSAGE_STYLE)
@@ -49,8 +50,10 @@ def message_label(object_name: str) -> QLabel:
     return label
 
 
-def show_message(label: QLabel, text: str) -> None:
-    """Show ``text`` in ``label`` (hide it when empty)."""
+def show_message(label: QLabel, text: str, *, notice: bool = False) -> None:
+    """Show ``text`` in ``label`` (hide it when empty): in red, or as a calm ``notice`` (a
+    wait, which is no error)."""
+    label.setStyleSheet(NOTICE_STYLE if notice else MESSAGE_STYLE)
     label.setText(text)
     label.setVisible(bool(text))
 
@@ -135,7 +138,7 @@ def keep_painted_until(finished: Callable[[float], bool]) -> None:
 @contextmanager
 def waiting(message: QLabel, buttons: QWidget, text: str) -> Iterator[None]:
     """While the body runs: ``text`` in ``message``, ``buttons`` disabled, a busy cursor."""
-    show_message(message, text)
+    show_message(message, text, notice=True)
     buttons.setEnabled(False)
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:

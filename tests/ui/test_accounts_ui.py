@@ -17,7 +17,12 @@ from charting.services import accounts
 from charting.services.accounts import SignInError
 from charting.ui.accounts_dialog import AccountFormDialog, AccountsDialog
 from charting.ui.app import run_app, sign_in_at_start
-from charting.ui.login_dialog import ChangePasswordDialog, FirstAdminDialog, LoginDialog
+from charting.ui.login_dialog import (
+    MESSAGE_STYLE,
+    ChangePasswordDialog,
+    FirstAdminDialog,
+    LoginDialog,
+)
 from charting.ui.main_window import MainWindow
 from tests.factories import TEST_PASSWORD
 
@@ -53,6 +58,7 @@ def test_a_wrong_password_is_refused_and_no_window_opens(
         qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
         seen.append(dialog.message.text())
         assert dialog.isVisible() and dialog.message.isVisible()
+        assert MESSAGE_STYLE in dialog.message.styleSheet()  # in red
         assert dialog.password.text() == ""
         qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
 

@@ -19,7 +19,7 @@ from charting.models.migrate import open_database
 from charting.services.settings import load_settings, save_settings
 from charting.ui import app as app_module
 from charting.ui.app import remembered_clinic, run_app
-from charting.ui.login_dialog import FirstAdminDialog, LoginDialog
+from charting.ui.login_dialog import MESSAGE_STYLE, FirstAdminDialog, LoginDialog
 from charting.ui.main_window import MainWindow
 from tests.factories import TEST_PASSWORD, sign_in_test_user
 
@@ -87,6 +87,7 @@ def test_the_second_start_shows_sign_in_before_the_database_is_open(
     monkeypatch.setattr(migrate_module, "open_database", slow_open)
     at_show: list[tuple[str, bool]] = []
     while_waiting: list[tuple[str, bool]] = []
+    calm: list[bool] = []  # a wait is not shown in the red of an error
 
     def second(dialog: LoginDialog) -> None:
         at_show.append((dialog.clinic.text(), dialog.clinic.isVisible()))
@@ -95,6 +96,7 @@ def test_the_second_start_shows_sign_in_before_the_database_is_open(
 
         def look_then_open() -> None:
             while_waiting.append((dialog.message.text(), dialog.sign_in_button.isEnabled()))
+            calm.append(MESSAGE_STYLE not in dialog.message.styleSheet())
             gate.set()
 
         QTimer.singleShot(100, look_then_open)
@@ -105,6 +107,7 @@ def test_the_second_start_shows_sign_in_before_the_database_is_open(
     assert run_app(DatabaseChoice(url, "--db")) == 0
     assert at_show == [("Riverside Acupuncture", True)]
     assert while_waiting == [("Opening the database\u2026", False)]
+    assert calm == [True]
     assert seen[-1] == "Signed in as Ana Ruiz (Clinic admin, Practitioner)"
     with sqlite3.connect(path) as conn:
         logins = conn.execute(
