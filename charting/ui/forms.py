@@ -1,12 +1,14 @@
-"""Small form helpers shared by dialogs: a field with its error message beneath it, and a
-one-line readout for counts that change on every click."""
+"""Small form helpers shared by dialogs: a field with its error message beneath it, a check
+box whose long label wraps, and a one-line readout for counts that change on every click."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -91,6 +93,54 @@ def text_box(placeholder: str = "", lines: int = 3) -> QPlainTextEdit:
     box.setTabChangesFocus(True)
     box.setFixedHeight(box.fontMetrics().lineSpacing() * lines + 14)
     return box
+
+
+class WrappingCheckBox(QWidget):
+    """A check box whose label wraps onto more lines instead of widening the form (a QCheckBox
+    never wraps its text: one long diagnosis label would push a narrow form off the screen).
+
+    ``box`` is the real check box (give it the object name); clicking the label ticks it too.
+    """
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = QCheckBox()
+        self.box.setAccessibleName(text)
+        self.label = _ToggleLabel(text, self.box)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.box, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.label, 1)
+
+    def text(self) -> str:
+        """The label."""
+        return self.label.text()
+
+
+class _ToggleLabel(QLabel):
+    """The label of a :class:`WrappingCheckBox`: wraps, and a click on it ticks the box."""
+
+    def __init__(self, text: str, box: QCheckBox) -> None:
+        super().__init__(text)
+        self._box = box
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)  # its height then follows its width (height-for-width)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            event.accept()  # the release that follows ticks the box
+        else:
+            super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            super().mouseReleaseEvent(event)
+            return
+        event.accept()
+        if self._box.isEnabled() and self.rect().contains(event.position().toPoint()):
+            self._box.setFocus(Qt.FocusReason.MouseFocusReason)
+            self._box.click()
 
 
 class Readout(QWidget):

@@ -33,7 +33,7 @@ from charting.services import visit_record
 from charting.services.changes import Changes
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.validation import parse_date
-from charting.ui.forms import ErrorLabel, Readout, text_box
+from charting.ui.forms import ErrorLabel, Readout, WrappingCheckBox, text_box
 
 #: Typing is saved this long after the last keystroke (and at once when the field is left).
 SAVE_DELAY_MS = 500
@@ -162,10 +162,11 @@ class VisitForm(QScrollArea):
         grid.setContentsMargins(0, 0, 0, 0)
         boxes: dict[str, QCheckBox] = {}
         for i, choice in enumerate(choices):
-            box = QCheckBox(choice.label)
+            row = WrappingCheckBox(choice.label)  # long diagnoses wrap in a narrow form
+            box = row.box
             box.setObjectName(f"{name}_{choice.id}")
             box.toggled.connect(lambda _c, n=name: self._edited(n, at_once=True))
-            grid.addWidget(box, i, 0)
+            grid.addWidget(row, i, 0)
             boxes[choice.id] = box
 
         def write(values: list[str]) -> None:
@@ -202,6 +203,13 @@ class VisitForm(QScrollArea):
         decision.setEditable(True)
         decision.addItem("")
         decision.addItems(lists.REFERRAL_DECISIONS)
+        # As wide as the form allows, not as wide as the longest decision; the list that
+        # drops down is wide enough to read each one whole.
+        decision.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        decision.setMinimumContentsLength(12)
+        decision.view().setMinimumWidth(decision.view().sizeHintForColumn(0) + 24)
         decision.currentTextChanged.connect(lambda _t: self._edited("referral_decision"))
         self._bind(
             form,

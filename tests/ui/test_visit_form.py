@@ -199,3 +199,25 @@ def test_a_change_made_on_another_workstation_is_not_overwritten(
         lambda: _stored(database, visit_id)["chief_complaint"] == "Lee: sciatica, right and left",
         timeout=SAVE_DELAY_MS + 1000,
     )
+
+
+def test_the_form_fits_a_narrow_column_and_long_diagnoses_wrap(  # type: ignore[no-untyped-def]
+    qtbot, form: VisitForm, database: Database, visit_id: int
+) -> None:
+    """In the narrow column beside the body map nothing is cut off at the right: the longest
+    diagnosis and referral labels wrap or shorten, and clicking a wrapped label ticks it."""
+    from charting.ui.forms import WrappingCheckBox
+
+    form.resize(300, 700)
+    qtbot.waitUntil(lambda: form.viewport().width() < 300)
+    assert form.widget().minimumSizeHint().width() <= form.viewport().width()
+    assert form.widget().width() <= form.viewport().width()
+    box = form.findChild(QCheckBox, "icd10_codes_M54.41")
+    row = box.parentWidget()
+    assert isinstance(row, WrappingCheckBox)
+    assert "Lumbago with sciatica, right side" in row.text()
+    assert row.label.height() > row.label.fontMetrics().height() * 1.5  # on two lines
+    qtbot.mouseClick(row.label, Qt.MouseButton.LeftButton)
+    assert box.isChecked()
+    form.flush()
+    assert _stored(database, visit_id)["icd10_codes"] == ["M54.41"]
