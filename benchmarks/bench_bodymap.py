@@ -17,12 +17,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
 
-from benchmarks.common import report, sample, summarise, unmarked_point
+from benchmarks.common import report, sample, spread_marks, summarise, unmarked_point
 from charting.bodymap import load_bodymap, resource_path
 from charting.config import sqlite_url
 from charting.models.migrate import open_database
 from charting.services.access import Actor
-from charting.services.marks import MarkSpec, add_marks
+from charting.services.marks import add_marks
 from charting.services.patients import PatientInput, create_patient
 from charting.services.practitioners import PractitionerInput, save_practitioner
 from charting.services.visits import start_visit
@@ -32,24 +32,6 @@ from charting.ui.visit_chart import VisitChartPage
 
 SIZE = (1100, 900)
 MARKS = 300
-
-
-def _marks(bodymap, count: int) -> list[MarkSpec]:  # type: ignore[no-untyped-def]
-    """A realistic spread: catalog points on both sides plus ashi points near them."""
-    rng = random.Random(7)
-    placed = list(bodymap.placed_points("posterior"))
-    specs = []
-    while len(specs) < count:
-        p = rng.choice(placed)
-        if rng.random() < 0.5:
-            specs.append(MarkSpec("acupoint", "posterior", p.x, p.y, p.side, point_code=p.code))
-        else:
-            x, y = p.x + rng.uniform(-6, 6), p.y + rng.uniform(-6, 6)
-            if bodymap.inside_outline("posterior", x, y):
-                specs.append(
-                    MarkSpec("ashi", "posterior", x, y, bodymap.side_at("posterior", x, y))
-                )
-    return specs
 
 
 def run() -> None:
@@ -115,7 +97,7 @@ def run() -> None:
             pid, _ = create_patient(s, patient)
             prac, _ = save_practitioner(s, PractitionerInput("Bench Practitioner"))
             vid, _ = start_visit(s, pid, prac)
-            add_marks(s, bodymap, vid, _marks(bodymap, MARKS))
+            add_marks(s, bodymap, vid, spread_marks(bodymap, MARKS, seed=7, acupoints=0.5))
 
         def first_paint() -> None:
             page = VisitChartPage(OpRunner(db), bodymap)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import shutil
 import sqlite3
 import subprocess
@@ -22,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.common import spread_marks
 from charting.bodymap import load_bodymap
 from charting.config import sqlite_url
 from charting.models.db import Database
@@ -29,7 +29,7 @@ from charting.models.entities import Role
 from charting.models.migrate import head_revision, open_database
 from charting.services.access import Actor
 from charting.services.accounts import AccountInput, create_account
-from charting.services.marks import MarkSpec, add_marks
+from charting.services.marks import add_marks
 from charting.services.patients import PatientInput, create_patient
 from charting.services.visits import start_visit
 from tests.postgres import SUPERUSER, PostgresCluster
@@ -73,25 +73,6 @@ def _fingerprint() -> str:
     return f"{head_revision()}-{hashlib.sha256(demo).hexdigest()[:8]}"
 
 
-def _marks(count: int, seed: int) -> list[MarkSpec]:
-    """``count`` marks spread over the posterior view: catalog points and ashi points."""
-    bodymap = load_bodymap()
-    rng = random.Random(seed)
-    placed = list(bodymap.placed_points("posterior"))
-    specs: list[MarkSpec] = []
-    while len(specs) < count:
-        p = rng.choice(placed)
-        if rng.random() < 0.6:
-            specs.append(MarkSpec("acupoint", "posterior", p.x, p.y, p.side, point_code=p.code))
-        else:
-            x, y = p.x + rng.uniform(-6, 6), p.y + rng.uniform(-6, 6)
-            if bodymap.inside_outline("posterior", x, y):
-                specs.append(
-                    MarkSpec("ashi", "posterior", x, y, bodymap.side_at("posterior", x, y))
-                )
-    return specs
-
-
 def add_fixtures(database: Database) -> Fixtures:
     """Add the named records through the services, as a practitioner would create them."""
     from sqlalchemy import func, select
@@ -130,15 +111,17 @@ def add_fixtures(database: Database) -> Fixtures:
             visit, _ = start_visit(
                 s, long_pid, prac, started + timedelta(days=7 * n), "Low back pain"
             )
-            add_marks(s, bodymap, visit, _marks(10, seed=n))
+            add_marks(s, bodymap, visit, spread_marks(bodymap, 10, seed=n, acupoints=0.6))
             if n % 20 == 19:
                 s.flush()
-        add_marks(s, bodymap, visit, _marks(50, seed=1000))  # the last visit: 60 marks
+        add_marks(
+            s, bodymap, visit, spread_marks(bodymap, 50, seed=1000, acupoints=0.6)
+        )  # the last visit: 60 marks
         busy_pid, _ = create_patient(
             s, PatientInput("Benchmark", "Busy Map", date_of_birth=date(1978, 9, 30))
         )
         busy_visit, _ = start_visit(s, busy_pid, prac)
-        add_marks(s, bodymap, busy_visit, _marks(300, seed=2000))
+        add_marks(s, bodymap, busy_visit, spread_marks(bodymap, 300, seed=2000, acupoints=0.6))
     return Fixtures(long_pid, typical, typical_visits, visit, busy_visit, prac)
 
 

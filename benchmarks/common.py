@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, event
 
 from charting.bodymap import BodyMap
-from charting.services.marks import MarkRow
+from charting.services.marks import MarkRow, MarkSpec
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -146,3 +147,23 @@ def unmarked_point(rows: Sequence[MarkRow], bodymap: BodyMap) -> tuple[float, fl
         key=lambda p: min(((p.x - x) ** 2 + (p.y - y) ** 2 for x, y in marked), default=0.0),
     )
     return free.x, free.y
+
+
+def spread_marks(bodymap: BodyMap, count: int, seed: int, acupoints: float) -> list[MarkSpec]:
+    """``count`` marks spread over the posterior view, as a practitioner charts them: catalog
+    points (a share ``acupoints`` of them) and ashi points a few units off a catalog point.
+    The same seed gives the same marks."""
+    rng = random.Random(seed)
+    placed = list(bodymap.placed_points("posterior"))
+    specs: list[MarkSpec] = []
+    while len(specs) < count:
+        p = rng.choice(placed)
+        if rng.random() < acupoints:
+            specs.append(MarkSpec("acupoint", "posterior", p.x, p.y, p.side, point_code=p.code))
+        else:
+            x, y = p.x + rng.uniform(-6, 6), p.y + rng.uniform(-6, 6)
+            if bodymap.inside_outline("posterior", x, y):
+                specs.append(
+                    MarkSpec("ashi", "posterior", x, y, bodymap.side_at("posterior", x, y))
+                )
+    return specs

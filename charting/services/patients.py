@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
-from typing import Any, Protocol, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from charting.models import Counter, ImplantedDevice, Patient, Sex, Visit, utcnow
@@ -280,29 +280,6 @@ class PatientRow:
     visit_count: int
 
 
-class HealthFacts(Protocol):
-    """The health-flag columns of a patient: a ``Patient``, or a row read with them."""
-
-    @property
-    def pregnant(self) -> bool: ...
-    @property
-    def pregnancy_due_date(self) -> date | None: ...
-    @property
-    def implanted_device(self) -> str: ...
-    @property
-    def bleeding_disorder(self) -> bool: ...
-    @property
-    def anticoagulant(self) -> bool: ...
-    @property
-    def epilepsy(self) -> bool: ...
-    @property
-    def needle_fainting(self) -> bool: ...
-    @property
-    def diabetes(self) -> bool: ...
-    @property
-    def metal_allergy(self) -> bool: ...
-
-
 _HEALTH_COLUMNS = (
     Patient.pregnant,
     Patient.pregnancy_due_date,
@@ -316,8 +293,9 @@ _HEALTH_COLUMNS = (
 )
 
 
-def health_flags(patient: HealthFacts) -> tuple[str, ...]:
-    """Short labels of the health flags set on a patient, most serious first."""
+def health_flags(patient: Patient | Row[*tuple[Any, ...]]) -> tuple[str, ...]:
+    """Short labels of the health flags set on a patient (or on a row read with
+    ``_HEALTH_COLUMNS``), most serious first."""
     flags: list[str] = []
     if patient.pregnant:
         due = (
@@ -410,7 +388,7 @@ def patient_rows(session: Session, ids: list[int]) -> list[PatientRow]:
             chart_number=r.chart_number,
             name=full_name(r.family_name, r.given_name, r.preferred_name),
             date_of_birth=r.date_of_birth,
-            flags=health_flags(cast(HealthFacts, r)),
+            flags=health_flags(r),
             visit_count=r.visit_count,
         )
         for r in (by_id[i] for i in ids if i in by_id)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from charting.services.accounts import AccountInput
 
 MESSAGE_STYLE = "color: #b3261e;"  # something went wrong, or needs the person's attention
-NOTICE_STYLE = "color: #3c4043;"  # just a moment: nothing is wrong
+NOTICE_STYLE = "color: #666;"  # just a moment: nothing is wrong (the secondary text grey)
 
 
 def password_line(placeholder: str = "") -> QLineEdit:
