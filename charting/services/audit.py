@@ -43,6 +43,7 @@ from charting.models import (
     Visit,
     utcnow,
 )
+from charting.services import guard
 from charting.services.access import (
     Actor,
     Permission,
@@ -338,6 +339,7 @@ def _audit_changes(session: Session, _context: object) -> None:
         ) and not _allowed_without_permission(actor, obj, verb, changed):
             deny(session, actor, f"denied.{noun}.{verb}", permission.value, patient_id, target)
             raise PermissionDeniedError(refusal(actor, permission))
+        guard.check_change(session, actor, obj, verb, changed)
         if isinstance(obj, UserAccount) and set(changed) <= _LOGIN_COLUMNS:
             continue  # audited as sign-in events
         detail = _describe(obj)

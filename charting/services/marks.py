@@ -16,10 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap
-from charting.models import Mark, MarkKind, Protocol, Visit, VisitStatus
+from charting.models import Mark, MarkKind, Protocol, Visit
 from charting.services.access import Permission, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
+from charting.services.guard import SignedVisitError as SignedVisitError
+from charting.services.guard import check_editable
 from charting.services.validation import check_text
 
 # Techniques and responses offered per mark (STRICTA items 2b-2f; domain.md §4.1).
@@ -71,10 +73,6 @@ MUSCLE_ABBREVIATIONS = {
     "soleus": "Soleus",
     "tensor_fasciae_latae": "TFL",
 }
-
-
-class SignedVisitError(ServiceError):
-    """The visit is signed; its marks can no longer change."""
 
 
 @dataclass(frozen=True)
@@ -159,8 +157,7 @@ def _editable_visit(session: Session, visit_id: int) -> Visit:
     visit = session.get(Visit, visit_id)
     if visit is None:
         raise NotFoundError("That visit no longer exists.")
-    if visit.status == VisitStatus.SIGNED.value:
-        raise SignedVisitError("This visit is signed; its marks cannot be changed.")
+    check_editable(session, visit)
     # The session's identity map holds objects weakly: keep the checked visit for the rest
     # of the transaction, so the audit entry (which names its patient) does not read it again.
     session.info.setdefault("checked_visits", {})[visit_id] = visit

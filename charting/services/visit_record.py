@@ -34,7 +34,8 @@ from charting.services import clinical_lists as lists
 from charting.services.access import Permission, PermissionDeniedError, actor_of, deny, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
-from charting.services.marks import MARK_FIELDS, SignedVisitError
+from charting.services.guard import BOOKING_COLUMNS, check_editable
+from charting.services.marks import MARK_FIELDS
 from charting.services.validation import check_text
 
 
@@ -177,14 +178,11 @@ def _check_psfs(value: Any) -> str | None:
     return None
 
 
-def _draft(session: Session, visit_id: int) -> Visit:
+def _draft(session: Session, visit_id: int, *, booking_only: bool = False) -> Visit:
     visit = session.get(Visit, visit_id)
     if visit is None:
         raise NotFoundError("That visit no longer exists.")
-    if visit.status == VisitStatus.SIGNED.value:
-        raise SignedVisitError(
-            "This visit is signed and can no longer be edited; add an amendment."
-        )
+    check_editable(session, visit, booking_only=booking_only)
     return visit
 
 
@@ -228,7 +226,7 @@ def update_fields(
         SignedVisitError: the visit is signed.
         ConcurrentEditError: the visit changed since ``expected_version``.
     """
-    visit = _draft(session, visit_id)
+    visit = _draft(session, visit_id, booking_only=set(values) <= BOOKING_COLUMNS)
     if expected_version is not None and visit.version != expected_version:
         raise ConcurrentEditError(
             f"This visit was changed {_last_change_by_other(session, visit_id)} after you "
@@ -514,12 +512,15 @@ def sign_visit(
         ServiceError: someone other than the visit's practitioner signs, or blocks remain.
     """
     actor = require(session, Permission.SIGN, target=f"visit {visit_id}")
-    visit = _draft(session, visit_id)
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFoundError("That visit no longer exists.")
     if practitioner_id != actor.practitioner_id or visit.practitioner_id != practitioner_id:
         deny(session, actor, "denied.visit.sign", "not the visit's practitioner", visit.patient_id)
         raise PermissionDeniedError(
             "Only the visit's own practitioner can sign it, signed in with their own account."
         )
+    _draft(session, visit_id)
     if unacknowledged_blocks is not None and (blocks := unacknowledged_blocks(session, visit_id)):
         raise ServiceError("Resolve or override these safety blocks first: " + "; ".join(blocks))
     visit.content_hash = content_hash(session, visit_id)

@@ -8,10 +8,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from charting.models import Patient, Practitioner, Visit, utcnow
-from charting.services.access import Permission, require
+from charting.models import Patient, Practitioner, Visit, VisitStatus, utcnow
+from charting.services import audit, guard
+from charting.services.access import Permission, actor_of, refusal, require
 from charting.services.changes import Changes
-from charting.services.errors import NotFoundError, ValidationError
+from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.patients import get_patient
 from charting.services.validation import check_text
 
@@ -97,3 +98,85 @@ def list_visits(session: Session, patient_id: int) -> list[VisitRow]:
         .order_by(Visit.number.desc())
     ).all()
     return [VisitRow(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class VisitAccess:
+    """Whether the signed-in practitioner may write to a visit, and why not, in words."""
+
+    status: str
+    practitioner_id: int
+    practitioner: str
+    editable: bool
+    reason: str = ""
+    can_take_over: bool = False
+    signed_by: str = ""
+    signed_at: datetime | None = None
+
+
+def visit_access(session: Session, visit_id: int) -> VisitAccess:
+    """Say whether the session's actor may write to ``visit_id`` (the rules of
+    :mod:`charting.services.guard`), for a screen to show the visit read-only with the reason.
+
+    Raises:
+        NotFoundError: the visit does not exist.
+    """
+    actor = actor_of(session)
+    row = session.execute(
+        select(Visit.status, Visit.practitioner_id, Practitioner.name, Visit.signed_at)
+        .join(Practitioner, Visit.practitioner_id == Practitioner.id)
+        .where(Visit.id == visit_id)
+    ).first()
+    if row is None:
+        raise NotFoundError("That visit no longer exists.")
+    status, owner_id, owner, signed_at = row
+    if status == VisitStatus.SIGNED.value:
+        signer = session.scalar(
+            select(Practitioner.name)
+            .join(Visit, Visit.signed_by_id == Practitioner.id)
+            .where(Visit.id == visit_id)
+        )
+        return VisitAccess(
+            status, owner_id, owner, False, guard.signed_problem(), False, signer or "", signed_at
+        )
+    if not actor.can(Permission.CHART):
+        return VisitAccess(status, owner_id, owner, False, refusal(actor, Permission.CHART))
+    problem = guard.draft_problem(actor, owner_id, owner)
+    if problem is not None:
+        return VisitAccess(
+            status, owner_id, owner, False, problem, actor.practitioner_id is not None
+        )
+    return VisitAccess(status, owner_id, owner, True)
+
+
+def take_over_draft(session: Session, visit_id: int) -> Changes:
+    """Make a colleague's draft the signed-in practitioner's own, to continue charting it.
+
+    The audit log records it as ``visit.taken_over`` with both names; from then on only the
+    new practitioner writes to it (and signs it).
+
+    Raises:
+        PermissionDeniedError: the account does not chart.
+        SignedVisitError: the visit is signed.
+        ServiceError: the draft is already the actor's own.
+    """
+    actor = require(session, Permission.CHART, target=f"visit {visit_id}")
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFoundError("That visit no longer exists.")
+    if visit.status == VisitStatus.SIGNED.value:
+        raise guard.SignedVisitError(guard.signed_problem())
+    if actor.practitioner_id is None or visit.practitioner_id == actor.practitioner_id:
+        raise ServiceError("This draft is already yours.")
+    before = visit.practitioner.name
+    session.info.setdefault(guard.TAKING_OVER, set()).add(visit_id)
+    visit.practitioner_id = actor.practitioner_id
+    session.flush()
+    audit.record(
+        session,
+        "visit.take_over",
+        patient_id=visit.patient_id,
+        target=f"visit {visit_id}",
+        detail=f"draft of {before} taken over by {actor.display_name}",
+    )
+    return Changes(visits=frozenset({visit_id}), patients=frozenset({visit.patient_id}))

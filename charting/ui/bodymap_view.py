@@ -700,6 +700,7 @@ class BodyMapView(QGraphicsView):
         self._hover_text = ""
         self._menu: QMenu | None = None
         self._menu_ids: list[int] = []
+        self._read_only = False
 
         self.setRenderHints(
             QPainter.RenderHint.Antialiasing
@@ -750,6 +751,19 @@ class BodyMapView(QGraphicsView):
             raise ValueError(f"Unknown body-map mode {mode!r}")
         self._mode = mode
         self._clear_hover()
+
+    @property
+    def read_only(self) -> bool:
+        """Whether clicks only select and inspect (a signed visit, a colleague's draft)."""
+        return self._read_only
+
+    def set_read_only(self, read_only: bool) -> None:
+        """In read-only mode a click places nothing, marks do not drag and nothing deletes;
+        hovering, selecting, zooming and panning still work."""
+        self._read_only = read_only
+        self.viewport().setCursor(
+            Qt.CursorShape.ArrowCursor if read_only else Qt.CursorShape.CrossCursor
+        )
 
     def set_view(self, view_id: str) -> None:
         """Show another view (its scene is built on first use and kept).
@@ -1109,8 +1123,9 @@ class BodyMapView(QGraphicsView):
             self._press = _Press("body", pos, self._scroll())
             event.accept()
             return
-        if on_label:
-            # Pressed on the label: select the mark it names (labels do not drag).
+        if on_label or self._read_only:
+            # Pressed on the label (or on a mark that may not move): select the mark it
+            # names, without dragging it.
             if not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
                 self._state.scene.clearSelection()
             mark.setSelected(True)
@@ -1154,7 +1169,7 @@ class BodyMapView(QGraphicsView):
             return
         self._press = None
         if press.kind in ("body", "pan"):
-            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+            self.set_read_only(self._read_only)  # restores the cursor
         if press.kind == "mark":
             super().mouseReleaseEvent(event)
             if press.dragging:
@@ -1188,6 +1203,9 @@ class BodyMapView(QGraphicsView):
             self.mark_moved.emit(mark_id, x, y)
 
     def _click_body(self, viewport_pos: QPoint, modifiers: Qt.KeyboardModifier) -> None:
+        if self._read_only:
+            self._state.scene.clearSelection()
+            return
         view_id = self._view_id
         x, y = self.model_position(viewport_pos)
         if not self._bm.inside_outline(view_id, x, y):
@@ -1343,7 +1361,7 @@ class BodyMapView(QGraphicsView):
         ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not ctrl:
             ids = self.selected_mark_ids()
-            if ids:
+            if ids and not self._read_only:
                 self.delete_requested.emit(ids)
         elif key == Qt.Key.Key_Escape:
             self._state.scene.clearSelection()
@@ -1374,6 +1392,7 @@ class BodyMapView(QGraphicsView):
         edit.setEnabled(len(self._menu_ids) == 1)
         edit.triggered.connect(self._on_edit_action_triggered)
         delete = menu.addAction("Delete")
+        delete.setEnabled(not self._read_only)
         delete.triggered.connect(self._on_delete_action_triggered)
         menu.aboutToHide.connect(menu.deleteLater)
         self._menu = menu

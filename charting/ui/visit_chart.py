@@ -64,6 +64,7 @@ from charting.services.patients import health_flags
 from charting.services.report_data import visit_report
 from charting.services.safety import SafetyWarning
 from charting.services.visit_safety import VisitWarning, blocking_titles, visit_warnings
+from charting.services.visits import VisitAccess, take_over_draft, visit_access
 from charting.ui.amend_dialog import AmendDialog
 from charting.ui.bodymap_view import BodyMapView
 from charting.ui.documents import (
@@ -229,6 +230,7 @@ class VisitChartPage(QWidget):
         self._rows: list[MarkRow] = []
         self._previous: list[MarkRow] = []
         self._signed = False
+        self._editable = False
         self._practitioner_id: int | None = None
         self._syncing = False
         self.undo_stack = QUndoStack(self)
@@ -242,6 +244,24 @@ class VisitChartPage(QWidget):
         self.flags.setObjectName("visitFlags")
         self.flags.setStyleSheet("color: #8c1d18; font-weight: 600;")
         self.flags.setWordWrap(True)
+        # Says why a visit cannot be changed (signed, or a colleague's draft), always on top.
+        self.banner = QFrame()
+        self.banner.setObjectName("visitBanner")
+        self.banner_text = QLabel()
+        self.banner_text.setObjectName("visitBannerText")
+        self.banner_text.setTextFormat(Qt.TextFormat.PlainText)
+        self.banner_text.setWordWrap(True)
+        self.take_over_button = QPushButton("Take over this draft")
+        self.take_over_button.setObjectName("takeOverDraft")
+        self.take_over_button.setToolTip(
+            "Make this draft yours to continue and sign (recorded in the audit log)"
+        )
+        self.take_over_button.clicked.connect(self.take_over)
+        banner_row = QHBoxLayout(self.banner)
+        banner_row.setContentsMargins(8, 4, 8, 4)
+        banner_row.addWidget(self.banner_text, 1)
+        banner_row.addWidget(self.take_over_button)
+        self.banner.hide()
         self.documents_button = QPushButton("Documents")
         self.documents_button.setObjectName("documentsButton")
         documents = QMenu(self.documents_button)
@@ -468,6 +488,7 @@ class VisitChartPage(QWidget):
         header.addWidget(back, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        layout.addWidget(self.banner)
         layout.addLayout(entry_row)
         layout.addWidget(self.splitter, 1)
         self._connect()
@@ -509,7 +530,9 @@ class VisitChartPage(QWidget):
         self.visit_id = visit_id
         self.undo_stack.clear()
 
-        def load(session: Any) -> tuple[str, str, tuple[str, ...], bool, list[MarkRow], str, int]:
+        def load(
+            session: Any,
+        ) -> tuple[str, str, tuple[str, ...], bool, list[MarkRow], VisitAccess]:
             visit = session.get(Visit, visit_id)
             patient: Patient = visit.patient
             title = f"{patient.full_name}  \u00b7  chart {patient.chart_number}"
@@ -522,29 +545,66 @@ class VisitChartPage(QWidget):
                 sub += f"  \u00b7  {visit.chief_complaint}"
             previous = mark_service.previous_marks(session, visit_id, self.bodymap)
             flags = health_flags(patient)
-            status = visit.status
-            return title, sub, flags, patient.pregnant, previous, status, visit.practitioner_id
+            return title, sub, flags, patient.pregnant, previous, visit_access(session, visit_id)
 
-        title, sub, flags, pregnant, previous, status, practitioner_id = self.ops.read(load)
+        title, sub, flags, pregnant, previous, access = self.ops.read(load)
         self.title.setText(title)
         self.subtitle.setText(sub)
         self.flags.setText("\u26a0 " + "  \u00b7  ".join(flags) if flags else "")
         self.flags.setVisible(bool(flags))
-        self._signed = status != "draft"
-        self._practitioner_id = practitioner_id
-        self.form.load(visit_id, editable=not self._signed)
-        self.sign_button.setText("Amend\u2026" if self._signed else "Sign visit\u2026")
-        self._show_amendments()
+        self._signed = access.status != "draft"
+        self._practitioner_id = access.practitioner_id
+        self._previous = previous
         self.map.set_pregnant(pregnant)
         self.map.set_ghost_marks(previous)
         self.map.set_ghosts_visible(self.show_previous.isChecked())
-        self._previous = previous
-        self.repeat_button.setEnabled(bool(previous))
+        self._apply_access(access)
+        self._show_amendments()
+        self.refresh()
+
+    def _apply_access(self, access: VisitAccess) -> None:
+        """Make the page editable or read-only as the visit allows, and say why in the banner.
+
+        Nothing on a read-only visit accepts input it would then refuse: the map only selects,
+        the fields and details are disabled, and the banner says who signed (corrections are
+        amendments) or whose draft it is (with "Take over this draft")."""
+        vid = self.visit_id
+        assert vid is not None
+        self._editable = access.editable
+        self.map.set_read_only(not access.editable)
+        self.form.load(vid, editable=access.editable)
+        for widget in (self.point_entry, self.protocol_button, *self.mode_buttons.buttons()):
+            widget.setEnabled(access.editable)
+        previous = self._previous
+        self.repeat_button.setEnabled(access.editable and bool(previous))
         self.repeat_button.setToolTip(
             f"Copy the {len(previous)} marks of the last visit (one undoable step)"
             if previous
             else "This is the patient's first visit"
         )
+        if self._signed:
+            self.sign_button.setText("Amend\u2026")
+            self.sign_button.setEnabled(True)
+            when = (
+                access.signed_at.astimezone().strftime("%Y-%m-%d %H:%M") if access.signed_at else ""
+            )
+            text = (
+                f"Signed by {access.signed_by or access.practitioner} on {when}. The signed "
+                "record is closed and shown as signed; corrections are added as amendments "
+                "(Amend\u2026), beside the original."
+            )
+        else:
+            self.sign_button.setText("Sign visit\u2026")
+            self.sign_button.setEnabled(access.editable)
+            text = "" if access.editable else access.reason
+        self.banner_text.setText(text)
+        self.banner.setProperty("state", "signed" if self._signed else "locked")
+        self.banner.setStyleSheet(
+            "#visitBanner { background: %s; border: 1px solid %s; border-radius: 4px; }"
+            % (("#e8f0e8", "#7aa37a") if self._signed else ("#fff4d6", "#c9a227"))
+        )
+        self.take_over_button.setVisible(access.can_take_over)
+        self.banner.setVisible(bool(text))
         self.refresh()
 
     def refresh(self, changed_marks: frozenset[int] | None = None) -> None:
@@ -583,10 +643,10 @@ class VisitChartPage(QWidget):
         cups = sum(1 for r in self._rows if r.spec.kind == cupping)
         self.form.set_needles_in(len(self._rows) - cups)
         vid_ = self.visit_id
-        self.map.set_ea_pairs(self.ea_panel.show_pairs(vid_, self._rows, not self._signed, pairs))
+        self.map.set_ea_pairs(self.ea_panel.show_pairs(vid_, self._rows, self._editable, pairs))
         if changed_marks is None:  # marks do not change the adverse events
-            self.adverse_panel.show_events(vid_, not self._signed)
-        self.safety.show_warnings(warnings, editable=not self._signed)
+            self.adverse_panel.show_events(vid_, self._editable)
+        self.safety.show_warnings(warnings, editable=self._editable)
         self.map.set_alert_marks(
             {
                 mark_id: w.warning.title
@@ -812,7 +872,7 @@ class VisitChartPage(QWidget):
 
     def _show_details(self, row: MarkRow | None) -> None:
         for widget in self._detail_widgets:
-            widget.setEnabled(row is not None)
+            widget.setEnabled(row is not None and self._editable)
             widget.blockSignals(True)
         try:
             if row is None:
@@ -1038,6 +1098,23 @@ class VisitChartPage(QWidget):
         patient_id, number = self.ops.read(load)
         title = "Aftercare handout" if kind == "handout" else "Treatment summary"
         return DocumentAudit(self.ops.database, patient_id, f"{title}, visit {number}")
+
+    def take_over(self) -> None:
+        """Take a colleague's draft over (after a confirmation), to continue and sign it."""
+        vid = self.visit_id
+        if vid is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Take over this draft",
+            "Take this draft over? It becomes yours to continue and sign, and its practitioner "
+            "can no longer change it. The audit log records the hand-over.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        if self.ops.run(self, take_over_draft, vid) is not None:
+            self.message_posted.emit("Draft taken over: it is yours to continue and sign.")
+            self.open_visit(vid)
 
     def _handout_issued(self) -> None:
         if not self._signed:

@@ -13,13 +13,12 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QSpinBox
 
-from charting.models import Role
 from charting.models.db import Database
 from charting.models.migrate import open_database
 from charting.services.visit_record import record, update_fields
 from charting.services.visits import start_visit
 from charting.ui.visit_form import SAVE_DELAY_MS, VisitForm
-from tests.factories import TEST_PASSWORD, TEST_USERNAME, add_account
+from tests.factories import TEST_PASSWORD, TEST_USERNAME
 
 
 @pytest.fixture
@@ -180,23 +179,25 @@ def test_a_change_made_on_another_workstation_is_not_overwritten(
 ) -> None:  # type: ignore[no-untyped-def]
     """Typing over a visit someone else just saved: told, their text shown, ours quoted."""
     other = open_database(database_url, tmp_path / "backups").database
-    other.actor = add_account(database, "lee", Role.PRACTITIONER, name="Lee Chen")
+    other.actor = database.actor  # the practitioner, charting from another room
     try:
         with other.write() as session:
-            update_fields(session, visit_id, {"chief_complaint": "Lee: sciatica, right"})
+            update_fields(session, visit_id, {"chief_complaint": "Room 2: sciatica, right"})
     finally:
         other.dispose()
     edit = form.findChild(QLineEdit, "chief_complaint")
     with qtbot.waitSignal(form.save_failed, timeout=SAVE_DELAY_MS + 2000) as told:
         qtbot.keyClicks(edit, "Ana: low back pain")
     message = told.args[0]
-    assert "changed by lee at" in message and "not saved" in message
+    assert "changed on another workstation" in message and "not saved" in message
     assert "Chief complaint: Ana: low back pain" in message
-    assert edit.text() == "Lee: sciatica, right"
-    assert _stored(database, visit_id)["chief_complaint"] == "Lee: sciatica, right"
+    assert edit.text() == "Room 2: sciatica, right"
+    assert _stored(database, visit_id)["chief_complaint"] == "Room 2: sciatica, right"
     qtbot.keyClicks(edit, " and left")  # working on from their version saves normally
     qtbot.waitUntil(
-        lambda: _stored(database, visit_id)["chief_complaint"] == "Lee: sciatica, right and left",
+        lambda: (
+            _stored(database, visit_id)["chief_complaint"] == "Room 2: sciatica, right and left"
+        ),
         timeout=SAVE_DELAY_MS + 1000,
     )
 

@@ -1,0 +1,100 @@
+"""Signed visits and colleagues' drafts look read-only and accept nothing they would refuse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit, QMessageBox, QSpinBox
+
+from charting.bodymap import load_bodymap
+from charting.models import Role
+from charting.models.db import Database
+from charting.services.marks import add_marks, list_marks
+from charting.services.visit_record import record, sign_visit
+from charting.services.visits import start_visit
+from charting.ui.ops import OpRunner
+from charting.ui.visit_chart import VisitChartPage
+from tests.factories import add_account, point_spec
+
+BM = load_bodymap()
+
+
+@pytest.fixture
+def visit_id(database: Database, make_patient, practitioner_id: int) -> int:  # type: ignore[no-untyped-def]
+    """Ana's draft with BL23 on both sides."""
+    with database.write() as session:
+        vid, _ = start_visit(session, make_patient(), practitioner_id)
+        add_marks(session, BM, vid, [point_spec("BL23", "L"), point_spec("BL23", "R")])
+    return vid
+
+
+def _page(qtbot, database: Database, visit_id: int) -> VisitChartPage:  # type: ignore[no-untyped-def]
+    chart = VisitChartPage(OpRunner(database), BM)
+    qtbot.addWidget(chart)
+    chart.resize(1280, 800)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.open_visit(visit_id)
+    return chart
+
+
+@pytest.fixture
+def lee(database: Database) -> Iterator[Database]:
+    """Lee Chen, a second practitioner, on the same database."""
+    yield database.acting_as(add_account(database, "lee", Role.PRACTITIONER, name="Lee Chen"))
+
+
+def _labels(database: Database, visit_id: int) -> list[str]:
+    with database.read() as session:
+        return [r.label for r in list_marks(session, visit_id)]
+
+
+def test_a_signed_visit_is_visibly_read_only(  # type: ignore[no-untyped-def]
+    qtbot, database: Database, visit_id: int, practitioner_id: int
+) -> None:
+    """The banner says who signed and that corrections are amendments; a click on the map
+    adds nothing, the fields and mark details are disabled, no refusal pops up."""
+    with database.write() as session:
+        sign_visit(session, visit_id, practitioner_id)
+    page = _page(qtbot, database, visit_id)
+    assert page.banner.isVisible()
+    assert "Signed by Ana Ruiz" in page.banner_text.text()
+    assert "amendments" in page.banner_text.text()
+    assert not page.take_over_button.isVisible()
+    x, y = BM.position("BL40", "R", "posterior")  # type: ignore[misc]
+    qtbot.mouseClick(
+        page.map.viewport(), Qt.MouseButton.LeftButton, pos=page.map.viewport_point(x, y)
+    )
+    assert _labels(database, visit_id) == ["BL23 L", "BL23 R"]
+    pain = page.form.findChild(QSpinBox, "pain_now")
+    complaint = page.form.findChild(QLineEdit, "chief_complaint")
+    assert not pain.isEnabled() and not complaint.isEnabled()
+    page.map.select_marks([page.mark_model.mark(0).id])  # type: ignore[union-attr]
+    assert not page.note.isEnabled() and not page.technique.isEnabled()
+    assert not page.point_entry.isEnabled()
+    assert page.sign_button.text().startswith("Amend")
+
+
+def test_a_colleagues_draft_is_read_only_until_taken_over(  # type: ignore[no-untyped-def]
+    qtbot, database: Database, visit_id: int, lee: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lee sees Ana's draft read-only with the reason; "Take over this draft" makes it his,
+    after which his clicks are stored."""
+    page = _page(qtbot, lee, visit_id)
+    assert "Ana Ruiz's visit" in page.banner_text.text()
+    assert page.take_over_button.isVisible()
+    assert not page.sign_button.isEnabled()
+    x, y = BM.position("BL40", "R", "posterior")  # type: ignore[misc]
+    where = page.map.viewport_point(x, y)
+    qtbot.mouseClick(page.map.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert _labels(database, visit_id) == ["BL23 L", "BL23 R"]
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(page.take_over_button, Qt.MouseButton.LeftButton)
+    assert not page.banner.isVisible()
+    assert page.sign_button.isEnabled()
+    qtbot.mouseClick(page.map.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert _labels(database, visit_id) == ["BL23 L", "BL23 R", "BL40 R"]
+    with database.read() as session:
+        assert record(session, visit_id)["pain_now"] is None
