@@ -105,7 +105,13 @@ def run() -> None:
                     x, y = bm.position(code, side, "posterior")  # type: ignore[arg-type, misc]
                     specs.append(MarkSpec("acupoint", "posterior", x, y, side, point_code=code))
                 ids, _ = add_marks(s, bm, vid, specs)
-                add_ea_pair(s, vid, ids[0], ids[2], EASettings("Dense-disperse", 2, 1.5, 20))
+                add_ea_pair(
+                    s,
+                    vid,
+                    ids[0],
+                    ids[2],
+                    EASettings("Dense-disperse", 2, 1.5, 20, frequency2_hz=100),
+                )
                 update_fields(
                     s,
                     vid,

@@ -113,7 +113,11 @@ def main() -> int:
                     ],
                 )
                 add_ea_pair(
-                    s, vid, ids[0], ids[2], EASettings("Dense-disperse", 2, 1.5, 20, "ITO ES-160")
+                    s,
+                    vid,
+                    ids[0],
+                    ids[2],
+                    EASettings("Dense-disperse", 2, 1.5, 20, "ITO ES-160", frequency2_hz=100),
                 )
                 update_fields(
                     s,

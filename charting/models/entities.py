@@ -330,6 +330,9 @@ class Visit(Base):
     # workstation changed the visit meanwhile) is refused instead of overwriting it.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     content_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # Which layout of the signed content ``content_hash`` covers (visits signed before the
+    # layout changed keep theirs, so their signatures still check).
+    signature_format: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -392,8 +395,13 @@ class Mark(Base):
     skin_response: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Bumped on every change, like the visit's: an edit from a stale copy (two workstations
+    # on one mark) is refused instead of silently overwriting the other.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     visit: Mapped[Visit] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class Protocol(Base):
@@ -421,6 +429,10 @@ class EAPair(Base):
             "intensity_ma IS NULL OR (intensity_ma >= 0 AND intensity_ma <= 50)", name="intensity"
         ),
         CheckConstraint("minutes IS NULL OR (minutes > 0 AND minutes <= 120)", name="minutes"),
+        CheckConstraint(
+            "frequency2_hz IS NULL OR (frequency2_hz > 0 AND frequency2_hz <= 200)",
+            name="frequency2",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -432,6 +444,11 @@ class EAPair(Base):
     intensity_ma: Mapped[float | None] = mapped_column(Float)
     minutes: Mapped[int | None] = mapped_column(Integer)
     device: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # The second frequency of a dense-disperse (alternating) waveform, e.g. 2/100 Hz.
+    frequency2_hz: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class AdverseEvent(Base):
@@ -448,7 +465,50 @@ class AdverseEvent(Base):
     severity: Mapped[str] = mapped_column(String(12))
     action: Mapped[str] = mapped_column(Text, default="", server_default="")
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # What the patient was told (a forgotten needle, a fainting episode ...).
+    patient_told: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class NeedleCountResolution(Base):
+    """How a difference between needles in and needles out was resolved before signing.
+
+    A needle not accounted for is a safety event (a forgotten needle): either it was found
+    and removed, or an adverse event is recorded with what the patient was told.
+    """
+
+    __tablename__ = "needle_resolution"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('found_removed', 'adverse_event')", name="outcome_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), unique=True)
+    needles_in: Mapped[int] = mapped_column(Integer)
+    needles_out: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    adverse_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("adverse_event.id", ondelete="SET NULL")
+    )
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HandoutIssue(Base):
+    """An aftercare handout given to the patient: an event beside the visit, recorded
+    whether or not the visit is signed (the signed record itself does not change)."""
+
+    __tablename__ = "handout_issue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="RESTRICT"), index=True)
+    how: Mapped[str] = mapped_column(String(20))  # printed, saved, opened, by hand
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class SafetyAcknowledgement(Base):

@@ -16,13 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap
-from charting.models import Mark, MarkKind, Protocol, Visit
+from charting.models import EAPair, Mark, MarkKind, Protocol, Visit
 from charting.services.access import Permission, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.guard import SignedVisitError as SignedVisitError
 from charting.services.guard import check_editable
 from charting.services.validation import check_text
+from charting.services.versions import check_version
 
 # Techniques and responses offered per mark (STRICTA items 2b-2f; domain.md §4.1).
 TECHNIQUES = {
@@ -124,6 +125,9 @@ class MarkRow:
     spec: MarkSpec
     # Derived from the catalog (not stored), so it takes no part in comparisons.
     flags: frozenset[str] = field(default_factory=frozenset, compare=False)
+    # The row's version when read: an edit made from this copy is refused if it changed since.
+    # (Not part of comparisons: two reads of the same mark with the same content are equal.)
+    version: int = field(default=1, compare=False)
 
     @property
     def kind(self) -> str:
@@ -249,7 +253,7 @@ def _to_row(mark: Any, bodymap: BodyMap | None = None) -> MarkRow:
             flags = bodymap.point(mark.point_code).flags
         except KeyError:
             flags = frozenset()
-    return MarkRow(mark.id, mark.visit_id, spec, flags)
+    return MarkRow(mark.id, mark.visit_id, spec, flags, getattr(mark, "version", 1))
 
 
 def add_marks(
@@ -287,53 +291,162 @@ def _owned(session: Session, mark_ids: Iterable[int]) -> list[Mark]:
     return marks
 
 
-def move_mark(session: Session, bodymap: BodyMap, mark_id: int, x: float, y: float) -> Changes:
-    """Move a mark to where it was really needled (it keeps its point, muscle and side)."""
+def move_mark(
+    session: Session,
+    bodymap: BodyMap,
+    mark_id: int,
+    x: float,
+    y: float,
+    expected_version: int | None = None,
+) -> tuple[int, Changes]:
+    """Move a mark to where it was really needled (it keeps its point, muscle and side).
+
+    Returns the mark's new version.
+
+    Raises:
+        ConcurrentEditError: the mark changed since ``expected_version`` (another workstation).
+    """
     require(session, Permission.CHART)
     (mark,) = _owned(session, [mark_id])
+    check_version(session, mark, expected_version, "This mark")
     if not (math.isfinite(x) and math.isfinite(y)) or not bodymap.inside_outline(mark.view, x, y):
         raise ValidationError({"position": "The mark must stay on the body."})
     mark.x, mark.y = x, y
-    return Changes(visits=frozenset({mark.visit_id}), marks=frozenset({mark_id}))
+    session.flush()
+    return mark.version, Changes(visits=frozenset({mark.visit_id}), marks=frozenset({mark_id}))
 
 
-def update_details(session: Session, mark_id: int, details: MarkDetails) -> Changes:
-    """Change a mark's technique, depth, response and note."""
+def update_details(
+    session: Session, mark_id: int, details: MarkDetails, expected_version: int | None = None
+) -> tuple[int, Changes]:
+    """Change a mark's technique, depth, response, note and cupping details.
+
+    Returns the mark's new version.
+
+    Raises:
+        ValidationError: a detail is refused.
+        ConcurrentEditError: the mark changed since ``expected_version`` (another workstation).
+    """
     require(session, Permission.CHART)
     errors = validate_details(details)
     if errors:
         raise ValidationError(errors)
     (mark,) = _owned(session, [mark_id])
+    check_version(session, mark, expected_version, "This mark")
     for f in fields(MarkDetails):
         value = getattr(details, f.name)
         setattr(mark, f.name, value.strip() if isinstance(value, str) else value)
-    return Changes(visits=frozenset({mark.visit_id}), marks=frozenset({mark_id}))
+    session.flush()
+    return mark.version, Changes(visits=frozenset({mark.visit_id}), marks=frozenset({mark_id}))
 
 
-def delete_marks(session: Session, mark_ids: Sequence[int]) -> tuple[list[MarkRow], Changes]:
-    """Remove marks from a draft visit; returns what they were, so undo can restore them."""
+@dataclass(frozen=True)
+class RemovedMarks:
+    """Marks taken off a visit, with the EA pairs that joined them, as undo restores them."""
+
+    rows: tuple[MarkRow, ...]
+    pairs: tuple[dict[str, Any], ...] = ()
+
+
+#: The stored columns of an EA pair that a copy or a restore carries.
+EA_PAIR_COLUMNS = (
+    "waveform",
+    "frequency_hz",
+    "frequency2_hz",
+    "intensity_ma",
+    "minutes",
+    "device",
+)
+
+
+def delete_marks(session: Session, mark_ids: Sequence[int]) -> tuple[RemovedMarks, Changes]:
+    """Remove marks from a draft visit, and the EA pairs on them; returns what they were, so
+    undo can restore them."""
     require(session, Permission.CHART)
     marks = _owned(session, mark_ids)
-    rows = [_to_row(m) for m in marks]
+    rows = tuple(_to_row(m) for m in marks)
+    ids = [m.id for m in marks]
+    pairs = list(
+        session.scalars(
+            select(EAPair)
+            .where(EAPair.mark_a_id.in_(ids) | EAPair.mark_b_id.in_(ids))
+            .order_by(EAPair.id)
+        )
+    )
+    snapshots = tuple(
+        {
+            "id": p.id,
+            "visit_id": p.visit_id,
+            "mark_a_id": p.mark_a_id,
+            "mark_b_id": p.mark_b_id,
+            **{c: getattr(p, c) for c in EA_PAIR_COLUMNS},
+        }
+        for p in pairs
+    )
+    # Row by row, pairs first, so each deletion is checked and audited (the database's own
+    # cascade would remove the pairs unseen).
+    for pair in pairs:
+        session.delete(pair)
+    session.flush()
     for mark in marks:
-        session.delete(mark)  # row by row, so each deletion is checked and audited
+        session.delete(mark)
     session.flush()
     visits = frozenset(m.visit_id for m in marks)
-    return rows, Changes(visits=visits, marks=frozenset(mark_ids))
+    return RemovedMarks(rows, snapshots), Changes(visits=visits, marks=frozenset(mark_ids))
 
 
-def restore_marks(session: Session, rows: Sequence[MarkRow]) -> Changes:
-    """Put deleted marks back with their original ids (undo of a delete)."""
+def restore_marks(session: Session, removed: RemovedMarks | Sequence[MarkRow]) -> Changes:
+    """Put deleted marks back with their original ids, and their EA pairs (undo of a delete)."""
     require(session, Permission.CHART)
+    if not isinstance(removed, RemovedMarks):
+        removed = RemovedMarks(tuple(removed))
+    rows = removed.rows
     for visit_id in {r.visit_id for r in rows}:
         _editable_visit(session, visit_id)
     for row in rows:
         session.add(Mark(id=row.id, visit_id=row.visit_id, **asdict(row.spec)))
     try:
         session.flush()
+        for pair in removed.pairs:
+            session.add(EAPair(**pair))
+        session.flush()
     except IntegrityError:
         raise ServiceError("The mark could not be restored.") from None
     return Changes(visits=frozenset(r.visit_id for r in rows), marks=frozenset(r.id for r in rows))
+
+
+def repeat_visit(
+    session: Session, bodymap: BodyMap, visit_id: int, source_visit_id: int
+) -> tuple[list[int], Changes]:
+    """Copy another visit's marks (techniques, depths, cupping details) and its EA pairs with
+    their settings onto this draft, in one step. Responses are not copied: they are what
+    happened that day.
+
+    Raises:
+        NotFoundError: the source visit does not exist.
+        ValidationError: a mark is no longer valid (e.g. a point left the catalog).
+    """
+    require(session, Permission.CHART)
+    source = list_marks(session, source_visit_id)
+    ids, changes = add_marks(session, bodymap, visit_id, as_specs(source))
+    new_id = {row.id: new for row, new in zip(source, ids, strict=True)}
+    pairs = session.scalars(
+        select(EAPair).where(EAPair.visit_id == source_visit_id).order_by(EAPair.id)
+    )
+    for pair in list(pairs):
+        a, b = new_id.get(pair.mark_a_id), new_id.get(pair.mark_b_id)
+        if a is None or b is None:
+            continue
+        session.add(
+            EAPair(
+                visit_id=visit_id,
+                mark_a_id=a,
+                mark_b_id=b,
+                **{c: getattr(pair, c) for c in EA_PAIR_COLUMNS},
+            )
+        )
+    session.flush()
+    return ids, changes
 
 
 def list_marks(

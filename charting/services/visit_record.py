@@ -10,18 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from charting.models import (
     AdverseEvent,
     Amendment,
-    AuditEvent,
     EAPair,
     Mark,
     MarkKind,
@@ -31,12 +32,14 @@ from charting.models import (
     utcnow,
 )
 from charting.services import clinical_lists as lists
-from charting.services.access import Permission, PermissionDeniedError, actor_of, deny, require
+from charting.services.access import Permission, PermissionDeniedError, deny, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.guard import BOOKING_COLUMNS, check_editable
-from charting.services.marks import MARK_FIELDS
+from charting.services.marks import EA_PAIR_COLUMNS, MARK_FIELDS
 from charting.services.validation import check_text
+from charting.services.versions import ConcurrentEditError as ConcurrentEditError
+from charting.services.versions import check_version
 
 
 @dataclass(frozen=True)
@@ -186,10 +189,6 @@ def _draft(session: Session, visit_id: int, *, booking_only: bool = False) -> Vi
     return visit
 
 
-class ConcurrentEditError(ServiceError):
-    """The visit changed (on another workstation) since the caller last read it."""
-
-
 def current_version(session: Session, visit_id: int) -> int:
     """The visit's version counter, as a later :func:`update_fields` should expect it."""
     session.flush()
@@ -197,19 +196,6 @@ def current_version(session: Session, visit_id: int) -> int:
     if version is None:
         raise NotFoundError("That visit no longer exists.")
     return version
-
-
-def _last_change_by_other(session: Session, visit_id: int) -> str:
-    actor = actor_of(session)
-    row = session.execute(
-        select(AuditEvent.username, AuditEvent.at)
-        .where(AuditEvent.target == f"visit {visit_id}", AuditEvent.action == "visit.update")
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
-    if row is None or row.username == actor.username:
-        return "on another workstation"
-    return f"by {row.username} at {row.at.astimezone().strftime('%H:%M')}"
 
 
 def update_fields(
@@ -227,11 +213,7 @@ def update_fields(
         ConcurrentEditError: the visit changed since ``expected_version``.
     """
     visit = _draft(session, visit_id, booking_only=set(values) <= BOOKING_COLUMNS)
-    if expected_version is not None and visit.version != expected_version:
-        raise ConcurrentEditError(
-            f"This visit was changed {_last_change_by_other(session, visit_id)} after you "
-            "opened it, so your change was not saved. Their version is shown now."
-        )
+    check_version(session, visit, expected_version, "This visit")
     errors = {name: msg for name, v in values.items() if (msg := validate_field(name, v, visit))}
     if errors:
         raise ValidationError(errors)
@@ -276,21 +258,72 @@ def needles_in(session: Session, visit_id: int) -> int:
 
 
 # -- electroacupuncture ----------------------------------------------------------------------
+#: Waveforms that alternate two frequencies ("dense-disperse", e.g. 2/100 Hz).
+TWO_FREQUENCY_WAVEFORMS = frozenset({"dense-disperse", "other"})
+
+
 @dataclass(frozen=True)
 class EASettings:
-    """Stimulation of one electroacupuncture pair (STRICTA 2e)."""
+    """Stimulation of one electroacupuncture pair (STRICTA 2e: waveform, frequency,
+    intensity, duration, device). A dense-disperse waveform alternates two frequencies:
+    ``frequency_hz`` is the first (usually the low one) and ``frequency2_hz`` the second."""
 
     waveform: str = ""
     frequency_hz: float | None = None
     intensity_ma: float | None = None
     minutes: int | None = None
     device: str = ""
+    frequency2_hz: float | None = None
+
+    @property
+    def frequency_text(self) -> str:
+        """The frequency as typed and printed: "2", "2/100" (empty when not recorded)."""
+        if self.frequency_hz is None:
+            return ""
+        if self.frequency2_hz is None:
+            return f"{self.frequency_hz:g}"
+        return f"{self.frequency_hz:g}/{self.frequency2_hz:g}"
 
 
-def _check_ea(settings: EASettings) -> dict[str, str]:
+def settings_of(pair: Any) -> EASettings:
+    """The settings stored on an EA pair row."""
+    return EASettings(
+        pair.waveform,
+        pair.frequency_hz,
+        pair.intensity_ma,
+        pair.minutes,
+        pair.device,
+        pair.frequency2_hz,
+    )
+
+
+_FREQUENCY = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:/\s*(\d+(?:[.,]\d+)?)\s*)?(?:hz)?\s*$", re.I)
+
+
+def parse_frequency(text: str) -> tuple[float | None, float | None]:
+    """Read a typed frequency: "2" (one), "2/100" or "2 / 100 Hz" (dense-disperse).
+
+    Raises:
+        ValidationError: the text is not one number or two separated by "/".
+    """
+    if not text.strip():
+        return None, None
+    match = _FREQUENCY.match(text)
+    if match is None:
+        raise ValidationError(
+            {"frequency_hz": "Type the frequency in Hz, e.g. 2, or 2/100 for dense-disperse."}
+        )
+    first = float(match[1].replace(",", "."))
+    second = float(match[2].replace(",", ".")) if match[2] else None
+    return first, second
+
+
+def check_ea_settings(settings: EASettings) -> dict[str, str]:
+    """Every problem with ``settings``, by field (empty when they can be stored)."""
     errors: dict[str, str] = {}
     limits = (
         ("frequency_hz", 0, 200, "Frequency", "Hz"),
+        ("frequency2_hz", 0, 200, "Second frequency", "Hz"),
         ("intensity_ma", 0, 50, "Intensity", "mA"),
         ("minutes", 0, 120, "Minutes", "min"),
     )
@@ -310,6 +343,21 @@ def _check_ea(settings: EASettings) -> dict[str, str]:
         # Control characters, NUL among them (which PostgreSQL cannot store at all).
         if problem := check_text(getattr(settings, name), label, 120):
             errors.setdefault(name, problem)
+    alternating = settings.waveform.strip().lower() in TWO_FREQUENCY_WAVEFORMS
+    if settings.frequency2_hz is not None:
+        if settings.frequency_hz is None:
+            errors.setdefault("frequency_hz", "Give the first frequency too, e.g. 2/100.")
+        elif not alternating:
+            errors.setdefault(
+                "frequency_hz",
+                "Two frequencies alternate only in a dense-disperse waveform: choose it, "
+                "or give one frequency.",
+            )
+    elif settings.waveform.strip().lower() == "dense-disperse" and settings.frequency_hz:
+        errors.setdefault(
+            "frequency_hz",
+            "Dense-disperse alternates two frequencies: type both, e.g. 2/100.",
+        )
     return errors
 
 
@@ -330,7 +378,7 @@ def add_ea_pair(
         raise ValidationError({"marks": "Choose two marks of this visit for the EA pair."})
     if any(m.kind == MarkKind.CUPPING.value for m in marks.values()):
         raise ValidationError({"marks": "An EA lead goes on a needle, not a cupping site."})
-    errors = _check_ea(settings)
+    errors = check_ea_settings(settings)
     if errors:
         raise ValidationError(errors)
     pair = EAPair(visit_id=visit_id, mark_a_id=mark_a, mark_b_id=mark_b, **vars(settings))
@@ -341,14 +389,59 @@ def add_ea_pair(
     return pair.id, Changes(visits=frozenset({visit_id}), marks=frozenset(marks))
 
 
-def delete_ea_pair(session: Session, pair_id: int) -> Changes:
-    """Remove an EA pair (the needles stay)."""
+def delete_ea_pair(session: Session, pair_id: int) -> tuple[dict[str, Any], Changes]:
+    """Remove an EA pair (the needles stay); returns what it was, so undo can restore it."""
     pair = session.get(EAPair, pair_id)
     if pair is None:
         raise NotFoundError("That EA pair was already removed.")
     _draft(session, pair.visit_id)
+    snapshot = {
+        "id": pair.id,
+        "visit_id": pair.visit_id,
+        "mark_a_id": pair.mark_a_id,
+        "mark_b_id": pair.mark_b_id,
+        **{c: getattr(pair, c) for c in EA_PAIR_COLUMNS},
+    }
     session.delete(pair)
-    return Changes(visits=frozenset({pair.visit_id}))
+    return snapshot, Changes(visits=frozenset({pair.visit_id}))
+
+
+def restore_ea_pair(session: Session, snapshot: dict[str, Any]) -> Changes:
+    """Put a removed EA pair back with its id and settings (undo of a removal)."""
+    _draft(session, snapshot["visit_id"])
+    session.add(EAPair(**snapshot))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ServiceError("The EA pair could not be restored: a needle was removed.") from None
+    return Changes(visits=frozenset({snapshot["visit_id"]}))
+
+
+def update_ea_pair(
+    session: Session, pair_id: int, settings: EASettings, expected_version: int | None = None
+) -> tuple[int, Changes]:
+    """Change an existing pair's stimulation settings (the leads stay on the same needles).
+
+    ``expected_version`` is the pair's version the caller showed: if another workstation
+    changed the pair since, nothing is stored. Returns the pair's new version.
+
+    Raises:
+        NotFoundError: the pair was removed.
+        ValidationError: a value is out of range, or two frequencies without dense-disperse.
+        ConcurrentEditError: the pair changed since ``expected_version``.
+    """
+    pair = session.get(EAPair, pair_id)
+    if pair is None:
+        raise NotFoundError("That EA pair was removed.")
+    _draft(session, pair.visit_id)
+    check_version(session, pair, expected_version, "This EA pair")
+    errors = check_ea_settings(settings)
+    if errors:
+        raise ValidationError(errors)
+    for name, value in vars(settings).items():
+        setattr(pair, name, value.strip() if isinstance(value, str) else value)
+    session.flush()
+    return pair.version, Changes(visits=frozenset({pair.visit_id}))
 
 
 def ea_pairs(session: Session, visit_id: int) -> list[EAPair]:

@@ -22,9 +22,13 @@ class OpRunner(QObject):
 
     Signals:
         changes_applied(Changes): after every successful operation, with what it changed.
+        operation_failed(str): an operation was refused or failed (nothing was stored); the
+            message says why. Screens re-read what they show, so none keeps showing a value
+            the record does not hold.
     """
 
     changes_applied = Signal(object)
+    operation_failed = Signal(str)
 
     def __init__(self, database: Database, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -48,14 +52,17 @@ class OpRunner(QObject):
                 result = service(session, *args, **kwargs)
         except ServiceError as exc:
             QMessageBox.warning(parent, "Not saved", str(exc))
+            self.operation_failed.emit(str(exc))
             return None
         except OperationalError as exc:
-            QMessageBox.critical(
-                parent, "Database problem", f"The change was not saved: {exc.orig}"
-            )
+            message = f"The change was not saved: {exc.orig}"
+            QMessageBox.critical(parent, "Database problem", message)
+            self.operation_failed.emit(message)
             return None
         except DatabaseFileError as exc:
-            QMessageBox.critical(parent, "Database problem", f"The change was not saved. {exc}")
+            message = f"The change was not saved. {exc}"
+            QMessageBox.critical(parent, "Database problem", message)
+            self.operation_failed.emit(message)
             return None
         changes = result[-1] if isinstance(result, tuple) else result
         if isinstance(changes, Changes):

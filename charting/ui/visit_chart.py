@@ -80,6 +80,7 @@ from charting.ui.mark_commands import (
     DeleteMarksCommand,
     EditDetailsCommand,
     MoveMarkCommand,
+    RepeatVisitCommand,
 )
 from charting.ui.ops import OpRunner
 from charting.ui.safety_panel import SafetyPanel
@@ -445,7 +446,7 @@ class VisitChartPage(QWidget):
         marks_layout.addWidget(self.mark_count)
         marks_layout.addWidget(self.mark_list, 1)
         marks_layout.addWidget(details)
-        self.ea_panel = EAPanel(ops, self.map.selected_mark_ids)
+        self.ea_panel = EAPanel(ops, self.map.selected_mark_ids, self.undo_stack, bodymap)
         self.adverse_panel = AdverseEventPanel(ops)
         self.side_tabs = QTabWidget()
         self.side_tabs.setObjectName("visitSideTabs")
@@ -513,6 +514,7 @@ class VisitChartPage(QWidget):
             self._on_mark_list_selection_changed
         )
         self.ops.changes_applied.connect(self._on_ops_changes_applied)
+        self.ops.operation_failed.connect(self._on_ops_operation_failed)
         self.technique.activated.connect(self._on_detail_edited)
         self.response.activated.connect(self._on_detail_edited)
         self.depth_box.editingFinished.connect(self._on_detail_edited)
@@ -748,11 +750,19 @@ class VisitChartPage(QWidget):
         return {both: ["L", "R"], left: ["L"], right: ["R"]}.get(chosen)
 
     def repeat_last_visit(self) -> None:
-        """Copy the previous visit's marks (techniques and depths too) as one undoable step."""
-        if self._previous:
-            self.add_marks(
-                mark_service.as_specs(self._previous), f"Repeat last visit ({len(self._previous)})"
-            )
+        """Copy the previous visit's marks (techniques, depths, cupping details) and its EA
+        pairs with their settings, as one undoable step."""
+        if not self._previous or self.visit_id is None or not self._editable:
+            return
+        command = RepeatVisitCommand(
+            self.ops,
+            self.bodymap,
+            self.visit_id,
+            self._previous[0].visit_id,
+            f"Repeat last visit ({len(self._previous)} marks)",
+        )
+        command.parent_widget = self
+        self.undo_stack.push(command)
 
     # -- protocols ---------------------------------------------------------------------------
     @Slot()
@@ -802,7 +812,9 @@ class VisitChartPage(QWidget):
         row = next((r for r in self._rows if r.id == mark_id), None)
         if row is None:
             return
-        command = MoveMarkCommand(self.ops, self.bodymap, mark_id, (row.spec.x, row.spec.y), (x, y))
+        command = MoveMarkCommand(
+            self.ops, self.bodymap, mark_id, (row.spec.x, row.spec.y), (x, y), row.version
+        )
         command.parent_widget = self
         self.undo_stack.push(command)
         self.refresh()
@@ -937,7 +949,7 @@ class VisitChartPage(QWidget):
             self.skin_response.text().strip(),
         )
         if new != old:
-            command = EditDetailsCommand(self.ops, self.bodymap, row.id, old, new)
+            command = EditDetailsCommand(self.ops, self.bodymap, row.id, old, new, row.version)
             command.parent_widget = self
             self.undo_stack.push(command)
 
@@ -1179,6 +1191,13 @@ class VisitChartPage(QWidget):
     def _on_focus_entry_triggered(self) -> None:
         self.point_entry.setFocus()
         self.point_entry.selectAll()
+
+    @Slot(str)
+    def _on_ops_operation_failed(self, _message: str) -> None:
+        # A refused edit (e.g. made from a stale copy) must not stay on screen: show what is
+        # stored again.
+        if self.visit_id is not None and self.isVisible():
+            self.refresh()
 
     @Slot(object)
     def _on_ops_changes_applied(self, changes: Changes) -> None:

@@ -87,7 +87,11 @@ def charted_visit(database: Database, make_patient, practitioner_id: int) -> int
             ],
         )
         add_ea_pair(
-            session, vid, ids[0], ids[1], EASettings("Dense-disperse", 2, 1.5, 20, "ITO ES-160")
+            session,
+            vid,
+            ids[0],
+            ids[1],
+            EASettings("Dense-disperse", 2, 1.5, 20, "ITO ES-160", frequency2_hz=100),
         )
         update_fields(
             session,

@@ -97,3 +97,34 @@ def test_the_orm_refuses_an_update_of_a_row_changed_underneath_it(
         session_a.rollback()
     with b.read() as session:
         assert record(session, visit_id)["posture"] == ""
+
+
+def test_a_mark_and_an_ea_pair_edited_from_a_stale_copy_are_refused(
+    workstations: tuple[Database, Database], visit_id: int
+) -> None:
+    """Two workstations on one mark (and one EA pair): the second save, made from the copy
+    read before the first, is refused and the first one's values stay."""
+    from charting.bodymap import load_bodymap
+    from charting.services.marks import MarkDetails, add_marks, list_marks, update_details
+    from charting.services.visit_record import EASettings, add_ea_pair, ea_pairs, update_ea_pair
+    from tests.factories import point_spec
+
+    a, b = workstations
+    with a.write() as session:
+        (m1, m2), _ = add_marks(
+            session, load_bodymap(), visit_id, [point_spec("BL23", "L"), point_spec("BL25", "L")]
+        )
+        pair_id, _ = add_ea_pair(session, visit_id, m1, m2, EASettings(minutes=20))
+    with a.read() as session:
+        seen_mark = list_marks(session, visit_id)[0].version
+        seen_pair = ea_pairs(session, visit_id)[0].version
+    with b.write() as session:
+        update_details(session, m1, MarkDetails("manual", 25.0, note="B"), seen_mark)
+        update_ea_pair(session, pair_id, EASettings(minutes=30), seen_pair)
+    with pytest.raises(ConcurrentEditError, match="This mark was changed"), a.write() as s:
+        update_details(s, m1, MarkDetails("manual", 15.0, note="A"), seen_mark)
+    with pytest.raises(ConcurrentEditError, match="This EA pair was changed"), a.write() as s:
+        update_ea_pair(s, pair_id, EASettings(minutes=10), seen_pair)
+    with a.read() as session:
+        assert list_marks(session, visit_id)[0].spec.note == "B"
+        assert ea_pairs(session, visit_id)[0].minutes == 30

@@ -144,10 +144,21 @@ def test_ea_pair_needs_two_needles_of_the_visit_and_sane_settings(
     with pytest.raises(ValidationError, match="Frequency"), database.write() as session:
         add_ea_pair(session, vid, left, right, EASettings(frequency_hz=5000))
     with database.write() as session:
-        add_ea_pair(session, vid, left, right, EASettings("Dense-disperse", 2.0, 1.5, 20, "ITO"))
+        add_ea_pair(
+            session,
+            vid,
+            left,
+            right,
+            EASettings("Dense-disperse", 2.0, 1.5, 20, "ITO", frequency2_hz=100.0),
+        )
     with database.read() as session:
         (pair,) = ea_pairs(session, vid)
-        assert (pair.frequency_hz, pair.minutes, pair.device) == (2.0, 20, "ITO")
+        assert (pair.frequency_hz, pair.frequency2_hz, pair.minutes, pair.device) == (
+            2.0,
+            100.0,
+            20,
+            "ITO",
+        )
         assert {r.spec.technique for r in list_marks(session, vid)[:2]} == {"electro"}
 
 

@@ -98,3 +98,36 @@ def test_a_colleagues_draft_is_read_only_until_taken_over(  # type: ignore[no-un
     assert _labels(database, visit_id) == ["BL23 L", "BL23 R", "BL40 R"]
     with database.read() as session:
         assert record(session, visit_id)["pain_now"] is None
+
+
+def test_a_refused_mark_edit_shows_what_is_stored(  # type: ignore[no-untyped-def]
+    qtbot,
+    database: Database,
+    visit_id: int,
+    database_url: str,
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another workstation changes a mark's note after this one read it: typing a note here
+    is refused with a message, and the field then shows the stored note, not the refused one."""
+    from charting.models.migrate import open_database
+    from charting.services.marks import MarkDetails, update_details
+
+    page = _page(qtbot, database, visit_id)
+    first = page.mark_model.mark(0)
+    assert first is not None
+    other = open_database(database_url, tmp_path / "backups").database
+    other.actor = database.actor
+    try:
+        with other.write() as session:
+            update_details(session, first.id, MarkDetails("manual", note="from room 2"))
+    finally:
+        other.dispose()
+    told: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a: told.append(a[2])))
+    page.map.select_marks([first.id])
+    page.note.setFocus()
+    qtbot.keyClicks(page.note, "from room 1")
+    qtbot.keyClick(page.note, Qt.Key.Key_Return)
+    assert told and "was changed" in told[0]
+    assert page.note.text() == "from room 2"

@@ -252,6 +252,64 @@ def test_repeat_last_visit_is_one_undoable_step(
     assert _stored(database, visits[1]) == []
 
 
+def test_repeat_last_visit_copies_ea_pairs_and_cupping_as_one_step(  # type: ignore[no-untyped-def]
+    qtbot, database: Database, make_patient, practitioner_id: int
+) -> None:
+    """The last visit's EA pair (with its dense-disperse settings, drawn as a lead) and its
+    cupping site (with method, cups and minutes) come across with its marks; one undo takes
+    all of it off, one redo puts all of it back."""
+    from charting.services.marks import MarkDetails, update_details
+    from charting.services.visit_record import EASettings, add_ea_pair, ea_pairs
+
+    pid = make_patient()
+    with database.write() as session:
+        first, _ = start_visit(session, pid, practitioner_id)
+        (a, b), _ = add_marks(
+            session, BM, first, [point_spec("BL23", "L"), point_spec("BL25", "L")]
+        )
+        x, y = BM.position("BL26", "R", "posterior")  # type: ignore[misc]
+        (cup,), _ = add_marks(session, BM, first, [MarkSpec("cupping", "posterior", x, y, "R")])
+        update_details(
+            session, cup, MarkDetails("cupping", cup_type="fire", cup_count=4, cup_minutes=8)
+        )
+        settings = EASettings("Dense-disperse", 2, 1.5, 20, "ITO ES-160", frequency2_hz=100)
+        add_ea_pair(session, first, a, b, settings)
+        second, _ = start_visit(session, pid, practitioner_id)
+    chart = VisitChartPage(OpRunner(database), BM)
+    qtbot.addWidget(chart)
+    chart.resize(1280, 800)
+    chart.show()
+    chart.open_visit(second)
+
+    def stored() -> tuple[list[str], list[tuple], list[tuple]]:
+        with database.read() as session:
+            rows = list_marks(session, second)
+            pairs = [
+                (p.waveform, p.frequency_hz, p.frequency2_hz, p.intensity_ma, p.minutes, p.device)
+                for p in ea_pairs(session, second)
+            ]
+        cups = [
+            (r.spec.cup_type, r.spec.cup_count, r.spec.cup_minutes)
+            for r in rows
+            if r.kind == "cupping"
+        ]
+        return [r.label for r in rows], pairs, cups
+
+    qtbot.mouseClick(chart.repeat_button, Qt.MouseButton.LeftButton)
+    assert stored() == (
+        ["BL23 L", "BL25 L", "Cup R"],
+        [("Dense-disperse", 2, 100, 1.5, 20, "ITO ES-160")],
+        [("fire", 4, 8)],
+    )
+    assert chart.map.ea_line_count() == 1
+    chart.undo_stack.undo()
+    assert stored() == ([], [], [])
+    assert chart.map.ea_line_count() == 0
+    chart.undo_stack.redo()
+    assert stored()[1] == [("Dense-disperse", 2, 100, 1.5, 20, "ITO ES-160")]
+    assert chart.map.ea_line_count() == 1
+
+
 def test_previous_visit_shown_faded_and_toggled(qtbot, page: VisitChartPage) -> None:  # type: ignore[no-untyped-def]
     """The last visit's marks are drawn faded and the toggle hides them."""
     assert page.map.ghost_item_count() == 3

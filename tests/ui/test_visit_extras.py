@@ -43,23 +43,43 @@ def page(qtbot, database: Database, charted) -> VisitChartPage:  # type: ignore[
     return editor
 
 
+def _pair(qtbot, page: VisitChartPage, a: int, b: int) -> None:  # type: ignore[no-untyped-def]
+    page.map.select_marks([a, b])
+    page.side_tabs.setCurrentWidget(page.ea_panel)
+    qtbot.mouseClick(page.ea_panel.add_button, Qt.MouseButton.LeftButton)
+
+
+def _type(qtbot, widget, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Replace a field's text by typing, then leave it with Tab (as a person does)."""
+    widget.setFocus()
+    widget.selectAll()
+    qtbot.keyClicks(widget, text)
+    qtbot.keyClick(widget, Qt.Key.Key_Tab)
+
+
+def _stored_pair(database: Database, vid: int):  # type: ignore[no-untyped-def]
+    with database.read() as session:
+        (pair,) = ea_pairs(session, vid)
+    return pair
+
+
 def test_pairing_two_selected_marks_stores_the_stimulation(
     qtbot,
     page: VisitChartPage,
     database: Database,
     charted,  # type: ignore[no-untyped-def]
 ) -> None:
-    """Two selected needles are joined with the entered Hz, mA and minutes, and drawn as a lead."""
+    """Two selected needles are joined, the new pair is selected, and the Hz, mA, minutes and
+    device typed after pairing are stored on it and drawn as a lead."""
     vid, (bl23, bl25, _bl13) = charted
-    page.map.select_marks([bl23, bl25])
-    page.side_tabs.setCurrentWidget(page.ea_panel)
-    page.ea_panel.frequency.setValue(2)
-    page.ea_panel.intensity.setValue(1.5)
-    page.ea_panel.minutes.setValue(20)
-    page.ea_panel.device.setText("ITO ES-160")
-    qtbot.mouseClick(page.ea_panel.add_button, Qt.MouseButton.LeftButton)
-    with database.read() as session:
-        (pair,) = ea_pairs(session, vid)
+    _pair(qtbot, page, bl23, bl25)
+    panel = page.ea_panel
+    assert panel.current_pair() is not None and panel.frequency.isEnabled()
+    _type(qtbot, panel.frequency, "2")
+    _type(qtbot, panel.intensity.lineEdit(), "1.5")
+    _type(qtbot, panel.minutes.lineEdit(), "20")
+    _type(qtbot, panel.device, "ITO ES-160")
+    pair = _stored_pair(database, vid)
     assert {pair.mark_a_id, pair.mark_b_id} == {bl23, bl25}
     assert (pair.frequency_hz, pair.intensity_ma, pair.minutes, pair.device) == (
         2.0,
@@ -68,8 +88,87 @@ def test_pairing_two_selected_marks_stores_the_stimulation(
         "ITO ES-160",
     )
     assert page.map.ea_line_count() == 1
-    assert "2 Hz" in page.ea_panel.model.stringList()[0]
+    assert "2 Hz" in panel.model.stringList()[0]
     assert "ea-chest" not in " ".join(w.warning.key for w in page.safety.warnings)
+
+
+def test_dense_disperse_stores_both_frequencies(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    charted,  # type: ignore[no-untyped-def]
+) -> None:
+    """ "2/100" with a dense-disperse waveform stores 2 Hz and 100 Hz (it used to store 21)."""
+    vid, (bl23, bl25, _bl13) = charted
+    _pair(qtbot, page, bl23, bl25)
+    panel = page.ea_panel
+    panel.waveform.setCurrentText("Dense-disperse")
+    panel.waveform.activated.emit(panel.waveform.currentIndex())
+    _type(qtbot, panel.frequency, "2/100")
+    pair = _stored_pair(database, vid)
+    assert (pair.waveform, pair.frequency_hz, pair.frequency2_hz) == ("Dense-disperse", 2, 100)
+    assert "2/100 Hz" in panel.model.stringList()[0]
+    assert panel.frequency.text() == "2/100"
+
+
+def test_two_frequencies_without_dense_disperse_are_refused_beside_the_field(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    charted,  # type: ignore[no-untyped-def]
+) -> None:
+    """A continuous waveform with "2/100" says why beside the fields and stores nothing."""
+    vid, (bl23, bl25, _bl13) = charted
+    _pair(qtbot, page, bl23, bl25)
+    panel = page.ea_panel
+    panel.waveform.setCurrentText("Continuous")
+    panel.waveform.activated.emit(panel.waveform.currentIndex())
+    _type(qtbot, panel.frequency, "2/100")
+    assert "dense-disperse" in panel.error.text()
+    pair = _stored_pair(database, vid)
+    assert (pair.frequency_hz, pair.frequency2_hz) == (None, None)
+
+
+def test_an_existing_pair_is_edited_in_place_and_undone(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    charted,  # type: ignore[no-untyped-def]
+) -> None:
+    """A pair's minutes changed later are stored; Ctrl+Z puts the old value back, in the
+    database and on screen; reopening the visit shows what is stored."""
+    vid, (bl23, bl25, _bl13) = charted
+    _pair(qtbot, page, bl23, bl25)
+    panel = page.ea_panel
+    _type(qtbot, panel.minutes.lineEdit(), "20")
+    _type(qtbot, panel.minutes.lineEdit(), "30")
+    assert _stored_pair(database, vid).minutes == 30
+    page.undo_stack.undo()
+    assert _stored_pair(database, vid).minutes is None  # the two quick edits merged
+    page.undo_stack.redo()
+    assert _stored_pair(database, vid).minutes == 30
+    page.open_visit(vid)
+    panel.select_pair(0)
+    assert panel.minutes.value() == 30
+
+
+def test_removing_a_pair_is_undoable_with_its_settings(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    charted,  # type: ignore[no-untyped-def]
+) -> None:
+    """Remove pair, then undo: the same pair comes back with its settings and its lead."""
+    vid, (bl23, bl25, _bl13) = charted
+    _pair(qtbot, page, bl23, bl25)
+    _type(qtbot, page.ea_panel.device, "ITO ES-160")
+    qtbot.mouseClick(page.ea_panel.remove_button, Qt.MouseButton.LeftButton)
+    with database.read() as session:
+        assert ea_pairs(session, vid) == []
+    assert page.map.ea_line_count() == 0
+    page.undo_stack.undo()
+    assert _stored_pair(database, vid).device == "ITO ES-160"
+    assert page.map.ea_line_count() == 1
 
 
 def test_a_pair_across_the_upper_back_is_warned(
@@ -139,3 +238,24 @@ def test_other_adverse_event_needs_details(
     assert "Describe what happened" in shown[0]
     with database.read() as session:
         assert adverse_events(session, vid) == []
+
+
+def test_an_unexpected_error_in_an_undo_step_is_reported_not_fatal(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    charted,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """A bug inside a step (here: a service returning the wrong shape) shows a message and
+    leaves the app running, instead of escaping into Qt and ending the program."""
+    from charting.services import visit_record
+
+    _vid, (bl23, bl25, _bl13) = charted
+    _pair(qtbot, page, bl23, bl25)
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a: shown.append(a[2])))
+    monkeypatch.setattr(visit_record, "update_ea_pair", lambda *_a: visit_record.Changes())
+    _type(qtbot, page.ea_panel.minutes.lineEdit(), "25")
+    assert shown and "could not be completed" in shown[0]
+    assert page.isVisible()
