@@ -332,23 +332,36 @@ def _run_audit_verify(database: object) -> int:
     from charting.models.db import Database
     from charting.services.audit import verify_chain
     from charting.services.errors import ServiceError
+    from charting.services.signatures import check_all
 
     assert isinstance(database, Database)
     try:
         with database.read() as session:
             report = verify_chain(session)
+            altered = list(check_all(session))
     except ServiceError as exc:
         return _fail(str(exc))
+    failed = False
     if report.ok:
         print(
             f"Audit log intact: {report.checked:,} entries, each chained to the one before. "
             f"Newest hash: {report.head_hash}"
         )
-        return 0
-    return _fail(
-        f"audit log broken at entry {report.first_bad_seq}: {report.problem} "
-        f"({report.checked:,} entries before it are intact)"
-    )
+    else:
+        failed = True
+        _fail(
+            f"audit log broken at entry {report.first_bad_seq}: {report.problem} "
+            f"({report.checked:,} entries before it are intact)"
+        )
+    for visit in altered:
+        failed = True
+        _fail(
+            f"signed visit {visit.number} of chart {visit.chart_number} "
+            f"(visit id {visit.visit_id}): {visit.problem}"
+        )
+    if not altered:
+        print("Signed visits: every one matches its signature.")
+    return 1 if failed else 0
 
 
 def _run_demo(database: object, args: argparse.Namespace) -> int:

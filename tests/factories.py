@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy.orm import Session
+
 from charting.bodymap import load_bodymap
 from charting.models import Role, UserAccount
 from charting.models.db import Database
@@ -75,3 +77,11 @@ def add_account(database: Database, username: str, *roles: Role, name: str = "")
             ),
         )
         return actor_for(session.get_one(UserAccount, account_id))
+
+
+def count_needles_out(session: Session, visit_id: int) -> None:
+    """Record the needles out as equal to the needles in (all accounted for), as a careful
+    practitioner does before signing."""
+    from charting.services.visit_record import needles_in, update_fields
+
+    update_fields(session, visit_id, {"needles_out": needles_in(session, visit_id)})

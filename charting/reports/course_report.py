@@ -99,6 +99,17 @@ def course_story(report: CourseReport, width: float) -> list[Flowable]:
         p(f"{report.patient.name}  \u00b7  {span}  \u00b7  {report.plan.text}", "subtitle")
     )
     story.append(key_values([("Health flags", "; ".join(report.patient.flags) or "none")], width))
+    altered = [v.number for v in report.visits if v.altered]
+    if altered:
+        story.append(
+            p(
+                "WARNING: visit "
+                + ", ".join(str(n) for n in altered)
+                + " no longer matches its signature (changed after signing). Do not rely on "
+                "it as signed.",
+                "warning",
+            )
+        )
     story.append(p("Visits", "h2"))
     rows = []
     for v in report.visits:
@@ -108,7 +119,7 @@ def course_story(report: CourseReport, width: float) -> list[Flowable]:
             [
                 v.number,
                 fmt(v.started_at)[:10],
-                v.status,
+                "ALTERED" if v.altered else v.status,
                 r["pain_now"],
                 r["pain_after"],
                 r["odi_percent"],
@@ -203,7 +214,10 @@ def build_course_report(
 ) -> None:
     """Write the course report PDF (and, for exports, every visit's summary after it)."""
     decor = PageDecor(
-        report.clinic, running_header(report.patient), created_at or datetime.now(UTC)
+        report.clinic,
+        running_header(report.patient),
+        created_at or datetime.now(UTC),
+        altered=any(v.altered for v in report.visits),
     )
     doc = ChartingDoc(
         target, decor, f"Course report \u2014 {report.patient.name}", invariant=int(invariant)

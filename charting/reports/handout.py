@@ -141,6 +141,7 @@ def build_handout(
         f"Aftercare for {report.patient.name}",
         created_at or datetime.now(UTC),
         large=True,
+        altered=report.visit.altered,
     )
     doc = ChartingDoc(
         target, decor, f"Aftercare \u2014 {report.patient.name}", invariant=int(invariant)

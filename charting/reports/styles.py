@@ -66,6 +66,22 @@ def stylesheet() -> StyleSheet1:
         ParagraphStyle("cellbold", parent=base, fontName=SANS_BOLD, fontSize=8.5, leading=10.5)
     )
     sheet.add(ParagraphStyle("warn", parent=base, textColor=WARN))
+    sheet.add(
+        ParagraphStyle(
+            "warning",
+            parent=base,
+            fontName=SANS_BOLD,
+            fontSize=10.5,
+            leading=14,
+            textColor=WARN,
+            backColor=WARN_BG,
+            borderColor=WARN,
+            borderWidth=0.8,
+            borderPadding=5,
+            spaceBefore=4,
+            spaceAfter=10,
+        )
+    )
     return sheet
 
 

@@ -34,6 +34,9 @@ class PageDecor:
     content_hash: str = ""
     draft: bool = False
     large: bool = False  # handouts: larger footer text, no hash
+    # A signed record that no longer matches its signature: an "ALTERED" watermark, and the
+    # footer says the signature does not match instead of printing the hash as valid.
+    altered: bool = False
 
 
 def _font_for(text: str, font: str) -> str:
@@ -72,7 +75,9 @@ def _draw_footer(canvas: Canvas, decor: PageDecor, page: int, total: int) -> Non
     canvas.setFont(SANS, size)
     created = decor.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
     left = f"Created {created}"
-    if decor.content_hash:
+    if decor.altered:
+        left += "  \u00b7  ALTERED AFTER SIGNING: this record does not match its signature"
+    elif decor.content_hash:
         left += f"  \u00b7  Signed content SHA-256 {decor.content_hash}"
     canvas.drawString(MARGIN, FOOTER - 4 * mm, left)
     canvas.drawRightString(width - MARGIN, FOOTER - 4 * mm, f"Page {page} of {total}")
@@ -92,12 +97,13 @@ def _draw_page(canvas: Canvas, doc: ChartingDoc) -> None:
         canvas.drawRightString(width - MARGIN, height - MARGIN + 2 * mm, decor.clinic.clinic_name)
         canvas.setStrokeColor(RULE)
         canvas.line(MARGIN, height - MARGIN, width - MARGIN, height - MARGIN)
-    if decor.draft:
+    watermark = "ALTERED" if decor.altered else "DRAFT" if decor.draft else ""
+    if watermark:
         canvas.setFont(SANS_BOLD, 96)
-        canvas.setFillColor(WARN, alpha=0.09)
+        canvas.setFillColor(WARN, alpha=0.2 if decor.altered else 0.09)
         canvas.translate(width / 2, height / 2)
         canvas.rotate(40)
-        canvas.drawCentredString(0, -30, "DRAFT")
+        canvas.drawCentredString(0, -30, watermark)
     canvas.restoreState()
 
 

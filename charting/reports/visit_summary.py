@@ -49,6 +49,14 @@ def visit_story(report: VisitReport, bodymap: BodyMap, width: float) -> list[Flo
     story.append(
         p(f"{fmt(v.started_at)}  \u00b7  {v.practitioner.display}  \u00b7  {status}", "subtitle")
     )
+    if v.altered:
+        story.append(
+            p(
+                f"WARNING: {v.signature_problem}. Do not rely on this document as the signed "
+                "record; the audit log and a backup show what was signed.",
+                "warning",
+            )
+        )
     patient = report.patient
     story.append(
         key_values(
@@ -209,7 +217,7 @@ def _treatment(story: list[Any], v: VisitData, bodymap: BodyMap, width: float) -
                     [
                         f"{e.label_a} \u2194 {e.label_b}",
                         e.waveform,
-                        f"{e.frequency_hz:g} Hz" if e.frequency_hz else "",
+                        e.frequency_text,
                         f"{e.intensity_ma:g} mA" if e.intensity_ma else "",
                         f"{e.minutes} min" if e.minutes else "",
                         e.device,
@@ -272,7 +280,8 @@ def _after(story: list[Any], v: VisitData, width: float) -> None:
                 ("Pain after (NRS)", r["pain_after"]),
                 ("Patient response", r["patient_response"]),
                 ("Next appointment", r["next_appointment"]),
-                ("Aftercare handout", "given" if r["handout_given"] else "not recorded"),
+                ("Aftercare handout", "; ".join(v.handouts) or "not recorded"),
+                ("Needle count", _needle_text(v)),
             ],
             width,
         )
@@ -281,16 +290,24 @@ def _after(story: list[Any], v: VisitData, width: float) -> None:
         story.append(p("Adverse events", "h3"))
         story.append(
             data_table(
-                ["Event", "Severity", "Action taken", "Details"],
+                ["Event", "Severity", "Action taken", "Details", "Patient told"],
                 [
-                    [EVENTS.get(e.kind, e.kind), e.severity, e.action, e.note]
+                    [EVENTS.get(e.kind, e.kind), e.severity, e.action, e.note, e.patient_told]
                     for e in v.adverse_events
                 ],
-                [w * width for w in (0.22, 0.13, 0.35, 0.3)],
+                [w * width for w in (0.18, 0.11, 0.27, 0.22, 0.22)],
             )
         )
     else:
         story.append(p("Adverse events: none recorded.", "body"))
+
+
+def _needle_text(v: VisitData) -> str:
+    out = v.record.get("needles_out")
+    text = f"{v.needles_in} in, {out if out is not None else 'not counted'} out"
+    if v.needle_resolution:
+        text += f" (resolved: {v.needle_resolution})"
+    return text
 
 
 def _outcomes(story: list[Any], r: dict[str, Any], width: float) -> None:
@@ -327,7 +344,12 @@ def _safety(story: list[Any], v: VisitData, width: float) -> None:
 def _signature(story: list[Any], v: VisitData, width: float) -> None:
     pr = v.practitioner
     rows = [("Practitioner", pr.display), ("Licence", pr.licence_number)]
-    if v.status == "signed":
+    if v.altered:
+        rows += [
+            ("Signed", fmt(v.signed_at)),
+            ("Signature", f"DOES NOT MATCH: {v.signature_problem}"),
+        ]
+    elif v.status == "signed":
         rows += [("Signed", fmt(v.signed_at)), ("Content SHA-256", v.content_hash)]
     else:
         rows.append(("Status", "Draft \u2014 not signed; content may still change"))
@@ -370,6 +392,7 @@ def build_visit_summary(
         created_at or datetime.now(UTC),
         content_hash=report.visit.content_hash if report.visit.status == "signed" else "",
         draft=report.visit.status != "signed",
+        altered=report.visit.altered,
     )
     doc = ChartingDoc(
         target, decor, f"Treatment summary \u2014 {report.patient.name}", invariant=int(invariant)

@@ -34,7 +34,9 @@ from charting.models import (
     ClinicSetting,
     Counter,
     EAPair,
+    HandoutIssue,
     Mark,
+    NeedleCountResolution,
     Patient,
     Practitioner,
     Protocol,
@@ -258,6 +260,14 @@ def _describe(obj: object) -> str:
         return f"{obj.username} ({', '.join(sorted(obj.roles))})"
     if isinstance(obj, ClinicSetting):
         return obj.key
+    if isinstance(obj, HandoutIssue):
+        return obj.how
+    if isinstance(obj, Visit) and obj.status == "signed" and obj.content_hash:
+        # The hash signed, kept in the (keyed, anchored) log too: a record whose content
+        # and stored hash were both rewritten still disagrees with the log.
+        return f"content SHA-256 {obj.content_hash}"
+    if isinstance(obj, NeedleCountResolution):
+        return f"{obj.needles_in} in, {obj.needles_out} out: {obj.outcome}"
     return ""
 
 
@@ -269,6 +279,8 @@ _NOUNS: dict[type, str] = {
     AdverseEvent: "adverse_event",
     SafetyAcknowledgement: "safety_ack",
     Amendment: "amendment",
+    HandoutIssue: "handout_issue",
+    NeedleCountResolution: "needle_resolution",
     Protocol: "protocol",
     Practitioner: "practitioner",
     UserAccount: "account",
@@ -290,7 +302,11 @@ def _permission_for(actor: Actor, obj: object, verb: str, changed: Sequence[str]
         return Permission.CHART
     if isinstance(obj, Amendment):
         return Permission.SIGN
-    if isinstance(obj, (Mark, EAPair, AdverseEvent, SafetyAcknowledgement, Protocol)):
+    if isinstance(obj, HandoutIssue):
+        return Permission.VIEW_CLINICAL  # whoever may read the visit may give its handout
+    if isinstance(
+        obj, (Mark, EAPair, AdverseEvent, SafetyAcknowledgement, NeedleCountResolution, Protocol)
+    ):
         return Permission.CHART
     if isinstance(obj, ClinicSetting):
         return Permission.CLINIC_SETTINGS

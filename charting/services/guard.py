@@ -27,6 +27,7 @@ from charting.models import (
     AdverseEvent,
     EAPair,
     Mark,
+    NeedleCountResolution,
     SafetyAcknowledgement,
     Visit,
     VisitStatus,
@@ -35,7 +36,13 @@ from charting.services.access import Actor, Permission, PermissionDeniedError, d
 from charting.services.errors import ServiceError
 
 #: Rows that belong to a visit's record (a signature covers them).
-VISIT_ROWS: tuple[type, ...] = (Mark, EAPair, AdverseEvent, SafetyAcknowledgement)
+VISIT_ROWS: tuple[type, ...] = (
+    Mark,
+    EAPair,
+    AdverseEvent,
+    SafetyAcknowledgement,
+    NeedleCountResolution,
+)
 #: Visit columns anyone allowed to book may set on a colleague's draft.
 BOOKING_COLUMNS = frozenset({"next_appointment"})
 #: ``session.info`` key: visits the take-over service is handing to the actor in this session.

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap
 from charting.models import Patient, Practitioner, Visit
-from charting.services import outcomes, visit_record
+from charting.services import outcomes, signatures, visit_record
 from charting.services.access import Permission, require
 from charting.services.errors import NotFoundError
+from charting.services.handouts import handout_issues
 from charting.services.marks import MarkRow, list_marks
 from charting.services.patients import SEX_LABELS, health_flags
 from charting.services.settings import ClinicSettings, load_settings
@@ -61,6 +62,16 @@ class EAPairData:
     intensity_ma: float | None
     minutes: int | None
     device: str
+    frequency2_hz: float | None = None
+
+    @property
+    def frequency_text(self) -> str:
+        """ "2 Hz", "2/100 Hz" (dense-disperse), or empty."""
+        if self.frequency_hz is None:
+            return ""
+        if self.frequency2_hz is None:
+            return f"{self.frequency_hz:g} Hz"
+        return f"{self.frequency_hz:g}/{self.frequency2_hz:g} Hz"
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,7 @@ class EventData:
     severity: str
     action: str
     note: str
+    patient_told: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,17 @@ class VisitData:
     warnings: tuple[VisitWarning, ...]
     amendments: tuple[AmendmentData, ...]
     needles_in: int
+    #: When it is signed: what is wrong with its signature (None when it checks out).
+    signature_problem: str | None = None
+    #: Handouts given (as events beside the record), oldest first, in words.
+    handouts: tuple[str, ...] = ()
+    #: How a difference between needles in and out was resolved, in words ("" when none).
+    needle_resolution: str = ""
+
+    @property
+    def altered(self) -> bool:
+        """Whether the visit is signed but no longer matches its signature."""
+        return self.status == "signed" and self.signature_problem is not None
 
 
 @dataclass(frozen=True)
@@ -162,13 +185,22 @@ def visit_data(session: Session, visit: Visit, bodymap: BodyMap) -> VisitData:
             p.intensity_ma,
             p.minutes,
             p.device,
+            p.frequency2_hz,
         )
         for p in visit_record.ea_pairs(session, visit.id)
     )
     events = tuple(
-        EventData(e.kind, e.severity, e.action, e.note)
+        EventData(e.kind, e.severity, e.action, e.note, e.patient_told)
         for e in visit_record.adverse_events(session, visit.id)
     )
+    count = visit_record.needle_count(session, visit.id)
+    resolution = ""
+    if count.resolution is not None:
+        r = count.resolution
+        resolution = (
+            f"{r.needles_in} in, {r.needles_out} out: "
+            f"{visit_record.NEEDLE_OUTCOMES.get(r.outcome, r.outcome).lower()} \u2014 {r.note}"
+        )
     authors = {p.id: p.name for p in session.scalars(select(Practitioner))}
     amendments = tuple(
         AmendmentData(
@@ -191,6 +223,11 @@ def visit_data(session: Session, visit: Visit, bodymap: BodyMap) -> VisitData:
         warnings=tuple(visit_warnings(session, visit.id, bodymap)),
         amendments=amendments,
         needles_in=sum(1 for m in marks if m.kind != "cupping"),
+        # Checked every time a signed visit is printed or exported: an altered record is
+        # never printed as validly signed.
+        signature_problem=signatures.signature_problem(session, visit.id),
+        handouts=tuple(i.text for i in handout_issues(session, visit.id)),
+        needle_resolution=resolution,
     )
 
 

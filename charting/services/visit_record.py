@@ -7,13 +7,11 @@ does; corrections are amendments kept beside the untouched original.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,159 +24,32 @@ from charting.models import (
     EAPair,
     Mark,
     MarkKind,
+    NeedleCountResolution,
     SafetyAcknowledgement,
     Visit,
     VisitStatus,
     utcnow,
 )
 from charting.services import clinical_lists as lists
-from charting.services.access import Permission, PermissionDeniedError, deny, require
+from charting.services import signatures
+from charting.services.access import Permission, PermissionDeniedError, actor_of, deny, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.guard import BOOKING_COLUMNS, check_editable
-from charting.services.marks import EA_PAIR_COLUMNS, MARK_FIELDS
+from charting.services.marks import EA_PAIR_COLUMNS
 from charting.services.validation import check_text
 from charting.services.versions import ConcurrentEditError as ConcurrentEditError
 from charting.services.versions import check_version
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """How one visit field is validated: its label, kind and limits."""
-
-    label: str
-    kind: str  # text, int, date, datetime, bool, choices, psfs
-    low: int = 0
-    high: int = 0
-    max_len: int = 4_000
-    choices: frozenset[str] = frozenset()
-
-
-def _text(label: str, max_len: int = 4_000) -> FieldSpec:
-    return FieldSpec(label, "text", max_len=max_len)
-
-
-def _nrs(label: str) -> FieldSpec:
-    return FieldSpec(label, "int", 0, 10)
-
-
-FIELDS: dict[str, FieldSpec] = {
-    "chief_complaint": _text("Chief complaint", 2_000),
-    "notes": _text("Notes", 20_000),
-    "onset": _text("Onset", 500),
-    "duration": _text("Duration", 500),
-    "mechanism": _text("Mechanism", 1_000),
-    "pain_quality": _text("Pain quality", 500),
-    "radiation": _text("Radiation", 1_000),
-    "aggravating": _text("Aggravating factors", 1_000),
-    "easing": _text("Easing factors", 1_000),
-    "sleep": _text("Sleep", 1_000),
-    "current_medications": _text("Current medications", 2_000),
-    "pain_now": _nrs("Pain now"),
-    "pain_best": _nrs("Pain at best"),
-    "pain_worst": _nrs("Pain at worst"),
-    "response_since_last": _text("Response since the last visit", 2_000),
-    "red_flags": FieldSpec("Red flags", "choices", choices=lists.ids(lists.RED_FLAGS)),
-    "referral_decision": _text("Referral decision", 2_000),
-    "posture": _text("Posture"),
-    "range_of_motion": _text("Range of motion"),
-    "palpation": _text("Palpation findings"),
-    "straight_leg_raise": _text("Straight-leg raise", 500),
-    "reflexes": _text("Reflexes", 500),
-    "sensation": _text("Sensation", 500),
-    "tongue": _text("Tongue", 500),
-    "pulse": _text("Pulse", 500),
-    "tcm_patterns": FieldSpec("TCM patterns", "choices", max_len=200),
-    "assessment": _text("Assessment"),
-    "icd10_codes": FieldSpec("ICD-10-CM codes", "choices", choices=lists.ids(lists.ICD10_CODES)),
-    "needle_brand": _text("Needle brand", 120),
-    "needle_gauge": _text("Needle gauge", 30),
-    "needle_length": _text("Needle length", 30),
-    "needle_lot": _text("Needle lot number", 60),
-    "needle_expiry": FieldSpec("Needle expiry", "date"),
-    "needles_out": FieldSpec("Needles out", "int", 0, 200),
-    "retention_minutes": FieldSpec("Retention", "int", 0, 240),
-    "moxibustion": _text("Moxibustion", 1_000),
-    "heat_lamp": FieldSpec("Heat lamp", "bool"),
-    "home_advice": FieldSpec("Home advice", "choices", choices=lists.ids(lists.HOME_ADVICE)),
-    "home_advice_notes": _text("Home advice notes", 2_000),
-    "pain_after": _nrs("Pain after treatment"),
-    "patient_response": _text("Patient response", 2_000),
-    "next_appointment": FieldSpec("Next appointment", "datetime"),
-    "handout_given": FieldSpec("Handout given", "bool"),
-    "psfs": FieldSpec("PSFS", "psfs"),
-    "odi_percent": FieldSpec("ODI total", "int", 0, 100),
-    "rmdq_score": FieldSpec("RMDQ total", "int", 0, 24),
-}
-# Needle products are usually the same from one visit to the next (STRICTA 2c).
-REMEMBERED_FROM_PREVIOUS = (
-    "needle_brand",
-    "needle_gauge",
-    "needle_length",
-    "needle_lot",
-    "needle_expiry",
+from charting.services.visit_fields import (
+    FIELDS as FIELDS,
 )
-
-
-def validate_field(name: str, value: Any, visit: Visit | None = None) -> str | None:
-    """Return a message if ``value`` cannot be stored in field ``name``, else None."""
-    spec = FIELDS.get(name)
-    if spec is None:
-        return f"'{name}' is not a field of the visit."
-    if spec.kind == "text":
-        if not isinstance(value, str):
-            return f"{spec.label} must be text."
-        return check_text(value, spec.label, spec.max_len)
-    if spec.kind == "int":
-        if value is None:
-            return None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or (isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()))
-        ):
-            return f"{spec.label} must be a whole number."
-        if not spec.low <= value <= spec.high:
-            return f"{spec.label} must be between {spec.low} and {spec.high}."
-        return None
-    if spec.kind == "bool":
-        return None if isinstance(value, bool) else f"{spec.label} must be yes or no."
-    if spec.kind == "date":
-        return None if value is None or type(value) is date else f"{spec.label} must be a date."
-    if spec.kind == "datetime":
-        if value is None:
-            return None
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            return f"{spec.label} must be a date and time."
-        if visit is not None and name == "next_appointment" and value <= visit.started_at:
-            return "The next appointment must be after this visit."
-        return None
-    if spec.kind == "choices":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return f"{spec.label} must be a list."
-        unknown = [v for v in value if spec.choices and v not in spec.choices]
-        if unknown:
-            return f"{spec.label}: unknown entries {', '.join(unknown)}."
-        if any(len(v) > spec.max_len for v in value):
-            return f"{spec.label}: an entry is too long."
-        return None
-    if spec.kind == "psfs":
-        return _check_psfs(value)
-    return None  # pragma: no cover - every kind is handled above
-
-
-def _check_psfs(value: Any) -> str | None:
-    if not isinstance(value, list) or len(value) > 5:
-        return "PSFS takes up to five activities."
-    for item in value:
-        if not isinstance(item, dict) or set(item) != {"activity", "score"}:
-            return "Each PSFS entry needs an activity and a score."
-        if not isinstance(item["activity"], str) or not item["activity"].strip():
-            return "Name each PSFS activity."
-        score = item["score"]
-        if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
-            return "PSFS scores are whole numbers from 0 (unable) to 10 (as before the problem)."
-    return None
+from charting.services.visit_fields import (
+    REMEMBERED_FROM_PREVIOUS,
+    validate_field,
+)
+from charting.services.visit_fields import (
+    FieldSpec as FieldSpec,
+)
 
 
 def _draft(session: Session, visit_id: int, *, booking_only: bool = False) -> Visit:
@@ -454,9 +325,16 @@ def ea_pairs(session: Session, visit_id: int) -> list[EAPair]:
 
 # -- adverse events --------------------------------------------------------------------------
 def add_adverse_event(
-    session: Session, visit_id: int, kind: str, severity: str, action: str = "", note: str = ""
+    session: Session,
+    visit_id: int,
+    kind: str,
+    severity: str,
+    action: str = "",
+    note: str = "",
+    patient_told: str = "",
 ) -> tuple[int, Changes]:
-    """Record an adverse event with its severity and the action taken."""
+    """Record an adverse event with its severity, the action taken and what the patient was
+    told."""
     _draft(session, visit_id)
     errors: dict[str, str] = {}
     if kind not in lists.ids(lists.ADVERSE_EVENT_KINDS):
@@ -465,13 +343,18 @@ def add_adverse_event(
         errors["severity"] = "Choose mild, significant or serious."
     if kind == "other" and not note.strip():
         errors["note"] = "Describe what happened."
-    for name, text in (("action", action), ("note", note)):
-        if problem := check_text(text, name.capitalize(), 2_000):
+    for name, text in (("action", action), ("note", note), ("patient_told", patient_told)):
+        if problem := check_text(text, name.replace("_", " ").capitalize(), 2_000):
             errors[name] = problem
     if errors:
         raise ValidationError(errors)
     event = AdverseEvent(
-        visit_id=visit_id, kind=kind, severity=severity, action=action.strip(), note=note.strip()
+        visit_id=visit_id,
+        kind=kind,
+        severity=severity,
+        action=action.strip(),
+        note=note.strip(),
+        patient_told=patient_told.strip(),
     )
     session.add(event)
     session.flush()
@@ -533,63 +416,143 @@ def acknowledgements(session: Session, visit_id: int) -> dict[str, SafetyAcknowl
     return {a.warning_key: a for a in session.scalars(query)}
 
 
-# -- signing and amendments ----------------------------------------------------------------------
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+# -- needle count ------------------------------------------------------------------------------
+NEEDLE_OUTCOMES = {
+    "found_removed": "Found and removed",
+    "adverse_event": "Not found: recorded as an adverse event",
+}
 
 
-def signed_content(session: Session, visit_id: int) -> dict[str, Any]:
-    """What a signature covers: the record, its marks, EA pairs, events and acknowledgements."""
-    visit = session.get(Visit, visit_id)
-    if visit is None:
-        raise NotFoundError("That visit no longer exists.")
-    marks = session.scalars(select(Mark).where(Mark.visit_id == visit_id).order_by(Mark.id))
-    return {
-        "visit": {
-            "id": visit.id,
-            "patient_id": visit.patient_id,
-            "number": visit.number,
-            "practitioner_id": visit.practitioner_id,
-            "started_at": visit.started_at.isoformat(),
-        },
-        "record": {k: _jsonable(v) for k, v in record(session, visit_id).items()},
-        "marks": [{"id": m.id, **{c: getattr(m, c) for c in MARK_FIELDS}} for m in marks],
-        "ea_pairs": [
-            {
-                c: getattr(p, c)
-                for c in (
-                    "mark_a_id",
-                    "mark_b_id",
-                    "waveform",
-                    "frequency_hz",
-                    "intensity_ma",
-                    "minutes",
-                    "device",
-                )
-            }
-            for p in ea_pairs(session, visit_id)
-        ],
-        "adverse_events": [
-            {c: getattr(e, c) for c in ("kind", "severity", "action", "note")}
-            for e in adverse_events(session, visit_id)
-        ],
-        "acknowledgements": sorted(
-            [a.warning_key, a.severity, a.reason]
-            for a in acknowledgements(session, visit_id).values()
-        ),
-    }
+class NeedleCountError(ServiceError):
+    """Needles in and out do not agree and the difference has not been resolved."""
 
 
-def content_hash(session: Session, visit_id: int) -> str:
-    """SHA-256 of the signed content, canonically serialised."""
-    canonical = json.dumps(
-        signed_content(session, visit_id), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+@dataclass(frozen=True)
+class NeedleCount:
+    """Needles in (from the map) against needles out (counted), and any recorded resolution."""
+
+    needles_in: int
+    needles_out: int | None
+    resolution: NeedleCountResolution | None
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the visit may be signed as far as needles go."""
+        if self.needles_in == 0 and not self.needles_out:
+            return True
+        if self.needles_out == self.needles_in:
+            return True
+        r = self.resolution
+        return (
+            r is not None
+            and self.needles_out is not None
+            and (r.needles_in, r.needles_out) == (self.needles_in, self.needles_out)
+        )
+
+    @property
+    def problem(self) -> str:
+        """What stops signing, in words (empty when nothing does)."""
+        if self.resolved:
+            return ""
+        went_in = _needles(self.needles_in)
+        if self.needles_out is None:
+            return (
+                f"{went_in} went in (from the map) and the needles out have not been counted. "
+                "Count them out before signing."
+            )
+        missing = self.needles_in - self.needles_out
+        if missing > 0:
+            return (
+                f"{went_in} went in and {self.needles_out} came out: {missing} not accounted "
+                "for. Find and remove it, or record it as an adverse event with what the "
+                "patient was told, before signing."
+            )
+        return (
+            f"{_needles(self.needles_out)} came out but the map shows {self.needles_in}: chart "
+            "the missing points, or record what happened, before signing."
+        )
+
+
+def _needles(count: int) -> str:
+    return f"{count} needle" if count == 1 else f"{count} needles"
+
+
+def needle_count(session: Session, visit_id: int) -> NeedleCount:
+    """Needles in and out of a visit, and the recorded resolution of any difference."""
+    require(session, Permission.VIEW_CLINICAL)
+    out = session.scalar(select(Visit.needles_out).where(Visit.id == visit_id))
+    resolution = session.scalar(
+        select(NeedleCountResolution).where(NeedleCountResolution.visit_id == visit_id)
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return NeedleCount(needles_in(session, visit_id), out, resolution)
 
 
+def resolve_needle_count(
+    session: Session,
+    visit_id: int,
+    outcome: str,
+    note: str,
+    patient_told: str = "",
+    severity: str = "mild",
+) -> Changes:
+    """Record how a difference between needles in and out was resolved (a missing needle is
+    a safety event: it was found and removed, or it is an adverse event, with what the patient
+    was told). Replaces an earlier resolution of the same visit.
+
+    Raises:
+        ValidationError: no difference to resolve, unknown outcome, or missing words.
+    """
+    visit = _draft(session, visit_id)
+    actor = actor_of(session)
+    count = NeedleCount(needles_in(session, visit_id), visit.needles_out, None)
+    errors: dict[str, str] = {}
+    if count.needles_out is None or count.needles_out == count.needles_in:
+        errors["needles_out"] = "Count the needles out first: there is no difference to resolve."
+    if outcome not in NEEDLE_OUTCOMES:
+        errors["outcome"] = "Choose: found and removed, or recorded as an adverse event."
+    if len(note.strip()) < 3:
+        errors["note"] = "Say what was found or done."
+    if outcome == "adverse_event" and len(patient_told.strip()) < 3:
+        errors["patient_told"] = "Write what the patient was told."
+    for name, text in (("note", note), ("patient_told", patient_told)):
+        if problem := check_text(text, name.replace("_", " ").capitalize(), 2_000):
+            errors[name] = problem
+    if errors:
+        raise ValidationError(errors)
+    old = session.scalar(
+        select(NeedleCountResolution).where(NeedleCountResolution.visit_id == visit_id)
+    )
+    if old is not None:
+        session.delete(old)
+        session.flush()
+    event_id = None
+    if outcome == "adverse_event":
+        event_id, _ = add_adverse_event(
+            session,
+            visit_id,
+            "forgotten_needle",
+            severity,
+            action=note,
+            note=f"{count.needles_in} in, {count.needles_out} out",
+            patient_told=patient_told,
+        )
+    assert count.needles_out is not None
+    session.add(
+        NeedleCountResolution(
+            visit_id=visit_id,
+            needles_in=count.needles_in,
+            needles_out=count.needles_out,
+            outcome=outcome,
+            note=note.strip(),
+            adverse_event_id=event_id,
+            recorded_by_id=actor.practitioner_id or visit.practitioner_id,
+        )
+    )
+    session.flush()
+    return Changes(visits=frozenset({visit_id}))
+
+
+# -- signing and amendments ----------------------------------------------------------------------
 def sign_visit(
     session: Session,
     visit_id: int,
@@ -599,10 +562,12 @@ def sign_visit(
     """Sign a draft visit as its practitioner: it becomes read-only with a content hash.
 
     ``unacknowledged_blocks`` returns the titles of blocking safety warnings not yet
-    overridden with a reason; signing is refused while there are any.
+    overridden with a reason; signing is refused while there are any. Needles in and out must
+    agree, or their difference be resolved (:func:`resolve_needle_count`).
 
     Raises:
         ServiceError: someone other than the visit's practitioner signs, or blocks remain.
+        NeedleCountError: needles are not accounted for.
     """
     actor = require(session, Permission.SIGN, target=f"visit {visit_id}")
     visit = session.get(Visit, visit_id)
@@ -616,7 +581,12 @@ def sign_visit(
     _draft(session, visit_id)
     if unacknowledged_blocks is not None and (blocks := unacknowledged_blocks(session, visit_id)):
         raise ServiceError("Resolve or override these safety blocks first: " + "; ".join(blocks))
-    visit.content_hash = content_hash(session, visit_id)
+    if problem := needle_count(session, visit_id).problem:
+        raise NeedleCountError(problem)
+    # Hashed before anything changes: a change would be flushed (and audited) on its own.
+    signed_hash = signatures.content_hash(session, visit_id, signatures.SIGNATURE_FORMAT)
+    visit.signature_format = signatures.SIGNATURE_FORMAT
+    visit.content_hash = signed_hash
     visit.status = VisitStatus.SIGNED.value
     visit.signed_at = utcnow()
     visit.signed_by_id = practitioner_id
@@ -628,7 +598,7 @@ def verify_signature(session: Session, visit_id: int) -> bool:
     visit = session.get(Visit, visit_id)
     if visit is None or visit.status != VisitStatus.SIGNED.value:
         return False
-    return visit.content_hash == content_hash(session, visit_id)
+    return signatures.signature_problem(session, visit_id) is None
 
 
 def amend(
@@ -655,7 +625,7 @@ def amend(
             errors[name] = problem
     if errors:
         raise ValidationError(errors)
-    original = _jsonable(getattr(visit, field))
+    original = signatures.jsonable(getattr(visit, field))
     amendment = Amendment(
         visit_id=visit_id,
         author_id=author_id,

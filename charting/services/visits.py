@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from charting.models import Patient, Practitioner, Visit, VisitStatus, utcnow
-from charting.services import audit, guard
+from charting.services import audit, guard, signatures
 from charting.services.access import Permission, actor_of, refusal, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
@@ -112,6 +112,8 @@ class VisitAccess:
     can_take_over: bool = False
     signed_by: str = ""
     signed_at: datetime | None = None
+    #: A signed visit that no longer matches its signature: what is wrong, in words.
+    signature_problem: str | None = None
 
 
 def visit_access(session: Session, visit_id: int) -> VisitAccess:
@@ -137,7 +139,16 @@ def visit_access(session: Session, visit_id: int) -> VisitAccess:
             .where(Visit.id == visit_id)
         )
         return VisitAccess(
-            status, owner_id, owner, False, guard.signed_problem(), False, signer or "", signed_at
+            status,
+            owner_id,
+            owner,
+            False,
+            guard.signed_problem(),
+            False,
+            signer or "",
+            signed_at,
+            # Checked every time a signed visit is opened.
+            signatures.signature_problem(session, visit_id),
         )
     if not actor.can(Permission.CHART):
         return VisitAccess(status, owner_id, owner, False, refusal(actor, Permission.CHART))

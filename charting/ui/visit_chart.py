@@ -52,6 +52,7 @@ from charting.services import clinical_lists as lists
 from charting.services import marks as mark_service
 from charting.services import visit_record
 from charting.services.changes import Changes
+from charting.services.handouts import handout_issues, record_handout
 from charting.services.marks import (
     KIND_LABELS,
     RESPONSES,
@@ -82,6 +83,7 @@ from charting.ui.mark_commands import (
     MoveMarkCommand,
     RepeatVisitCommand,
 )
+from charting.ui.needle_dialog import NeedleCountDialog
 from charting.ui.ops import OpRunner
 from charting.ui.safety_panel import SafetyPanel
 from charting.ui.visit_extras import AdverseEventPanel, EAPanel
@@ -497,6 +499,7 @@ class VisitChartPage(QWidget):
 
     def _connect(self) -> None:
         self.form.save_failed.connect(self._on_form_save_failed)
+        self.form.handout_given_requested.connect(self._on_form_handout_given_requested)
         self.map.point_clicked.connect(self._on_map_point_clicked)
         self.map.trigger_clicked.connect(self._on_map_trigger_clicked)
         self.map.free_clicked.connect(self._on_map_free_clicked)
@@ -562,6 +565,7 @@ class VisitChartPage(QWidget):
         self.map.set_ghosts_visible(self.show_previous.isChecked())
         self._apply_access(access)
         self._show_amendments()
+        self._show_handouts()
         self.refresh()
 
     def _apply_access(self, access: VisitAccess) -> None:
@@ -595,15 +599,27 @@ class VisitChartPage(QWidget):
                 "record is closed and shown as signed; corrections are added as amendments "
                 "(Amend\u2026), beside the original."
             )
+            if access.signature_problem:
+                text = (
+                    f"WARNING: {access.signature_problem}. What is shown is not the record as "
+                    f"signed by {access.signed_by or access.practitioner} on {when}: do not rely "
+                    "on it. The audit log and a backup show what was signed."
+                )
         else:
             self.sign_button.setText("Sign visit\u2026")
             self.sign_button.setEnabled(access.editable)
             text = "" if access.editable else access.reason
         self.banner_text.setText(text)
-        self.banner.setProperty("state", "signed" if self._signed else "locked")
+        state = "altered" if access.signature_problem else "signed" if self._signed else "locked"
+        background, border = {
+            "altered": ("#fde7e9", "#8c1d18"),
+            "signed": ("#e8f0e8", "#7aa37a"),
+            "locked": ("#fff4d6", "#c9a227"),
+        }[state]
+        self.banner.setProperty("state", state)
         self.banner.setStyleSheet(
-            "#visitBanner { background: %s; border: 1px solid %s; border-radius: 4px; }"
-            % (("#e8f0e8", "#7aa37a") if self._signed else ("#fff4d6", "#c9a227"))
+            f"#visitBanner {{ background: {background}; border: 1px solid {border}; "
+            "border-radius: 4px; }"
         )
         self.take_over_button.setVisible(access.can_take_over)
         self.banner.setVisible(bool(text))
@@ -1038,13 +1054,50 @@ class VisitChartPage(QWidget):
             self.amend()
             return
         self.form.flush()
-        answer = QMessageBox.question(
-            self,
-            "Sign visit",
-            "Sign this visit? It becomes read-only; later corrections are added as amendments.",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        vid = self.visit_id
+        blocks = self.ops.read(lambda s: blocking_titles(self.bodymap)(s, vid))
+        if blocks:
+            QMessageBox.warning(
+                self,
+                "Not signed",
+                "Resolve or override these safety blocks first: " + "; ".join(blocks),
+            )
             return
+        count = self.ops.read(lambda s: visit_record.needle_count(s, vid))
+        if count.problem and count.needles_out is None:
+            QMessageBox.information(self, "Count the needles out", count.problem)
+            self.form.focus_field("needles_out")
+            return
+        if count.problem:
+            resolution = NeedleCountDialog.ask(self, count)
+            if resolution is None:
+                self.form.focus_field("needles_out")
+                return
+            resolved = self.ops.run(
+                self,
+                visit_record.resolve_needle_count,
+                vid,
+                resolution.outcome,
+                resolution.note,
+                resolution.patient_told,
+                resolution.severity,
+            )
+            if resolved is None:
+                return
+        else:
+            needles = (
+                f"Needles: {count.needles_in} in, {count.needles_out} out.\n\n"
+                if count.needles_in
+                else ""
+            )
+            answer = QMessageBox.question(
+                self,
+                "Sign visit",
+                f"{needles}Sign this visit? It becomes read-only; later corrections are added "
+                "as amendments.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
         result = self.ops.run(
             self,
             visit_record.sign_visit,
@@ -1085,7 +1138,7 @@ class VisitChartPage(QWidget):
             self._document_audit("handout"),
         )
         if printed:
-            self._handout_issued()
+            self._handout_issued("printed")
         return printed
 
     def _document(self, kind: str, how: str) -> Path | None:
@@ -1095,7 +1148,7 @@ class VisitChartPage(QWidget):
         act = save_document if how == "save" else open_document
         path = act(self, name, self.document_builder(kind), self._document_audit(kind))
         if path is not None and kind == "handout":
-            self._handout_issued()
+            self._handout_issued("saved" if how == "save" else "opened")
         if path is not None and how == "save":
             self.message_posted.emit(f"Saved {path}")
         return path
@@ -1128,10 +1181,24 @@ class VisitChartPage(QWidget):
             self.message_posted.emit("Draft taken over: it is yours to continue and sign.")
             self.open_visit(vid)
 
-    def _handout_issued(self) -> None:
-        if not self._signed:
-            self.form.set_value("handout_given", True)
-        self.message_posted.emit("Aftercare handout issued.")
+    def _handout_issued(self, how: str) -> None:
+        """Record that the handout was given (an event beside the visit, signed or not)."""
+        vid = self.visit_id
+        if vid is None:
+            return
+        if self.ops.run(self, record_handout, vid, how) is not None:
+            self._show_handouts()
+            self.message_posted.emit("Aftercare handout given: recorded on the visit.")
+
+    def _show_handouts(self) -> None:
+        vid = self.visit_id
+        if vid is not None:
+            given = self.ops.read(lambda s: handout_issues(s, vid))
+            self.form.show_handouts([g.text for g in given])
+
+    @Slot()
+    def _on_form_handout_given_requested(self) -> None:
+        self._handout_issued("by_hand")
 
     @Slot(str)
     def _on_form_save_failed(self, message: str) -> None:

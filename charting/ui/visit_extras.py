@@ -164,7 +164,9 @@ class EAPanel(QWidget):
         self.remove_button.clicked.connect(self._on_remove_button_clicked)
         self.pairs.selectionModel().currentChanged.connect(self._on_pairs_current_changed)
         self.waveform.activated.connect(self._on_field_edited)
-        self.waveform.lineEdit().editingFinished.connect(self._on_field_edited)
+        waveform_text = self.waveform.lineEdit()
+        assert waveform_text is not None  # the combo box is editable
+        waveform_text.editingFinished.connect(self._on_field_edited)
         self.frequency.editingFinished.connect(self._on_field_edited)
         self.frequency.textEdited.connect(self._timer.start)
         self.device.editingFinished.connect(self._on_field_edited)

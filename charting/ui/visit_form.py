@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QSpinBox,
     QVBoxLayout,
@@ -57,10 +58,12 @@ class VisitForm(QScrollArea):
     Signals:
         saved(Changes): after fields were stored.
         save_failed(str): the database refused a save (the message says why).
+        handout_given_requested(): "Given by hand" was pressed for the aftercare handout.
     """
 
     saved = Signal(object)
     save_failed = Signal(str)
+    handout_given_requested = Signal()
 
     def __init__(self, database: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -304,7 +307,28 @@ class VisitForm(QScrollArea):
             when.setDateTime(QDateTime.fromSecsSinceEpoch(int(shown.timestamp())))
 
         self._bind(form, "next_appointment", row, read, write)
-        self._flag(form, "handout_given", "Aftercare handout given")
+        # Handouts given are events beside the visit (also after signing), not a field of it.
+        self.handout_label = QLabel("Not given yet.")
+        self.handout_label.setObjectName("handoutsGiven")
+        self.handout_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.handout_label.setWordWrap(True)
+        self.handout_button = QPushButton("Given by hand")
+        self.handout_button.setObjectName("handoutByHand")
+        self.handout_button.setToolTip(
+            "Record that a printed aftercare handout was handed over (printing, saving or "
+            "opening it from Documents records it by itself)"
+        )
+        self.handout_button.clicked.connect(self.handout_given_requested)
+        handouts = QWidget()
+        handout_row = QHBoxLayout(handouts)
+        handout_row.setContentsMargins(0, 0, 0, 0)
+        handout_row.addWidget(self.handout_label, 1)
+        handout_row.addWidget(self.handout_button, 0, Qt.AlignmentFlag.AlignTop)
+        form.addRow("Aftercare handout", handouts)
+
+    def show_handouts(self, given: list[str]) -> None:
+        """Show the handouts given for the visit (texts such as "2026-12-04 10:31, printed")."""
+        self.handout_label.setText("\n".join(given) if given else "Not given yet.")
 
     def _outcomes(self) -> None:
         form = self._section("Outcome measures")
@@ -375,6 +399,12 @@ class VisitForm(QScrollArea):
         finally:
             self._loading = False
         self._save({name: value})
+
+    def focus_field(self, name: str) -> None:
+        """Scroll to field ``name`` and put the cursor in it."""
+        widget = self.bindings[name].widget
+        self.ensureWidgetVisible(widget)
+        widget.setFocus()
 
     def set_needles_in(self, count: int) -> None:
         """Show the needle count computed from the map, and warn if needles out differs."""

@@ -29,7 +29,7 @@ from charting.services.visit_record import (
     update_fields,
 )
 from charting.services.visits import start_visit
-from tests.factories import point_spec
+from tests.factories import count_needles_out, point_spec
 
 BM = load_bodymap()
 CREATED = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -132,7 +132,7 @@ def test_visit_summary_says_what_was_done(
         "BL40",
         "25 mm",
         "25 min",
-        "2 Hz",
+        "2/100 Hz",
         "1.5 mA",
         "20 min",
         "ITO ES-160",
@@ -163,6 +163,7 @@ def test_signed_summary_prints_the_hash_and_amendments_after_the_original(
     """A signed visit's summary carries its content hash and lists amendments after it."""
     with database.write() as session:
         acknowledge(session, charted_visit, "x", "x", "warning", "x", practitioner_id)
+        count_needles_out(session, charted_visit)
         sign_visit(session, charted_visit, practitioner_id)
         amend(
             session,

@@ -30,6 +30,7 @@ from tests.factories import (
     TEST_USERNAME,
     account_input,
     add_account,
+    count_needles_out,
     patient_input,
     point_spec,
 )
@@ -208,6 +209,7 @@ def test_practitioners_sign_only_their_own_visits(database: Database, practition
         with pytest.raises(PermissionDeniedError, match="own practitioner"), lee.write() as s:
             sign_visit(s, visit_id, claimed or 0)
     with database.write() as session:
+        count_needles_out(session, visit_id)
         sign_visit(session, visit_id, practitioner_id)
 
 

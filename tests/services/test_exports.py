@@ -44,6 +44,7 @@ from charting.services.visit_record import (
     update_fields,
 )
 from charting.services.visits import start_visit
+from tests.factories import count_needles_out
 
 BM = load_bodymap()
 MARCH = datetime(2025, 3, 4, 15, 30, tzinfo=UTC)
@@ -104,6 +105,7 @@ def chart(database: Database, make_patient, practitioner_id: int) -> dict[str, A
                 "notes": "@SUM(A1:A9)",
             },
         )
+        count_needles_out(session, first)
         sign_visit(session, first, practitioner_id)
         second, _ = start_visit(session, pid, practitioner_id, JUNE)
         (bl40,), _ = add_marks(session, BM, second, [_acupoint("BL40", "L")])

@@ -23,7 +23,7 @@ from charting.services.visit_record import (
     update_fields,
 )
 from charting.services.visits import start_visit, take_over_draft, visit_access
-from tests.factories import add_account, patient_input, point_spec
+from tests.factories import add_account, count_needles_out, patient_input, point_spec
 
 
 @pytest.fixture
@@ -45,6 +45,7 @@ def draft(database: Database, practitioner_id: int) -> int:
 def signed(database: Database, draft: int, practitioner_id: int) -> int:
     """The same visit, signed by Ana."""
     with database.write() as session:
+        count_needles_out(session, draft)
         sign_visit(session, draft, practitioner_id)
     return draft
 
@@ -152,6 +153,7 @@ def test_taking_over_a_draft_is_explicit_and_audited(
     with pytest.raises(NotYourDraftError, match="Lee Chen's visit"), database.write() as session:
         update_fields(session, draft, {"pain_after": 5})
     with lee.write() as session:
+        count_needles_out(session, draft)
         sign_visit(session, draft, lee_id or 0)
     with database.read() as session:
         taken = search(session, action="visit.take_over")

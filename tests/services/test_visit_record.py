@@ -12,6 +12,7 @@ from charting.models.db import Database
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.marks import MarkSpec, SignedVisitError, add_marks, list_marks
 from charting.services.outcomes import changes_from_baseline, course
+from charting.services.signatures import content_hash
 from charting.services.visit_record import (
     EASettings,
     acknowledge,
@@ -19,7 +20,6 @@ from charting.services.visit_record import (
     add_ea_pair,
     amend,
     amendments,
-    content_hash,
     ea_pairs,
     needles_in,
     record,
@@ -29,7 +29,7 @@ from charting.services.visit_record import (
     verify_signature,
 )
 from charting.services.visits import start_visit
-from tests.factories import point_spec
+from tests.factories import count_needles_out, point_spec
 
 BM = load_bodymap()
 
@@ -173,6 +173,7 @@ def test_signing_locks_the_visit_and_amendments_keep_the_original(
     with pytest.raises(ServiceError, match="own practitioner"), database.write() as session:
         sign_visit(session, vid, practitioner_id + 99)
     with database.write() as session:
+        count_needles_out(session, vid)
         sign_visit(session, vid, practitioner_id)
     with database.read() as session:
         signed = session.get(Visit, vid)
@@ -205,6 +206,7 @@ def test_tampering_with_a_signed_visit_breaks_its_hash(
     """Changing a signed visit behind the app's back no longer matches the stored hash."""
     vid, _ = visit
     with database.write() as session:
+        count_needles_out(session, vid)
         sign_visit(session, vid, practitioner_id)
         before = content_hash(session, vid)
     with database.write() as session:
@@ -234,6 +236,7 @@ def test_blocking_warnings_need_a_reason_before_signing(
             practitioner_id,
             "Cardiologist cleared EA below the waist in writing",
         )
+        count_needles_out(session, vid)
         sign_visit(session, vid, practitioner_id, lambda s, v: [])
 
 

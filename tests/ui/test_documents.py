@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from charting.bodymap import load_bodymap
 from charting.models.db import Database
+from charting.services.handouts import handout_issues
 from charting.services.marks import MarkSpec, add_marks
-from charting.services.visit_record import record
 from charting.services.visits import start_visit
 from charting.ui import documents
 from charting.ui.ops import OpRunner
@@ -57,7 +57,7 @@ def test_print_pdf_sends_every_page_to_the_printer(tmp_path: Path, page: VisitCh
 def test_print_handout_records_that_it_was_given(
     tmp_path: Path, page: VisitChartPage, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ctrl+P prints through the print dialog and ticks "handout given" on the visit."""
+    """Ctrl+P prints through the print dialog and records the handout as given."""
     printed = tmp_path / "printed.pdf"
 
     class FakeDialog:
@@ -77,17 +77,19 @@ def test_print_handout_records_that_it_was_given(
     page.print_handout_action.trigger()
     assert printed.exists() and len(PdfReader(printed).pages) >= 1
     with database.read() as session:
-        assert record(session, page.visit_id)["handout_given"] is True  # type: ignore[arg-type]
+        given = handout_issues(session, page.visit_id)  # type: ignore[arg-type]
+    assert [g.how for g in given] == ["printed"]
+    assert "printed by Ana Ruiz" in page.form.handout_label.text()
 
 
 def test_cancelled_print_records_nothing(
     page: VisitChartPage, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Cancelling the print dialog prints nothing and leaves "handout given" unticked."""
+    """Cancelling the print dialog prints nothing and records no handout."""
     monkeypatch.setattr(QPrintDialog, "exec", lambda self: QPrintDialog.DialogCode.Rejected)
     assert page.print_handout() is False
     with database.read() as session:
-        assert record(session, page.visit_id)["handout_given"] is False  # type: ignore[arg-type]
+        assert handout_issues(session, page.visit_id) == []  # type: ignore[arg-type]
 
 
 def test_save_summary_as_pdf(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit, QMessageBox, QSpinBox
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QLineEdit, QMessageBox, QSpinBox
 
 from charting.bodymap import load_bodymap
 from charting.models import Role
@@ -16,7 +16,7 @@ from charting.services.visit_record import record, sign_visit
 from charting.services.visits import start_visit
 from charting.ui.ops import OpRunner
 from charting.ui.visit_chart import VisitChartPage
-from tests.factories import add_account, point_spec
+from tests.factories import add_account, count_needles_out, point_spec
 
 BM = load_bodymap()
 
@@ -57,6 +57,7 @@ def test_a_signed_visit_is_visibly_read_only(  # type: ignore[no-untyped-def]
     """The banner says who signed and that corrections are amendments; a click on the map
     adds nothing, the fields and mark details are disabled, no refusal pops up."""
     with database.write() as session:
+        count_needles_out(session, visit_id)
         sign_visit(session, visit_id, practitioner_id)
     page = _page(qtbot, database, visit_id)
     assert page.banner.isVisible()
@@ -131,3 +132,49 @@ def test_a_refused_mark_edit_shows_what_is_stored(  # type: ignore[no-untyped-de
     qtbot.keyClick(page.note, Qt.Key.Key_Return)
     assert told and "was changed" in told[0]
     assert page.note.text() == "from room 2"
+
+
+def test_an_altered_signed_visit_opens_with_a_warning(  # type: ignore[no-untyped-def]
+    qtbot, database: Database, visit_id: int, practitioner_id: int
+) -> None:
+    """A signed visit changed behind Charting's back opens with a red warning that it no
+    longer matches its signature, instead of the usual "Signed by" line."""
+    with database.write() as session:
+        count_needles_out(session, visit_id)
+        sign_visit(session, visit_id, practitioner_id)
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE visit SET pain_now = 3 WHERE id = {visit_id}")
+    page = _page(qtbot, database, visit_id)
+    text = page.banner_text.text()
+    assert text.startswith("WARNING:") and "changed after it was signed" in text
+    assert page.banner.property("state") == "altered"
+
+
+def test_signing_with_a_missing_needle_asks_what_happened(  # type: ignore[no-untyped-def]
+    qtbot, database: Database, visit_id: int, when_modal
+) -> None:
+    """2 in, 1 out: Sign opens the needle dialog; recording an adverse event with what the
+    patient was told signs the visit and lists the event."""
+    from charting.models import Visit
+    from charting.services.visit_record import adverse_events
+    from charting.ui.needle_dialog import NeedleCountDialog
+
+    page = _page(qtbot, database, visit_id)
+    page.form.set_value("needles_out", 1)
+    seen: list[str] = []
+
+    def answer(dialog: NeedleCountDialog) -> None:
+        seen.append(dialog.findChild(QLabel, "needleProblem").text())
+        qtbot.mouseClick(dialog.adverse, Qt.MouseButton.LeftButton)
+        qtbot.keyClicks(dialog.note, "Not found after searching the couch")
+        qtbot.keyClicks(dialog.told, "Told to check the skin and call us")
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+
+    when_modal(answer)
+    page.sign()
+    assert "2 needles went in and 1 came out" in seen[0]
+    with database.read() as session:
+        assert session.get_one(Visit, visit_id).status == "signed"
+        (event,) = adverse_events(session, visit_id)
+    assert event.kind == "forgotten_needle" and "call us" in event.patient_told
+    assert "Signed by" in page.banner_text.text()

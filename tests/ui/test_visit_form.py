@@ -18,7 +18,7 @@ from charting.models.migrate import open_database
 from charting.services.visit_record import record, update_fields
 from charting.services.visits import start_visit
 from charting.ui.visit_form import SAVE_DELAY_MS, VisitForm
-from tests.factories import TEST_PASSWORD, TEST_USERNAME
+from tests.factories import TEST_PASSWORD, TEST_USERNAME, count_needles_out
 
 
 @pytest.fixture
@@ -115,6 +115,7 @@ def test_signed_visit_form_is_read_only(
     from charting.services.visit_record import sign_visit
 
     with database.write() as session:
+        count_needles_out(session, visit_id)
         sign_visit(session, visit_id, practitioner_id)
     widget = VisitForm(database)
     qtbot.addWidget(widget)

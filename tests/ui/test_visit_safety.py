@@ -130,6 +130,7 @@ def test_device_with_electroacupuncture_blocks_signing_until_overridden(
     )
     block = next(w for w in page.safety.warnings if w.warning.key == "device-ea")
     page.safety.acknowledge_requested.emit(block.warning)
+    page.form.set_value("needles_out", 1)
     page.sign()
     with database.read() as session:
         visit = session.get(Visit, vid)

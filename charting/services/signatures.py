@@ -1,0 +1,270 @@
+"""What a signature covers, its hash, and checking signed visits against it.
+
+Signing stores the SHA-256 of the visit's content (its record, marks, EA pairs, adverse
+events, safety decisions and needle-count resolution), serialised canonically, and the audit
+log records the same hash. A signed visit is checked whenever it is opened, printed or
+exported, and ``charting audit verify`` checks every one: an edit by any means (a direct SQL
+edit included) makes the content disagree with the stored hash, and rewriting the stored hash
+too makes it disagree with the audit log's.
+
+The content's layout has a number (``Visit.signature_format``): a visit keeps the layout it
+was signed in, so a later change of layout never breaks older signatures.
+
+Rows are read as plain values, many visits at a time, so that checking a whole clinic is a
+few statements per few hundred visits rather than several per visit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from charting.models import (
+    AdverseEvent,
+    AuditEvent,
+    EAPair,
+    Mark,
+    NeedleCountResolution,
+    Patient,
+    SafetyAcknowledgement,
+    Visit,
+    VisitStatus,
+)
+from charting.services.marks import EA_PAIR_COLUMNS, MARK_FIELDS
+from charting.services.visit_fields import FIELD_BLANKS, FIELDS
+
+#: The layout new signatures use (see :func:`content_of`).
+SIGNATURE_FORMAT = 2
+# Format 1 covered these record fields (the handout flag was part of the record then) and
+# these EA columns (one frequency only).
+_V1_RECORD_FIELDS = (*FIELDS, "handout_given")
+_V1_EA_COLUMNS = (
+    "mark_a_id",
+    "mark_b_id",
+    "waveform",
+    "frequency_hz",
+    "intensity_ma",
+    "minutes",
+    "device",
+)
+_EVENT_COLUMNS = ("kind", "severity", "action", "note", "patient_told")
+_VISIT_KEYS = ("id", "patient_id", "number", "practitioner_id", "started_at")
+#: How the audit log's sign entry names the hash signed.
+SIGNED_HASH_PREFIX = "content SHA-256 "
+_LOGGED_HASH = re.compile(re.escape(SIGNED_HASH_PREFIX) + r"([0-9a-f]{64})")
+CHUNK = 400  # visits read together when checking many
+
+
+def jsonable(value: Any) -> Any:
+    """A value as the signed content holds it (dates and times as ISO text)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+@dataclass
+class VisitRows:
+    """One visit's rows as plain values, as the signed content is built from them."""
+
+    visit: dict[str, Any]
+    marks: list[dict[str, Any]]
+    pairs: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    acknowledgements: list[tuple[str, str, str]]
+    needle_resolution: dict[str, Any] | None
+
+
+def content_of(rows: VisitRows, fmt: int = SIGNATURE_FORMAT) -> dict[str, Any]:
+    """The signed content of a visit in layout ``fmt``, from its rows (marks in the order
+    they were made).
+
+    In format 2, EA pairs name their needles by position in that order rather than by
+    database id, so the content can be computed from rows about to be written (the demo
+    clinic does) and survives a copy into another database.
+    """
+    v = rows.visit
+    head = {k: jsonable(v[k]) for k in _VISIT_KEYS}
+    if fmt == 1:
+        return {
+            "visit": head,
+            "record": {
+                k: jsonable(v.get(k, FIELD_BLANKS.get(k, False))) for k in _V1_RECORD_FIELDS
+            },
+            "marks": [{"id": m["id"], **{c: m.get(c) for c in MARK_FIELDS}} for m in rows.marks],
+            "ea_pairs": [{c: p.get(c) for c in _V1_EA_COLUMNS} for p in rows.pairs],
+            "adverse_events": [
+                {c: e.get(c, "") for c in ("kind", "severity", "action", "note")}
+                for e in rows.events
+            ],
+            "acknowledgements": sorted(list(a) for a in rows.acknowledgements),
+        }
+    position = {m["id"]: i for i, m in enumerate(rows.marks)}
+    return {
+        "format": 2,
+        "visit": head,
+        "record": {k: jsonable(v.get(k, FIELD_BLANKS[k])) for k in FIELDS},
+        "marks": [{c: m.get(c) for c in MARK_FIELDS} for m in rows.marks],
+        "ea_pairs": [
+            {
+                "a": position.get(p["mark_a_id"]),
+                "b": position.get(p["mark_b_id"]),
+                **{c: p.get(c) for c in EA_PAIR_COLUMNS},
+            }
+            for p in rows.pairs
+        ],
+        "adverse_events": [{c: e.get(c, "") for c in _EVENT_COLUMNS} for e in rows.events],
+        "acknowledgements": sorted(list(a) for a in rows.acknowledgements),
+        "needle_resolution": rows.needle_resolution,
+    }
+
+
+def hash_content(content: dict[str, Any]) -> str:
+    """SHA-256 of signed content, canonically serialised."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _table(cls: type) -> Table:
+    table = cls.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows]:
+    """The rows of ``visit_ids`` (a few hundred at a time), as plain values, by visit id."""
+    visits = _table(Visit)
+    found: dict[int, VisitRows] = {}
+    for row in session.execute(select(visits).where(visits.c.id.in_(visit_ids))).mappings():
+        found[row["id"]] = VisitRows(dict(row), [], [], [], [], None)
+    if not found:
+        return found
+    ids = list(found)
+    marks = _table(Mark)
+    for row in session.execute(
+        select(marks).where(marks.c.visit_id.in_(ids)).order_by(marks.c.id)
+    ).mappings():
+        found[row["visit_id"]].marks.append(dict(row))
+    pairs = _table(EAPair)
+    for row in session.execute(
+        select(pairs).where(pairs.c.visit_id.in_(ids)).order_by(pairs.c.id)
+    ).mappings():
+        found[row["visit_id"]].pairs.append(dict(row))
+    events = _table(AdverseEvent)
+    for row in session.execute(
+        select(events).where(events.c.visit_id.in_(ids)).order_by(events.c.id)
+    ).mappings():
+        found[row["visit_id"]].events.append(dict(row))
+    acks = _table(SafetyAcknowledgement)
+    ack_rows = session.execute(
+        select(acks.c.visit_id, acks.c.warning_key, acks.c.severity, acks.c.reason).where(
+            acks.c.visit_id.in_(ids)
+        )
+    )
+    for ack in ack_rows:
+        found[ack.visit_id].acknowledgements.append((ack.warning_key, ack.severity, ack.reason))
+    resolutions = _table(NeedleCountResolution)
+    for row in session.execute(
+        select(resolutions).where(resolutions.c.visit_id.in_(ids))
+    ).mappings():
+        found[row["visit_id"]].needle_resolution = {
+            k: row[k] for k in ("needles_in", "needles_out", "outcome", "note")
+        }
+    return found
+
+
+def content_hash(session: Session, visit_id: int, fmt: int | None = None) -> str:
+    """SHA-256 of a visit's content in layout ``fmt`` (its own when signed, else the current
+    one)."""
+    rows = load_rows(session, [visit_id]).get(visit_id)
+    if rows is None:
+        raise LookupError(visit_id)
+    if fmt is None:
+        signed = rows.visit["status"] == VisitStatus.SIGNED.value
+        fmt = rows.visit["signature_format"] if signed else SIGNATURE_FORMAT
+    return hash_content(content_of(rows, fmt))
+
+
+def logged_hashes(session: Session, visit_ids: Iterable[int] | None = None) -> dict[int, str]:
+    """The content hash the audit log recorded when each visit was last signed (visits
+    signed before the log recorded hashes are absent)."""
+    query = select(AuditEvent.target, AuditEvent.detail).where(AuditEvent.action == "visit.signed")
+    if visit_ids is not None:
+        query = query.where(AuditEvent.target.in_([f"visit {i}" for i in visit_ids]))
+    found: dict[int, str] = {}
+    for target, detail in session.execute(query.order_by(AuditEvent.seq)):
+        match = _LOGGED_HASH.search(detail or "")
+        if match and target.startswith("visit "):
+            found[int(target[6:])] = match[1]
+    return found
+
+
+def _problem(rows: VisitRows, logged: str | None) -> str | None:
+    visit = rows.visit
+    if visit["status"] != VisitStatus.SIGNED.value:
+        if logged is not None:
+            return "this visit was signed, and its record was later set back to a draft"
+        return None
+    stored = visit["content_hash"]
+    if not stored or hash_content(content_of(rows, visit["signature_format"])) != stored:
+        return "this record was changed after it was signed: it no longer matches its signature"
+    if logged is not None and logged != stored:
+        return (
+            "the signature stored with this record is not the one the audit log recorded when "
+            "it was signed"
+        )
+    return None
+
+
+def signature_problem(session: Session, visit_id: int) -> str | None:
+    """What is wrong with a visit's signature, in words; None when it is intact (or the visit
+    is a draft that was never signed)."""
+    rows = load_rows(session, [visit_id]).get(visit_id)
+    if rows is None:
+        return None
+    logged = logged_hashes(session, [visit_id]).get(visit_id)
+    return _problem(rows, logged)
+
+
+@dataclass(frozen=True)
+class AlteredVisit:
+    """A signed visit that no longer matches its signature."""
+
+    visit_id: int
+    chart_number: str
+    number: int
+    problem: str
+
+
+def check_all(
+    session: Session, progress: Callable[[int, int], None] | None = None
+) -> Iterator[AlteredVisit]:
+    """Check every signed visit (and every visit the log says was signed); yield each one
+    whose signature does not hold. ``progress(done, total)`` follows the work."""
+    logged = logged_hashes(session)
+    ids = set(
+        session.scalars(select(Visit.id).where(Visit.status == VisitStatus.SIGNED.value))
+    ) | set(logged)
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        rows = load_rows(session, chunk)
+        for visit_id in chunk:
+            found = rows.get(visit_id)
+            if found is None:
+                yield AlteredVisit(visit_id, "", 0, "this signed visit was deleted")
+                continue
+            if (problem := _problem(found, logged.get(visit_id))) is not None:
+                chart = session.scalar(
+                    select(Patient.chart_number).where(Patient.id == found.visit["patient_id"])
+                )
+                yield AlteredVisit(visit_id, chart or "", found.visit["number"], problem)
+        if progress is not None:
+            progress(min(start + CHUNK, len(ordered)), len(ordered))
