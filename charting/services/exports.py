@@ -53,6 +53,7 @@ from charting.models import (
     VisitStatus,
 )
 from charting.services import clinical_lists as lists
+from charting.services import signatures
 from charting.services.access import Permission, require
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.marks import RESPONSES, TECHNIQUES
@@ -319,6 +320,12 @@ VISIT_COLUMNS: tuple[Column, ...] = (
     Column(
         "content_hash", "SHA-256 of the signed content", "text", "64 hex digits, empty if draft"
     ),
+    Column(
+        "signature",
+        "Whether the signed content still matches its signature (checked at export)",
+        "text",
+        "valid; ALTERED: what is wrong; empty if draft",
+    ),
     *(_field_column(name) for name in FIELDS),
 )
 MARK_COLUMNS: tuple[Column, ...] = (
@@ -350,7 +357,15 @@ EA_COLUMNS: tuple[Column, ...] = (
     Column("mark_a_id", "First needle (mark_id in marks.csv)", "integer"),
     Column("mark_b_id", "Second needle (mark_id in marks.csv)", "integer"),
     Column("waveform", "Stimulation waveform", "text", _choices(lists.EA_WAVEFORMS)),
-    Column("frequency_hz", "Stimulation frequency", "number", "above 0 up to 200 Hz"),
+    Column(
+        "frequency_hz", "Stimulation frequency (the first of two)", "number", "above 0 up to 200 Hz"
+    ),
+    Column(
+        "frequency2_hz",
+        "Second frequency of a dense-disperse waveform (e.g. 100 in 2/100 Hz)",
+        "number",
+        "above 0 up to 200 Hz; empty for one frequency",
+    ),
     Column("intensity_ma", "Stimulation intensity", "number", "0-50 mA"),
     Column("minutes", "Stimulation time", "integer", "above 0 up to 120 minutes"),
     Column("device", "Stimulator device", "text"),
@@ -363,6 +378,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("severity", "Severity", "text", _choices(lists.ids(lists.ADVERSE_SEVERITIES))),
     Column("action", "Action taken", "text"),
     Column("note", "Description", "text"),
+    Column("patient_told", "What the patient was told", "text"),
 )
 AMENDMENT_COLUMNS: tuple[Column, ...] = (
     *_VISIT_KEYS,
@@ -420,6 +436,15 @@ def _field_value(name: str, value: Any) -> Any:
     return value
 
 
+def _signature_cell(session: Session, visit: Visit) -> str:
+    """ "valid", "ALTERED: ..." (checked now, so an altered visit is never exported as signed),
+    or "" for a draft."""
+    if visit.status != VisitStatus.SIGNED.value:
+        return ""
+    problem = signatures.signature_problem(session, visit.id)
+    return "valid" if problem is None else f"ALTERED: {problem}"
+
+
 def _write_table(path: Path, columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> Path:
     names = [c.name for c in columns]
     # utf-8-sig writes a BOM so spreadsheets detect UTF-8; the csv module quotes per RFC 4180.
@@ -448,6 +473,7 @@ def _csv_rows(
                     "status": visit.status,
                     "signed_at": visit.signed_at,
                     "content_hash": visit.content_hash,
+                    "signature": _signature_cell(session, visit),
                     **{name: _field_value(name, getattr(visit, name)) for name in FIELDS},
                 }
             )
@@ -501,6 +527,7 @@ def _csv_rows(
                         "severity": event.severity,
                         "action": event.action,
                         "note": event.note,
+                        "patient_told": event.patient_told,
                     }
                 )
             for amendment in _amendments(session, visit.id):
