@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         "else charting.sqlite3 in your data folder)",
     )
     parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the app on the fictional demo clinic (its own file, demo.sqlite3 in your "
+        "data folder, made on first use); your clinic's records are not touched",
+    )
+    parser.add_argument(
         "--user",
         metavar="NAME",
         help="account to sign in as for admin commands (default: CHARTING_USER); the "
@@ -189,6 +195,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from charting.selfcheck import run_self_check
 
         return run_self_check()
+    if args.demo:
+        if args.command is not None or args.db:
+            return _fail(
+                "--demo opens the app on the demo clinic's own file; to fill another file "
+                "with demo patients use: charting demo --db FILE",
+                2,
+            )
+        from charting.ui.app import run_demo_app
+
+        return run_demo_app()
     try:
         choice = resolve_database_url(getattr(args, "sub_db", None) or args.db)
     except ConfigError as exc:
@@ -202,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Deferred imports keep `charting --help` instant.
     from charting.models.db import BadDatabaseUrlError, DatabaseError, parse_url
     from charting.models.migrate import open_database
+    from charting.services.errors import ServiceError
 
     try:
         parse_url(choice.url)
@@ -225,6 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_audit_verify(opened.database)
     except _RefusedError as exc:
         return _fail(str(exc), exc.code)
+    except (ServiceError, DatabaseError) as exc:
+        # Every command's refusals and database problems end in one line, never a traceback.
+        return _fail(str(exc))
     finally:
         opened.database.dispose()
     return _fail(f"unknown command {args.command}", 2)  # pragma: no cover - argparse guards

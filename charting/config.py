@@ -15,6 +15,8 @@ APP_AUTHOR = "Charting"
 DATABASE_ENV = "CHARTING_DATABASE_URL"
 DATA_DIR_ENV = "CHARTING_DATA_DIR"
 DATABASE_FILENAME = "charting.sqlite3"
+#: The demo clinic's own file, beside the clinic's (never the same database).
+DEMO_FILENAME = "demo.sqlite3"
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
@@ -51,6 +53,11 @@ def backup_dir(environ: Mapping[str, str] | None = None) -> Path:
 def default_database_path(environ: Mapping[str, str] | None = None) -> Path:
     """The SQLite file used when no other database is configured."""
     return data_dir(environ) / DATABASE_FILENAME
+
+
+def demo_database_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The SQLite file of the fictional demo clinic (``charting --demo``)."""
+    return data_dir(environ) / DEMO_FILENAME
 
 
 @dataclass(frozen=True)

@@ -84,3 +84,41 @@ def test_unusable_database_message(tmp_path: Path, capsys: pytest.CaptureFixture
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert str(bad) in err and "not an SQLite database" in err
+
+
+def test_demo_into_a_clinic_with_real_patients_is_one_clear_line(tmp_path: Path) -> None:
+    """`charting demo` on a clinic's own database (real patients, accounts) says where the
+    demo goes instead, exits 1, and adds nothing; a front-desk account gets the same kind of
+    one-line answer."""
+    import sqlite3
+
+    from charting.config import sqlite_url
+    from charting.models.entities import Role
+    from charting.models.migrate import open_database
+    from charting.services.patients import create_patient
+    from tests.factories import TEST_PASSWORD, add_account, patient_input, sign_in_test_user
+
+    db = tmp_path / "clinic.sqlite3"
+    opened = open_database(sqlite_url(db), tmp_path / "b").database
+    opened.actor = sign_in_test_user(opened)
+    with opened.write() as session:
+        create_patient(session, patient_input())
+    add_account(opened, "bob", Role.FRONT_DESK)
+    opened.dispose()
+    for user in ("ana", "bob"):
+        result = _run(
+            "--user",
+            user,
+            "demo",
+            "--db",
+            str(db),
+            env={"CHARTING_PASSWORD": TEST_PASSWORD},
+        )
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("charting: error: ")
+        assert ("its own file" in line) if user == "ana" else ("Front desk" in line)
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM patient").fetchone()[0] == 1
+    conn.close()

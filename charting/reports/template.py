@@ -97,7 +97,24 @@ def _draw_page(canvas: Canvas, doc: ChartingDoc) -> None:
         canvas.drawRightString(width - MARGIN, height - MARGIN + 2 * mm, decor.clinic.clinic_name)
         canvas.setStrokeColor(RULE)
         canvas.line(MARGIN, height - MARGIN, width - MARGIN, height - MARGIN)
-    watermark = "ALTERED" if decor.altered else "DRAFT" if decor.draft else ""
+    if decor.clinic.demo:
+        # A demo clinic's printouts say so on every page: its records are fictional.
+        canvas.setFont(SANS_BOLD, 9)
+        canvas.setFillColor(WARN)
+        canvas.drawCentredString(
+            width / 2,
+            FOOTER + 2 * mm,
+            "DEMO CLINIC \u2014 FICTIONAL PATIENTS, NOT A MEDICAL RECORD",
+        )
+    watermark = (
+        "ALTERED"
+        if decor.altered
+        else "DRAFT"
+        if decor.draft
+        else "DEMO"
+        if decor.clinic.demo
+        else ""
+    )
     if watermark:
         canvas.setFont(SANS_BOLD, 96)
         canvas.setFillColor(WARN, alpha=0.2 if decor.altered else 0.09)

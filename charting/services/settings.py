@@ -9,6 +9,7 @@ treatment will achieve. Each paragraph can be changed by the clinic in the setti
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,9 @@ from charting.models import ClinicSetting
 from charting.services.changes import Changes
 from charting.services.errors import ValidationError
 from charting.services.validation import check_email, check_phone, check_text
+
+#: ``clinic_setting`` key set in a demo clinic's database (see ``services/demo.py``).
+DEMO_SETTING = "demo_clinic"
 
 DEFAULT_EXPECT = (
     "You may feel relaxed or tired for the rest of the day.\n"
@@ -70,6 +74,9 @@ class ClinicSettings:
     handout_cupping: str = DEFAULT_CUPPING
     handout_call: str = DEFAULT_CALL
     handout_emergency: str = DEFAULT_EMERGENCY
+    #: A demo clinic (fictional records): printouts say so. Read from the database's demo
+    #: mark, never saved from the settings form.
+    demo: bool = False
 
     @property
     def contact_line(self) -> str:
@@ -79,11 +86,15 @@ class ClinicSettings:
         )
 
 
+#: The settings a person edits (text); ``demo`` is not one of them.
+TEXT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ClinicSettings) if f.name != "demo")
+
+
 def load_settings(session: Session) -> ClinicSettings:
     """The clinic settings (defaults for anything never set)."""
     stored = dict(session.execute(select(ClinicSetting.key, ClinicSetting.value)).all())
-    names = {f.name for f in fields(ClinicSettings)}
-    return replace(ClinicSettings(), **{k: v for k, v in stored.items() if k in names})
+    values: dict[str, Any] = {k: v for k, v in stored.items() if k in TEXT_FIELDS}
+    return replace(ClinicSettings(), **values, demo=DEMO_SETTING in stored)
 
 
 def validate_settings(settings: ClinicSettings) -> dict[str, str]:
@@ -112,11 +123,11 @@ def save_settings(session: Session, settings: ClinicSettings) -> Changes:
     errors = validate_settings(settings)
     if errors:
         raise ValidationError(errors)
-    for f in fields(ClinicSettings):
-        row = session.get(ClinicSetting, f.name)
-        value = getattr(settings, f.name).strip()
+    for name in TEXT_FIELDS:
+        row = session.get(ClinicSetting, name)
+        value = getattr(settings, name).strip()
         if row is None:
-            session.add(ClinicSetting(key=f.name, value=value))
+            session.add(ClinicSetting(key=name, value=value))
         else:
             row.value = value
     return Changes()

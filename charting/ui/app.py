@@ -292,6 +292,40 @@ def run_app(choice: DatabaseChoice) -> int:
             opening.opened.database.close(opening.records if clean else None)
 
 
+def run_demo_app() -> int:
+    """Open the fictional demo clinic (``demo.sqlite3`` in the data folder, made on first use)
+    signed in as its demo account, until its window closes. It never opens the clinic's own
+    database."""
+    from charting.config import demo_database_path, sqlite_url
+    from charting.services.demo import DemoRefusedError, prepare_demo
+    from charting.ui.main_window import MainWindow
+
+    app = make_application()
+    path = demo_database_path()
+    opening = DatabaseOpening(sqlite_url(path))
+    try:
+        database = opening.wait()
+    except Exception as exc:
+        return _refuse(exc)
+    clean = False
+    try:
+        try:
+            with database.write() as session:
+                actor = prepare_demo(session)
+        except DemoRefusedError as exc:
+            QMessageBox.critical(None, "Demo clinic", f"{path}\n\n{exc}")
+            return 1
+        database.actor = actor
+        window = MainWindow(database, QSettings())
+        window.show()
+        code = app.exec()
+        clean = True
+        return 1 if window.file_damaged else code
+    finally:
+        if opening.opened is not None:
+            opening.opened.database.close(opening.records if clean else None)
+
+
 __all__ = [
     "DatabaseOpening",
     "damaged_file_text",
@@ -299,5 +333,6 @@ __all__ = [
     "remember_clinic",
     "remembered_clinic",
     "run_app",
+    "run_demo_app",
     "sign_in_at_start",
 ]

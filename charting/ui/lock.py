@@ -176,6 +176,8 @@ class LockPage(QWidget):
         self.setObjectName("lockPage")
         self.database = database
         self.actor: Actor | None = None
+        #: A line added to the explanation (the demo clinic shows its published password).
+        self.hint = ""
 
         icon = QLabel()
         icon.setPixmap(padlock_pixmap(56, self.devicePixelRatioF()))
@@ -255,6 +257,7 @@ class LockPage(QWidget):
         self.explanation.setText(
             self.explanation.text()
             + f"Type {actor.display_name}\u2019s password to carry on where you left off."
+            + (f"\n{self.hint}" if self.hint else "")
         )
         self._set_signed_out(False)
         self.password.clear()

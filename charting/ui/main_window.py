@@ -37,10 +37,11 @@ from charting.services import visits as visit_service
 from charting.services.access import Actor, Permission
 from charting.services.backup import RestoreResult, daily_backup_if_due
 from charting.services.changes import Changes
-from charting.services.demo import create_demo_clinic
+from charting.services.demo import DEMO_CLINIC_NAME, DEMO_PASSWORD, DEMO_USERNAME, is_demo
 from charting.services.errors import NotFoundError, ServiceError
 from charting.services.settings import SecuritySettings, load_security
 from charting.ui.app import damaged_file_text
+from charting.ui.demo_launch import launch_demo
 from charting.ui.lock import IdleWatcher, LockPage
 from charting.ui.login_dialog import ChangePasswordDialog, LoginDialog
 from charting.ui.ops import OpRunner
@@ -77,8 +78,11 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
-        self.setWindowTitle("Charting")
         self.database = database
+        with database.read() as session:
+            # A demo clinic says so wherever it shows (title bar, status bar, printouts).
+            self.demo = is_demo(session)
+        self.setWindowTitle(f"Charting \u2014 {DEMO_CLINIC_NAME}" if self.demo else "Charting")
         self.settings = settings or QSettings()
         self.backup_folder = backup_folder
         self.ops = OpRunner(database, self)
@@ -144,6 +148,10 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([460, 820])
         self.splitter.setChildrenCollapsible(False)
         self.lock_page = LockPage(database)
+        if self.demo:
+            self.lock_page.hint = (
+                f"Demo clinic: the account is {DEMO_USERNAME}, the password {DEMO_PASSWORD}."
+            )
         self.central = QStackedWidget()
         self.central.setObjectName("centralStack")
         self.central.addWidget(self.splitter)
@@ -152,6 +160,11 @@ class MainWindow(QMainWindow):
         self.signed_in_label = QLabel()
         self.signed_in_label.setObjectName("signedInLabel")
         self.statusBar().addPermanentWidget(self.signed_in_label)
+        if self.demo:
+            demo_label = QLabel(f"{DEMO_CLINIC_NAME}: fictional patients only")
+            demo_label.setObjectName("demoLabel")
+            demo_label.setStyleSheet("color: #8c1d18; font-weight: 600;")
+            self.statusBar().addPermanentWidget(demo_label)
         self.idle = IdleWatcher(self._idle_interval_ms(), self)
 
         self._search_timer = QTimer(self)
@@ -187,7 +200,10 @@ class MainWindow(QMainWindow):
         self.new_visit_action = action("New &visit\u2026", "Ctrl+Shift+V", "newVisitAction")
         self.delete_patient_action = action("&Delete patient\u2026", None, "deletePatientAction")
         self.practitioner_action = action("&Practitioner profile\u2026", None, "practitionerAction")
-        self.demo_action = action("Load &demo clinic", None, "demoAction")
+        self.demo_action = action("Explore the &demo clinic\u2026", None, "demoAction")
+        self.demo_action.setToolTip(
+            "Open a fictional demo clinic in its own window and file; your records are untouched"
+        )
         self.export_action = action("&Export patient records\u2026", "Ctrl+Shift+E", "exportAction")
         self.clinic_action = action("&Clinic and handout settings\u2026", None, "clinicAction")
         self.find_action = action("&Find patient", "Ctrl+F", "findAction")
@@ -207,7 +223,6 @@ class MainWindow(QMainWindow):
             self.new_visit_action: Permission.CHART,
             self.delete_patient_action: Permission.DELETE_PATIENTS,
             self.export_action: Permission.EXPORT,
-            self.demo_action: Permission.MANAGE_ACCOUNTS,
             self.clinic_action: Permission.CLINIC_SETTINGS,
             self.accounts_action: Permission.MANAGE_ACCOUNTS,
             self.audit_action: Permission.VIEW_AUDIT,
@@ -340,9 +355,9 @@ class MainWindow(QMainWindow):
             can_view_clinical=self.can(Permission.VIEW_CLINICAL),
         )
         self.welcome.set_permissions(
-            can_add_patients=self.can(Permission.EDIT_PATIENTS),
-            can_load_demo=self.can(Permission.MANAGE_ACCOUNTS),
+            can_add_patients=self.can(Permission.EDIT_PATIENTS), can_load_demo=not self.demo
         )
+        self.demo_action.setVisible(not self.demo)
         self._update_actions()
         if actor is not None and not self.is_locked:
             self._update_pages()
@@ -705,17 +720,13 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def load_demo(self) -> None:
-        """Add 200 fictional patients to explore the app with."""
-        answer = QMessageBox.question(
-            self,
-            "Load demo clinic",
-            "Add 200 clearly fictional demo patients with visits to this database?",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-
-        if self.ops.run(self, create_demo_clinic, 200) is not None:
-            self.statusBar().showMessage("Demo clinic loaded: 200 fictional patients.", 5000)
+        """Open the fictional demo clinic in its own window, on its own database file (this
+        clinic's records are not touched)."""
+        if launch_demo(self):
+            self.statusBar().showMessage(
+                "The demo clinic opens in its own window. Your clinic's records are untouched.",
+                8000,
+            )
 
     # -- accounts, audit and backups ------------------------------------------------------
     @Slot()

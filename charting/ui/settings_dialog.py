@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
+from typing import Any
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from charting.services.settings import ClinicSettings, validate_settings
+from charting.services.settings import TEXT_FIELDS, ClinicSettings, validate_settings
 from charting.ui.forms import FieldForm, line, text_box
 
 HANDOUT_SECTIONS = (
@@ -113,10 +114,10 @@ class ClinicSettingsDialog(QDialog):
 
     def collect(self) -> ClinicSettings:
         """The settings as edited."""
-        values = {}
-        for f in fields(ClinicSettings):
-            edit = self.edits[f.name]
-            values[f.name] = edit.toPlainText() if isinstance(edit, QPlainTextEdit) else edit.text()
+        values: dict[str, Any] = {}
+        for name in TEXT_FIELDS:
+            edit = self.edits[name]
+            values[name] = edit.toPlainText() if isinstance(edit, QPlainTextEdit) else edit.text()
         return replace(self._current, **values)
 
     @Slot()

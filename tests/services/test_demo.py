@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from charting.bodymap import load_bodymap
@@ -11,7 +13,7 @@ from charting.models import Mark, Patient, Visit
 from charting.models.db import Database
 from charting.services.demo import DEMO_MARKER, create_demo_clinic
 from charting.services.patients import create_patient, search_patient_ids
-from tests.factories import patient_input
+from tests.factories import patient_input, sign_in_test_user
 
 
 def test_demo_patients_are_fictional_and_searchable(database: Database) -> None:
@@ -75,3 +77,139 @@ def test_demo_without_marks_adds_none(database: Database) -> None:
         create_demo_clinic(session, 5, 2, marks_per_visit=0)
     with database.read() as session:
         assert session.scalar(select(func.count()).select_from(Mark)) == 0
+
+
+def test_demo_visits_are_complete_and_their_signatures_hold(database: Database) -> None:
+    """Signed demo visits carry every STRICTA item (needles, lot, retention, depths), first
+    visits the examination and diagnoses; some have EA pairs with settings (dense-disperse
+    as two frequencies), some cupping; handouts are given; every signature checks out."""
+    from charting.models import EAPair, HandoutIssue
+    from charting.services import signatures
+
+    with database.write() as session:
+        create_demo_clinic(session, 60, 6)
+    with database.read() as session:
+        visits = session.scalars(select(Visit)).all()
+        signed = [v for v in visits if v.status == "signed"]
+        assert signed and len(signed) < len(visits)
+        for v in signed:
+            assert v.retention_minutes and v.needle_brand and v.needle_lot and v.needle_expiry
+            assert v.icd10_codes and v.tcm_patterns and v.referral_decision
+            assert v.pain_now is not None and v.pain_after is not None
+        first = [v for v in visits if v.number == 1]
+        assert all(v.palpation and v.straight_leg_raise and v.tongue for v in first)
+        assert all(v.odi_percent is not None and v.psfs for v in first)
+        marks = session.scalars(select(Mark)).all()
+        assert all(m.depth_mm for m in marks if m.kind != "cupping")
+        cups = [m for m in marks if m.kind == "cupping"]
+        assert cups and all(m.cup_type and m.cup_minutes for m in cups)
+        pairs = session.scalars(select(EAPair)).all()
+        assert pairs and all(p.minutes and p.intensity_ma for p in pairs)
+        assert any(p.frequency2_hz == 100 for p in pairs)
+        assert session.scalar(select(func.count()).select_from(HandoutIssue)) == len(signed)
+        assert list(signatures.check_all(session)) == []
+
+
+def test_demo_visits_are_signed_by_fictional_practitioners(
+    database: Database, practitioner_id: int
+) -> None:
+    """No demo visit is in the name of the clinic's own practitioner; the demo's have
+    licence numbers that say DEMO."""
+    from charting.models import Practitioner
+
+    with database.write() as session:
+        create_demo_clinic(session, 30, 4)
+    with database.read() as session:
+        owners = set(session.scalars(select(Visit.practitioner_id).distinct()))
+        assert practitioner_id not in owners
+        licences = session.scalars(
+            select(Practitioner.licence_number).where(Practitioner.id.in_(owners))
+        ).all()
+        assert licences and all(lic.startswith("DEMO-") for lic in licences)
+
+
+def test_the_demo_never_goes_into_a_clinic_with_real_patients(
+    database: Database, make_patient
+) -> None:
+    """With one real patient on file, the demo is refused with a message naming its own
+    file, and nothing is added."""
+    from charting.services.demo import DemoRefusedError
+
+    make_patient()
+    with pytest.raises(DemoRefusedError, match="its own file"), database.write() as session:
+        create_demo_clinic(session, 10, 1)
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == 1
+
+
+def test_front_desk_cannot_turn_a_database_into_a_demo(database: Database) -> None:
+    """Only someone who may change the clinic's settings makes a database a demo clinic."""
+    from charting.models import Role
+    from charting.services.access import PermissionDeniedError
+    from tests.factories import add_account
+
+    desk = database.acting_as(add_account(database, "bob", Role.FRONT_DESK))
+    with pytest.raises(PermissionDeniedError, match="Front desk"), desk.write() as session:
+        create_demo_clinic(session, 5, 1)
+
+
+def test_prepare_demo_makes_the_demo_file_once_and_signs_in_as_its_account(
+    tmp_path: Path,
+) -> None:
+    """A new file becomes the demo clinic with its account; opening it again reuses it; a
+    file with other records is refused and left as it was."""
+    from charting.config import sqlite_url
+    from charting.models.migrate import open_database
+    from charting.services.demo import (
+        DEMO_USERNAME,
+        DemoRefusedError,
+        is_demo,
+        prepare_demo,
+    )
+    from charting.services.settings import load_settings
+
+    demo = open_database(sqlite_url(tmp_path / "demo.sqlite3"), tmp_path / "b").database
+    try:
+        with demo.write() as session:
+            actor = prepare_demo(session, patients=15)
+        with demo.write() as session:
+            again = prepare_demo(session, patients=15)
+        assert actor.username == again.username == DEMO_USERNAME
+        assert actor.practitioner_id is not None
+        with demo.read() as session:
+            assert is_demo(session) and load_settings(session).demo
+            assert session.scalar(select(func.count()).select_from(Patient)) == 15
+    finally:
+        demo.dispose()
+    real = open_database(sqlite_url(tmp_path / "real.sqlite3"), tmp_path / "b").database
+    try:
+        real.actor = sign_in_test_user(real)
+        with real.write() as session:
+            create_patient(session, patient_input())
+        with pytest.raises(DemoRefusedError), real.write() as session:
+            prepare_demo(session)
+        with real.read() as session:
+            assert not is_demo(session)
+            assert session.scalar(select(func.count()).select_from(Patient)) == 1
+    finally:
+        real.dispose()
+
+
+def test_demo_printouts_say_demo_clinic(database: Database) -> None:
+    """Every page of a demo clinic's documents says it is a demo of fictional patients."""
+    import io
+
+    from pypdf import PdfReader
+
+    from charting.reports.visit_summary import build_visit_summary
+    from charting.services.report_data import visit_report
+
+    with database.write() as session:
+        create_demo_clinic(session, 3, 3)
+    with database.read() as session:
+        vid = session.scalars(select(Visit.id)).first()
+        report = visit_report(session, vid, load_bodymap())  # type: ignore[arg-type]
+    out = io.BytesIO()
+    build_visit_summary(report, load_bodymap(), out, invariant=True)
+    pages = PdfReader(io.BytesIO(out.getvalue())).pages
+    assert all("DEMO CLINIC" in page.extract_text() for page in pages)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QLineEdit, QMessageBox, QPushButton
 
@@ -230,17 +231,45 @@ def test_visit_model_is_a_well_behaved_qt_model(qtmodeltester, window) -> None: 
     qtmodeltester.check(window.patient_panel.visit_model)
 
 
-def test_demo_clinic_loads_from_the_welcome_page(
-    qtbot,
-    window: MainWindow,
-    when_modal,  # type: ignore[no-untyped-def]
-) -> None:
-    """The welcome page's demo link fills the list with 200 fictional patients."""
-    when_modal(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
+def test_the_demo_clinic_opens_in_its_own_process_not_in_this_database(
+    qtbot, window: MainWindow, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The welcome page's demo link starts `charting --demo` (its own window and file); the
+    clinic's database gets no fictional patients."""
+    from PySide6.QtCore import QProcess
+
+    started: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(
+        QProcess, "startDetached", staticmethod(lambda p, a: (started.append((p, a)), (True, 1))[1])
+    )
     qtbot.mouseClick(window.welcome.demo_button, Qt.MouseButton.LeftButton)
-    assert window.patient_model.rowCount() == 200
-    assert window.pages.currentWidget() is window.no_selection
-    assert "200 patients" in window.result_count.text()
+    assert started and started[0][1][-1] == "--demo"
+    assert "its own window" in window.statusBar().currentMessage()
+    assert window.patient_model.rowCount() == 0
+    with database.read() as session:
+        assert search_patient_ids(session, "") == []
+
+
+def test_a_demo_clinic_says_so_in_the_title_and_status_bar(qtbot, tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
+    """A window on the demo clinic's file is titled and labelled "Demo clinic (fictional)",
+    and does not offer to open the demo again."""
+    from charting.config import sqlite_url
+    from charting.models.migrate import open_database
+    from charting.services.demo import prepare_demo
+
+    demo = open_database(sqlite_url(tmp_path / "demo.sqlite3"), tmp_path / "b").database
+    try:
+        with demo.write() as session:
+            demo.actor = prepare_demo(session, patients=20)
+        win = MainWindow(demo, settings)
+        qtbot.addWidget(win)
+        win.show()
+        assert win.windowTitle() == "Charting \u2014 Demo clinic (fictional)"
+        assert "fictional patients only" in win.findChild(QLabel, "demoLabel").text()
+        assert not win.demo_action.isVisible()
+        assert win.patient_model.rowCount() == 20
+    finally:
+        demo.dispose()
 
 
 def test_a_large_result_is_read_a_chunk_at_a_time_and_shows_everyone(  # type: ignore[no-untyped-def]
