@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from charting import __version__
 from charting.config import APP_AUTHOR, APP_NAME, DatabaseChoice, backup_dir, data_dir
 from charting.resources import resource_path
-from charting.ui.wheel import install_wheel_guard
+from charting.ui.app_rules import install_app_rules
 
 if TYPE_CHECKING:
     from charting.models.db import Database
@@ -38,10 +38,10 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     QCoreApplication.setApplicationVersion(__version__)
     app = QApplication.instance()
     if isinstance(app, QApplication):
-        install_wheel_guard(app)
+        install_app_rules(app)
         return app
     app = QApplication(argv if argv is not None else sys.argv[:1])
-    install_wheel_guard(app)
+    install_app_rules(app)
     app.setWindowIcon(QIcon(str(resource_path("icons", "charting.png"))))
     app.setDesktopFileName("charting")
     return app

@@ -38,6 +38,7 @@ from charting.services.access import Permission, require
 from charting.services.audit import ChainReport, Entry
 from charting.services.errors import ServiceError
 from charting.services.patients import patient_rows, search_patient_ids
+from charting.ui.app_rules import plain_tooltip
 from charting.ui.table_models import RowsModel
 
 AUDIT_COLUMNS = ("#", "Time", "User", "Action", "Patient", "Target", "Outcome", "Detail")
@@ -134,7 +135,7 @@ class AuditTableModel(RowsModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return QBrush(QColor("#b3261e")) if entry.outcome != "ok" else None
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 7:
-            return entry.detail or None
+            return plain_tooltip(entry.detail) or None
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role != Qt.ItemDataRole.DisplayRole:

@@ -44,6 +44,7 @@ from charting.services.settings import (
     load_security,
     save_security,
 )
+from charting.ui.app_rules import plain_tooltip, rich_label
 from charting.ui.forms import FieldForm
 from charting.ui.table_models import RowsModel
 from charting.ui.workers import TaskRunner
@@ -85,7 +86,7 @@ class BackupListModel(RowsModel):
             return None
         row = self._rows[index.row()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return str(row.path)
+            return plain_tooltip(str(row.path))
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role != Qt.ItemDataRole.DisplayRole:
@@ -137,7 +138,7 @@ class BackupDialog(QDialog):
             )
         where.setObjectName("backupNote")
         where.setWordWrap(True)
-        self.folder_label = QLabel(f"Backups are kept in <b>{escape(str(folder))}</b>")
+        self.folder_label = rich_label(f"Backups are kept in <b>{escape(str(folder))}</b>")
         self.folder_label.setObjectName("backupFolder")
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.folder_label.setVisible(self.local)

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from charting.bodymap import BodyMap, Shape, View, style_for
 from charting.services.marks import KIND_LABELS, RESPONSES, TECHNIQUES, MarkRow
+from charting.ui.app_rules import plain_tooltip
 
 MODES: tuple[str, ...] = ("point", "ashi", "cupping")
 #: Clicks snap to a catalog point within this distance, in local B-cun.
@@ -843,7 +844,7 @@ class BodyMapView(QGraphicsView):
                 pen.setCosmetic(True)
                 ring = state.scene.addEllipse(x - r, y - r, 2 * r, 2 * r, pen)
                 ring.setZValue(Z_EA)
-                ring.setToolTip(f"Safety: {title}")
+                ring.setToolTip(plain_tooltip(f"Safety: {title}"))
                 state.alerts[mark_id] = (key, ring)
             for item in state.ea_lines:
                 state.scene.removeItem(item)
@@ -861,7 +862,7 @@ class BodyMapView(QGraphicsView):
                     row_a.spec.x, row_a.spec.y, row_b.spec.x, row_b.spec.y, pen
                 )
                 line.setZValue(Z_EA)
-                line.setToolTip(f"Electroacupuncture: {label}")
+                line.setToolTip(plain_tooltip(f"Electroacupuncture: {label}"))
                 state.ea_lines.append(line)
 
     def set_ghost_marks(self, rows: Sequence[MarkRow]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from charting.services.safety import SafetyWarning
 from charting.services.visit_safety import VisitWarning
+from charting.ui.app_rules import esc, rich_label
 
 COLOURS = {
     "block": ("#fde7e9", "#8c1d18", "BLOCK"),
@@ -87,8 +88,7 @@ class SafetyPanel(QFrame):
         layout = QVBoxLayout(row)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(2)
-        title = QLabel(f"<b style='color:{ink}'>{tag}</b> &nbsp;<b>{warning.title}</b>")
-        title.setTextFormat(Qt.TextFormat.RichText)
+        title = rich_label(f"<b style='color:{ink}'>{tag}</b> &nbsp;<b>{esc(warning.title)}</b>")
         title.setWordWrap(True)
         message = QLabel(warning.message)
         message.setWordWrap(True)

@@ -67,6 +67,7 @@ from charting.services.safety import SafetyWarning
 from charting.services.visit_safety import VisitWarning, blocking_titles, visit_warnings
 from charting.services.visits import VisitAccess, take_over_draft, visit_access
 from charting.ui.amend_dialog import AmendDialog
+from charting.ui.app_rules import esc, plain_tooltip, rich_label
 from charting.ui.bodymap_view import BodyMapView
 from charting.ui.documents import (
     Build,
@@ -383,9 +384,9 @@ class VisitChartPage(QWidget):
         self.note.setObjectName("markNote")
         self.note.setMaxLength(2000)
         self.note.setPlaceholderText("e.g. needled obliquely toward the spine")
-        self.detail_title = QLabel("Select a mark to edit its details.")
+        self.detail_title = rich_label("Select a mark to edit its details.")
         self.detail_title.setWordWrap(True)
-        self.detail_info = QLabel()
+        self.detail_info = rich_label()
         self.detail_info.setWordWrap(True)
         self.detail_info.setStyleSheet("color: #555;")
         details = QGroupBox("Mark details")
@@ -727,7 +728,7 @@ class VisitChartPage(QWidget):
             point = self.bodymap.lookup(text.split("  ")[0])  # a completer line
         if point is None:
             self.point_entry.setStyleSheet("border: 1px solid #b3261e;")
-            self.point_entry.setToolTip(f"No acupoint called \u201c{text}\u201d.")
+            self.point_entry.setToolTip(plain_tooltip(f"No acupoint called \u201c{text}\u201d."))
             return None
         self.point_entry.setStyleSheet("")
         self.point_entry.setToolTip("")
@@ -918,7 +919,7 @@ class VisitChartPage(QWidget):
             self.cup_minutes.setValue(row.spec.cup_minutes or 0)
             if self.skin_response.text() != row.spec.skin_response:
                 self.skin_response.setText(row.spec.skin_response)
-            self.detail_title.setText(f"<b>{row.label}</b> \u2014 {KIND_LABELS[row.kind]}")
+            self.detail_title.setText(f"<b>{esc(row.label)}</b> \u2014 {KIND_LABELS[row.kind]}")
             self.detail_info.setText(self._describe(row))
             self.technique.setCurrentIndex(max(0, self.technique.findData(row.spec.technique)))
             self.depth_box.setValue(row.spec.depth_mm or 0)
@@ -936,15 +937,16 @@ class VisitChartPage(QWidget):
     def _describe(self, row: MarkRow) -> str:
         if row.spec.point_code:
             point = self.bodymap.point(row.spec.point_code)
-            text = f"{point.pinyin} {point.hanzi} \u00b7 {point.english}"
+            text = esc(f"{point.pinyin} {point.hanzi} \u00b7 {point.english}")
             if point.flags:
                 text += (
-                    f"<br><span style='color:#8c1d18'>Cautions: {', '.join(sorted(point.flags))}"
+                    "<br><span style='color:#8c1d18'>Cautions: "
+                    f"{esc(', '.join(sorted(point.flags)))}"
                 )
-                text += f" \u2014 {point.cautions}</span>" if point.cautions else "</span>"
+                text += f" \u2014 {esc(point.cautions)}</span>" if point.cautions else "</span>"
             return text
         if row.spec.muscle_id:
-            return self.bodymap.muscle(row.spec.muscle_id).referral
+            return esc(self.bodymap.muscle(row.spec.muscle_id).referral)
         return ""
 
     @Slot()

@@ -10,14 +10,14 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from charting.models.db import Database
+from charting.ui.app_rules import install_app_rules
 from charting.ui.main_window import MainWindow
-from charting.ui.wheel import install_wheel_guard
 
 
 @pytest.fixture(autouse=True)
 def _app_wide_rules(qapp: QApplication) -> None:
     """The application-wide event rules the app installs at start-up (the wheel rule)."""
-    install_wheel_guard(qapp)
+    install_app_rules(qapp)
 
 
 @pytest.fixture

@@ -245,7 +245,7 @@ def test_safety_ring_follows_a_moved_mark_and_goes_when_acknowledged(
         return [
             (item.sceneBoundingRect().center().x(), item.sceneBoundingRect().center().y())
             for item in page.map.scene().items()
-            if isinstance(item, QGraphicsEllipseItem) and item.toolTip().startswith("Safety")
+            if isinstance(item, QGraphicsEllipseItem) and "Safety:" in item.toolTip()
         ]
 
     (mark,) = page._rows
