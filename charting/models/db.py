@@ -12,8 +12,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from charting.config import SUPPORTED_BACKENDS
 from charting.models.file_checks import FileCheckRecords
@@ -47,6 +53,52 @@ class DatabaseFileError(DatabaseError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"Cannot open the database {self.path}: {problem}")
+
+
+class DatabaseBusyError(DatabaseError):
+    """Another program (or workstation) held the database past the wait; nothing was stored,
+    and the same change can be tried again."""
+
+
+class DatabaseUnreachableError(DatabaseError):
+    """The database server could not be reached (network, server stopped); nothing was
+    stored, and the same change can be tried again."""
+
+
+class ConcurrentChangeError(DatabaseError):
+    """A row changed underneath the change being stored (another workstation saved it first);
+    nothing was stored. Read it again before changing it."""
+
+
+#: Errors after which the very same change may succeed if tried again later.
+RETRYABLE_ERRORS = (DatabaseBusyError, DatabaseUnreachableError)
+
+
+def translate_error(exc: BaseException) -> DatabaseError | None:
+    """The readable error for a driver or ORM error met while using the database, or None
+    when it is not one of those (a programming error is left to surface as it is)."""
+    if isinstance(exc, StaleDataError):
+        return ConcurrentChangeError(
+            "Another workstation changed this record at the same moment, so this change was "
+            "not saved. What is stored is shown again."
+        )
+    if isinstance(exc, OperationalError | InterfaceError):
+        text = str(getattr(exc, "orig", exc)).lower()
+        if "locked" in text or "busy" in text or "could not obtain lock" in text:
+            return DatabaseBusyError(
+                "The database is busy: another program is writing to it. Nothing was lost; "
+                "Charting tries again."
+            )
+        if exc.connection_invalidated or any(
+            word in text
+            for word in ("connection", "server closed", "terminating", "timeout", "network")
+        ):
+            return DatabaseUnreachableError(
+                "The database server cannot be reached. Nothing was lost; Charting tries "
+                "again when it is back."
+            )
+        return DatabaseError(f"The database refused the change: {getattr(exc, 'orig', exc)}")
+    return None
 
 
 class CheckInterruptedError(Exception):
@@ -172,7 +224,12 @@ def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(conn: Connection) -> None:
-    mode = "IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "DEFERRED"
+    options = conn.get_execution_options()
+    # How long this transaction waits for another writer: the default, or less where the
+    # caller would rather try again later than keep the screen waiting (autosave).
+    wait_ms = int(options.get("busy_timeout_ms") or BUSY_TIMEOUT_S * 1000)
+    conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+    mode = "IMMEDIATE" if options.get("sqlite_immediate") else "DEFERRED"
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
@@ -247,6 +304,7 @@ class Database:
             if engine.dialect.name == "sqlite"
             else engine
         )
+        self._writer_bind = writer_bind
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
         # Set by open_database when the file's check runs in the background: nothing is
         # written to a file before the check has passed.
@@ -269,21 +327,34 @@ class Database:
         return self.url.database if self.is_sqlite else None
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, busy_timeout_ms: int | None = None) -> Iterator[Session]:
         """A session whose transaction takes the write lock at once and commits on success.
+
+        ``busy_timeout_ms`` shortens how long an SQLite write waits for another writer
+        (the default is ``BUSY_TIMEOUT_S``): autosave would rather try again later.
 
         Raises:
             DatabaseFileError: the file's integrity check (still running at start-up, then
                 waited for here) found it damaged; nothing is written.
+            DatabaseBusyError, DatabaseUnreachableError, ConcurrentChangeError, DatabaseError:
+                the database could not take the change (never a raw driver error).
         """
         if self.integrity_check is not None:
             self.integrity_check.require_sound()
-        session = self._writer(info={"actor": self.actor, "writer": True})
+        info = {"actor": self.actor, "writer": True}
+        if busy_timeout_ms is not None and self.is_sqlite:
+            bind = self._writer_bind.execution_options(busy_timeout_ms=busy_timeout_ms)
+            session = self._writer(bind=bind, info=info)
+        else:
+            session = self._writer(info=info)
         try:
             with session, session.begin():
                 yield session
-        except BaseException:
+        except BaseException as exc:
             self._run_failure_hooks(session)
+            readable = translate_error(exc)
+            if readable is not None:
+                raise readable from exc
             raise
 
     @contextmanager
@@ -293,8 +364,11 @@ class Database:
         try:
             with session:
                 yield session
-        except BaseException:
+        except BaseException as exc:
             self._run_failure_hooks(session)
+            readable = translate_error(exc)
+            if readable is not None:
+                raise readable from exc
             raise
 
     def _run_failure_hooks(self, session: Session) -> None:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from charting.models.db import Database
+from charting.models.db import Database, DatabaseError
 from charting.services import audit
 from charting.services.access import Permission, require
 from charting.services.audit import ChainReport, Entry
@@ -360,7 +360,7 @@ class AuditViewer(QDialog):
         try:
             with self.database.read() as session:
                 report = audit.verify_chain(session)
-        except (ServiceError, SQLAlchemyError) as exc:
+        except (ServiceError, DatabaseError, SQLAlchemyError) as exc:
             self.chain_report.setText(f"The chain could not be checked: {exc}")
             self.chain_report.setStyleSheet("color: #b3261e;")
             return None

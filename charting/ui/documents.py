@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from sqlalchemy.exc import SQLAlchemyError
 
 from charting.config import data_dir
-from charting.models.db import Database
+from charting.models.db import Database, DatabaseError
 from charting.services import audit
 from charting.services.errors import ServiceError
 
@@ -42,7 +42,7 @@ def _record(parent: QWidget, how: str, record: DocumentAudit | None, note: str =
     try:
         with record.database.write() as session:
             audit.record_document(session, how, record.title + note, record.patient_id)
-    except (ServiceError, SQLAlchemyError) as exc:
+    except (ServiceError, DatabaseError, SQLAlchemyError) as exc:
         QMessageBox.warning(parent, "Not done", f"The document was not made: {exc}")
         return False
     return True

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from charting.config import backup_dir
 from charting.models import Visit
-from charting.models.db import Database
+from charting.models.db import Database, DatabaseError
 from charting.services import accounts as account_service
 from charting.services import audit
 from charting.services import patients as patient_service
@@ -632,12 +632,16 @@ class MainWindow(QMainWindow):
         self.visit_chart.map.setFocus()
         return True
 
-    def close_visit(self) -> None:
-        """Save and close the open visit (its page is dropped with whatever it showed)."""
+    def close_visit(self) -> bool:
+        """Save and close the open visit (its page is dropped with whatever it showed).
+
+        False when typing is not saved yet and the person chose to stay with it.
+        """
         chart = self.visit_chart
         if chart is None:
-            return
-        chart.form.flush()
+            return True
+        if not chart.may_leave("close the visit"):
+            return False
         charting = self.pages.currentWidget() is chart
         self.pages.removeWidget(chart)
         chart.hide()
@@ -647,6 +651,7 @@ class MainWindow(QMainWindow):
         if charting:
             self.patient_pane.show()
             self.pages.setCurrentWidget(self.patient_panel)
+        return True
 
     @Slot(QModelIndex)
     def _on_visits_activated(self, index: QModelIndex) -> None:
@@ -818,7 +823,7 @@ class MainWindow(QMainWindow):
         try:
             with self.database.read() as session:
                 return load_security(session).idle_lock_minutes * MINUTE_MS
-        except SQLAlchemyError:
+        except (DatabaseError, SQLAlchemyError):
             return SecuritySettings().idle_lock_minutes * MINUTE_MS
 
     def _cover(self) -> None:
@@ -873,21 +878,27 @@ class MainWindow(QMainWindow):
         # for anything that only had its timer running.
         if self.visit_chart is not None:
             self.visit_chart.form.flush()
+            if self.visit_chart.form.has_unsaved():
+                # Kept and retried while locked; the person is told what is waiting.
+                self.lock_page.explanation.setText(
+                    self.lock_page.explanation.text()
+                    + "\nSome typing in the open visit is not saved yet: Charting keeps "
+                    "trying while locked."
+                )
         try:
             account_service.record_lock(self.database, actor, reason)
-        except (ServiceError, SQLAlchemyError) as exc:
+        except (ServiceError, DatabaseError, SQLAlchemyError) as exc:
             self.statusBar().showMessage(f"The lock could not be logged: {exc}", 10_000)
         return True
 
     def sign_out(self) -> None:
         """Save and close everything, log the sign-out, and show the signed-out page."""
         actor = self.actor
-        if actor is None:
+        if actor is None or not self.close_visit():
             return
-        self.close_visit()
         try:
             account_service.record_sign_out(self.database, actor)
-        except (ServiceError, SQLAlchemyError) as exc:
+        except (ServiceError, DatabaseError, SQLAlchemyError) as exc:
             self.statusBar().showMessage(f"The sign-out could not be logged: {exc}", 10_000)
         self.database.actor = None
         self._forget_patients()
@@ -996,8 +1007,10 @@ class MainWindow(QMainWindow):
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.visit_chart is not None and not self.file_damaged:
-            self.visit_chart.form.flush()
+        chart = self.visit_chart
+        if chart is not None and not self.file_damaged and not chart.may_leave("quit"):
+            event.ignore()
+            return
         self.idle.stop()
         self.daily_backup.wait()
         self.save_layout()

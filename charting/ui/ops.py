@@ -7,10 +7,14 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from charting.models.db import Database, DatabaseFileError
+from charting.models.db import (
+    ConcurrentChangeError,
+    Database,
+    DatabaseError,
+    DatabaseFileError,
+)
 from charting.services.changes import Changes
 from charting.services.errors import ServiceError
 
@@ -54,12 +58,16 @@ class OpRunner(QObject):
             QMessageBox.warning(parent, "Not saved", str(exc))
             self.operation_failed.emit(str(exc))
             return None
-        except OperationalError as exc:
-            message = f"The change was not saved: {exc.orig}"
+        except DatabaseFileError as exc:
+            message = f"The change was not saved. {exc}"
             QMessageBox.critical(parent, "Database problem", message)
             self.operation_failed.emit(message)
             return None
-        except DatabaseFileError as exc:
+        except ConcurrentChangeError as exc:
+            QMessageBox.warning(parent, "Not saved", str(exc))
+            self.operation_failed.emit(str(exc))
+            return None
+        except DatabaseError as exc:
             message = f"The change was not saved. {exc}"
             QMessageBox.critical(parent, "Database problem", message)
             self.operation_failed.emit(message)

@@ -21,6 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QButtonGroup,
     QCheckBox,
     QComboBox,
@@ -244,6 +245,10 @@ class VisitChartPage(QWidget):
         self.title.setStyleSheet("font-size: 15pt; font-weight: 600;")
         self.subtitle = QLabel()
         self.subtitle.setStyleSheet("color: #555;")
+        self.save_state = QLabel("All changes saved")
+        self.save_state.setObjectName("saveState")
+        self.save_state.setWordWrap(True)
+        self.save_state.setStyleSheet("color: #555;")
         self.flags = QLabel()
         self.flags.setObjectName("visitFlags")
         self.flags.setStyleSheet("color: #8c1d18; font-weight: 600;")
@@ -485,6 +490,7 @@ class VisitChartPage(QWidget):
         titles = QVBoxLayout()
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
+        titles.addWidget(self.save_state)
         titles.addWidget(self.flags)
         header.addLayout(titles, 1)
         header.addWidget(self.documents_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -501,6 +507,7 @@ class VisitChartPage(QWidget):
     def _connect(self) -> None:
         self.form.save_failed.connect(self._on_form_save_failed)
         self.form.handout_given_requested.connect(self._on_form_handout_given_requested)
+        self.form.save_state_changed.connect(self._on_form_save_state_changed)
         self.map.point_clicked.connect(self._on_map_point_clicked)
         self.map.trigger_clicked.connect(self._on_map_trigger_clicked)
         self.map.free_clicked.connect(self._on_map_free_clicked)
@@ -1056,6 +1063,15 @@ class VisitChartPage(QWidget):
             self.amend()
             return
         self.form.flush()
+        if self.form.has_unsaved():
+            QMessageBox.warning(
+                self,
+                "Not signed",
+                "Some of what you typed is not saved yet "
+                f"({self.form.save_state_text}) The visit is signed only once everything is "
+                "stored: sign again when it says All changes saved.",
+            )
+            return
         vid = self.visit_id
         blocks = self.ops.read(lambda s: blocking_titles(self.bodymap)(s, vid))
         if blocks:
@@ -1251,10 +1267,42 @@ class VisitChartPage(QWidget):
             or ["No amendments."]
         )
 
+    @Slot(str, str)
+    def _on_form_save_state_changed(self, state: str, text: str) -> None:
+        self.save_state.setText(text)
+        self.save_state.setStyleSheet(
+            "color: #b3261e; font-weight: 600;" if state == "unsaved" else "color: #555;"
+        )
+
+    def may_leave(self, leaving: str) -> bool:
+        """Whether the visit may be left (``leaving``: "close this visit", "quit" ...): when
+        typing is not stored yet, say so; the person stays (Charting keeps trying) or takes a
+        copy of what was typed and leaves."""
+        self.form.flush()
+        if not self.form.has_unsaved():
+            return True
+        typed = self.form.unsaved_text()
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Not saved yet",
+            f"Some of what you typed in this visit is not saved yet "
+            f"({self.form.save_state_text})\n\n{typed}",
+            parent=self,
+        )
+        box.setObjectName("unsavedMessage")
+        stay = box.addButton("Stay (keep trying)", QMessageBox.ButtonRole.RejectRole)
+        copy = box.addButton(f"Copy it and {leaving}", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(stay)
+        box.exec()
+        if box.clickedButton() is copy:
+            QApplication.clipboard().setText(typed)
+            return True
+        return False
+
     @Slot()
     def _on_back_clicked(self) -> None:
-        self.form.flush()
-        self.closed.emit()
+        if self.may_leave("close this visit"):
+            self.closed.emit()
 
     @Slot()
     def _on_focus_entry_triggered(self) -> None:

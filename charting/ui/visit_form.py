@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from charting.models.db import Database
+from charting.models.db import RETRYABLE_ERRORS, Database, DatabaseError
 from charting.services import clinical_lists as lists
 from charting.services import visit_record
 from charting.services.changes import Changes
@@ -38,6 +38,11 @@ from charting.ui.forms import ErrorLabel, Readout, WrappingCheckBox, text_box
 
 #: Typing is saved this long after the last keystroke (and at once when the field is left).
 SAVE_DELAY_MS = 500
+#: An autosave waits at most this long for another writer, then tries again later (the
+#: screen never freezes for the full busy timeout).
+AUTOSAVE_WAIT_MS = 800
+#: Waits between tries while the database cannot take the typing (busy, unreachable).
+RETRY_DELAYS_MS = (1_000, 2_000, 4_000, 8_000, 15_000)
 NOT_RECORDED = -1
 
 
@@ -59,11 +64,14 @@ class VisitForm(QScrollArea):
         saved(Changes): after fields were stored.
         save_failed(str): the database refused a save (the message says why).
         handout_given_requested(): "Given by hand" was pressed for the aftercare handout.
+        save_state_changed(str state, str text): "saved", "saving" or "unsaved" (typing the
+            database could not take yet: it is kept and tried again), with words to show.
     """
 
     saved = Signal(object)
     save_failed = Signal(str)
     handout_given_requested = Signal()
+    save_state_changed = Signal(str, str)
 
     def __init__(self, database: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +90,14 @@ class VisitForm(QScrollArea):
         self._timer.setSingleShot(True)
         self._timer.setInterval(SAVE_DELAY_MS)
         self._timer.timeout.connect(self.flush)
+        # Typing the database could not take yet (busy, unreachable): kept, shown, retried.
+        self._pending: dict[str, Any] = {}
+        self._retries = 0
+        self._retry = QTimer(self)
+        self._retry.setSingleShot(True)
+        self._retry.timeout.connect(self._on_retry_timeout)
+        self.save_state = "saved"
+        self.save_state_text = "All changes saved"
 
         body = QWidget()
         self._layout = QVBoxLayout(body)
@@ -372,6 +388,9 @@ class VisitForm(QScrollArea):
     def load(self, visit_id: int, editable: bool = True) -> None:
         """Fill the form from the stored visit (saving anything pending first)."""
         self.flush()
+        if visit_id != self.visit_id:
+            self._forget_pending()
+            self._set_state("saved", "All changes saved")
         self.visit_id = visit_id
         with self.database.read() as session:
             values = visit_record.record(session, visit_id)
@@ -427,6 +446,8 @@ class VisitForm(QScrollArea):
         if self._loading or self.visit_id is None:
             return
         self._dirty.add(name)
+        if not self._pending:
+            self._set_state("saving", "Saving\u2026")
         if name == "needles_out":
             self._check_needles()
         if at_once:
@@ -453,21 +474,59 @@ class VisitForm(QScrollArea):
                 values[name] = value
         self._save(values)
 
+    def has_unsaved(self) -> bool:
+        """Whether typing is not stored yet (being typed, or waiting for the database)."""
+        return bool(self._pending or self._dirty)
+
+    def unsaved_text(self) -> str:
+        """What is typed but not stored yet, field by field (for the person to keep)."""
+        self.flush()
+        return "\n".join(
+            f"{visit_record.FIELDS[name].label}: {_as_text(value)}"
+            for name, value in self._pending.items()
+        )
+
+    def _set_state(self, state: str, text: str) -> None:
+        if (state, text) != (self.save_state, self.save_state_text):
+            self.save_state, self.save_state_text = state, text
+            self.save_state_changed.emit(state, text)
+
+    @Slot()
+    def _on_retry_timeout(self) -> None:
+        if self._pending:
+            self._save({})
+
     def _save(self, values: dict[str, Any]) -> None:
-        if not values or self.visit_id is None:
+        if self.visit_id is None:
+            return
+        # Anything still waiting for the database goes with it, older values first.
+        attempt = {**self._pending, **values}
+        if not attempt:
             return
         try:
-            with self.database.write() as session:
+            with self.database.write(busy_timeout_ms=AUTOSAVE_WAIT_MS) as session:
                 changes: Changes = visit_record.update_fields(
-                    session, self.visit_id, values, expected_version=self._version
+                    session, self.visit_id, attempt, expected_version=self._version
                 )
                 self._version = visit_record.current_version(session, self.visit_id)
+        except RETRYABLE_ERRORS as exc:
+            # Kept, not dropped: shown as not saved yet, and tried again shortly.
+            self._pending = attempt
+            delay = RETRY_DELAYS_MS[min(self._retries, len(RETRY_DELAYS_MS) - 1)]
+            self._retries += 1
+            self._retry.start(delay)
+            self._set_state(
+                "unsaved",
+                f"Not saved yet: {_first_sentence(exc)} Trying again in {delay // 1000} s.",
+            )
+            return
         except visit_record.ConcurrentEditError as exc:
+            self._forget_pending()
             self._dirty.clear()
             self.load(self.visit_id)
             typed = "\n".join(
                 f"{visit_record.FIELDS[name].label}: {_as_text(value)}"
-                for name, value in values.items()
+                for name, value in attempt.items()
             )
             self.save_failed.emit(f"{exc}\n\nWhat you typed, which was not saved:\n{typed}")
             return
@@ -475,14 +534,32 @@ class VisitForm(QScrollArea):
             for name, message in exc.errors.items():
                 if name in self.bindings:
                     self.bindings[name].error.show_message(message)
-            ok = {k: v for k, v in values.items() if k not in exc.errors}
-            if ok and ok != values:
+            self._pending = {k: v for k, v in self._pending.items() if k not in exc.errors}
+            ok = {k: v for k, v in attempt.items() if k not in exc.errors}
+            if ok and ok != attempt:
                 self._save(ok)
+            elif not ok:
+                self._set_state("saved", "All changes saved")
             return
-        except ServiceError as exc:
+        except (ServiceError, DatabaseError) as exc:
+            self._forget_pending()
+            self._set_state("saved", "All changes saved")
             self.save_failed.emit(str(exc))
             return
+        self._forget_pending()
+        if not self._dirty:
+            self._set_state("saved", "All changes saved")
         self.saved.emit(changes)
+
+    def _forget_pending(self) -> None:
+        self._pending = {}
+        self._retries = 0
+        self._retry.stop()
+
+
+def _first_sentence(exc: BaseException) -> str:
+    text = str(exc)
+    return text.split(". ", 1)[0].rstrip(".") + "."
 
 
 def _as_text(value: Any) -> str:

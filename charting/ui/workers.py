@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from sqlalchemy.exc import SQLAlchemyError
 
+from charting.models.db import DatabaseError
 from charting.services.errors import ServiceError
 
 #: A task is handed a progress callback ``(done, total)`` and returns its result.
@@ -38,7 +39,7 @@ class TaskWorker(QObject):
             result = self._task(self._progress)
         except ServiceError as exc:
             self.failed.emit(str(exc))
-        except SQLAlchemyError as exc:
+        except (DatabaseError, SQLAlchemyError) as exc:
             self.failed.emit(f"Database problem: {getattr(exc, 'orig', None) or exc}")
         except OSError as exc:
             self.failed.emit(f"File problem: {exc}")
