@@ -163,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="recompute the audit log's hash chain; exit 1 at the first broken entry",
     )
     verify.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an anchor kept outside the database (audit-anchor.json of an export, or "
+        "BACKUP.anchor.json beside a backup): the log must still reach it unchanged",
+    )
     return parser
 
 
@@ -235,11 +243,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return _run_demo(opened.database, args)
         if args.command == "export":
+            from charting.jobs.export import cleanup_interrupted_exports
+
+            for left in cleanup_interrupted_exports(opened.database):
+                print(f"Removed {left}, left by an export that did not finish.", file=sys.stderr)
             return _run_export(opened.database, args)
         if args.command == "backup":
             return _run_backup(opened.database, args)
         if args.command == "audit":
-            return _run_audit_verify(opened.database)
+            return _run_audit_verify(opened.database, args.anchor)
     except _RefusedError as exc:
         return _fail(str(exc), exc.code)
     except (ServiceError, DatabaseError) as exc:
@@ -348,24 +360,32 @@ def _run_restore(url: str, args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_audit_verify(database: object) -> int:
+def _run_audit_verify(database: object, anchor_files: Sequence[str] = ()) -> int:
     from charting.models.db import Database
     from charting.services.audit import verify_chain
+    from charting.services.audit_keys import read_anchor
     from charting.services.errors import ServiceError
     from charting.services.signatures import check_all
 
     assert isinstance(database, Database)
+    anchors = []
+    for name in anchor_files:
+        anchor = read_anchor(Path(name))
+        if anchor is None:
+            return _fail(f"{name} is not an audit anchor file Charting can read", 2)
+        anchors.append(anchor)
     try:
         with database.read() as session:
-            report = verify_chain(session)
+            report = verify_chain(session, anchors)
             altered = list(check_all(session))
     except ServiceError as exc:
         return _fail(str(exc))
     failed = False
     if report.ok:
         print(
-            f"Audit log intact: {report.checked:,} entries, each chained to the one before. "
-            f"Newest hash: {report.head_hash}"
+            f"Audit log intact: {report.checked:,} entries, each chained to the one before "
+            f"and reaching every anchor ({len(anchors)} given, and this computer's "
+            f"checkpoint). Newest hash: {report.head_hash}"
         )
     else:
         failed = True

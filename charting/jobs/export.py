@@ -8,9 +8,15 @@ half-written behind.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import json
 import multiprocessing
 import os
 import shutil
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -20,9 +26,10 @@ from functools import cache
 from pathlib import Path
 
 from charting.bodymap import BodyMap, load_bodymap
+from charting.config import data_dir
 from charting.models.db import Database, make_engine
 from charting.reports.course_report import build_course_report
-from charting.services import audit, exports
+from charting.services import audit, audit_keys, exports
 from charting.services.access import Actor, Permission, require
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.report_data import course_report
@@ -83,6 +90,116 @@ def _pdf_name(chart_number: str) -> str:
     return f"{chart_number}.pdf"
 
 
+#: Exports under way on this computer (their staging folders), so that what a killed export
+#: left behind is found and removed at the next start.
+PENDING_FILE = "exports-in-progress.json"
+
+
+def _pending_path() -> Path:
+    return data_dir() / PENDING_FILE
+
+
+def _read_pending() -> list[str]:
+    try:
+        data = json.loads(_pending_path().read_text(encoding="utf-8"))
+        return [str(p) for p in data] if isinstance(data, list) else []
+    except (OSError, ValueError):
+        return []
+
+
+def _write_pending(paths: list[str]) -> None:
+    target = _pending_path()
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, json.dumps(paths).encode("utf-8"))
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+
+
+def _remember_staging(staging: Path, add: bool) -> None:
+    paths = [p for p in _read_pending() if p != str(staging)]
+    if add:
+        paths.append(str(staging))
+    _write_pending(paths)
+
+
+def cleanup_interrupted_exports(database: Database) -> list[Path]:
+    """Remove what exports killed half-way left behind (hidden staging folders of patient
+    data), and log each removal; returns the folders removed.
+
+    Exports still running in another Charting on this computer are not touched: their
+    staging folder is younger than a day and its owner process still runs.
+    """
+    removed: list[Path] = []
+    keep: list[str] = []
+    for text in _read_pending():
+        staging = Path(text)
+        owner = _staging_owner(staging)
+        if owner is not None and owner != os.getpid() and _alive(owner):
+            keep.append(text)
+            continue
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+            audit.record_separately(
+                database,
+                Actor.system("export cleanup"),
+                "export.cleanup",
+                f"removed {staging}, left by an export that did not finish",
+            )
+    _write_pending(keep)
+    return removed
+
+
+def _staging_owner(staging: Path) -> int | None:
+    try:
+        return int((staging / OWNER_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+OWNER_FILE = ".owner"
+
+
+def _worker_init(parent_pid: int) -> None:
+    """In each export worker: end with the process that started it (a killed export must not
+    leave workers running). Linux asks the kernel to signal the worker; everywhere, a watch
+    thread ends it once its parent is gone."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="export-parent-watch", daemon=True).start()
+
+
+def _seal(folder: Path) -> None:
+    """Every file owner-only, every folder owner-only, before the export becomes visible."""
+    for path in folder.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    folder.chmod(0o700)
+
+
 @cache
 def _worker_database(url: str) -> Database:
     return Database(make_engine(url))
@@ -141,6 +258,8 @@ def run_export(
         final = folder / f"charting-export-{stamp}-{n}"
     staging = folder / f".{final.name}.partial"
     staging.mkdir(mode=0o700)
+    (staging / OWNER_FILE).write_text(str(os.getpid()))
+    _remember_staging(staging, True)
     started = time.perf_counter()
     total = (
         len(patient_ids) * (1 if "pdf" in wanted else 0)
@@ -170,9 +289,18 @@ def run_export(
                     exports.write_fhir(session, [pid], staging / "fhir", bodymap)
                 tick("FHIR bundles")
         exports.write_export_readme(staging, wanted)
+        with database.read() as session:
+            head = audit.anchor(session)
+        if head is not None:
+            # The audit log's head as it stood at export: evidence outside the database.
+            audit_keys.write_anchor_file(staging / "audit-anchor.json", head)
+        (staging / OWNER_FILE).unlink()
+        _seal(staging)
         staging.rename(final)
+        _remember_staging(staging, False)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        _remember_staging(staging, False)
         outcome = "denied" if isinstance(exc, ExportCancelled) else "failed"
         _audit(database, actor, patient_ids, wanted, f"{exc or type(exc).__name__}", outcome)
         raise
@@ -217,7 +345,12 @@ def _export_pdfs(
         return
     # "spawn" gives each worker a clean interpreter: no inherited database connections or Qt.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
+    ) as pool:
         pending: set[Future[str]] = set()
         queue = list(patient_ids)
         try:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -69,6 +69,15 @@ class ConcurrentChangeError(DatabaseError):
     """A row changed underneath the change being stored (another workstation saved it first);
     nothing was stored. Read it again before changing it."""
 
+
+class DatabaseRestoredError(DatabaseError):
+    """The database was restored from a backup since this Charting opened it: what it holds
+    in memory (ids, versions, the open visit) belongs to the records before. Nothing is
+    written until Charting is started again."""
+
+
+#: ``counter`` row whose value a restore changes (see :meth:`Database.write`).
+GENERATION_COUNTER = "generation"
 
 #: Errors after which the very same change may succeed if tried again later.
 RETRYABLE_ERRORS = (DatabaseBusyError, DatabaseUnreachableError)
@@ -306,9 +315,13 @@ class Database:
         )
         self._writer_bind = writer_bind
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
+        event.listen(self._writer, "after_begin", self._check_generation)
         # Set by open_database when the file's check runs in the background: nothing is
         # written to a file before the check has passed.
         self.integrity_check: IntegrityCheck | None = None
+        # The database's generation as this process first saw it; a restore changes it, and
+        # a process that sees it change stops writing (its ids and copies are from before).
+        self.generation: list[int | None] = []
 
     def acting_as(self, actor: Any) -> Database:
         """This database (same engine and pool) with another actor signed in."""
@@ -370,6 +383,25 @@ class Database:
             if readable is not None:
                 raise readable from exc
             raise
+
+    def _check_generation(self, _session: Session, _transaction: Any, conn: Connection) -> None:
+        """Refuse to write into a database that was restored since this process saw it
+        (checked as each write transaction starts, on its own connection)."""
+        current = conn.execute(
+            text("SELECT value FROM counter WHERE name = :name"), {"name": GENERATION_COUNTER}
+        ).scalar()
+        if not self.generation:
+            self.generation.append(current)
+        elif current != self.generation[0]:
+            raise DatabaseRestoredError(
+                "The database was restored from a backup while Charting was open, so nothing "
+                "more is written from this window (it still shows the records from before). "
+                "Close Charting and start it again to work on the restored records."
+            )
+
+    def adopt_generation(self, generation: int) -> None:
+        """Take ``generation`` as the database's own (the restore that set it was ours)."""
+        self.generation[:] = [generation]
 
     def _run_failure_hooks(self, session: Session) -> None:
         hooks: list[Callable[[Database], None]] = session.info.pop("on_failure", [])

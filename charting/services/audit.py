@@ -17,10 +17,12 @@ reordering, not only edits).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -45,7 +47,7 @@ from charting.models import (
     Visit,
     utcnow,
 )
-from charting.services import guard
+from charting.services import audit_keys, guard
 from charting.services.access import (
     Actor,
     Permission,
@@ -101,8 +103,9 @@ class ChainReport:
         return self.first_bad_seq is None and not self.problem
 
 
-def entry_hash(prev_hash: str, entry: Entry) -> str:
-    """The chained hash of ``entry`` after the entry whose hash is ``prev_hash``."""
+def entry_hash(prev_hash: str, entry: Entry, key: bytes | None = None) -> str:
+    """The chained hash of ``entry`` after the entry whose hash is ``prev_hash``: an
+    HMAC-SHA-256 with the clinic's ``key`` (entries written before keys: plain SHA-256)."""
     payload = json.dumps(
         [
             entry.seq,
@@ -118,7 +121,10 @@ def entry_hash(prev_hash: str, entry: Entry) -> str:
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
+    message = (prev_hash + payload).encode("utf-8")
+    if key is not None:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
 
 
 def _next_link(session: Session) -> tuple[int, str]:
@@ -179,9 +185,11 @@ def _append(
         outcome=outcome,
         detail=detail,
     )
-    digest = entry_hash(prev_hash, entry)
+    key = audit_keys.key_for_append(session, seq)
+    digest = entry_hash(prev_hash, entry, key.secret if seq >= key.keyed_from else None)
     session.add(AuditEvent(**entry.__dict__, prev_hash=prev_hash, hash=digest))
     session.info["audit_last"] = (seq, digest)
+    session.info["audit_clinic"] = key.clinic_id
 
 
 def record(
@@ -374,17 +382,42 @@ def _audit_changes(session: Session, _context: object) -> None:
 event.listen(Session, "after_flush", _audit_changes)
 
 
+def _move_checkpoint(session: Session) -> None:
+    """After a commit that logged something, this computer's checkpoint of the log moves to
+    the newest entry (an anchor outside the database; see ``audit_keys``)."""
+    last = session.info.pop("audit_last", None)
+    clinic = session.info.pop("audit_clinic", None)
+    if last is None or clinic is None:
+        return
+    # The checkpoint is a second line of evidence: if it cannot be written, the commit stands.
+    with contextlib.suppress(OSError):
+        where = audit_keys.database_identity(session)
+        audit_keys.write_checkpoint(
+            audit_keys.anchor_now(clinic, int(last[0]), str(last[1]), where)
+        )
+
+
+def _forget_link(session: Session) -> None:
+    session.info.pop("audit_last", None)
+    session.info.pop("audit_clinic", None)
+
+
+event.listen(Session, "after_commit", _move_checkpoint)
+event.listen(Session, "after_rollback", _forget_link)
+
+
 # --- Reading and checking the log -----------------------------------------------------
 
 
-def verify_chain(session: Session) -> ChainReport:
-    """Recompute the chain; report the first entry that was changed, removed or reordered.
+def verify_chain(session: Session, anchors: Sequence[audit_keys.Anchor] = ()) -> ChainReport:
+    """Recompute the chain; report the first entry that was changed, removed or reordered,
+    or a head that no longer reaches an anchor kept outside the database.
 
     Raises:
         PermissionDeniedError: the actor may not see the audit log.
     """
     require(session, Permission.VIEW_AUDIT)
-    return check_chain(session)
+    return check_chain(session, anchors)
 
 
 _CHAIN_COLUMNS = (
@@ -402,13 +435,44 @@ _CHAIN_COLUMNS = (
 )
 
 
-def check_chain(session: Session) -> ChainReport:
-    """:func:`verify_chain` without the permission check (for the command line's own login)."""
+def check_chain(session: Session, anchors: Sequence[audit_keys.Anchor] = ()) -> ChainReport:
+    """:func:`verify_chain` without the permission check (for the command line's own login).
+
+    ``anchors`` are sightings of the log's head kept outside the database (this computer's
+    checkpoint is always added): an entry they saw must still be there, with the same hash.
+    """
+    cid = audit_keys.clinic_id(session)
+    key: audit_keys.AuditKey | None = None
+    key_problem = ""
+    if cid is not None:
+        try:
+            key = audit_keys.load_key(cid)
+        except audit_keys.AuditKeyError as exc:
+            key_problem = str(exc)
+    seen = list(anchors)
+    if cid is not None:
+        local = audit_keys.read_anchor(audit_keys.checkpoint_path(cid))
+        if local is not None:
+            seen.append(replace(local, where="this computer's checkpoint"))
+    for known in audit_keys.checkpoints_of(audit_keys.database_identity(session)):
+        if known.clinic_id != cid:
+            # This computer saw a keyed log in this very database under another clinic id:
+            # the id was removed or replaced to pass the log off as another.
+            return ChainReport(
+                0,
+                1,
+                f"this computer's checkpoint saw this database's audit log under clinic id "
+                f"{known.clinic_id} (entry {known.seq} on {known.at}), but the database now "
+                f"names {cid or 'none'}: the log's identity was changed",
+                GENESIS,
+            )
+    wanted = {a.seq for a in seen if cid is None or a.clinic_id == cid}
     rows = session.execute(
         select(*_CHAIN_COLUMNS).order_by(AuditEvent.seq).execution_options(yield_per=2000)
     )
+    hashes: dict[int, str] = {}
     try:
-        report = _walk(rows)
+        report = _walk(rows, key, key_problem, wanted, hashes)
     finally:
         rows.close()  # a report can come early; the streaming cursor must not stay open
     if report.problem:
@@ -422,16 +486,44 @@ def check_chain(session: Session) -> ChainReport:
             "(deleted from the end of the log)",
             report.head_hash,
         )
+    for anchor in sorted(seen, key=lambda a: a.seq):
+        if cid is not None and anchor.clinic_id != cid:
+            continue
+        where = anchor.where or "an anchor"
+        if anchor.seq > report.checked:
+            return ChainReport(
+                report.checked,
+                report.checked + 1,
+                f"the log ends at entry {report.checked}, but {where} saw entry {anchor.seq} "
+                f"on {anchor.at}: the newest entries were removed (the log was cut back or "
+                "wiped)",
+                report.head_hash,
+            )
+        if hashes.get(anchor.seq) != anchor.hash:
+            return ChainReport(
+                report.checked,
+                anchor.seq,
+                f"entry {anchor.seq} is not the one {where} saw on {anchor.at}: the log was "
+                "rewritten",
+                report.head_hash,
+            )
     return report
 
 
-def _walk(rows: Iterable[Any]) -> ChainReport:
+def _walk(
+    rows: Iterable[Any],
+    key: audit_keys.AuditKey | None,
+    key_problem: str,
+    wanted: set[int],
+    hashes: dict[int, str],
+) -> ChainReport:
     prev = GENESIS
     checked = 0
     for row in rows:
         entry = Entry(*row[:9])
         expected = checked + 1
         problem = ""
+        keyed = key is not None and entry.seq >= key.keyed_from
         if entry.seq != expected:
             problem = f"entry {expected} is missing (deleted); the log jumps to entry {entry.seq}"
         elif row.prev_hash != prev:
@@ -439,13 +531,29 @@ def _walk(rows: Iterable[Any]) -> ChainReport:
                 f"entry {entry.seq} does not follow entry {entry.seq - 1}: "
                 "an earlier entry was changed or replaced"
             )
-        elif entry_hash(prev, entry) != row.hash:
+        elif key_problem and entry.seq >= 1:
+            return ChainReport(checked, expected, f"the log cannot be checked: {key_problem}", prev)
+        elif entry_hash(prev, entry, key.secret if keyed and key else None) != row.hash:
             problem = f"entry {entry.seq} was changed after it was written"
         if problem:
             return ChainReport(checked, expected, problem, prev)
+        if entry.seq in wanted:
+            hashes[entry.seq] = row.hash
         prev = row.hash
         checked += 1
     return ChainReport(checked, None, "", prev)
+
+
+def anchor(session: Session) -> audit_keys.Anchor | None:
+    """The log's newest entry as an anchor to keep outside the database (beside a backup, in
+    an export), or None when nothing has been logged yet."""
+    cid = audit_keys.clinic_id(session)
+    newest = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    if cid is None or newest is None:
+        return None
+    return audit_keys.anchor_now(cid, int(newest.seq), str(newest.hash))
 
 
 def search(

@@ -15,21 +15,24 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from sqlalchemy import text
+
 from charting.models import utcnow
-from charting.models.db import Database
+from charting.models.db import GENERATION_COUNTER, Database
 from charting.models.migrate import (
     DatabaseFileError,
     head_revision,
     inspect_sqlite_file,
     upgrade_to_head,
 )
-from charting.services import audit
+from charting.services import audit, audit_keys
 from charting.services.access import Actor, Permission, PermissionDeniedError
 from charting.services.errors import ServiceError
 
@@ -180,6 +183,56 @@ def make_copy(
     return out
 
 
+def file_anchor(path: Path) -> audit_keys.Anchor | None:
+    """The audit log's newest entry in the SQLite file at ``path`` (None if it logs nothing)."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            cid = conn.execute(
+                "SELECT value FROM clinic_setting WHERE key = ?", (audit_keys.CLINIC_ID_SETTING,)
+            ).fetchone()
+            head = conn.execute(
+                "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    if cid is None or head is None:
+        return None
+    return audit_keys.anchor_now(cid[0], int(head[0]), str(head[1]))
+
+
+def anchor_path(copy: Path) -> Path:
+    """The anchor file kept beside a backup copy."""
+    return copy.with_name(copy.name + ".anchor.json")
+
+
+def _new_generation(database: Database) -> None:
+    """Give the restored database a new generation, which every other process open on it
+    notices before its next write (it then stops writing, see ``Database.write``)."""
+    value = secrets.randbelow(2**31 - 1) + 1
+    with database.engine.begin() as conn:
+        done = conn.execute(
+            text("UPDATE counter SET value = :v WHERE name = :n"),
+            {"v": value, "n": GENERATION_COUNTER},
+        ).rowcount
+        if not done:
+            conn.execute(
+                text("INSERT INTO counter (name, value) VALUES (:n, :v)"),
+                {"v": value, "n": GENERATION_COUNTER},
+            )
+    database.adopt_generation(value)
+
+
+def _restart_checkpoint(path: Path) -> None:
+    """After a restore the log legitimately continues from the backup's newest entry: this
+    computer's checkpoint is moved back to it (the restore entry that follows is logged)."""
+    head = file_anchor(path)
+    if head is not None:
+        audit_keys.reset_checkpoint(replace(head, database=f"sqlite:///{path}"))
+
+
 def back_up(
     database: Database,
     folder: Path,
@@ -201,6 +254,11 @@ def back_up(
     except BackupError as exc:
         audit.record_separately(database, actor, "backup.create", str(exc), outcome="failed")
         raise
+    # The audit log's head as the copy holds it, kept beside it: evidence outside the
+    # database that the log reached that far (see audit_keys).
+    head = file_anchor(copy)
+    if head is not None:
+        audit_keys.write_anchor_file(anchor_path(copy), head)
     audit.record_separately(database, actor, "backup.create", f"{kind}: {copy}")
     return copy
 
@@ -307,6 +365,8 @@ def restore(
     if revision != head_revision():
         upgrade_to_head(database.engine)
         upgraded = revision
+    _new_generation(database)
+    _restart_checkpoint(path)
     audit.record_separately(
         database,
         actor,
@@ -367,7 +427,12 @@ def restore_over_unreadable(
         raise
     database.dispose()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Never over an earlier one: two restores within a second keep both damaged files.
     saved = folder / f"{path.stem}-unreadable-{stamp}{SUFFIX}"
+    n = 1
+    while saved.exists() or Path(f"{saved}-wal").exists():
+        n += 1
+        saved = folder / f"{path.stem}-unreadable-{stamp}-{n}{SUFFIX}"
     for suffix in ("-wal", "-shm"):
         extra = Path(f"{path}{suffix}")
         if extra.exists():
@@ -376,6 +441,8 @@ def restore_over_unreadable(
         path.replace(saved)
     incoming.replace(path)
     restored = open_database(f"sqlite:///{path}").acting_as(actor)
+    _new_generation(restored)
+    _restart_checkpoint(path)
     try:
         audit.record_separately(
             restored,

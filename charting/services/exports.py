@@ -1009,6 +1009,10 @@ no longer need.
 
 All times are in UTC (ISO 8601, for example 2025-03-01T09:30:00Z). Dates of birth and
 expiry dates are plain dates (YYYY-MM-DD).
+
+audit-anchor.json records the newest entry of the clinic's audit log when this export was
+made (its number and keyed hash). Keep it: `charting audit verify --anchor audit-anchor.json`
+later shows whether the log still reaches that entry unchanged.
 """
 
 _README_CSV = """\

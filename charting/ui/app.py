@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal, Slot
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
 from charting import __version__
 from charting.config import APP_AUTHOR, APP_NAME, DatabaseChoice, backup_dir, data_dir
@@ -281,6 +281,7 @@ def run_app(choice: DatabaseChoice) -> int:
                 15000,
             )
         window.show()
+        _clean_up_interrupted_exports(database, window)
         with database.read() as session:
             keep = load_security(session).backups_kept
         window.start_daily_backup(backup_dir(), keep)
@@ -293,6 +294,24 @@ def run_app(choice: DatabaseChoice) -> int:
         if opening.opened is not None:
             # Only a clean close vouches for the file to the next start (file_checks.py).
             opening.opened.database.close(opening.records if clean else None)
+
+
+def _clean_up_interrupted_exports(database: Database, window: QMainWindow) -> None:
+    """Remove (and log) what an export killed half-way left behind on this computer."""
+    from charting.jobs.export import cleanup_interrupted_exports
+    from charting.models.db import DatabaseError
+    from charting.services.errors import ServiceError
+
+    try:
+        removed = cleanup_interrupted_exports(database)
+    except (DatabaseError, ServiceError, OSError):
+        return  # tried again at the next start
+    if removed:
+        window.statusBar().showMessage(
+            f"Removed {len(removed)} unfinished export folder(s) left by an interrupted "
+            "export (logged in the audit log).",
+            15000,
+        )
 
 
 def run_demo_app() -> int:

@@ -198,3 +198,89 @@ def test_command_line_export_unwritable_folder(
     result = _charting("export", "--out", str(blocker / "sub"), "--db", database_url)
     assert result.returncode == 1
     assert "Cannot create" in result.stderr
+
+
+_KILLED_EXPORT = """
+import sys
+from pathlib import Path
+from charting.config import sqlite_url
+from charting.jobs.export import run_export
+from charting.models.migrate import open_database
+from charting.services.access import Actor
+from charting.services.exports import select_patient_ids
+
+if __name__ == "__main__":
+    database = open_database(sqlite_url(Path(sys.argv[1])), Path(sys.argv[2])).database
+    database.actor = Actor.system("test export")
+    with database.read() as session:
+        ids = select_patient_ids(session)
+    print("started", flush=True)
+    run_export(database, ids * 20, Path(sys.argv[3]), ["pdf"], workers=2)
+"""
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_a_killed_export_leaves_no_workers_and_its_leftovers_go_at_the_next_start(
+    database: Database, clinic: list[int], out: Path, db_path: Path, tmp_path: Path
+) -> None:
+    """Killing an export mid-way ends its worker processes too (none keeps running), and the
+    hidden folder of patient data it left is removed, and logged, when Charting next starts."""
+    import signal
+    import time
+
+    from charting.jobs.export import cleanup_interrupted_exports
+    from charting.services import audit
+
+    script = tmp_path / "export_run.py"
+    script.write_text(_KILLED_EXPORT)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(db_path), str(tmp_path / "b"), str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while time.monotonic() < deadline and len(workers) < 2:
+            workers = _children(proc.pid)
+            time.sleep(0.1)
+        assert len(workers) >= 2, "the export's workers did not start"
+        while time.monotonic() < deadline and not any(out.glob(".*.partial/*.pdf")):
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+            time.sleep(0.1)
+        alive = [w for w in workers if Path(f"/proc/{w}/stat").exists()]
+        zombies = [w for w in alive if ") Z" in Path(f"/proc/{w}/stat").read_text()]
+        assert set(alive) == set(zombies), f"workers still running: {alive}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    left = list(out.glob(".*.partial"))
+    assert left, "the killed export should have left its staging folder"
+    removed = cleanup_interrupted_exports(database)
+    assert removed == left and not any(out.iterdir())
+    with database.read() as session:
+        (entry,) = audit.search(session, action="export.cleanup")
+    assert str(left[0]) in entry.detail

@@ -92,13 +92,15 @@ def test_existing_world_readable_database_is_made_owner_only(
 def test_backup_folder_and_backup_file_are_owner_only(
     permissive_umask: None, database: Database
 ) -> None:
-    """A backup lands in a 0o700 backups folder as a 0o600 file."""
+    """A backup lands in a 0o700 backups folder as a 0o600 file, with its audit anchor (also
+    0o600) beside it."""
     folder = backup_dir()
     copy = back_up(database, folder)
     assert copy.parent == folder
     assert _mode(folder) == 0o700
     assert _mode(copy) == 0o600
-    assert sorted(p.name for p in folder.iterdir()) == [copy.name]
+    assert sorted(p.name for p in folder.iterdir()) == [copy.name, f"{copy.name}.anchor.json"]
+    assert _mode(folder / f"{copy.name}.anchor.json") == 0o600
 
 
 def test_backup_before_a_schema_upgrade_is_owner_only(
@@ -117,3 +119,24 @@ def test_backup_before_a_schema_upgrade_is_owner_only(
     assert opened.backup is not None
     assert _mode(opened.backup.parent) == 0o700
     assert _mode(opened.backup) == 0o600
+
+
+def test_every_exported_file_and_folder_is_owner_only(
+    permissive_umask: None, database: Database, tmp_path: Path
+) -> None:
+    """PDFs, CSV tables, FHIR bundles, the README and the anchor of an export are 0o600 and
+    its folders 0o700, even where the process would create them world-readable."""
+    from charting.jobs.export import run_export
+    from charting.services.demo import create_demo_clinic
+    from charting.services.exports import select_patient_ids
+
+    with database.write() as session:
+        create_demo_clinic(session, 3, 2)
+    with database.read() as session:
+        patients = select_patient_ids(session)
+    result = run_export(database, patients, tmp_path / "out", ["pdf", "csv", "fhir"], workers=1)
+    assert (result.folder / "audit-anchor.json").exists()
+    paths = [result.folder, *result.folder.rglob("*")]
+    assert len(paths) > 8
+    for path in paths:
+        assert _mode(path) == (0o700 if path.is_dir() else 0o600), path

@@ -273,3 +273,78 @@ def test_pre_migration_backups_count_towards_rotation(tmp_path: Path, database: 
         assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
     kinds = [b.kind for b in list_backups(folder, stem)]
     assert kinds.count("pre-0007") == 2 and "manual" in kinds
+
+
+def test_another_charting_stops_writing_after_a_restore(
+    database: Database, make_patient, database_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A second Charting open on the same file while it is restored is told the database was
+    restored and writes nothing (its ids are from before); the restoring one carries on."""
+    from charting.models.db import DatabaseRestoredError
+    from charting.models.migrate import open_database
+
+    make_patient(family_name="Lindqvist")
+    copy = back_up(database, tmp_path / "backups")
+    other = open_database(database_url, tmp_path / "backups").database
+    other.actor = database.actor
+    try:
+        with other.write() as session:  # the other workstation has been working
+            create_patient(session, patient_input(family_name="Before"))
+        restore(database, copy, tmp_path / "backups")
+        with pytest.raises(DatabaseRestoredError, match="restored"), other.write() as session:
+            create_patient(session, patient_input(family_name="Stale"))
+        with database.write() as session:
+            create_patient(session, patient_input(family_name="After"))
+    finally:
+        other.dispose()
+    assert _names(database) == ["After", "Lindqvist"]
+
+
+def test_the_audit_log_still_verifies_after_a_restore(
+    database: Database, make_patient, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A restore puts the log back to the backup's (shorter) log: this computer's checkpoint
+    follows it, so verify passes, and the restore is the next entry."""
+    from charting.services.audit import check_chain
+
+    make_patient(family_name="Lindqvist")
+    copy = back_up(database, tmp_path / "backups")
+    assert Path(f"{copy}.anchor.json").exists()
+    for name in ("A", "B", "C"):
+        make_patient(family_name=name)
+    restore(database, copy, tmp_path / "backups")
+    with database.read() as session:
+        report = check_chain(session)
+        newest = backup.audit.search(session, limit=1)
+    assert report.ok, report.problem
+    assert newest[0].action == "backup.restore"
+
+
+def test_two_restores_over_unreadable_files_keep_both(tmp_path: Path) -> None:
+    """Two damaged files moved aside within the same second are both kept (never one over
+    the other)."""
+    from charting.config import sqlite_url
+    from charting.models.migrate import open_database
+    from tests.factories import sign_in_test_user
+
+    good = tmp_path / "good.sqlite3"
+    made = open_database(sqlite_url(good), tmp_path / "b").database
+    actor = sign_in_test_user(made)
+    made.dispose()
+    folder = tmp_path / "moved"
+    live = tmp_path / "clinic.sqlite3"
+    kept: list[bytes] = []
+    for n in range(2):
+        damaged = f"damaged {n}".encode() * 300
+        live.write_bytes(damaged)
+        kept.append(damaged)
+        backup.restore_over_unreadable(
+            live,
+            good,
+            folder,
+            lambda _db: actor,
+            lambda url: open_database(url, tmp_path / "b").database,
+        )
+    moved = sorted(folder.glob("*unreadable*"))
+    assert len(moved) == 2
+    assert {p.read_bytes() for p in moved} == set(kept)
