@@ -3,10 +3,15 @@ box whose long label wraps, and a one-line readout for counts that change on eve
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
     QCheckBox,
+    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -37,12 +42,19 @@ class ErrorLabel(QLabel):
 
 
 class FieldForm(QFormLayout):
-    """A form layout whose rows each carry a hidden error label under the widget."""
+    """A form layout whose rows each carry a hidden error label under the widget.
+
+    A message shown under a field goes as soon as the field is fixed: when the person edits
+    a field that has one, the form's validator (:meth:`set_validator`) is asked again, and
+    without one the message is cleared (the next submit checks again).
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.errors: dict[str, ErrorLabel] = {}
         self.rows: dict[str, QWidget] = {}
+        self.inputs: dict[str, QWidget] = {}
+        self._validator: Callable[[], dict[str, str]] | None = None
         self.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         self.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
@@ -62,6 +74,8 @@ class FieldForm(QFormLayout):
         box.addWidget(error)
         self.errors[name] = error
         self.rows[name] = holder
+        self.inputs[name] = field or widget
+        self._watch(name, field or widget)
         caption = QLabel(label)
         caption.setBuddy(field or widget)
         self.addRow(caption, holder)
@@ -72,9 +86,58 @@ class FieldForm(QFormLayout):
         self.setRowVisible(self.rows[name], visible)
 
     def show_errors(self, errors: dict[str, str]) -> None:
-        """Show each message under its field and clear the others."""
+        """Show each message under its field and clear the others; the window grows to fit
+        them rather than squash the fields (wrapped messages need more than Qt's minimum)."""
         for name, label in self.errors.items():
             label.show_message(errors.get(name))
+        if errors:
+            self._grow_window()
+
+    def _grow_window(self) -> None:
+        parent = self.parentWidget()
+        window = parent.window() if parent is not None else None
+        if window is None or window.isMaximized() or window.isFullScreen():
+            return
+        layout = window.layout()
+        if layout is not None:
+            layout.activate()
+        width = window.width()
+        needed = (
+            window.heightForWidth(width)
+            if window.hasHeightForWidth()
+            else window.sizeHint().height()
+        )
+        if needed > window.height():
+            window.resize(width, needed)
+
+    def set_validator(self, validate: Callable[[], dict[str, str]]) -> None:
+        """Check the form (``{field: message}``) again as fields with a message are edited."""
+        self._validator = validate
+
+    def _watch(self, name: str, widget: QWidget) -> None:
+        signal = None
+        if isinstance(widget, QLineEdit | QPlainTextEdit):
+            signal = widget.textChanged
+        elif isinstance(widget, QComboBox):
+            signal = widget.currentIndexChanged
+        elif isinstance(widget, QAbstractButton):
+            signal = widget.toggled
+        elif isinstance(widget, QAbstractSpinBox):
+            signal = widget.editingFinished
+        if signal is not None:
+            signal.connect(lambda *_args, n=name: self._on_field_edited(n))
+
+    def _on_field_edited(self, name: str) -> None:
+        shown = [n for n, label in self.errors.items() if not label.isHidden()]
+        if name not in shown:
+            return
+        if self._validator is None:
+            self.errors[name].show_message(None)
+            return
+        fresh = self._validator()
+        # Only messages already shown are updated (a field is not scolded while typed in).
+        for n in shown:
+            self.errors[n].show_message(fresh.get(n))
 
 
 def line(placeholder: str = "", max_length: int = 200) -> QLineEdit:

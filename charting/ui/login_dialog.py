@@ -13,7 +13,9 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QLayout,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -384,7 +386,10 @@ class FirstAdminDialog(QDialog):
         layout.addWidget(hint)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
-        self.setMinimumWidth(560)
+        # The window grows with its messages instead of squashing the fields under them.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+        self.display_name.setMinimumWidth(340)
+        self.form.set_validator(self._problems)
         self.display_name.setFocus()
 
     @classmethod
@@ -399,6 +404,27 @@ class FirstAdminDialog(QDialog):
         if dialog.damaged is not None:
             raise dialog.damaged
         return dialog.actor
+
+    def reject(self) -> None:
+        """Cancel asks first: without an admin account Charting cannot be used yet."""
+        answer = QMessageBox.question(
+            self,
+            "Leave set-up?",
+            "Charting needs the clinic's admin account before anyone can use it. Nothing has "
+            "been saved yet; the next start asks again.\n\nLeave set-up and close Charting?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            super().reject()
+
+    def _problems(self) -> dict[str, str]:
+        from charting.services import accounts
+
+        errors = accounts.validate_account(self.collect(), new=True)
+        if self.confirm.text() != self.password.text():
+            errors["confirm"] = "The two passwords are not the same."
+        return errors
 
     def collect(self) -> AccountInput:
         """The form's current values."""
@@ -429,9 +455,7 @@ class FirstAdminDialog(QDialog):
         from charting.services.errors import ServiceError, ValidationError
 
         data = self.collect()
-        errors = accounts.validate_account(data, new=True)
-        if self.confirm.text() != self.password.text():
-            errors["confirm"] = "The two passwords are not the same."
+        errors = self._problems()
         self.form.show_errors(errors)
         show_message(self.message, "")
         if errors:
@@ -442,7 +466,7 @@ class FirstAdminDialog(QDialog):
                 actor = accounts.create_first_admin(session, data)
         except DatabaseFileError as exc:
             self.damaged = exc
-            self.reject()
+            QDialog.reject(self)  # closes without asking: the caller explains the damage
             return
         except ValidationError as exc:
             self.form.show_errors(exc.errors)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QMessageBox, QPushButton
 
 from charting.config import DatabaseChoice, sqlite_url
 from charting.models import Role
@@ -131,6 +131,54 @@ def test_first_start_creates_the_admin_and_signs_them_in(
     assert accounts.sign_in(empty_database, "grace", "willow-bark-tea-7").user_id == actor.user_id
 
 
+def test_cancelling_set_up_asks_first_and_messages_go_once_fixed(
+    qtbot,
+    empty_database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cancel asks before leaving set-up (No keeps the form); a message under a field goes
+    as soon as the field is fixed, and the window grows with messages instead of squashing
+    the fields."""
+    dialog = FirstAdminDialog(empty_database)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    asked: list[str] = []
+
+    def answer(button: QMessageBox.StandardButton):  # type: ignore[no-untyped-def]
+        return lambda _parent, _title, text, *a, **k: (asked.append(text), button)[1]
+
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(answer(QMessageBox.StandardButton.No))
+    )
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert asked and "admin account" in asked[0] and dialog.isVisible()
+    field_height = dialog.display_name.height()
+    _type(qtbot, dialog.display_name, "Grace Okonkwo")
+    _type(qtbot, dialog.username_edit, "g")
+    _type(qtbot, dialog.password, "short")
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    errors = {k for k, e in dialog.form.errors.items() if e.isVisible()}
+    assert {"password", "confirm"} <= errors
+    QApplication.processEvents()
+    assert dialog.display_name.height() >= field_height  # nothing squashed
+    assert dialog.password.height() >= dialog.password.minimumSizeHint().height()
+    _type(qtbot, dialog.password, "willow-bark-tea-7")
+    assert not dialog.form.errors["password"].isVisible()  # fixed: its message goes
+    _type(qtbot, dialog.confirm, "willow-bark-tea")
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    assert dialog.form.errors["confirm"].isVisible()
+    qtbot.keyClicks(dialog.confirm, "-")
+    assert dialog.form.errors["confirm"].isVisible()  # still wrong: its message stays
+    qtbot.keyClicks(dialog.confirm, "7")
+    assert not dialog.form.errors["confirm"].isVisible()
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(answer(QMessageBox.StandardButton.Yes))
+    )
+    dialog.reject()
+    assert not dialog.isVisible() and dialog.actor is None
+
+
 def test_first_admin_who_does_not_treat_is_an_admin_only(
     qtbot,
     empty_database: Database,
@@ -162,8 +210,13 @@ def test_cancel_at_start_exits_cleanly(
     empty_database: Database,
     tmp_path: Path,
     when_modal,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Cancelling the first sign-in ends the app with exit code 0 and no window."""
+    """Cancelling the first sign-in (and confirming) ends the app with exit code 0 and no
+    window."""
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
+    )
     when_modal(lambda dialog: dialog.reject())
     url = sqlite_url(tmp_path / "new.sqlite3")
     assert run_app(DatabaseChoice(url, "--db")) == 0

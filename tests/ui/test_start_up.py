@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
 
 import charting.models.migrate as migrate_module
 from charting.config import DatabaseChoice, sqlite_url
@@ -121,6 +121,7 @@ def test_a_remembered_database_now_without_accounts_asks_for_its_first_admin(
     qtbot,
     tmp_path: Path,
     when_modal,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The file was replaced by a new, empty one: the sign-in window gives way to the
     first-admin window."""
@@ -129,6 +130,9 @@ def test_a_remembered_database_now_without_accounts_asks_for_its_first_admin(
     url = sqlite_url(path)
     app_module.remember_clinic(QSettings(), url, "Riverside Acupuncture")
     shown: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
+    )
 
     def record(dialog: Any) -> None:
         if not shown or shown[-1] != type(dialog).__name__:
