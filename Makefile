@@ -9,13 +9,21 @@ STAMP := $(VENV)/.installed-stamp
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { bash tools/system-packages.sh venv && $(PYTHON) -m venv $(VENV); }
 
-# Reinstall only when pyproject.toml changed since the last install.
+RUN_STAMP := $(VENV)/.run-stamp
+
+# Reinstall only when pyproject.toml changed since the last install. Running needs the app's
+# own dependencies only; testing adds the test, lint and packaging tools.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,lint,dist]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	@bash tools/system-packages.sh run
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname)" = Darwin ]; then \
 		$(BIN)/python -m charting $(ARGS); \
