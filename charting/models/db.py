@@ -230,6 +230,7 @@ def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cursor.execute("PRAGMA " + pragma)
     finally:
         cursor.close()
+    _record.info["busy_timeout_ms"] = BUSY_TIMEOUT_S * 1000
 
 
 def _begin_sqlite(conn: Connection) -> None:
@@ -237,7 +238,10 @@ def _begin_sqlite(conn: Connection) -> None:
     # How long this transaction waits for another writer: the default, or less where the
     # caller would rather try again later than keep the screen waiting (autosave).
     wait_ms = int(options.get("busy_timeout_ms") or BUSY_TIMEOUT_S * 1000)
-    conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+    # Set only when it changes on this connection (a statement per write counts on a click).
+    if conn.info.get("busy_timeout_ms") != wait_ms:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+        conn.info["busy_timeout_ms"] = wait_ms
     mode = "IMMEDIATE" if options.get("sqlite_immediate") else "DEFERRED"
     conn.exec_driver_sql(f"BEGIN {mode}")
 

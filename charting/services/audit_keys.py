@@ -93,6 +93,9 @@ def anchor_dir() -> Path:
 
 _lock = threading.Lock()
 _keys: dict[str, AuditKey] = {}
+# The clinic id each database (by where it is) was last seen with: looked up once per process
+# for appending (a statement per click counts), read afresh when the log is checked.
+_clinic_of: dict[str, str] = {}
 
 
 def clinic_id(session: Session) -> str | None:
@@ -140,8 +143,10 @@ def load_key(cid: str) -> AuditKey:
 def key_for_append(session: Session, next_seq: int) -> AuditKey:
     """The key the next entry (``next_seq``) is hashed with; made on the database's first
     keyed entry (a new clinic id in the database, a new key file on this computer)."""
-    cid = clinic_id(session)
+    where = database_identity(session)
+    cid = _clinic_of.get(where) or clinic_id(session)
     if cid is not None:
+        _clinic_of[where] = cid
         return load_key(cid)
     cid = str(uuid.uuid4())
     secret = secrets.token_bytes(32)
@@ -155,9 +160,10 @@ def key_for_append(session: Session, next_seq: int) -> AuditKey:
 
 
 def forget_cached_keys() -> None:
-    """Read keys from their files again (after a restore, or in tests)."""
+    """Read keys and clinic ids afresh (after a restore, or in tests)."""
     with _lock:
         _keys.clear()
+        _clinic_of.clear()
 
 
 # -- anchors -----------------------------------------------------------------------------------

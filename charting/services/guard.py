@@ -106,10 +106,10 @@ def check_editable(session: Session, visit: Visit, *, booking_only: bool = False
     )
     if visit.status == VisitStatus.SIGNED.value:
         raise SignedVisitError(signed_problem())
-    if not booking_only:
+    if not booking_only and draft_problem(actor, visit.practitioner_id) is not None:
+        # The owner's name is read only to say whose draft it is (not on every click).
         name = visit.practitioner.name if visit.practitioner is not None else ""
-        if (problem := draft_problem(actor, visit.practitioner_id, name)) is not None:
-            raise NotYourDraftError(problem)
+        raise NotYourDraftError(draft_problem(actor, visit.practitioner_id, name) or "")
 
 
 def _refuse(
