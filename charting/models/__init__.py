@@ -23,6 +23,7 @@ from charting.models.entities import (
     Visit,
     VisitStatus,
 )
+from charting.models.pain import PainArea, PainSummary
 
 __all__ = [
     "AdverseEvent",
@@ -37,6 +38,8 @@ __all__ = [
     "Mark",
     "MarkKind",
     "NeedleCountResolution",
+    "PainArea",
+    "PainSummary",
     "Patient",
     "Practitioner",
     "Protocol",

@@ -39,6 +39,7 @@ from charting.models import (
     HandoutIssue,
     Mark,
     NeedleCountResolution,
+    PainArea,
     Patient,
     Practitioner,
     Protocol,
@@ -276,6 +277,9 @@ def _describe(obj: object) -> str:
         return f"content SHA-256 {obj.content_hash}"
     if isinstance(obj, NeedleCountResolution):
         return f"{obj.needles_in} in, {obj.needles_out} out: {obj.outcome}"
+    if isinstance(obj, PainArea):
+        what = obj.region.replace("_", " ") if obj.kind == "region" else obj.kind
+        return f"{what} on the {obj.view} view, drawn by the {obj.drawn_by}"
     return ""
 
 
@@ -289,6 +293,7 @@ _NOUNS: dict[type, str] = {
     Amendment: "amendment",
     HandoutIssue: "handout_issue",
     NeedleCountResolution: "needle_resolution",
+    PainArea: "pain_area",
     Protocol: "protocol",
     Practitioner: "practitioner",
     UserAccount: "account",
@@ -313,7 +318,16 @@ def _permission_for(actor: Actor, obj: object, verb: str, changed: Sequence[str]
     if isinstance(obj, HandoutIssue):
         return Permission.VIEW_CLINICAL  # whoever may read the visit may give its handout
     if isinstance(
-        obj, (Mark, EAPair, AdverseEvent, SafetyAcknowledgement, NeedleCountResolution, Protocol)
+        obj,
+        (
+            Mark,
+            EAPair,
+            AdverseEvent,
+            SafetyAcknowledgement,
+            NeedleCountResolution,
+            PainArea,
+            Protocol,
+        ),
     ):
         return Permission.CHART
     if isinstance(obj, ClinicSetting):

@@ -28,6 +28,7 @@ from charting.models import (
     EAPair,
     Mark,
     NeedleCountResolution,
+    PainArea,
     SafetyAcknowledgement,
     Visit,
     VisitStatus,
@@ -42,6 +43,7 @@ VISIT_ROWS: tuple[type, ...] = (
     AdverseEvent,
     SafetyAcknowledgement,
     NeedleCountResolution,
+    PainArea,
 )
 #: Visit columns anyone allowed to book may set on a colleague's draft.
 BOOKING_COLUMNS = frozenset({"next_appointment"})
