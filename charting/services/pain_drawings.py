@@ -34,7 +34,24 @@ QUALITIES = {
     "pins_needles": "Pins and needles",
     "cramping": "Cramping",
 }
+#: One colour per quality, told apart by people with the common colour-vision deficiencies
+#: (the Okabe-Ito palette), shared by the screen and the printed legend.
+QUALITY_COLOURS = {
+    "aching": "#d55e00",
+    "sharp": "#cc79a7",
+    "burning": "#e69f00",
+    "numbness": "#0072b2",
+    "pins_needles": "#009e73",
+    "cramping": "#56b4e9",
+}
 DRAWN_BY = ("practitioner", "patient")
+
+
+def shade_opacity(intensity: int | None) -> float:
+    """How strongly an area is shaded for its intensity (0-10): faint to solid."""
+    return 0.25 + 0.05 * max(0, min(10, intensity or 0))
+
+
 MAX_POINTS = 4_000
 WIDTH_RANGE = (4.0, 200.0)  # brush diameter, model units (1 unit = 1 mm on the model)
 
@@ -189,7 +206,7 @@ def restore_area(session: Session, bodymap: BodyMap, snapshot: dict[str, Any]) -
     return Changes(visits=frozenset({visit_id}))
 
 
-def _neighbours(session: Session, visit_id: int) -> tuple[int | None, int | None]:
+def previous_and_first(session: Session, visit_id: int) -> tuple[int | None, int | None]:
     """The patient's previous visit and first visit that have a drawing (before this one)."""
     visit = session.get(Visit, visit_id)
     if visit is None:
@@ -206,7 +223,7 @@ def _neighbours(session: Session, visit_id: int) -> tuple[int | None, int | None
 
 def compute_measures(session: Session, bodymap: BodyMap, visit_id: int) -> PainMeasures:
     """Measure the visit's drawing against the patient's previous and first drawings."""
-    previous, first = _neighbours(session, visit_id)
+    previous, first = previous_and_first(session, visit_id)
 
     def shapes(vid: int | None) -> list[AreaShape] | None:
         if vid is None:

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -87,6 +88,7 @@ from charting.ui.mark_commands import (
 )
 from charting.ui.needle_dialog import NeedleCountDialog
 from charting.ui.ops import OpRunner
+from charting.ui.pain.panel import PainPanel
 from charting.ui.safety_panel import SafetyPanel
 from charting.ui.visit_extras import AdverseEventPanel, EAPanel
 from charting.ui.visit_form import VisitForm
@@ -313,6 +315,12 @@ class VisitChartPage(QWidget):
             self.set_mode,
         )
         view_row.addStretch(1)
+        self.pain_button = QToolButton()
+        self.pain_button.setObjectName("painDrawingButton")
+        self.pain_button.setText("Pain drawing")
+        self.pain_button.setCheckable(True)
+        self.pain_button.setToolTip("Draw where it hurts (F6); back to the points with F6 again")
+        view_row.addWidget(self.pain_button)
 
         self.point_entry = QLineEdit()
         self.point_entry.setObjectName("pointEntry")
@@ -473,7 +481,16 @@ class VisitChartPage(QWidget):
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.addLayout(view_row)
-        centre_layout.addWidget(self.map, 1)
+        # The map for points, or the pain drawing of the same visit.
+        self.pain = PainPanel(ops, bodymap, self.undo_stack)
+        self.pain.patient_mode_requested.connect(self._on_pain_patient_mode_requested)
+        self.centre_stack = QStackedWidget()
+        self.centre_stack.setObjectName("visitCentre")
+        self.centre_stack.addWidget(self.map)
+        self.centre_stack.addWidget(self.pain)
+        centre_layout.addWidget(self.centre_stack, 1)
+        self.pain_button.toggled.connect(self._on_pain_button_toggled)
+        self._shortcut("F6", lambda _=False: self.pain_button.toggle())
         self.form = VisitForm(ops.database)
         self.form.setMinimumWidth(300)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -574,6 +591,7 @@ class VisitChartPage(QWidget):
         self._apply_access(access)
         self._show_amendments()
         self._show_handouts()
+        self.pain.show_visit(visit_id, access.editable)
         self.refresh()
 
     def _apply_access(self, access: VisitAccess) -> None:
@@ -1266,6 +1284,24 @@ class VisitChartPage(QWidget):
             ]
             or ["No amendments."]
         )
+
+    @Slot(bool)
+    def _on_pain_button_toggled(self, drawing: bool) -> None:
+        self.centre_stack.setCurrentWidget(self.pain if drawing else self.map)
+        if drawing:
+            self.pain.refresh()
+
+    @Slot()
+    def _on_pain_patient_mode_requested(self) -> None:
+        vid = self.visit_id
+        if vid is None or not self._editable:
+            return
+        from charting.ui.pain.patient_mode import PatientModeWindow
+
+        window = PatientModeWindow(self.ops, self.bodymap, self.undo_stack, vid, self)
+        window.show_on_patient_screen()
+        window.exec()
+        self.pain.refresh()
 
     @Slot(str, str)
     def _on_form_save_state_changed(self, state: str, text: str) -> None:

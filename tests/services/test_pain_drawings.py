@@ -95,7 +95,7 @@ def test_an_eraser_takes_away_only_what_it_passes_over() -> None:
     """Erasing across a filled thigh leaves the thigh shaded less, never the other leg."""
     full = measure(BM, [fill("thigh", "L"), fill("thigh", "R")])
     zone = body_regions.region_shapes(BM, "posterior")[("thigh", "L")]
-    x0, y0, x1, y1 = zone.bounds
+    x0, y0, _x1, y1 = zone.bounds
     eraser = AreaShape(
         "posterior",
         "erase",
