@@ -233,9 +233,8 @@ def test_demo_pain_drawings_ease_and_their_measures_are_the_ones_the_app_compute
         summaries = session.scalars(select(PainSummary)).all()
         assert drawn and {s.visit_id for s in summaries} == drawn
         for summary in summaries[:40]:
-            assert (
-                PainMeasures.from_json(summary.measures)
-                == pain_drawings.compute_measures(session, bodymap, summary.visit_id)
+            assert PainMeasures.from_json(summary.measures) == pain_drawings.compute_measures(
+                session, bodymap, summary.visit_id
             )
         firsts = {
             v.patient_id: v.id
