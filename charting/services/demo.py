@@ -90,7 +90,8 @@ class Stroke:
 
     A stroke that ``eases`` pulls back towards its first point as the pain eases over the
     course (the periphery clears first: pain centralising, as it does in patients who
-    respond); the others stay while there is pain at all.
+    respond) and reaches further again when the pain worsens (peripheralising); the others
+    stay while there is pain at all.
     """
 
     view: str
@@ -379,8 +380,10 @@ class _Drawings:
             self._paths[stroke] = tuple(points)
         return self._paths[stroke]
 
-    def stage(self, complaint: Complaint, share: float) -> tuple[int, ...]:
-        """How many points of each stroke are drawn when the pain is ``share`` of the first."""
+    def stage(self, complaint: Complaint, pain: int) -> tuple[int, ...]:
+        """How many points of each stroke are drawn at pain ``pain`` (0-10): the strokes
+        that ease reach their end at 9 and pull back as the pain falls."""
+        share = min(1.0, pain / 9)
         return tuple(
             max(2, math.ceil(len(self.path(s)) * share)) if s.eases else len(self.path(s))
             for s in complaint.drawing
@@ -663,7 +666,6 @@ def _course(
     complaint = rng.choice(COMPLAINTS)
     formula = _formula(rng, bodymap, marks_per_visit) if marks_per_visit else []
     pain = rng.randint(4, 9)
-    first_pain = pain
     drawn: list[tuple[int, ...]] = []
     ea_ok = _safe_for_ea(patient)
     for number in range(1, visits + 1):
@@ -724,7 +726,7 @@ def _course(
         # Drawn at the first visit, every third and the last, while there is pain to draw.
         pain_rows: list[dict[str, Any]] = []
         if complaint.drawing and pain and (number == 1 or number % 3 == 0 or number == visits):
-            stage = drawings.stage(complaint, pain / first_pain)
+            stage = drawings.stage(complaint, pain)
             for shape in drawings.shapes(complaint, stage, pain):
                 pain_rows.append(
                     {
