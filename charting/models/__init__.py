@@ -1,6 +1,13 @@
 """SQLAlchemy models, the database engine and the schema migrations (Qt-free)."""
 
 from charting.models.base import Base, utcnow
+from charting.models.day import (
+    Appointment,
+    AppointmentChange,
+    AppointmentStatus,
+    Consent,
+    VisitBilling,
+)
 from charting.models.entities import (
     AdverseEvent,
     Amendment,
@@ -23,6 +30,11 @@ from charting.models.entities import (
 )
 
 __all__ = [
+    "Appointment",
+    "AppointmentChange",
+    "AppointmentStatus",
+    "Consent",
+    "VisitBilling",
     "AdverseEvent",
     "Amendment",
     "AuditEvent",

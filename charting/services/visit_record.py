@@ -31,6 +31,7 @@ from charting.models import (
     utcnow,
 )
 from charting.services import clinical_lists as lists
+from charting.services.appointments import visit_signed
 from charting.services.access import Permission, PermissionDeniedError, actor_of, deny, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
@@ -526,6 +527,7 @@ def sign_visit(
     visit.status = VisitStatus.SIGNED.value
     visit.signed_at = utcnow()
     visit.signed_by_id = practitioner_id
+    visit_signed(session, visit_id)
     return Changes(visits=frozenset({visit_id}))
 
 
