@@ -41,6 +41,9 @@ from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ValidationError
 from charting.services.exports import atomic_writer, guard_cell
 from charting.services.settings import ClinicSettings, load_settings
+# The NPI check lives with the other field checks; billing callers find it here too.
+from charting.services.validation import check_npi as check_npi
+from charting.services.validation import npi_valid as npi_valid
 
 UNIT_MINUTES = 15
 #: CPT: a unit is attained once the mid-point (7.5 of 15 minutes) is passed.
@@ -141,40 +144,6 @@ def validate_lines(lines: Sequence[BillingLine]) -> dict[str, str]:
     elif any(line.code in INITIAL_CODES and line.units != 1 for line in lines):
         errors["lines"] = "The initial code is one unit; further time uses 97811 or 97814."
     return errors
-
-
-# --- NPI -------------------------------------------------------------------------------------
-
-
-def npi_valid(npi: str) -> bool:
-    """Whether ``npi`` is a well-formed National Provider Identifier.
-
-    Ten digits whose last is a Luhn check digit computed over the nine before it with the
-    prefix 80840 (CMS, "Requirements for the NPI check digit", ISO 7812).
-    """
-    if len(npi) != 10 or not npi.isdigit():
-        return False
-    digits = [int(d) for d in "80840" + npi]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
-def check_npi(npi: str) -> str | None:
-    """A message when a (non-empty) NPI is malformed."""
-    npi = npi.strip()
-    if not npi:
-        return None
-    if len(npi) != 10 or not npi.isdigit():
-        return "An NPI has 10 digits."
-    if not npi_valid(npi):
-        return "This NPI's check digit is wrong; check for a typing error."
-    return None
 
 
 # --- the visit's billing record --------------------------------------------------------------

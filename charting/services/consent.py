@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -24,7 +25,11 @@ from charting.models import Consent, Patient, Practitioner, utcnow
 from charting.services.access import Permission, actor_of, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
+from charting.services.settings import ClinicSettings, load_settings
 from charting.services.validation import check_text
+
+if TYPE_CHECKING:
+    from charting.services.report_data import PatientInfo
 
 ACUPUNCTURE = "acupuncture"
 ELECTRO = "electroacupuncture"
@@ -286,3 +291,12 @@ def get_consent(session: Session, consent_id: int) -> ConsentRow:
 def actor_name(session: Session) -> str:
     """The signed-in account's display name (for the form's "taken by" line)."""
     return actor_of(session).display_name
+
+
+def form_data(session: Session, consent_id: int) -> tuple[ClinicSettings, PatientInfo, ConsentRow]:
+    """What the printed consent form needs: the letterhead, the patient and the consent."""
+    from charting.services.report_data import patient_info  # it imports the safety checks
+
+    row = get_consent(session, consent_id)
+    patient = session.get_one(Patient, row.patient_id)
+    return load_settings(session), patient_info(patient), row

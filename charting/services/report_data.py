@@ -13,6 +13,7 @@ from charting.bodymap import BodyMap
 from charting.models import Patient, Practitioner, Visit
 from charting.services import outcomes, visit_record
 from charting.services.access import Permission, require
+from charting.services.appointments import next_booked
 from charting.services.errors import NotFoundError
 from charting.services.marks import MarkRow, list_marks
 from charting.services.patients import SEX_LABELS, health_flags
@@ -103,6 +104,9 @@ class VisitData:
     warnings: tuple[VisitWarning, ...]
     amendments: tuple[AmendmentData, ...]
     needles_in: int
+    # The patient's next booked appointment after this visit, from the appointment book
+    # (the visit's own "next appointment" field when nothing is booked).
+    next_appointment: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,8 @@ def visit_data(session: Session, visit: Visit, bodymap: BodyMap) -> VisitData:
         warnings=tuple(visit_warnings(session, visit.id, bodymap)),
         amendments=amendments,
         needles_in=sum(1 for m in marks if m.kind != "cupping"),
+        next_appointment=next_booked(session, visit.patient_id, visit.started_at)
+        or visit.next_appointment,
     )
 
 

@@ -696,7 +696,7 @@ class MainWindow(QMainWindow):
         if found:
             p = found[0]
             initial = practitioner_service.PractitionerInput(
-                p.name, p.credentials, p.licence_number, p.style
+                p.name, p.credentials, p.licence_number, p.style, p.npi
             )
         data = PractitionerDialog.ask(self, initial)
         if data is not None:
