@@ -41,6 +41,7 @@ from charting.services.demo import create_demo_clinic
 from charting.services.errors import NotFoundError, ServiceError
 from charting.services.settings import SecuritySettings, load_security
 from charting.ui.app import damaged_file_text
+from charting.ui.clinic_day import ClinicDay
 from charting.ui.lock import IdleWatcher, LockPage
 from charting.ui.login_dialog import ChangePasswordDialog, LoginDialog
 from charting.ui.ops import OpRunner
@@ -160,6 +161,7 @@ class MainWindow(QMainWindow):
 
         self._make_actions()
         self._connect()
+        self.clinic_day = ClinicDay(self)  # today's list, the book, drafts, consent, billing
         where = database.sqlite_path or database.url.render_as_string(hide_password=True)
         self.statusBar().showMessage(f"Database: {where}")
         if database.actor is None:
@@ -343,6 +345,7 @@ class MainWindow(QMainWindow):
             can_add_patients=self.can(Permission.EDIT_PATIENTS),
             can_load_demo=self.can(Permission.MANAGE_ACCOUNTS),
         )
+        self.clinic_day.apply_actor()
         self._update_actions()
         if actor is not None and not self.is_locked:
             self._update_pages()
@@ -372,7 +375,7 @@ class MainWindow(QMainWindow):
             self.welcome.set_practitioner(self._own_practitioner_name(), self._practitioner_step())
             self.pages.setCurrentWidget(self.welcome)
         else:
-            self.pages.setCurrentWidget(self.no_selection)
+            self.pages.setCurrentWidget(self.clinic_day.start_page or self.no_selection)
         text = self.patient_model.search_text
         self.result_count.setText(
             f"{count:,} patient{'s' if count != 1 else ''}"

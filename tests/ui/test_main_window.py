@@ -239,7 +239,7 @@ def test_demo_clinic_loads_from_the_welcome_page(
     when_modal(lambda box: box.button(QMessageBox.StandardButton.Yes).click())
     qtbot.mouseClick(window.welcome.demo_button, Qt.MouseButton.LeftButton)
     assert window.patient_model.rowCount() == 200
-    assert window.pages.currentWidget() is window.no_selection
+    assert window.pages.currentWidget() is window.clinic_day.day_list  # today's list
     assert "200 patients" in window.result_count.text()
 
 
