@@ -94,6 +94,7 @@ class BillingDialog(QDialog):
         visit_start = ops.read(lambda s: s.get_one(Visit, visit_id).started_at)
         self.visit_start: datetime = visit_start
         self.day = visit_start.astimezone().date()
+        self._electro_pairs = False  # EA pairs charted on the map (set by load)
 
         times = QGroupBox("What happened, and when")
         self.needles_in = _TimeField("needlesInAt")
@@ -200,6 +201,7 @@ class BillingDialog(QDialog):
         """Show what is stored for the visit."""
         state = self.ops.read(lambda s: billing.billing_state(s, self.visit_id))
         t = state.times
+        self._electro_pairs = state.electro and t.ea_on_at is None
         start = self.visit_start
         self.needles_in.set_value(t.needles_in_at, start)
         self.needles_out.set_value(t.needles_out_at, start + timedelta(minutes=30))
@@ -207,7 +209,6 @@ class BillingDialog(QDialog):
         self.ea_off.set_value(t.ea_off_at, start + timedelta(minutes=20))
         self.contact.setValue(-1 if t.contact_minutes is None else t.contact_minutes)
         self.reinsertions.setValue(t.reinsertions)
-        self._electro_pairs = state.electro and t.ea_on_at is None
         self._show_lines(state.lines or state.suggestion.lines)
         self.confirmed.setText(
             f"Confirmed by {state.confirmed_by} on {state.confirmed_at.astimezone():%Y-%m-%d %H:%M}"
