@@ -20,6 +20,7 @@ from charting.models import Counter, ImplantedDevice, Mark, Patient, Practitione
 from charting.services import audit
 from charting.services.access import Permission, require
 from charting.services.changes import Changes
+from charting.services.demo_day import fill_demo_day
 from charting.services.patients import CHART_COUNTER, format_chart_number
 from charting.services.text import fold
 
@@ -303,4 +304,5 @@ def create_demo_clinic(
     session.execute(
         update(Counter).where(Counter.name == CHART_COUNTER).values(value=first + patients - 1)
     )
+    fill_demo_day(session, added, practitioners, seed)  # the book, consents, lots, billing
     return patients, visits_added, Changes(patients=frozenset(added))
