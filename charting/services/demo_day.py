@@ -39,7 +39,7 @@ NEEDLES = (
 SLOT_MINUTES = 45
 DAY_SLOTS = 10  # 09:00 to 16:30 for each practitioner
 REASONS = ("Follow-up", "Follow-up", "Follow-up", "New patient", "Review of the course")
-BILLING_DAYS = 60
+BILLING_DAYS = 30
 CONSENT_TREATMENTS = ["acupuncture", "electroacupuncture", "cupping"]
 # Fictional NPIs with a valid check digit, for the demo practitioners' superbills.
 DEMO_NPIS = ("1234567893", "1245319599", "1467560003")
