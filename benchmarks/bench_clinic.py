@@ -20,8 +20,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
@@ -257,12 +257,11 @@ def _day_list(
     window: MainWindow, raw: RawReader, counter: QueryCounter, sqlite: bool
 ) -> list[Measure]:
     """Today's list (the start page) opened for the whole clinic and for one practitioner."""
-    from charting.services.appointments import local_day_bounds
-
     from PySide6.QtCore import QDate
     from sqlalchemy import func, select
 
     from charting.models import Appointment
+    from charting.services.appointments import local_day_bounds
 
     day = window.clinic_day.day_list
     # The demo books the week it was built in: measure its busiest weekday (the first one)

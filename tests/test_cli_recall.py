@@ -29,13 +29,26 @@ def test_recall_writes_the_lot_visits_with_contact_details(
     pid = make_patient(phone="555 0199")
     with database.write() as session:
         for lot, day in (("L2291", 3), ("L2291", 20), ("L9", 21)):
-            vid, _ = start_visit(session, pid, practitioner_id, datetime(2026, 11, day, 15, tzinfo=UTC))
+            vid, _ = start_visit(
+                session, pid, practitioner_id, datetime(2026, 11, day, 15, tzinfo=UTC)
+            )
             update_fields(session, vid, {"needle_lot": lot})
     monkeypatch.setenv("CHARTING_PASSWORD", TEST_PASSWORD)
     out = tmp_path / "recall.csv"
     code = main(
-        ["--user", "ana", "recall", "--db", database_url, "--lot", "L2291", "--since",
-         "2026-11-10", "--out", str(out)]
+        [
+            "--user",
+            "ana",
+            "recall",
+            "--db",
+            database_url,
+            "--lot",
+            "L2291",
+            "--since",
+            "2026-11-10",
+            "--out",
+            str(out),
+        ]
     )
     assert code == 0, capsys.readouterr().err
     assert "1 visits of 1 patients (lot L2291, from 2026-11-10)" in capsys.readouterr().out
@@ -44,7 +57,13 @@ def test_recall_writes_the_lot_visits_with_contact_details(
         ("2026-11-20", "L2291", "555 0199")
     ]
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    assert main(["--user", "ana", "recall", "--db", database_url, "--lot", "L2291", "--out", str(out)]) == 1
+    assert (
+        main(["--user", "ana", "recall", "--db", database_url, "--lot", "L2291", "--out", str(out)])
+        == 1
+    )
     assert "exists already" in capsys.readouterr().err
-    assert main(["--user", "ana", "recall", "--db", database_url, "--out", str(tmp_path / "n.csv")]) == 1
+    assert (
+        main(["--user", "ana", "recall", "--db", database_url, "--out", str(tmp_path / "n.csv")])
+        == 1
+    )
     assert "Give the lot number" in capsys.readouterr().err

@@ -30,16 +30,15 @@ from charting.models.entities import (
 )
 
 __all__ = [
+    "AdverseEvent",
+    "Amendment",
     "Appointment",
     "AppointmentChange",
     "AppointmentStatus",
-    "Consent",
-    "VisitBilling",
-    "AdverseEvent",
-    "Amendment",
     "AuditEvent",
     "Base",
     "ClinicSetting",
+    "Consent",
     "Counter",
     "EAPair",
     "ImplantedDevice",
@@ -53,6 +52,7 @@ __all__ = [
     "Sex",
     "UserAccount",
     "Visit",
+    "VisitBilling",
     "VisitStatus",
     "utcnow",
 ]

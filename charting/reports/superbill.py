@@ -49,7 +49,10 @@ def superbill_story(bill: Superbill, width: float) -> list[Flowable]:
         story.append(
             data_table(
                 ["Pointer", "Code", "Description"],
-                [(chr(ord("A") + i), code, label) for i, (code, label) in enumerate(bill.diagnoses)],
+                [
+                    (chr(ord("A") + i), code, label)
+                    for i, (code, label) in enumerate(bill.diagnoses)
+                ],
                 [0.1 * width, 0.15 * width, 0.75 * width],
             )
         )
@@ -71,7 +74,9 @@ def superbill_story(bill: Superbill, width: float) -> list[Flowable]:
         Spacer(0, 8),
         p(
             f"Codes confirmed by {bill.confirmed_by} on "
-            f"{bill.confirmed_at.astimezone():%Y-%m-%d %H:%M}." if bill.confirmed_at else "",
+            f"{bill.confirmed_at.astimezone():%Y-%m-%d %H:%M}."
+            if bill.confirmed_at
+            else "",
             "small",
         ),
         p(
@@ -94,5 +99,7 @@ def build_superbill(
     decor = PageDecor(
         bill.clinic, f"Superbill \u2014 {bill.patient_name}", created_at or datetime.now(UTC)
     )
-    doc = ChartingDoc(target, decor, f"Superbill \u2014 {bill.patient_name}", invariant=int(invariant))
+    doc = ChartingDoc(
+        target, decor, f"Superbill \u2014 {bill.patient_name}", invariant=int(invariant)
+    )
     doc.build_story(superbill_story(bill, doc.body_width))

@@ -114,12 +114,12 @@ class BookRow:
 
     @property
     def status_label(self) -> str:
-        """"Booked", "Arrived", "No-show"..."""
+        """ "Booked", "Arrived", "No-show"..."""
         return STATUS_LABELS.get(self.status, self.status)
 
     @property
     def kind_label(self) -> str:
-        """"First visit" or "Follow-up"."""
+        """ "First visit" or "Follow-up"."""
         return "First visit" if self.first_visit else "Follow-up"
 
 
@@ -147,7 +147,7 @@ def week_start(day: date) -> date:
 
 
 def describe_slot(starts_at: datetime, minutes: int, practitioner: str = "") -> str:
-    """"Tue 08 Dec 09:00-09:45 with Ana Ruiz" in local time."""
+    """ "Tue 08 Dec 09:00-09:45 with Ana Ruiz" in local time."""
     local = starts_at.astimezone()
     end = (starts_at + timedelta(minutes=minutes)).astimezone()
     who = f" with {practitioner}" if practitioner else ""
@@ -577,6 +577,5 @@ def visit_signed(session: Session, visit_id: int) -> None:
 
 
 def visit_state_label(state: str) -> str:
-    """"Not started", "Draft" or "Signed"."""
+    """ "Not started", "Draft" or "Signed"."""
     return VISIT_STATE_LABELS.get(state, state)
-

@@ -41,6 +41,7 @@ from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ValidationError
 from charting.services.exports import atomic_writer, guard_cell
 from charting.services.settings import ClinicSettings, load_settings
+
 # The NPI check lives with the other field checks; billing callers find it here too.
 from charting.services.validation import check_npi as check_npi
 from charting.services.validation import npi_valid as npi_valid
@@ -218,7 +219,9 @@ def billing_state(session: Session, visit_id: int) -> BillingState:
             billing.reinsertions,
         )
         lines = tuple(BillingLine(str(x["code"]), int(x["units"])) for x in billing.lines)
-        who = session.get(Practitioner, billing.confirmed_by_id) if billing.confirmed_by_id else None
+        who = (
+            session.get(Practitioner, billing.confirmed_by_id) if billing.confirmed_by_id else None
+        )
         confirmed_by, confirmed_at = (who.display_name if who else ""), billing.confirmed_at
     return BillingState(
         visit_id,
@@ -446,4 +449,3 @@ def export_billing_csv(session: Session, since: date, until: date, path: Path) -
         detail=f"{len(rows)} code lines, visits {since.isoformat()} to {until.isoformat()}",
     )
     return len(rows)
-

@@ -80,7 +80,9 @@ def fill_demo_day(
     )
     for pid, npi in zip(practitioner_ids, DEMO_NPIS, strict=False):
         session.execute(
-            update(Practitioner).where(Practitioner.id == pid, Practitioner.npi == "").values(npi=npi)
+            update(Practitioner)
+            .where(Practitioner.id == pid, Practitioner.npi == "")
+            .values(npi=npi)
         )
     _consents(session, low, high)
     # Booked patients are ones with a course under way, so a visit started from the book
@@ -286,4 +288,3 @@ def _billing(session: Session, low: int, high: int, rng: random.Random) -> None:
         )
     for start in range(0, len(rows), 5_000):
         session.execute(insert(cast(Table, VisitBilling.__table__)), rows[start : start + 5_000])
-

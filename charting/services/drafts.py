@@ -89,7 +89,7 @@ def open_drafts(
 
 
 def summary(drafts: list[DraftRow], today: date | None = None) -> str:
-    """"3 visits not signed, oldest 4 days" (empty when there are none)."""
+    """ "3 visits not signed, oldest 4 days" (empty when there are none)."""
     if not drafts:
         return ""
     today = today or date.today()

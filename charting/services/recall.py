@@ -109,6 +109,14 @@ def validate(query: RecallQuery) -> dict[str, str]:
     return errors
 
 
+def _plain_size(text: str) -> str:
+    return text.lower().replace("mm", "").replace(" ", "")
+
+
+def _size(column: Any) -> Any:
+    return func.replace(func.replace(column, "mm", ""), " ", "")
+
+
 def find(session: Session, query: RecallQuery) -> list[RecallRow]:
     """Every visit (of live and deleted patients alike) matching the recall, oldest first.
 
@@ -149,13 +157,12 @@ def find(session: Session, query: RecallQuery) -> list[RecallRow]:
     )
     if query.lot.strip():
         statement = statement.where(Visit.needle_lot == query.lot.strip())
-    for column, value in (
-        (Visit.needle_brand, query.brand),
-        (Visit.needle_gauge, query.gauge),
-        (Visit.needle_length, query.length),
-    ):
+    if query.brand.strip():
+        statement = statement.where(func.lower(Visit.needle_brand) == query.brand.strip().lower())
+    for column, value in ((Visit.needle_gauge, query.gauge), (Visit.needle_length, query.length)):
         if value.strip():
-            statement = statement.where(func.lower(column) == value.strip().lower())
+            # Sizes are typed "0.25", "0.25 mm" or "0.25mm": compare without unit and spaces.
+            statement = statement.where(_size(func.lower(column)) == _plain_size(value))
     if query.since:
         statement = statement.where(Visit.started_at >= local_day_bounds(query.since)[0])
     if query.until:

@@ -31,8 +31,8 @@ from charting.models import (
     utcnow,
 )
 from charting.services import clinical_lists as lists
-from charting.services.appointments import visit_signed
 from charting.services.access import Permission, PermissionDeniedError, actor_of, deny, require
+from charting.services.appointments import visit_signed
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.marks import MARK_FIELDS, SignedVisitError

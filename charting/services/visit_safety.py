@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, joinedload
 from charting.bodymap import BodyMap
 from charting.models import EAPair, MarkKind, Visit
 from charting.services import visit_record
-from charting.services.consent import consented_at
 from charting.services.access import Permission, require
+from charting.services.consent import consented_at
 from charting.services.errors import NotFoundError
 from charting.services.marks import MarkRow, list_marks
 from charting.services.safety import (

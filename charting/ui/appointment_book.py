@@ -51,10 +51,8 @@ from charting.services import appointments as book
 from charting.services import ical
 from charting.services import patients as patient_service
 from charting.services import practitioners as practitioner_service
-from charting.services.access import Permission
 from charting.services.appointments import AppointmentInput, BookRow
 from charting.services.changes import Changes
-from charting.services.errors import ServiceError
 from charting.ui.forms import FieldForm
 from charting.ui.ops import OpRunner
 
@@ -74,9 +72,7 @@ CONTINUES = "#eef4fa"
 def local_qdatetime(value: datetime) -> QDateTime:
     """An aware datetime as a local QDateTime."""
     local = value.astimezone()
-    return QDateTime(
-        QDate(local.year, local.month, local.day), QTime(local.hour, local.minute)
-    )
+    return QDateTime(QDate(local.year, local.month, local.day), QTime(local.hour, local.minute))
 
 
 def aware_from_local(value: QDateTime) -> datetime:
@@ -266,16 +262,16 @@ def move_appointment(parent: QWidget | None, ops: OpRunner, row: BookRow) -> boo
     choice = BookingDialog.ask(
         parent,
         ops,
-        AppointmentInput(row.patient_id, row.practitioner_id, row.starts_at, row.minutes, row.reason),
+        AppointmentInput(
+            row.patient_id, row.practitioner_id, row.starts_at, row.minutes, row.reason
+        ),
         row.patient,
     )
     if choice is None or choice.starts_at is None:
         return False
-    found = ops.read(
-        lambda s: book.clashes(
-            s, choice.practitioner_id or row.practitioner_id, choice.starts_at, choice.minutes, row.id  # type: ignore[arg-type]
-        )
-    )
+    starts_at = choice.starts_at
+    practitioner_id = choice.practitioner_id or row.practitioner_id
+    found = ops.read(lambda s: book.clashes(s, practitioner_id, starts_at, choice.minutes, row.id))
     allow = bool(found) and confirm_double_booking(parent, found)
     if found and not allow:
         return False
@@ -310,8 +306,7 @@ def cancel_appointment(parent: QWidget | None, ops: OpRunner, row: BookRow) -> b
 def set_status(parent: QWidget | None, ops: OpRunner, row: BookRow, status: str) -> bool:
     """Mark the appointment arrived, done, no-show or booked."""
     return (
-        ops.run(parent, book.set_status, row.id, status, expected_version=row.version)
-        is not None
+        ops.run(parent, book.set_status, row.id, status, expected_version=row.version) is not None
     )
 
 
@@ -343,7 +338,9 @@ def show_history(parent: QWidget | None, ops: OpRunner, row: BookRow) -> None:
     box = QMessageBox(parent)
     box.setObjectName("appointmentHistory")
     box.setWindowTitle("Appointment history")
-    box.setText(f"{row.patient}, {book.describe_slot(row.starts_at, row.minutes, row.practitioner)}")
+    box.setText(
+        f"{row.patient}, {book.describe_slot(row.starts_at, row.minutes, row.practitioner)}"
+    )
     box.setInformativeText("\n".join(lines) or "No history recorded.")
     box.exec()
 
@@ -381,9 +378,7 @@ class SlotGridModel(QAbstractTableModel):
         self.start_hour = min([DAY_START, *hours])
         self.end_hour = max([DAY_END, *(h + 1 for h in hours)])
         for row in rows:
-            key: object = (
-                row.local_start.date() if by_column == "day" else row.practitioner_id
-            )
+            key: object = row.local_start.date() if by_column == "day" else row.practitioner_id
             if key not in keys:
                 continue
             column = keys.index(key)
@@ -419,15 +414,15 @@ class SlotGridModel(QAbstractTableModel):
                 return self.index(r, c)
         return QModelIndex()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 (Qt's signature)
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         if parent.isValid():
             return 0
         return (self.end_hour - self.start_hour) * 60 // SLOT_MINUTES
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 (Qt's signature)
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self.columns)
 
-    def headerData(  # noqa: N802 (Qt's signature)
+    def headerData(
         self,
         section: int,
         orientation: Qt.Orientation,
@@ -476,8 +471,7 @@ class SlotGridModel(QAbstractTableModel):
 
     def _label(self, row: BookRow) -> str:
         status = "" if row.status == "booked" else f" \u00b7 {row.status_label}"
-        who = row.patient if self.by_column == "day" else row.patient
-        return f"{row.local_start:%H:%M} {who}{status}"
+        return f"{row.local_start:%H:%M} {row.patient}{status}"
 
 
 class SlotTable(QTableView):
@@ -491,7 +485,7 @@ class SlotTable(QTableView):
     slot_activated = Signal(QModelIndex)
     delete_pressed = Signal()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's signature)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter activates, Delete cancels; arrows move as in any table."""
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.slot_activated.emit(self.currentIndex())
@@ -684,9 +678,7 @@ class AppointmentBook(QWidget):
             columns: list[tuple[str, object]] = [
                 (f"{d:%a %d %b}", d) for d in (monday + timedelta(days=i) for i in range(7))
             ]
-            rows = (
-                self.ops.read(lambda s: book.week_rows(s, pid, day)) if pid is not None else []
-            )
+            rows = self.ops.read(lambda s: book.week_rows(s, pid, day)) if pid is not None else []
             self.model.set_rows(columns, "day", rows)
             end = monday + timedelta(days=6)
             self.title.setText(
@@ -871,9 +863,8 @@ class AppointmentBook(QWidget):
         if self.isVisible():
             self.refresh()
 
-    def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's signature)
+    def showEvent(self, event: object) -> None:
         """Read the book again whenever it is shown (others may have booked meanwhile)."""
         super().showEvent(event)  # type: ignore[arg-type]
         if self.window().isVisible():  # not while a closed window's pages are torn down
             self.refresh()
-

@@ -130,6 +130,7 @@ class BillingDialog(QDialog):
         s_layout = QVBoxLayout(suggested)
         s_layout.addWidget(self.suggestion)
         s_layout.addWidget(self.use_button, 0, Qt.AlignmentFlag.AlignLeft)
+        s_layout.addStretch(1)
 
         lines = QGroupBox("Codes to bill (you confirm them; you are responsible for them)")
         grid = QGridLayout(lines)
@@ -145,6 +146,7 @@ class BillingDialog(QDialog):
             units.setObjectName(f"billingUnits{i}")
             units.setRange(1, billing.MAX_UNITS)
             units.setSuffix(" unit(s)")
+            units.setMinimumWidth(110)
             grid.addWidget(code, i, 0)
             grid.addWidget(units, i, 1)
             self.code_boxes.append(code)
@@ -183,6 +185,7 @@ class BillingDialog(QDialog):
         note.setWordWrap(True)
         note.setStyleSheet("color: #666;")
         layout.addWidget(note)
+        layout.addStretch(1)
         layout.addWidget(buttons)
 
         for field in (self.needles_in, self.needles_out, self.ea_on, self.ea_off):
@@ -251,9 +254,10 @@ class BillingDialog(QDialog):
     @Slot()
     def _on_times_changed(self) -> None:
         result = self._suggestion()
-        codes = ", ".join(
-            f"{line.code} \u00d7 {line.units}" for line in result.lines
-        ) or "No billable unit."
+        codes = (
+            ", ".join(f"{line.code} \u00d7 {line.units}" for line in result.lines)
+            or "No billable unit."
+        )
         self.suggestion.setText(codes + "\n\n" + "\n".join(result.reasons))
         self.use_button.setEnabled(bool(result.lines))
 
@@ -271,9 +275,11 @@ class BillingDialog(QDialog):
     def _on_confirm_button_clicked(self) -> None:
         data = self.times()
         data.lines = self.lines()
-        errors = billing.validate_lines(data.lines) if data.lines else {
-            "lines": "Choose at least one code to confirm."
-        }
+        errors = (
+            billing.validate_lines(data.lines)
+            if data.lines
+            else {"lines": "Choose at least one code to confirm."}
+        )
         self.error.show_message("; ".join(errors.values()))
         if errors:
             return
@@ -315,8 +321,12 @@ class BillingExportDialog(QDialog):
         buttons.accepted.connect(self._on_buttons_accepted)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("One row per confirmed CPT code, with the ICD-10-CM codes, NPI "
-                                "and tax ID, for a billing system."))
+        layout.addWidget(
+            QLabel(
+                "One row per confirmed CPT code, with the ICD-10-CM codes, NPI "
+                "and tax ID, for a billing system."
+            )
+        )
         layout.addLayout(form)
         layout.addWidget(buttons)
 

@@ -61,8 +61,12 @@ class ClinicDay(QObject):
             window._needs[act] = needs  # the window hides and disables what roles cannot use
             return act
 
-        self.today_action = action("&Today's list", "Ctrl+T", "todayAction", Permission.VIEW_PATIENTS)
-        self.book_action = action("Appointment &book\u2026", "Ctrl+B", "bookAction", Permission.BOOK)
+        self.today_action = action(
+            "&Today's list", "Ctrl+T", "todayAction", Permission.VIEW_PATIENTS
+        )
+        self.book_action = action(
+            "Appointment &book\u2026", "Ctrl+B", "bookAction", Permission.BOOK
+        )
         self.new_booking_action = action(
             "Book an &appointment\u2026", "Ctrl+Shift+B", "newBookingAction", Permission.BOOK
         )

@@ -46,13 +46,13 @@ class ConsentModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 (Qt's signature)
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 (Qt's signature)
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(  # noqa: N802 (Qt's signature)
+    def headerData(
         self,
         section: int,
         orientation: Qt.Orientation,
@@ -70,9 +70,7 @@ class ConsentModel(QAbstractTableModel):
         row = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             status = (
-                "Active"
-                if row.active
-                else f"Withdrawn {row.withdrawn_at.astimezone():%Y-%m-%d}"  # type: ignore[union-attr]
+                "Active" if row.active else f"Withdrawn {row.withdrawn_at.astimezone():%Y-%m-%d}"  # type: ignore[union-attr]
             )
             return (
                 f"{row.taken_at.astimezone():%Y-%m-%d %H:%M}",

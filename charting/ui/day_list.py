@@ -44,6 +44,7 @@ from charting.services.access import Actor, Permission
 from charting.services.appointments import AppointmentInput, BookRow
 from charting.services.changes import Changes
 from charting.services.drafts import DraftRow
+from charting.services.patients import abbreviate_flags
 from charting.ui.appointment_book import (
     STATUS_COLOURS,
     BookingDialog,
@@ -87,13 +88,13 @@ class DayListModel(QAbstractTableModel):
                 return i
         return None
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 (Qt's signature)
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 (Qt's signature)
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(  # noqa: N802 (Qt's signature)
+    def headerData(
         self,
         section: int,
         orientation: Qt.Orientation,
@@ -120,14 +121,15 @@ class DayListModel(QAbstractTableModel):
             if column == 2:
                 return row.kind_label
             if column == 3:
-                return ", ".join(row.flags)
+                return abbreviate_flags(row.flags)
             if column == 4:
                 return row.status_label
             if column == 5:
                 return book.visit_state_label(row.visit_state) if row.status != "cancelled" else ""
         if role == Qt.ItemDataRole.ToolTipRole:
             reason = f"\n{row.reason}" if row.reason else ""
-            return f"{row.patient} ({row.chart_number}){reason}"
+            flags = f"\n{', '.join(row.flags)}" if row.flags else ""
+            return f"{row.patient} ({row.chart_number}){reason}{flags}"
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == 3 and row.flags:
                 return QBrush(QColor("#9a3412"))
@@ -153,7 +155,7 @@ class DayTable(QTableView):
 
     row_activated = Signal(int)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's signature)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter activates the current row."""
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.row_activated.emit(self.currentIndex().row())
@@ -486,7 +488,7 @@ class DayList(QWidget):
         if self.isVisible():
             self.refresh()
 
-    def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's signature)
+    def showEvent(self, event: object) -> None:
         """Read the day again whenever the list is shown."""
         super().showEvent(event)  # type: ignore[arg-type]
         if self.window().isVisible():  # not while a closed window's pages are torn down
@@ -555,13 +557,13 @@ class _DraftsModel(QAbstractTableModel):
         self.rows = rows
         self.today = today
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 (Qt's signature)
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 (Qt's signature)
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(  # noqa: N802 (Qt's signature)
+    def headerData(
         self,
         section: int,
         orientation: Qt.Orientation,

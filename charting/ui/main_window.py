@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
             self.backup_action: Permission.BACKUP,
             self.find_action: Permission.VIEW_PATIENTS,
         }
-        self._patient_actions = (
+        self._patient_actions: tuple[QAction, ...] = (
             self.edit_patient_action,
             self.new_visit_action,
             self.delete_patient_action,

@@ -46,13 +46,13 @@ class RecallModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 (Qt's signature)
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 (Qt's signature)
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
         return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(  # noqa: N802 (Qt's signature)
+    def headerData(
         self,
         section: int,
         orientation: Qt.Orientation,
@@ -145,9 +145,7 @@ class RecallDialog(QDialog):
         layout.addLayout(form)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
-        layout.addWidget(
-            QLabel("The search and every saved list are written to the audit log.")
-        )
+        layout.addWidget(QLabel("The search and every saved list are written to the audit log."))
         layout.addWidget(buttons)
         self.search_button.clicked.connect(self._on_search_button_clicked)
         self.save_button.clicked.connect(self._on_save_button_clicked)

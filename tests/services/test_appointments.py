@@ -1,4 +1,4 @@
-"""The appointment book: booking, double booking, moving and cancelling with history, the day list."""
+"""The appointment book: booking, double booking, moves and cancellations with history, days."""
 
 from __future__ import annotations
 
@@ -20,13 +20,19 @@ from tests.factories import add_account
 MONDAY_9 = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)
 
 
-def _book(database: Database, patient: int, practitioner: int, start: datetime, **kw: object) -> int:
+def _book(
+    database: Database, patient: int, practitioner: int, start: datetime, **kw: object
+) -> int:
     with database.write() as session:
-        return book.book(session, AppointmentInput(patient, practitioner, start, 45, "Follow-up"), **kw)[0]  # type: ignore[arg-type]
+        return book.book(
+            session, AppointmentInput(patient, practitioner, start, 45, "Follow-up"), **kw
+        )[0]  # type: ignore[arg-type]
 
 
 def test_booking_overlapping_a_practitioner_is_refused_until_confirmed(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """A second booking 30 minutes into a 45-minute one is refused, naming the first, and
     stored when confirmed."""
@@ -42,7 +48,9 @@ def test_booking_overlapping_a_practitioner_is_refused_until_confirmed(
 
 
 def test_a_cancelled_slot_can_be_booked_again(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """Cancelling frees the practitioner's time; the cancelled appointment stays in the book."""
     pid = make_patient()
@@ -51,14 +59,18 @@ def test_a_cancelled_slot_can_be_booked_again(
         book.cancel(session, aid, "Patient unwell")
     _book(database, pid, practitioner_id, MONDAY_9)
     with database.read() as session:
-        statuses = sorted(r.status for r in book.rows_between(session, MONDAY_9, MONDAY_9 + timedelta(hours=1)))
+        statuses = sorted(
+            r.status for r in book.rows_between(session, MONDAY_9, MONDAY_9 + timedelta(hours=1))
+        )
         assert statuses == ["booked", "cancelled"]
         (cancelled,) = [h for h in book.history(session, aid) if h.action == "cancelled"]
     assert cancelled.username == "ana" and cancelled.after == "Patient unwell"
 
 
 def test_moving_keeps_the_old_and_new_times_in_the_history(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """A move records who moved it, from when and to when."""
     aid = _book(database, make_patient(), practitioner_id, MONDAY_9)
@@ -75,7 +87,9 @@ def test_moving_keeps_the_old_and_new_times_in_the_history(
 
 
 def test_a_move_from_a_stale_copy_is_refused(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """A move made with the version read before another workstation's move is refused."""
     aid = _book(database, make_patient(), practitioner_id, MONDAY_9)
@@ -86,7 +100,10 @@ def test_a_move_from_a_stale_copy_is_refused(
 
 
 def test_two_workstations_booking_the_same_slot_get_one_booking_and_one_warning(
-    database: Database, database_url: str, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    database_url: str,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """A booking made on a second database handle while the first is still open waits for it,
     then is warned of the double booking instead of storing a second appointment."""
@@ -119,7 +136,9 @@ def test_two_workstations_booking_the_same_slot_get_one_booking_and_one_warning(
 
 
 def test_front_desk_books_but_sees_no_health_flags_or_visit_state(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """Front desk can book; its day list has no health flags and no visit state."""
     pid = make_patient(anticoagulant=True)
@@ -137,7 +156,9 @@ def test_front_desk_books_but_sees_no_health_flags_or_visit_state(
 
 
 def test_front_desk_cannot_start_a_visit(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """Starting the visit of an appointment needs a practitioner."""
     aid = _book(database, make_patient(), practitioner_id, MONDAY_9)
@@ -147,7 +168,9 @@ def test_front_desk_cannot_start_a_visit(
 
 
 def test_the_day_list_says_first_visit_or_follow_up_and_follows_the_visit(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """A new patient is a first visit; starting marks the appointment arrived with a draft,
     signing marks it done with a signed visit; an earlier visit makes a follow-up."""
@@ -168,7 +191,10 @@ def test_the_day_list_says_first_visit_or_follow_up_and_follows_the_visit(
     with database.read() as session:
         row = book.get_row(session, a_new)
     assert (row.status, row.visit_state, row.visit_id, row.kind_label) == (
-        "arrived", "draft", visit_id, "First visit"
+        "arrived",
+        "draft",
+        visit_id,
+        "First visit",
     )
     with database.write() as session:
         sign_visit(session, visit_id, practitioner_id)
@@ -178,7 +204,9 @@ def test_the_day_list_says_first_visit_or_follow_up_and_follows_the_visit(
 
 
 def test_the_next_booked_appointment_is_the_handouts(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """The next appointment is the soonest booked one after the visit, skipping cancelled."""
     pid = make_patient()
@@ -194,7 +222,9 @@ def test_the_next_booked_appointment_is_the_handouts(
 
 
 def test_bookings_are_audited(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """Booking writes an appointment entry in the audit log, naming the patient."""
     pid = make_patient()
@@ -215,4 +245,6 @@ def test_bad_booking_forms_are_refused_with_messages(database: Database, make_pa
 def test_local_days_cover_whole_local_calendar_days() -> None:
     """A local day's bounds are 24 hours apart (or 23/25 on a clock change) and start at 00:00."""
     start, end = book.local_day_bounds(date(2026, 12, 7))
-    assert start.astimezone().hour == 0 and end - start in {timedelta(hours=h) for h in (23, 24, 25)}
+    assert start.astimezone().hour == 0 and end - start in {
+        timedelta(hours=h) for h in (23, 24, 25)
+    }

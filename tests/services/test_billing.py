@@ -56,8 +56,13 @@ def test_no_suggestion_without_contact_minutes() -> None:
 
 @pytest.mark.parametrize(
     ("npi", "ok"),
-    [("1234567893", True), ("1245319599", True), ("1234567890", False), ("123456789", False),
-     ("12345678a3", False)],
+    [
+        ("1234567893", True),
+        ("1245319599", True),
+        ("1234567890", False),
+        ("123456789", False),
+        ("12345678a3", False),
+    ],
 )
 def test_npi_check_digit(npi: str, ok: bool) -> None:
     """NPIs are 10 digits with a Luhn check digit over the 80840 prefix."""
@@ -77,7 +82,10 @@ def test_confirmed_lines_are_checked(database: Database) -> None:
 
 
 def test_times_after_confirmation_clear_it_and_the_csv_lists_confirmed_codes(
-    database: Database, make_patient, practitioner_id: int, tmp_path: Path  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     """Confirmed codes reach the billing CSV (owner-only); changing the times afterwards
     clears the confirmation."""

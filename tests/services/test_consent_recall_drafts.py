@@ -27,7 +27,9 @@ from tests.factories import add_account, point_spec
 BM = load_bodymap()
 
 
-def _needled_visit(database: Database, pid: int, practitioner_id: int, electro: bool = False) -> int:
+def _needled_visit(
+    database: Database, pid: int, practitioner_id: int, electro: bool = False
+) -> int:
     with database.write() as session:
         vid, _ = start_visit(session, pid, practitioner_id)
         ids, _ = add_marks(session, BM, vid, [point_spec("BL23", "L"), point_spec("BL25", "L")])
@@ -38,7 +40,9 @@ def _needled_visit(database: Database, pid: int, practitioner_id: int, electro: 
 
 def _consent_warnings(database: Database, vid: int) -> list[str]:
     with database.read() as session:
-        return [w.warning.key for w in visit_warnings(session, vid, BM) if w.warning.rule == "consent"]
+        return [
+            w.warning.key for w in visit_warnings(session, vid, BM) if w.warning.rule == "consent"
+        ]
 
 
 def _consent(database: Database, pid: int, *treatments: str) -> int:
@@ -53,7 +57,9 @@ def _consent(database: Database, pid: int, *treatments: str) -> int:
 
 
 def test_needling_without_consent_warns_until_consent_is_recorded(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """A needled EA visit warns of missing acupuncture and EA consent; consent to acupuncture
     leaves EA; consent to both clears it; withdrawal brings it back."""
@@ -70,7 +76,9 @@ def test_needling_without_consent_warns_until_consent_is_recorded(
 
 
 def test_pregnancy_needs_its_own_consent(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """A pregnant patient's consent to acupuncture alone leaves the pregnancy consent missing."""
     pid = make_patient(pregnant=True)
@@ -95,20 +103,33 @@ def test_front_desk_cannot_record_consent(database: Database, make_patient) -> N
 
 
 def _visit_with_lot(
-    database: Database, pid: int, practitioner_id: int, lot: str, when: datetime, brand: str = "Seirin J"
+    database: Database,
+    pid: int,
+    practitioner_id: int,
+    lot: str,
+    when: datetime,
+    brand: str = "Seirin J",
 ) -> int:
     with database.write() as session:
         vid, _ = start_visit(session, pid, practitioner_id, when)
         update_fields(
             session,
             vid,
-            {"needle_lot": lot, "needle_brand": brand, "needle_gauge": "0.25", "needle_length": "40 mm"},
+            {
+                "needle_lot": lot,
+                "needle_brand": brand,
+                "needle_gauge": "0.25",
+                "needle_length": "40 mm",
+            },
         )
     return vid
 
 
 def test_recall_finds_every_visit_of_a_lot_in_the_range_and_audits_the_search(
-    database: Database, make_patient, practitioner_id: int, tmp_path: Path  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     """The lot search returns only that lot's visits in the dates, the CSV has the contact
     details (owner-only, formula guarded) and both search and export are in the audit log."""
@@ -137,13 +158,15 @@ def test_recall_finds_every_visit_of_a_lot_in_the_range_and_audits_the_search(
 
 
 def test_recall_by_brand_and_size(database: Database, make_patient, practitioner_id: int) -> None:  # type: ignore[no-untyped-def]
-    """Brand and size match without regard to case."""
+    """Brand and size match without regard to case, with or without "mm"."""
     pid = make_patient()
     when = datetime(2026, 11, 10, 15, tzinfo=UTC)
     hit = _visit_with_lot(database, pid, practitioner_id, "A1", when)
     _visit_with_lot(database, pid, practitioner_id, "A2", when, brand="Other")
     with database.write() as session:
-        rows = recall.find(session, recall.RecallQuery(brand="seirin j", gauge="0.25"))
+        rows = recall.find(
+            session, recall.RecallQuery(brand="seirin j", gauge="0.25mm", length="40")
+        )
     assert [r.visit_id for r in rows] == [hit]
 
 
@@ -157,7 +180,9 @@ def test_recall_needs_a_lot_or_brand_and_an_admin(database: Database) -> None:
 
 
 def test_open_drafts_are_listed_with_their_age_and_late_signing_is_audited(
-    database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """Drafts before today are listed ("2 visits not signed, oldest 4 days"); today's is
     not; signing one records how late it was signed."""
@@ -199,7 +224,10 @@ def _unfold(text: str) -> dict[str, str]:
 
 
 def test_an_appointment_saves_as_an_icalendar_file_without_clinical_details(
-    database: Database, make_patient, practitioner_id: int, tmp_path: Path  # type: ignore[no-untyped-def]
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     """The .ics has UTC start and end, the clinic's address as LOCATION (folded and
     escaped), a stable UID, and no reason for the visit."""
@@ -211,7 +239,8 @@ def test_an_appointment_saves_as_an_icalendar_file_without_clinical_details(
             session, ClinicSettings(clinic_name="Harbour Acupuncture", clinic_address=address)
         )
         aid, _ = appointments.book(
-            session, appointments.AppointmentInput(pid, practitioner_id, start, 45, "Sciatica flare")
+            session,
+            appointments.AppointmentInput(pid, practitioner_id, start, 45, "Sciatica flare"),
         )
     out = tmp_path / "appointment.ics"
     with database.write() as session:

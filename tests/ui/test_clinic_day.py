@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QTime, Qt
+from PySide6.QtCore import Qt, QTime
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 from charting.models import Role
@@ -32,11 +32,17 @@ def _today_at(hour: int, minute: int = 0) -> datetime:
 
 def _book(database: Database, pid: int, practitioner_id: int, start: datetime, **kw: object) -> int:
     with database.write() as session:
-        return book.book(session, AppointmentInput(pid, practitioner_id, start, 45, "Follow-up"), **kw)[0]  # type: ignore[arg-type]
+        return book.book(
+            session, AppointmentInput(pid, practitioner_id, start, 45, "Follow-up"), **kw
+        )[0]  # type: ignore[arg-type]
 
 
 def test_todays_list_is_the_start_page_and_enter_starts_the_visit(
-    qtbot, window: MainWindow, database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    qtbot,
+    window: MainWindow,
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """The practitioner's start page lists today's appointments with first visit / follow-up
     and flags; Enter on one opens its visit on the body map and marks the patient arrived."""
@@ -52,7 +58,8 @@ def test_todays_list_is_the_start_page_and_enter_starts_the_visit(
     model = day.model
     texts = [[model.index(r, c).data() for c in range(model.columnCount())] for r in range(2)]
     assert texts[0][1].startswith("Okafor, Chidi") and texts[0][2] == "First visit"
-    assert texts[0][3] == "Anticoagulant/antiplatelet" and texts[0][5] == "Not started"
+    assert texts[0][3] == "Anticoag" and texts[0][5] == "Not started"
+    assert "Anticoagulant/antiplatelet" in model.index(0, 3).data(Qt.ItemDataRole.ToolTipRole)
     assert texts[1][2] == "Follow-up"
     day.table.setFocus()
     day.table.selectRow(0)
@@ -65,7 +72,11 @@ def test_todays_list_is_the_start_page_and_enter_starts_the_visit(
 
 
 def test_front_desk_sees_the_clinic_day_without_clinical_columns(
-    qtbot, window: MainWindow, database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    qtbot,
+    window: MainWindow,
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """Front desk opens on the whole clinic's day, without health flags or visit state, and
     can mark an arrival but not start a visit."""
@@ -86,7 +97,11 @@ def test_front_desk_sees_the_clinic_day_without_clinical_columns(
 
 
 def test_open_drafts_show_at_sign_in(
-    qtbot, window: MainWindow, database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    qtbot,
+    window: MainWindow,
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """Unsigned visits from earlier days are announced at sign-in and on today's list."""
     pid = make_patient()
@@ -103,7 +118,11 @@ def test_open_drafts_show_at_sign_in(
 
 
 def test_booking_from_the_week_view_with_the_keyboard(
-    qtbot, database: Database, make_patient, practitioner_id: int, when_modal  # type: ignore[no-untyped-def]
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    when_modal,  # type: ignore[no-untyped-def]
 ) -> None:
     """Enter on a free slot of the week opens the booking dialog at that time; a booking
     into a taken slot asks first, and No stores nothing; a free slot is booked at once."""
@@ -158,7 +177,11 @@ def test_booking_from_the_week_view_with_the_keyboard(
 
 
 def test_double_booking_is_stored_when_confirmed(
-    qtbot, database: Database, make_patient, practitioner_id: int, when_modal  # type: ignore[no-untyped-def]
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    when_modal,  # type: ignore[no-untyped-def]
 ) -> None:
     """Saying Yes to the double-booking question stores the second appointment."""
     from charting.ui.appointment_book import run_booking
@@ -183,7 +206,11 @@ def test_double_booking_is_stored_when_confirmed(
 
 
 def test_clinic_day_view_has_a_column_per_practitioner(
-    qtbot, qtmodeltester, database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    qtbot,
+    qtmodeltester,
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """The day view puts each practitioner's appointments in their own column."""
     from charting.ui.ops import OpRunner
@@ -205,7 +232,12 @@ def test_clinic_day_view_has_a_column_per_practitioner(
 
 
 def test_calendar_file_is_saved_from_the_day_list(
-    qtbot, window: MainWindow, database: Database, make_patient, practitioner_id: int, tmp_path: Path  # type: ignore[no-untyped-def]
+    qtbot,
+    window: MainWindow,
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     """The day list's calendar file holds the appointment in UTC and is audited."""
     from charting.ui.appointment_book import save_calendar_file
@@ -226,7 +258,9 @@ def test_calendar_file_is_saved_from_the_day_list(
 
 
 def test_consent_is_recorded_from_the_consent_screen(
-    qtbot, database: Database, make_patient  # type: ignore[no-untyped-def]
+    qtbot,
+    database: Database,
+    make_patient,  # type: ignore[no-untyped-def]
 ) -> None:
     """Ticking a treatment shows its risks; recording needs them ticked, then lists it."""
     from charting.ui.ops import OpRunner
@@ -250,7 +284,10 @@ def test_consent_is_recorded_from_the_consent_screen(
 
 
 def test_billing_screen_suggests_and_confirms_codes(
-    qtbot, database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """23 minutes with one re-insertion suggests 97810 + 97811; confirming stores them."""
     from charting.ui.ops import OpRunner
@@ -276,7 +313,11 @@ def test_billing_screen_suggests_and_confirms_codes(
 
 
 def test_recall_screen_finds_and_saves_the_lot(
-    qtbot, database: Database, make_patient, practitioner_id: int, tmp_path: Path  # type: ignore[no-untyped-def]
+    qtbot,
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     """Searching a lot lists its visits; saving writes the CSV."""
     from charting.ui.ops import OpRunner
@@ -296,7 +337,10 @@ def test_recall_screen_finds_and_saves_the_lot(
 
 
 def test_day_models_are_well_behaved_qt_models(
-    qtmodeltester, database: Database, make_patient, practitioner_id: int  # type: ignore[no-untyped-def]
+    qtmodeltester,
+    database: Database,
+    make_patient,
+    practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """The day list and the slot grid pass Qt's model tester with rows in them."""
     _book(database, make_patient(), practitioner_id, _today_at(9))
@@ -308,4 +352,3 @@ def test_day_models_are_well_behaved_qt_models(
     grid = SlotGridModel()
     grid.set_rows([("Today", datetime.now().date())], "day", rows)
     qtmodeltester.check(grid)
-
