@@ -212,12 +212,11 @@ class ClinicDay(QObject):
         actor = window.actor
         if actor is None:
             return
-        whose = (
-            actor.practitioner_id
-            if actor.practitioner_id is not None and actor.can(Permission.CHART)
-            else None
-        )
-        if whose is None and not actor.can(Permission.MANAGE_ACCOUNTS):
+        # An admin sees the whole clinic's list (their own drafts among them); a
+        # practitioner their own.
+        admin = actor.can(Permission.MANAGE_ACCOUNTS)
+        whose = None if admin else actor.practitioner_id
+        if whose is None and not admin:
             return
         dialog = DraftsDialog(window.ops, whose, window)
         dialog.visit_requested.connect(self.open_visit)

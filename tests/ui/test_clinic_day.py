@@ -352,3 +352,42 @@ def test_day_models_are_well_behaved_qt_models(
     grid = SlotGridModel()
     grid.set_rows([("Today", datetime.now().date())], "day", rows)
     qtmodeltester.check(grid)
+
+
+def test_the_drafts_list_opens_a_draft_and_an_admin_sees_the_clinics(
+    qtbot,
+    window: MainWindow,
+    database: Database,
+    make_patient,
+    practitioner_id: int,
+    when_modal,  # type: ignore[no-untyped-def]
+) -> None:
+    """Day › Visits not signed lists every practitioner's old drafts for an admin; Open
+    visit opens the chosen one on the body map."""
+    lee = add_account(database, "lee", Role.PRACTITIONER, name="Lee Chen")
+    pid = make_patient()
+    old = datetime.now().astimezone() - timedelta(days=3)
+    with database.write() as session:
+        mine, _ = start_visit(session, pid, practitioner_id, old)
+        start_visit(session, pid, int(lee.practitioner_id), old + timedelta(hours=1))  # type: ignore[arg-type]
+    seen: list[list[str]] = []
+
+    def open_first(dialog) -> None:  # type: ignore[no-untyped-def]
+        model = dialog.table.model()
+        seen.append([model.index(r, 4).data() for r in range(model.rowCount())])
+        dialog.table.selectRow(0)
+        qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
+
+    when_modal(open_first)
+    window.clinic_day.drafts_action.trigger()
+    assert seen == [["Ana Ruiz", "Lee Chen"]]
+    assert window.visit_chart is not None and window.visit_chart.visit_id == mine
+
+
+def test_a_bad_npi_is_refused_in_the_practitioner_profile() -> None:
+    """An NPI with a wrong check digit gets a message naming the check digit."""
+    from charting.services.practitioners import PractitionerInput, validate_practitioner
+
+    errors = validate_practitioner(PractitionerInput("Ana Ruiz", npi="1234567890"))
+    assert "check digit" in errors["npi"]
+    assert "npi" not in validate_practitioner(PractitionerInput("Ana Ruiz", npi="1234567893"))
