@@ -172,8 +172,11 @@ def _validate(data: AppointmentInput) -> dict[str, str]:
 def _lock_practitioner(session: Session, practitioner_id: int) -> Practitioner:
     # The practitioner's row is the lock for their diary on PostgreSQL: a second workstation
     # checking the same diary waits here until this booking commits, then sees it.
+    # (FOR NO KEY UPDATE: it does not wait for visits being started with this practitioner.)
     session.execute(
-        select(Practitioner.id).where(Practitioner.id == practitioner_id).with_for_update()
+        select(Practitioner.id)
+        .where(Practitioner.id == practitioner_id)
+        .with_for_update(key_share=True)
     )
     practitioner = session.get(Practitioner, practitioner_id)
     if practitioner is None or not practitioner.active:

@@ -815,8 +815,8 @@ def _check_consent(facts: Facts) -> Iterator[Finding]:
         words = ", ".join(CONSENT_LABELS[m] for m in missing)
         yield Finding(
             ",".join(missing),
-            f"No recorded consent covers {words}. Record the patient's consent (Patient › "
-            "Consent) before treating, or note why it was not taken.",
+            f"No recorded consent covers {words}. Record the patient's consent (Day › "
+            "Consent) before treating, or acknowledge this warning saying why it was not taken.",
         )
 
 
