@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 
@@ -132,8 +132,10 @@ class ClinicDay(QObject):
         self.billing_action.setEnabled(self.window.can(Permission.VIEW_CLINICAL))
         if self._session_user != actor.user_id:
             self._session_user = actor.user_id
-            self.announce_drafts()
+            # After the window's own "Welcome" message, which would cover it.
+            QTimer.singleShot(0, self.announce_drafts)
 
+    @Slot()
     def announce_drafts(self) -> str:
         """Put "3 visits not signed, oldest 4 days" in the status bar; return it."""
         actor = self.window.actor

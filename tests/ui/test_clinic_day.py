@@ -114,7 +114,9 @@ def test_open_drafts_show_at_sign_in(
     day = window.clinic_day.day_list
     assert "2 visits not signed, oldest 4 days" in day.drafts_link.text()
     assert day.drafts_link.isVisible()
-    assert window.clinic_day.announce_drafts() == "2 visits not signed, oldest 4 days"
+    qtbot.waitUntil(
+        lambda: "2 visits not signed, oldest 4 days" in window.statusBar().currentMessage()
+    )
 
 
 def test_booking_from_the_week_view_with_the_keyboard(
