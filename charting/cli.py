@@ -137,6 +137,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated: pdf, csv, fhir (default: all three)",
     )
     export.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    recall = commands.add_parser(
+        "recall",
+        help="list every visit and patient treated with a recalled needle lot (CSV)",
+        description="Find every visit treated with a needle lot (or brand and size) for a "
+        "manufacturer's recall and write them, with the patients' contact details, to a CSV "
+        "file readable by its owner only. The search is written to the audit log.",
+    )
+    recall.add_argument("--lot", default="", metavar="LOT", help="the recalled lot number")
+    recall.add_argument("--brand", default="", metavar="BRAND", help="needle brand")
+    recall.add_argument("--size", default="", metavar="SIZE", help="gauge x length, e.g. 0.25x40")
+    recall.add_argument("--since", type=_iso_date, metavar="DATE", help="visits on or after DATE")
+    recall.add_argument("--until", type=_iso_date, metavar="DATE", help="visits on or before DATE")
+    recall.add_argument("--out", required=True, metavar="FILE.csv", help="the CSV file to write")
+    recall.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
     backup = commands.add_parser(
         "backup",
         help="back up the database now (SQLite's online backup API, checked afterwards)",
@@ -250,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_export(opened.database, args)
         if args.command == "backup":
             return _run_backup(opened.database, args)
+        if args.command == "recall":
+            return _run_recall(opened.database, args)
         if args.command == "audit":
             return _run_audit_verify(opened.database, args.anchor)
     except _RefusedError as exc:
@@ -299,6 +315,43 @@ def _sign_in(database: object, args: argparse.Namespace) -> object:
         return sign_in(database, user, password)
     except SignInError as exc:
         raise _RefusedError(str(exc)) from None
+
+
+def _split_size(size: str) -> tuple[str, str]:
+    """ "0.25x40" or "0.25 x 40 mm" -> ("0.25", "40 mm"-ish parts as typed)."""
+    for sep in ("\u00d7", "x", "X", "*"):
+        if sep in size:
+            gauge, length = size.split(sep, 1)
+            return gauge.strip(), length.strip()
+    return size.strip(), ""
+
+
+def _run_recall(database: object, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from charting.models.db import Database
+    from charting.services.errors import ServiceError
+    from charting.services.recall import RecallQuery, find, write_csv
+
+    assert isinstance(database, Database)
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        return _fail(f"the folder {out.parent} does not exist")
+    if out.exists():
+        return _fail(f"{out} exists already; choose a new file name")
+    gauge, length = _split_size(args.size)
+    query = RecallQuery(args.lot, args.brand, gauge, length, args.since, args.until)
+    try:
+        with database.write() as session:
+            rows = find(session, query)
+            write_csv(session, rows, out, query)
+    except ServiceError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write {out}: {exc.strerror}")
+    patients = len({r.patient_id for r in rows})
+    print(f"{len(rows)} visits of {patients} patients ({query.describe()}) written to {out}")
+    return 0
 
 
 def _run_backup(database: object, args: argparse.Namespace) -> int:

@@ -31,6 +31,8 @@ from charting.ui.course_view import CourseDialog
 from charting.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tools.day_screens import day_screens  # noqa: E402 (needs the project root on the path)
 
 
 def main() -> int:
@@ -75,6 +77,7 @@ def main() -> int:
             window.grab().save(str(out / f"main-window-{size[0]}x{size[1]}.png"))
             window.close()
         _visit_screens(app, db, settings, out)
+        day_screens(app, db, settings, out)
         _dialog_screens(app, db, out)
         _security_screens(app, db, settings, Path(tmp) / "backups", out)
         db.dispose()

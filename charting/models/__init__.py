@@ -1,6 +1,13 @@
 """SQLAlchemy models, the database engine and the schema migrations (Qt-free)."""
 
 from charting.models.base import Base, utcnow
+from charting.models.day import (
+    Appointment,
+    AppointmentChange,
+    AppointmentStatus,
+    Consent,
+    VisitBilling,
+)
 from charting.models.entities import (
     AdverseEvent,
     Amendment,
@@ -28,9 +35,13 @@ from charting.models.pain import PainArea, PainSummary
 __all__ = [
     "AdverseEvent",
     "Amendment",
+    "Appointment",
+    "AppointmentChange",
+    "AppointmentStatus",
     "AuditEvent",
     "Base",
     "ClinicSetting",
+    "Consent",
     "Counter",
     "EAPair",
     "HandoutIssue",
@@ -48,6 +59,7 @@ __all__ = [
     "Sex",
     "UserAccount",
     "Visit",
+    "VisitBilling",
     "VisitStatus",
     "utcnow",
 ]

@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session
 from charting.models import (
     AdverseEvent,
     Amendment,
+    Appointment,
     AuditEvent,
     ClinicSetting,
+    Consent,
     Counter,
     EAPair,
     HandoutIssue,
@@ -46,6 +48,7 @@ from charting.models import (
     SafetyAcknowledgement,
     UserAccount,
     Visit,
+    VisitBilling,
     utcnow,
 )
 from charting.services import audit_keys, guard
@@ -243,7 +246,7 @@ def record_separately(
 def _patient_of(session: Session, obj: object) -> int | None:
     if isinstance(obj, Patient):
         return obj.id
-    if isinstance(obj, Visit):
+    if isinstance(obj, (Visit, Appointment, Consent)):
         return obj.patient_id
     visit_id = getattr(obj, "visit_id", None)
     if visit_id is None:
@@ -298,6 +301,9 @@ _NOUNS: dict[type, str] = {
     Practitioner: "practitioner",
     UserAccount: "account",
     ClinicSetting: "setting",
+    Appointment: "appointment",
+    Consent: "consent",
+    VisitBilling: "billing",
 }
 
 
@@ -317,6 +323,8 @@ def _permission_for(actor: Actor, obj: object, verb: str, changed: Sequence[str]
         return Permission.SIGN
     if isinstance(obj, HandoutIssue):
         return Permission.VIEW_CLINICAL  # whoever may read the visit may give its handout
+    if isinstance(obj, Appointment):
+        return Permission.BOOK
     if isinstance(
         obj,
         (
@@ -327,6 +335,8 @@ def _permission_for(actor: Actor, obj: object, verb: str, changed: Sequence[str]
             NeedleCountResolution,
             PainArea,
             Protocol,
+            Consent,
+            VisitBilling,
         ),
     ):
         return Permission.CHART
@@ -348,6 +358,15 @@ def _allowed_without_permission(
     if isinstance(obj, Practitioner) and verb == "update":
         return obj.id == actor.practitioner_id and "active" not in changed
     return False
+
+
+def signed_how_late(started_at: datetime, signed_at: datetime) -> str:
+    """How long after the visit it was signed, in local calendar days ("signed 4 days after
+    the visit"), so the log shows late signing without anyone working it out."""
+    days = (signed_at.astimezone().date() - started_at.astimezone().date()).days
+    if days <= 0:
+        return "signed on the day of the visit"
+    return f"signed {days} day{'s' if days != 1 else ''} after the visit"
 
 
 def _audit_changes(session: Session, _context: object) -> None:
@@ -388,6 +407,8 @@ def _audit_changes(session: Session, _context: object) -> None:
             action = "patient.delete" if obj.deleted_at is not None else "patient.restore"
         if isinstance(obj, Visit) and "status" in changed:
             action = f"visit.{obj.status}"  # visit.signed
+            if obj.signed_at is not None:
+                detail = f"{detail}; {signed_how_late(obj.started_at, obj.signed_at)}"
         if isinstance(obj, UserAccount) and "roles" in changed:
             action = "account.roles_changed"
         _append(session, actor, action, patient_id=patient_id, target=target, detail=detail)

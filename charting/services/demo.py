@@ -50,6 +50,7 @@ from charting.models import (
 from charting.services import audit, settings
 from charting.services.access import Actor, Permission, actor_of, require
 from charting.services.changes import Changes
+from charting.services.demo_day import fill_demo_day
 from charting.services.errors import ServiceError
 from charting.services.pain_measures import AreaShape, measure
 from charting.services.patients import CHART_COUNTER, format_chart_number
@@ -898,6 +899,7 @@ def create_demo_clinic(
                     f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
                 )
             )
+    fill_demo_day(session, added, practitioner_ids, seed)  # the book, consents, lots, billing
     return patients, visits_added, Changes(patients=frozenset(added))
 
 

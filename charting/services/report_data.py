@@ -13,6 +13,7 @@ from charting.bodymap import BodyMap
 from charting.models import Patient, Practitioner, Visit
 from charting.services import outcomes, pain_drawings, signatures, visit_record
 from charting.services.access import Permission, require
+from charting.services.appointments import next_booked
 from charting.services.errors import NotFoundError
 from charting.services.handouts import handout_issues
 from charting.services.marks import MarkRow, list_marks
@@ -131,6 +132,10 @@ class VisitData:
         """Whether the visit is signed but no longer matches its signature."""
         return self.status == "signed" and self.signature_problem is not None
 
+    # The patient's next booked appointment after this visit, from the appointment book
+    # (the visit's own "next appointment" field when nothing is booked).
+    next_appointment: datetime | None = None
+
 
 @dataclass(frozen=True)
 class VisitReport:
@@ -234,6 +239,8 @@ def visit_data(session: Session, visit: Visit, bodymap: BodyMap) -> VisitData:
         needle_resolution=resolution,
         pain_areas=tuple(a.shape for a in pain_drawings.drawing(session, visit.id)),
         pain=pain_drawings.stored_measures(session, [visit.id]).get(visit.id),
+        next_appointment=next_booked(session, visit.patient_id, visit.started_at)
+        or visit.next_appointment,
     )
 
 

@@ -33,6 +33,7 @@ from charting.models import (
 from charting.services import clinical_lists as lists
 from charting.services import signatures
 from charting.services.access import Permission, PermissionDeniedError, actor_of, deny, require
+from charting.services.appointments import visit_signed
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.guard import BOOKING_COLUMNS, check_editable
@@ -590,6 +591,7 @@ def sign_visit(
     visit.status = VisitStatus.SIGNED.value
     visit.signed_at = utcnow()
     visit.signed_by_id = practitioner_id
+    visit_signed(session, visit_id)
     return Changes(visits=frozenset({visit_id}))
 
 

@@ -41,6 +41,7 @@ from charting.services.demo import DEMO_CLINIC_NAME, DEMO_PASSWORD, DEMO_USERNAM
 from charting.services.errors import NotFoundError, ServiceError
 from charting.services.settings import SecuritySettings, load_security
 from charting.ui.app import damaged_file_text
+from charting.ui.clinic_day import ClinicDay
 from charting.ui.demo_launch import launch_demo
 from charting.ui.lock import IdleWatcher, LockPage
 from charting.ui.login_dialog import ChangePasswordDialog, LoginDialog
@@ -173,6 +174,7 @@ class MainWindow(QMainWindow):
 
         self._make_actions()
         self._connect()
+        self.clinic_day = ClinicDay(self)  # today's list, the book, drafts, consent, billing
         where = database.sqlite_path or database.url.render_as_string(hide_password=True)
         self.statusBar().showMessage(f"Database: {where}")
         if database.actor is None:
@@ -229,7 +231,7 @@ class MainWindow(QMainWindow):
             self.backup_action: Permission.BACKUP,
             self.find_action: Permission.VIEW_PATIENTS,
         }
-        self._patient_actions = (
+        self._patient_actions: tuple[QAction, ...] = (
             self.edit_patient_action,
             self.new_visit_action,
             self.delete_patient_action,
@@ -358,6 +360,7 @@ class MainWindow(QMainWindow):
             can_add_patients=self.can(Permission.EDIT_PATIENTS), can_load_demo=not self.demo
         )
         self.demo_action.setVisible(not self.demo)
+        self.clinic_day.apply_actor()
         self._update_actions()
         if actor is not None and not self.is_locked:
             self._update_pages()
@@ -387,7 +390,7 @@ class MainWindow(QMainWindow):
             self.welcome.set_practitioner(self._own_practitioner_name(), self._practitioner_step())
             self.pages.setCurrentWidget(self.welcome)
         else:
-            self.pages.setCurrentWidget(self.no_selection)
+            self.pages.setCurrentWidget(self.clinic_day.start_page or self.no_selection)
         text = self.patient_model.search_text
         self.result_count.setText(
             f"{count:,} patient{'s' if count != 1 else ''}"
@@ -716,7 +719,7 @@ class MainWindow(QMainWindow):
         if found:
             p = found[0]
             initial = practitioner_service.PractitionerInput(
-                p.name, p.credentials, p.licence_number, p.style
+                p.name, p.credentials, p.licence_number, p.style, p.npi
             )
         data = PractitionerDialog.ask(self, initial)
         if data is not None:
