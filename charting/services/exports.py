@@ -29,9 +29,8 @@ import re
 import tempfile
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import IO, Any
@@ -40,7 +39,7 @@ import pydantic
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from charting.bodymap import BodyMap, load_bodymap
+from charting.bodymap import BodyMap
 from charting.models import (
     AdverseEvent,
     Amendment,
@@ -53,11 +52,11 @@ from charting.models import (
     VisitStatus,
 )
 from charting.services import clinical_lists as lists
+from charting.services import csv_tables
 from charting.services.access import Permission, require
+from charting.services.csv_tables import Column
 from charting.services.errors import ServiceError, ValidationError
-from charting.services.marks import RESPONSES, TECHNIQUES
 from charting.services.patients import search_patient_ids
-from charting.services.visit_record import FIELDS
 
 # -- canonical URLs ----------------------------------------------------------------------------
 CHARTING_FHIR_BASE = "https://charting.example/fhir"
@@ -90,8 +89,6 @@ LATERALITY = {"L": "left", "R": "right", "M": "midline"}
 GENDER = {"female": "female", "male": "male", "intersex": "other", "unknown": "unknown"}
 FORMATS = ("pdf", "csv", "fhir")
 
-# OWASP ASVS 1.2.10 triggers, plus NUL (reliability.md §3.6); "'" makes the guard reversible.
-_INJECTION_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0", "'")
 _URN_UUID = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -254,292 +251,54 @@ def _muscle_name(bodymap: BodyMap, muscle_id: str | None) -> str:
 
 
 # -- CSV -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Column:
-    """One column of an exported CSV file, as the data dictionary describes it."""
-
-    name: str
-    meaning: str
-    type: str
-    allowed: str = ""
-
-
-def _choices(values: Iterable[str]) -> str:
-    return "; ".join(sorted(v for v in values if v))
-
-
-_SIDES = "L (left); R (right); M (midline)"
-_VISIT_KEYS = (
-    Column("chart_number", "Patient's chart number", "text", "six digits"),
-    Column("visit_id", "Visit id (unique in this export)", "integer"),
-)
-_UNITS = {
-    "pain_now": "0-10 numeric rating scale (before treatment)",
-    "pain_best": "0-10 numeric rating scale",
-    "pain_worst": "0-10 numeric rating scale",
-    "pain_after": "0-10 numeric rating scale (after treatment)",
-    "retention_minutes": "minutes",
-    "odi_percent": "percent (Oswestry Disability Index total)",
-    "rmdq_score": "points (Roland-Morris total)",
-    "needles_out": "needles",
-}
-
-
-def _field_column(name: str) -> Column:
-    spec = FIELDS[name]
-    if spec.kind == "int":
-        unit = _UNITS.get(name, "")
-        return Column(name, spec.label, "integer", f"{spec.low}-{spec.high} {unit}".strip())
-    if spec.kind == "date":
-        return Column(name, spec.label, "date (YYYY-MM-DD)")
-    if spec.kind == "datetime":
-        return Column(name, spec.label, "date-time (ISO 8601, UTC)")
-    if spec.kind == "bool":
-        return Column(name, spec.label, "boolean", "true; false")
-    if spec.kind == "choices":
-        allowed = _choices(spec.choices) if spec.choices else "free entries"
-        return Column(name, spec.label, "list separated by '; '", allowed)
-    if spec.kind == "psfs":
-        return Column(
-            name,
-            "Patient-Specific Functional Scale items",
-            "list of activity=score separated by '; '",
-            "score 0 (unable) - 10 (as before the problem)",
-        )
-    return Column(name, spec.label, "text")
-
-
-VISIT_COLUMNS: tuple[Column, ...] = (
-    *_VISIT_KEYS,
-    Column("number", "Visit number in the patient's course", "integer", "1 or more"),
-    Column("started_at", "When the visit started", "date-time (ISO 8601, UTC)"),
-    Column("practitioner", "Treating practitioner", "text"),
-    Column("status", "Whether the visit is signed", "text", _choices(v.value for v in VisitStatus)),
-    Column("signed_at", "When the visit was signed", "date-time (ISO 8601, UTC)"),
-    Column(
-        "content_hash", "SHA-256 of the signed content", "text", "64 hex digits, empty if draft"
-    ),
-    *(_field_column(name) for name in FIELDS),
-)
-MARK_COLUMNS: tuple[Column, ...] = (
-    *_VISIT_KEYS,
-    Column("mark_id", "Mark id (unique in this export)", "integer"),
-    Column("kind", "What the mark records", "text", _choices(k.value for k in MarkKind)),
-    Column("point_code", "WHO acupoint code (acupoint marks)", "text", "codes of the catalog"),
-    Column("pinyin", "Acupoint name in pinyin", "text"),
-    Column("english", "Acupoint name in English (translations vary)", "text"),
-    Column("side", "Side of the body", "text", _SIDES),
-    Column("view", "Body-map view the mark was made on", "text"),
-    Column("x", "Horizontal position in body-model units of the view", "number"),
-    Column("y", "Vertical position in body-model units of the view", "number"),
-    Column("location_variant", "Alternative point location used", "text"),
-    Column("muscle", "Muscle id (trigger points)", "text", "ids of the muscle catalog"),
-    Column("muscle_name", "Muscle name (trigger points)", "text"),
-    Column("technique", "Technique used", "text", _choices(TECHNIQUES)),
-    Column("depth_mm", "Needling depth", "number", "above 0 up to 150 mm"),
-    Column("response", "Response obtained", "text", _choices(RESPONSES)),
-    Column("note", "Practitioner's note on the mark", "text"),
-    Column("cup_type", "Cupping type", "text", _choices(lists.ids(lists.CUP_TYPES))),
-    Column("cup_count", "Number of cups", "integer", "cups"),
-    Column("cup_minutes", "Cup retention", "integer", "minutes"),
-    Column("skin_response", "Skin response to cupping", "text"),
-)
-EA_COLUMNS: tuple[Column, ...] = (
-    *_VISIT_KEYS,
-    Column("pair_id", "EA pair id", "integer"),
-    Column("mark_a_id", "First needle (mark_id in marks.csv)", "integer"),
-    Column("mark_b_id", "Second needle (mark_id in marks.csv)", "integer"),
-    Column("waveform", "Stimulation waveform", "text", _choices(lists.EA_WAVEFORMS)),
-    Column("frequency_hz", "Stimulation frequency", "number", "above 0 up to 200 Hz"),
-    Column("intensity_ma", "Stimulation intensity", "number", "0-50 mA"),
-    Column("minutes", "Stimulation time", "integer", "above 0 up to 120 minutes"),
-    Column("device", "Stimulator device", "text"),
-)
-EVENT_COLUMNS: tuple[Column, ...] = (
-    *_VISIT_KEYS,
-    Column("event_id", "Adverse event id", "integer"),
-    Column("recorded_at", "When the event was recorded", "date-time (ISO 8601, UTC)"),
-    Column("kind", "What happened", "text", _choices(lists.ids(lists.ADVERSE_EVENT_KINDS))),
-    Column("severity", "Severity", "text", _choices(lists.ids(lists.ADVERSE_SEVERITIES))),
-    Column("action", "Action taken", "text"),
-    Column("note", "Description", "text"),
-)
-AMENDMENT_COLUMNS: tuple[Column, ...] = (
-    *_VISIT_KEYS,
-    Column("amendment_id", "Amendment id", "integer"),
-    Column("created_at", "When the amendment was made", "date-time (ISO 8601, UTC)"),
-    Column("author", "Practitioner who amended", "text"),
-    Column("field", "Visit field corrected (a column of visits.csv)", "text"),
-    Column("original", "Value as signed", "text"),
-    Column("corrected", "Corrected value", "text"),
-    Column("reason", "Reason for the amendment", "text"),
-)
-DICTIONARY_COLUMNS: tuple[Column, ...] = (
-    Column("file", "CSV file name", "text"),
-    Column("column", "Column name (first row of the file)", "text"),
-    Column("meaning", "What the column holds", "text"),
-    Column("type", "Value type", "text"),
-    Column("allowed", "Allowed values or units", "text"),
-)
+#: The files of the CSV export (the tables of :mod:`charting.services.csv_tables`, then the
+#: data dictionary), with their columns.
 CSV_TABLES: dict[str, tuple[Column, ...]] = {
-    "visits.csv": VISIT_COLUMNS,
-    "marks.csv": MARK_COLUMNS,
-    "ea_pairs.csv": EA_COLUMNS,
-    "adverse_events.csv": EVENT_COLUMNS,
-    "amendments.csv": AMENDMENT_COLUMNS,
-    "data_dictionary.csv": DICTIONARY_COLUMNS,
+    **{t.file: t.columns for t in csv_tables.TABLES},
+    "data_dictionary.csv": csv_tables.DICTIONARY,
 }
+guard_cell = csv_tables.guard_cell
 
 
-def guard_cell(text: str) -> str:
-    """Neutralise a text cell a spreadsheet would run as a formula (OWASP ASVS 1.2.10)."""
-    return "'" + text if text.startswith(_INJECTION_STARTS) else text
-
-
-def _cell(value: Any) -> str:
-    """A value as written to CSV: numbers stay numeric, text is guarded against formulas."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return _utc(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return guard_cell(str(value))
-
-
-def _field_value(name: str, value: Any) -> Any:
-    kind = FIELDS[name].kind
-    if kind == "choices":
-        return "; ".join(value or [])
-    if kind == "psfs":
-        return "; ".join(f"{item['activity']}={item['score']}" for item in value or [])
-    return value
-
-
-def _write_table(path: Path, columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> Path:
-    names = [c.name for c in columns]
-    # utf-8-sig writes a BOM so spreadsheets detect UTF-8; the csv module quotes per RFC 4180.
-    with atomic_writer(path, newline="", encoding="utf-8-sig") as handle:
+def _write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    # A BOM lets spreadsheets detect UTF-8; it is written by hand because the utf-8-sig
+    # codec encodes every row through Python (a tenth of the export's time). The csv module
+    # quotes per RFC 4180.
+    with atomic_writer(path, newline="", encoding="utf-8") as handle:
+        handle.write("\ufeff")
         writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(names)
-        for row in rows:
-            writer.writerow([_cell(row.get(name)) for name in names])
+        writer.writerow(header)
+        writer.writerows(rows)
     return path
-
-
-def _csv_rows(
-    session: Session, patients: Sequence[Patient], bodymap: BodyMap
-) -> dict[str, list[dict[str, Any]]]:
-    practitioners = {p.id: p.display_name for p in session.scalars(select(Practitioner))}
-    tables: dict[str, list[dict[str, Any]]] = {name: [] for name in CSV_TABLES}
-    for patient in patients:
-        for visit in _visits(session, patient.id):
-            keys = {"chart_number": patient.chart_number, "visit_id": visit.id}
-            tables["visits.csv"].append(
-                {
-                    **keys,
-                    "number": visit.number,
-                    "started_at": visit.started_at,
-                    "practitioner": practitioners.get(visit.practitioner_id, ""),
-                    "status": visit.status,
-                    "signed_at": visit.signed_at,
-                    "content_hash": visit.content_hash,
-                    **{name: _field_value(name, getattr(visit, name)) for name in FIELDS},
-                }
-            )
-            for mark in _marks(session, visit.id):
-                pinyin, english = _point_names(bodymap, mark.point_code)
-                tables["marks.csv"].append(
-                    {
-                        **keys,
-                        "mark_id": mark.id,
-                        **{
-                            c: getattr(mark, c)
-                            for c in (
-                                "kind",
-                                "point_code",
-                                "side",
-                                "view",
-                                "x",
-                                "y",
-                                "location_variant",
-                                "technique",
-                                "depth_mm",
-                                "response",
-                                "note",
-                                "cup_type",
-                                "cup_count",
-                                "cup_minutes",
-                                "skin_response",
-                            )
-                        },
-                        "pinyin": pinyin,
-                        "english": english,
-                        "muscle": mark.muscle_id,
-                        "muscle_name": _muscle_name(bodymap, mark.muscle_id),
-                    }
-                )
-            for pair in _pairs(session, visit.id):
-                tables["ea_pairs.csv"].append(
-                    {
-                        **keys,
-                        "pair_id": pair.id,
-                        **{c.name: getattr(pair, c.name) for c in EA_COLUMNS[3:]},
-                    }
-                )
-            for event in _events(session, visit.id):
-                tables["adverse_events.csv"].append(
-                    {
-                        **keys,
-                        "event_id": event.id,
-                        "recorded_at": event.created_at,
-                        "kind": event.kind,
-                        "severity": event.severity,
-                        "action": event.action,
-                        "note": event.note,
-                    }
-                )
-            for amendment in _amendments(session, visit.id):
-                tables["amendments.csv"].append(
-                    {
-                        **keys,
-                        "amendment_id": amendment.id,
-                        "created_at": amendment.created_at,
-                        "author": practitioners.get(amendment.author_id, ""),
-                        "field": amendment.field,
-                        "original": amendment.original,
-                        "corrected": amendment.corrected,
-                        "reason": amendment.reason,
-                    }
-                )
-    tables["data_dictionary.csv"] = [
-        {"file": file, "column": c.name, "meaning": c.meaning, "type": c.type, "allowed": c.allowed}
-        for file, columns in CSV_TABLES.items()
-        for c in columns
-    ]
-    return tables
 
 
 def write_csv(
     session: Session,
-    patient_ids: Iterable[int],
+    patient_ids: Iterable[int] | None,
     folder: Path,
     bodymap: BodyMap | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Write the CSV tables and their data dictionary into ``folder``; return the paths.
+    """Write every table of the CSV export and its data dictionary into ``folder``.
 
-    Files: visits, marks, ea_pairs, adverse_events, amendments and data_dictionary (``.csv``),
-    UTF-8 with a BOM, RFC 4180 quoting, text cells guarded against formula injection.
+    Each file is read with one statement per chunk of patients and streamed to disk, so
+    memory stays flat at any clinic size. ``patient_ids`` None exports every patient.
+    ``progress(file)`` is called after each file. Files are UTF-8 with a BOM, RFC 4180
+    quoting, text cells guarded against formula injection.
     """
     require(session, Permission.EXPORT)
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    tables = _csv_rows(session, _patients(session, patient_ids), bodymap or load_bodymap())
-    return [_write_table(folder / name, CSV_TABLES[name], tables[name]) for name in CSV_TABLES]
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ids = None if patient_ids is None else list(patient_ids)
+    paths = []
+    for table in csv_tables.TABLES:
+        rows = csv_tables.stream_rows(session, table, ids, bodymap)
+        paths.append(_write_rows(folder / table.file, [c.name for c in table.columns], rows))
+        if progress:
+            progress(table.file)
+    header = [c.name for c in csv_tables.DICTIONARY]
+    paths.append(_write_rows(folder / "data_dictionary.csv", header, csv_tables.dictionary_rows()))
+    return paths
 
 
 def read_csv_rows(path: Path, *, raw: bool = False) -> list[dict[str, str]]:
