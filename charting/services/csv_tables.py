@@ -195,7 +195,8 @@ def utc_text(expression: Any, dialect: str) -> ColumnElement[Any]:
     :func:`_datetime_cell` slices faster than SQLite's own ``strftime`` reformats it.
     """
     if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", expression), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        text = func.to_char(func.timezone("UTC", expression), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        return func.regexp_replace(text, r"\.000000Z$", "Z")
     return type_coerce(expression, SqlString)
 
 
@@ -235,11 +236,17 @@ def _datetime_cell(value: Any) -> str:
     if isinstance(value, str) and value.endswith("Z"):
         return value  # formatted by the database (utc_text)
     if isinstance(value, str):
-        # SQLite: "2025-03-01 09:30:00.000000" (stored in UTC) -> "2025-03-01T09:30:00Z".
+        # SQLite: "2025-03-01 09:30:00.250000" (stored in UTC) -> "2025-03-01T09:30:00.250000Z";
+        # whole seconds are written without the fraction ("2025-03-01T09:30:00Z").
+        fraction = value[19:26]
+        if fraction.strip(".0"):
+            return f"{value[:10]}T{value[11:19]}{fraction}Z"
         return f"{value[:10]}T{value[11:19]}Z"
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    value = value.astimezone(UTC).replace(tzinfo=None)
+    spec = "microseconds" if value.microsecond else "seconds"
+    return value.isoformat(timespec=spec) + "Z"
 
 
 def _date_cell(value: Any) -> str:
