@@ -28,6 +28,8 @@ from charting.services.errors import ServiceError, ValidationError
 from charting.services.report_data import course_report
 
 FORMATS = exports.FORMATS
+#: The CSV export's files (its tables, then the data dictionary): one progress step each.
+CSV_FILES = tuple(exports.CSV_TABLES)
 #: Below this many patients the PDFs are built in this process (starting workers costs more).
 PARALLEL_FROM = 8
 
@@ -81,6 +83,84 @@ def check_folder(folder: Path) -> Path:
 
 def _pdf_name(chart_number: str) -> str:
     return f"{chart_number}.pdf"
+
+
+#: Name of the file in a staging folder that says which process is writing it.
+OWNER_FILE = ".owner"
+#: A staging folder without an owner file (left by an older version) counts as abandoned
+#: once it has not changed for this long.
+ABANDONED_AFTER_S = 600
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker as soon as the export that started it is gone.
+
+    A killed export (SIGKILL, a crash, the window closed by force) never tells its pool to
+    shut down, and each worker would go on building PDFs of patient data nobody collects.
+    A daemon thread checks every half second whether the parent still exists (portable:
+    the parent id changes when the parent dies) and ends the worker at once.
+    """
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def lock_down(folder: Path) -> None:
+    """Make ``folder`` and everything in it readable by its owner only (0700 / 0600).
+
+    Every exported file goes through here before the export is renamed into place, whatever
+    wrote it (ReportLab writes PDFs with the process umask, usually 0644).
+    """
+    folder.chmod(0o700)
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    except OSError:
+        return False
+    return True
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Remove the staging folders of interrupted exports in ``folder``; return them.
+
+    A staging folder is a leftover when the process named in its owner file is gone, or
+    (without an owner file) when it has not changed for ``ABANDONED_AFTER_S``. The staging
+    folder of an export still running, here or in another process, is left alone.
+    """
+    removed = []
+    for path in sorted(folder.glob(".charting-export-*.partial")):
+        if not path.is_dir() or path.is_symlink():
+            continue
+        owner = path / OWNER_FILE
+        try:
+            pid = int(owner.read_text().split()[0])
+            abandoned = not _alive(pid)
+        except (OSError, ValueError, IndexError):
+            try:
+                abandoned = time.time() - path.stat().st_mtime > ABANDONED_AFTER_S
+            except OSError:
+                continue
+        if abandoned:
+            shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
+                removed.append(path)
+    return removed
 
 
 @cache
@@ -139,12 +219,22 @@ def run_export(
     while final.exists():
         n += 1
         final = folder / f"charting-export-{stamp}-{n}"
+    leftovers = remove_leftovers(folder)
+    if leftovers:
+        audit.record_separately(
+            database,
+            actor,
+            "export.cleanup",
+            "Removed the unfinished export(s) left by an interrupted run: "
+            + ", ".join(p.name for p in leftovers),
+        )
     staging = folder / f".{final.name}.partial"
     staging.mkdir(mode=0o700)
+    (staging / OWNER_FILE).write_text(f"{os.getpid()}\n")
     started = time.perf_counter()
     total = (
         len(patient_ids) * (1 if "pdf" in wanted else 0)
-        + (1 if "csv" in wanted else 0)
+        + (len(CSV_FILES) if "csv" in wanted else 0)
         + (len(patient_ids) if "fhir" in wanted else 0)
     )
     done = 0
@@ -162,14 +252,22 @@ def run_export(
             _export_pdfs(database, patient_ids, staging, tick, cancelled, workers)
         if "csv" in wanted:
             with database.read() as session:
-                exports.write_csv(session, patient_ids, staging / "csv", bodymap)
-            tick("CSV tables")
+                exports.write_csv(
+                    session,
+                    patient_ids,
+                    staging / "csv",
+                    bodymap,
+                    lambda file: tick(f"CSV tables ({file})"),
+                )
+            tick("CSV tables (data_dictionary.csv)")
         if "fhir" in wanted:
             for pid in patient_ids:
                 with database.read() as session:
                     exports.write_fhir(session, [pid], staging / "fhir", bodymap)
                 tick("FHIR bundles")
         exports.write_export_readme(staging, wanted)
+        (staging / OWNER_FILE).unlink()
+        lock_down(staging)
         staging.rename(final)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -217,7 +315,12 @@ def _export_pdfs(
         return
     # "spawn" gives each worker a clean interpreter: no inherited database connections or Qt.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_watch_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         pending: set[Future[str]] = set()
         queue = list(patient_ids)
         try:

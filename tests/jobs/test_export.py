@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from charting.jobs.export import ExportCancelled, Progress, run_export
+from charting.jobs.export import CSV_FILES, ExportCancelled, Progress, run_export
 from charting.models.db import Database
 from charting.services.demo import create_demo_clinic
 from charting.services.errors import ValidationError
@@ -51,7 +51,9 @@ def test_export_writes_every_format_and_a_readme(
         "csv/data_dictionary.csv",
         "fhir/000001.fhir.json",
     } <= names
-    assert seen[-1].done == seen[-1].total == 3 + 1 + 3
+    # One step per PDF, per CSV file (the tables and the data dictionary), per FHIR bundle.
+    assert seen[-1].done == seen[-1].total == 3 + len(CSV_FILES) + 3
+    assert "CSV tables (patients.csv)" in {p.stage for p in seen}
     text = PdfReader(result.folder / "000001.pdf").pages[0].extract_text()
     assert "Course report" in text
     readme = (result.folder / "README.txt").read_text()
@@ -198,3 +200,123 @@ def test_command_line_export_unwritable_folder(
     result = _charting("export", "--out", str(blocker / "sub"), "--db", database_url)
     assert result.returncode == 1
     assert "Cannot create" in result.stderr
+
+
+# -- trust at rest: modes, leftovers, orphaned workers -------------------------------------------
+def test_every_exported_file_is_owner_only(
+    database: Database, clinic: list[int], out: Path
+) -> None:
+    """PDFs, CSV and FHIR files are 0600 and every folder 0700, whatever the umask."""
+    old = os.umask(0o022)
+    try:
+        result = run_export(database, clinic, out, ["pdf", "csv", "fhir"], workers=2)
+    finally:
+        os.umask(old)
+    paths = [result.folder, *result.folder.rglob("*")]
+    assert any(p.suffix == ".pdf" for p in paths) and any(p.is_dir() for p in paths[1:])
+    loose = {str(p.relative_to(out)): oct(p.stat().st_mode & 0o777) for p in paths
+             if p.stat().st_mode & 0o077}  # fmt: skip
+    assert loose == {}
+
+
+def test_leftovers_of_an_interrupted_export_are_removed_and_logged(
+    database: Database, clinic: list[int], out: Path
+) -> None:
+    """A staging folder whose export process is gone is removed at the next export, and logged;
+    one whose process still runs is kept."""
+    from sqlalchemy import select
+
+    from charting.models import AuditEvent
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    leftover = out / ".charting-export-20250101-000000.partial"
+    (leftover / "csv").mkdir(parents=True)
+    (leftover / "csv" / "patients.csv").write_text("family_name\nRuiz\n")
+    (leftover / ".owner").write_text(dead.stdout)
+    running = out / ".charting-export-20250101-000001.partial"
+    running.mkdir()
+    (running / ".owner").write_text(f"{os.getpid()}\n")
+    run_export(database, clinic[:2], out, ["csv"])
+    assert not leftover.exists()
+    assert running.exists()
+    with database.read() as session:
+        entry = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "export.cleanup")
+        ).one()
+    assert leftover.name in entry.detail
+
+
+KILLED_EXPORT = """
+import sys
+from pathlib import Path
+from charting.jobs.export import run_export
+from charting.models.migrate import open_database
+from charting.services.access import Actor
+from charting.services.exports import select_patient_ids
+if __name__ == "__main__":  # the spawned workers import this file too
+    database = open_database(sys.argv[1], Path(sys.argv[2]) / "backups").database
+    database.actor = Actor.system("test")
+    with database.read() as session:
+        ids = select_patient_ids(session)
+    run_export(database, ids * 4, Path(sys.argv[2]) / "out", ["pdf"], workers=2)
+"""
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether a process exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_workers_end_when_the_export_process_is_killed(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
+    """Killing an export with SIGKILL ends its PDF workers at once, even mid-document."""
+    import signal
+    import time
+
+    # Long courses: each PDF takes seconds, so a worker is caught in the middle of one.
+    with database.write() as session:
+        create_demo_clinic(session, 8, 150)
+
+    script = tmp_path / "export.py"
+    script.write_text(KILLED_EXPORT)
+    parent = subprocess.Popen([sys.executable, str(script), database_url, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while time.monotonic() < deadline and len(workers) < 2:
+            time.sleep(0.2)
+            workers = _children(parent.pid)
+        staging = list((tmp_path / "out").glob(".charting-export-*.partial"))
+        assert len(workers) >= 2 and staging
+        time.sleep(2)  # the workers are building their first documents
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline and any(_running(w) for w in workers):
+            time.sleep(0.2)
+        alive = [w for w in workers if _running(w)]
+        assert alive == []
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        for w in _children(parent.pid):
+            os.kill(w, 9)

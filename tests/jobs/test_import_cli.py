@@ -72,10 +72,15 @@ def test_bad_file_and_bad_mapping_exit_with_one_line(
 
 
 def test_a_charting_export_is_imported_whole(
-    database: Database, clinic: list[int], database_url: str, tmp_path: Path  # noqa: F811
+    database: Database,
+    clinic: list[int],  # noqa: F811 (the fixture)
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     """`charting import patients EXPORT/csv` into a new database brings every visit along."""
-    run = _charting("--db", database_url, "export", "--out", str(tmp_path / "out"), "--format", "csv")
+    run = _charting(
+        "--db", database_url, "export", "--out", str(tmp_path / "out"), "--format", "csv"
+    )
     assert run.returncode == 0, run.stderr
     (exported,) = (tmp_path / "out").iterdir()
     target = tmp_path / "new.sqlite3"

@@ -289,7 +289,10 @@ def _all_rows(database: Database) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_export_imported_into_an_empty_database_gives_back_every_record(
-    database: Database, chart: dict[str, Any], practitioner_id: int, tmp_path: Path
+    database: Database,
+    chart: dict[str, Any],  # noqa: F811 (the fixture)
+    practitioner_id: int,
+    tmp_path: Path,
 ) -> None:
     """The demo clinic plus a full record (EA, events, amendments, safety decisions,
     protocols, settings) exported to CSV and imported into an empty database compare equal,
