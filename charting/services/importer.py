@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from charting.models import ClinicSetting, Counter, ImplantedDevice, Patient, Practitioner, Sex
 from charting.services import audit, csv_tables
 from charting.services.access import Permission, require
+from charting.services.changes import Changes
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.patients import (
     CHART_COUNTER,
@@ -477,7 +478,8 @@ def check_values(values: Mapping[str, str], today: date | None = None) -> Checke
     return CheckedRow(0, dict(values), None if problems else data, problems)
 
 
-def _identity(family: str, given: str, born: date | None) -> tuple[str, str, str]:
+def identity(family: str, given: str, born: date | None) -> tuple[str, str, str]:
+    """What two records of one person share: folded family and given names, date of birth."""
     return fold(family), fold(given), born.isoformat() if born else ""
 
 
@@ -486,7 +488,7 @@ def existing_identities(session: Session) -> dict[tuple[str, str, str], str]:
     query = select(
         Patient.family_name, Patient.given_name, Patient.date_of_birth, Patient.chart_number
     )
-    return {_identity(f, g, b): chart for f, g, b, chart in session.execute(query)}
+    return {identity(f, g, b): chart for f, g, b, chart in session.execute(query)}
 
 
 def check_rows(
@@ -513,7 +515,7 @@ def check_rows(
         checked = check_values(values, today)
         checked.line = line
         if checked.patient is not None:
-            key = _identity(
+            key = identity(
                 checked.patient.family_name,
                 checked.patient.given_name,
                 checked.patient.date_of_birth,
@@ -880,3 +882,41 @@ def _bump_sequences(session: Session) -> None:
 
 # re-exported for the UI's device list
 DEVICES = tuple(d.value for d in ImplantedDevice)
+
+
+def import_from_source(
+    session: Session,
+    source: Source,
+    mapping: Mapping[str, str],
+    fixes: Mapping[int, Mapping[str, str]] | None = None,
+    skip: Iterable[int] = (),
+    import_duplicates: bool = False,
+) -> tuple[ImportSummary, Changes]:
+    """Check and import every row of ``source`` (the app's Import button), in one transaction.
+
+    Raises:
+        ValidationError: the mapping lacks names or the date of birth, or no row can be stored.
+    """
+    require(session, Permission.IMPORT)
+    problems = check_mapping(mapping)
+    if problems:
+        raise ValidationError({"mapping": " ".join(problems)})
+    before = session.scalar(select(func.max(Patient.id))) or 0
+    summary = import_patients(
+        session,
+        check_rows(session, source.rows(), mapping, fixes),
+        import_duplicates=import_duplicates,
+        skip=skip,
+        source=source.path.name,
+        mapping=mapping,
+    )
+    added = frozenset(session.scalars(select(Patient.id).where(Patient.id > before)))
+    return summary, Changes(patients=added)
+
+
+def import_export_folder(session: Session, folder: Path) -> tuple[RecordSummary, Changes]:
+    """Import a Charting CSV export, whole (the app's Import button for an export)."""
+    before = session.scalar(select(func.max(Patient.id))) or 0
+    summary = import_export(session, folder)
+    added = frozenset(session.scalars(select(Patient.id).where(Patient.id > before)))
+    return summary, Changes(patients=added)
