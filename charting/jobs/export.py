@@ -261,10 +261,7 @@ def run_export(
                 )
             tick("CSV tables (data_dictionary.csv)")
         if "fhir" in wanted:
-            for pid in patient_ids:
-                with database.read() as session:
-                    exports.write_fhir(session, [pid], staging / "fhir", bodymap)
-                tick("FHIR bundles")
+            _export_fhir(database, patient_ids, staging / "fhir", bodymap, tick, workers)
         exports.write_export_readme(staging, wanted)
         (staging / OWNER_FILE).unlink()
         lock_down(staging)
@@ -313,14 +310,7 @@ def _export_pdfs(
             _build_pdf_here(database, pid, staging)
             tick("PDF documents")
         return
-    # "spawn" gives each worker a clean interpreter: no inherited database connections or Qt.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_watch_parent,
-        initargs=(os.getpid(),),
-    ) as pool:
+    with _pool(workers) as pool:
         pending: set[Future[str]] = set()
         queue = list(patient_ids)
         try:
@@ -337,6 +327,69 @@ def _export_pdfs(
             raise
         if cancelled():
             raise ExportCancelled("Export cancelled; nothing was written.")
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for an export, each ending when this process does."""
+    # "spawn" gives each worker a clean interpreter: no inherited database connections or Qt.
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_watch_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _export_fhir(
+    database: Database,
+    patient_ids: Sequence[int],
+    folder: Path,
+    bodymap: BodyMap,
+    tick: Callable[[str], None],
+    workers: int | None,
+) -> None:
+    """Build each patient's bundle here (set-based reads) while the workers validate and
+    write them, so validation runs on every core alongside the building."""
+    workers = workers or os.cpu_count() or 1
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with database.read() as session:
+        bundles = exports.iter_bundles(session, patient_ids, bodymap)
+        if len(patient_ids) < PARALLEL_FROM or workers == 1:
+            for chart, bundle in bundles:
+                problems = exports.validate_bundle(bundle, bodymap)
+                if problems:
+                    raise exports.fhir_refusal(chart, problems)
+                exports.atomic_write_text(
+                    folder / f"{chart}.fhir.json", exports.bundle_text(bundle)
+                )
+                tick("FHIR bundles")
+            return
+        with _pool(workers) as pool:
+            pending: dict[Future[list[str]], str] = {}
+
+            def collect(block_until_below: int) -> None:
+                while len(pending) > block_until_below:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        chart = pending.pop(future)
+                        problems = future.result()
+                        if problems:
+                            raise exports.fhir_refusal(chart, problems)
+                        tick("FHIR bundles")
+
+            try:
+                for chart, bundle in bundles:
+                    # A few bundles per worker in flight: memory stays flat at any size.
+                    collect(workers * 4)
+                    text = exports.bundle_text(bundle)
+                    pending[pool.submit(exports.validate_and_write, chart, text, str(folder))] = (
+                        chart
+                    )
+                collect(0)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
 
 
 def _build_pdf_here(database: Database, patient_id: int, staging: Path) -> None:

@@ -39,10 +39,9 @@ import pydantic
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from charting.bodymap import BodyMap
+from charting.bodymap import BodyMap, load_bodymap
 from charting.models import (
     AdverseEvent,
-    Amendment,
     EAPair,
     Mark,
     MarkKind,
@@ -73,6 +72,16 @@ PARTICIPATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-Participat
 OBSERVATION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
 FHIR_R4B_SPEC = "https://hl7.org/fhir/R4B/"
+
+FLAG_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/flag-category"
+ALLERGY_CLINICAL_SYSTEM = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+AE_SEVERITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+HEALTH_FLAG_SYSTEM = f"{CHARTING_FHIR_BASE}/CodeSystem/health-flag"
+OUTCOME_SYSTEM = f"{CHARTING_FHIR_BASE}/CodeSystem/outcome-measure"
+# LOINC 97909-6 "Oswestry disability index score ODI", reported as a percent (loinc.org).
+ODI_LOINC = "97909-6"
+ODI_DISPLAY = "Oswestry disability index score ODI"
 
 PAIN_LOINC = "72514-3"
 PAIN_LOINC_DISPLAY = "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
@@ -183,36 +192,6 @@ def select_patient_ids(
 
 
 # -- loading -------------------------------------------------------------------------------------
-def _patients(session: Session, patient_ids: Iterable[int]) -> list[Patient]:
-    ids = set(patient_ids)
-    if not ids:
-        return []
-    query = select(Patient).where(Patient.id.in_(ids)).order_by(Patient.chart_number)
-    return list(session.scalars(query))
-
-
-def _visits(session: Session, patient_id: int) -> list[Visit]:
-    query = select(Visit).where(Visit.patient_id == patient_id).order_by(Visit.number)
-    return list(session.scalars(query))
-
-
-def _marks(session: Session, visit_id: int) -> list[Mark]:
-    return list(session.scalars(select(Mark).where(Mark.visit_id == visit_id).order_by(Mark.id)))
-
-
-def _pairs(session: Session, visit_id: int) -> list[EAPair]:
-    query = select(EAPair).where(EAPair.visit_id == visit_id).order_by(EAPair.id)
-    return list(session.scalars(query))
-
-
-def _events(session: Session, visit_id: int) -> list[AdverseEvent]:
-    query = select(AdverseEvent).where(AdverseEvent.visit_id == visit_id).order_by(AdverseEvent.id)
-    return list(session.scalars(query))
-
-
-def _amendments(session: Session, visit_id: int) -> list[Amendment]:
-    query = select(Amendment).where(Amendment.visit_id == visit_id).order_by(Amendment.id)
-    return list(session.scalars(query))
 
 
 def _utc(value: datetime | None) -> str:
@@ -491,24 +470,272 @@ def _condition_resource(code: str, visit: Visit, refs: dict[str, Any]) -> dict[s
     }
 
 
-def patient_bundle(session: Session, patient_id: int, bodymap: BodyMap) -> dict[str, Any]:
-    """A FHIR R4B ``collection`` Bundle (as JSON-ready dict) of one patient's record.
+# -- health flags, outcomes, EA and adverse events --------------------------------------------
+#: Our health flags as FHIR Flag resources (code in our own CodeSystem, text in words). A metal
+#: allergy is an AllergyIntolerance instead (below).
+_FLAG_TEXTS = {
+    "pregnant": "Pregnant",
+    "bleeding_disorder": "Bleeding disorder",
+    "anticoagulant": "Takes anticoagulants",
+    "epilepsy": "Epilepsy",
+    "diabetes": "Diabetes",
+    "needle_fainting": "Has fainted with needles",
+}
+_DEVICE_TEXTS = {
+    "pacemaker": "Pacemaker",
+    "icd": "Implanted defibrillator (ICD)",
+    "stimulator": "Implanted nerve or spinal cord stimulator",
+    "pump": "Implanted drug pump",
+    "other": "Other implanted electrical device",
+}
+_AE_SEVERITY = {"mild": "mild", "significant": "moderate", "serious": "severe"}
 
-    Raises:
-        ServiceError: the patient does not exist.
+
+def _flag_resources(patient: Any, patient_url: str) -> list[tuple[str, dict[str, Any]]]:
+    """The patient's health flags: Flag resources, and an AllergyIntolerance for metal."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    flags = [(name, text) for name, text in _FLAG_TEXTS.items() if getattr(patient, name)]
+    if patient.implanted_device and patient.implanted_device != "none":
+        flags.append(
+            (
+                f"implanted_device_{patient.implanted_device}",
+                "Implanted device: " + _DEVICE_TEXTS.get(patient.implanted_device, "other"),
+            )
+        )
+    for code, text in flags:
+        if code == "pregnant" and patient.pregnancy_due_date is not None:
+            text += f" (due {patient.pregnancy_due_date.isoformat()})"
+        resource: dict[str, Any] = {
+            "resourceType": "Flag",
+            "status": "active",
+            "category": [
+                {"coding": [{"system": FLAG_CATEGORY_SYSTEM, "code": "clinical",
+                             "display": "Clinical"}]}
+            ],
+            "code": {"coding": [{"system": HEALTH_FLAG_SYSTEM, "code": code, "display": text}],
+                     "text": text},
+            "subject": _ref(patient_url),
+        }  # fmt: skip
+        out.append((fhir_uuid("Flag", patient.id, code), resource))
+    if patient.metal_allergy:
+        allergy = {
+            "resourceType": "AllergyIntolerance",
+            "clinicalStatus": {
+                "coding": [{"system": ALLERGY_CLINICAL_SYSTEM, "code": "active",
+                            "display": "Active"}]
+            },
+            "category": ["environment"],
+            "code": {"text": "Metal (nickel) allergy"},
+            "patient": _ref(patient_url),
+            "note": [{"text": "Use needles the patient tolerates (e.g. nickel-free)."}],
+        }  # fmt: skip
+        out.append((fhir_uuid("AllergyIntolerance", patient.id, "metal"), allergy))
+    return out
+
+
+def _survey(code: dict[str, Any], visit: Any, refs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [
+            {"coding": [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": "survey",
+                         "display": "Survey"}]}
+        ],
+        "code": code,
+        "subject": _ref(refs["patient"]),
+        "encounter": _ref(refs["encounter"]),
+        "effectiveDateTime": _utc(visit.started_at),
+    }  # fmt: skip
+
+
+def _outcome_resources(visit: Any, refs: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """ODI (LOINC 97909-6), RMDQ and PSFS of a visit as survey Observations."""
+    out = []
+    if visit.odi_percent is not None:
+        resource = _survey(
+            {"coding": [{"system": LOINC_SYSTEM, "code": ODI_LOINC, "display": ODI_DISPLAY}],
+             "text": "Oswestry Disability Index (%)"},
+            visit,
+            refs,
+        )  # fmt: skip
+        resource["valueQuantity"] = {
+            "value": visit.odi_percent, "unit": "%", "system": UCUM_SYSTEM, "code": "%"
+        }  # fmt: skip
+        out.append((fhir_uuid("Observation", "odi", visit.id), resource))
+    if visit.rmdq_score is not None:
+        # LOINC has no code for the RMDQ total that we could confirm: our own code, in words.
+        resource = _survey(
+            {"coding": [{"system": OUTCOME_SYSTEM, "code": "rmdq",
+                         "display": "Roland-Morris Disability Questionnaire total (0-24)"}],
+             "text": "Roland-Morris Disability Questionnaire (0-24)"},
+            visit,
+            refs,
+        )  # fmt: skip
+        resource["valueInteger"] = visit.rmdq_score
+        out.append((fhir_uuid("Observation", "rmdq", visit.id), resource))
+    items = [i for i in visit.psfs or [] if isinstance(i, dict)]
+    if items:
+        resource = _survey(
+            {"coding": [{"system": OUTCOME_SYSTEM, "code": "psfs",
+                         "display": "Patient-Specific Functional Scale"}],
+             "text": "Patient-Specific Functional Scale (0 unable - 10 as before)"},
+            visit,
+            refs,
+        )  # fmt: skip
+        resource["component"] = [
+            {"code": {"text": str(i.get("activity", ""))}, "valueInteger": int(i.get("score", 0))}
+            for i in items
+        ]
+        out.append((fhir_uuid("Observation", "psfs", visit.id), resource))
+    return out
+
+
+def _ea_note(pairs: Sequence[Any], marks_by_id: dict[int, Any], bodymap: BodyMap) -> str:
+    """The electroacupuncture pairs with their stimulation, for Procedure.note."""
+    parts = []
+    for pair in pairs:
+        ends = []
+        for mark_id in (pair.mark_a_id, pair.mark_b_id):
+            mark = marks_by_id.get(mark_id)
+            if mark is None:
+                ends.append("?")
+            elif mark.point_code:
+                ends.append(f"{mark.point_code} ({LATERALITY.get(mark.side, mark.side)})")
+            else:
+                ends.append(_other_mark_text(mark, bodymap))
+        settings = [
+            pair.waveform,
+            f"{pair.frequency_hz:g} Hz" if pair.frequency_hz is not None else "",
+            f"{pair.intensity_ma:g} mA" if pair.intensity_ma is not None else "",
+            f"{pair.minutes} min" if pair.minutes is not None else "",
+            pair.device,
+        ]
+        detail = ", ".join(x for x in settings if x)
+        parts.append(f"{ends[0]} - {ends[1]}" + (f": {detail}" if detail else ""))
+    return "Electroacupuncture: " + "; ".join(parts)
+
+
+def _adverse_event_resource(event: Any, visit: Any, refs: dict[str, Any]) -> dict[str, Any]:
+    kinds = {c.id: c.label for c in lists.ADVERSE_EVENT_KINDS}
+    text = kinds.get(event.kind, event.kind)
+    if event.note:
+        text += f": {event.note}"
+    if event.action:
+        text += f". Action taken: {event.action}"
+    severity = _AE_SEVERITY.get(event.severity, "moderate")
+    return {
+        "resourceType": "AdverseEvent",
+        "actuality": "actual",
+        "event": {"text": text},
+        "subject": _ref(refs["patient"]),
+        "encounter": _ref(refs["encounter"]),
+        "date": _utc(visit.started_at),
+        "recordedDate": _utc(event.created_at),
+        "severity": {
+            "coding": [{"system": AE_SEVERITY_SYSTEM, "code": severity,
+                        "display": severity.capitalize()}]
+        },
+        "recorder": _ref(refs["practitioner"]),
+    }  # fmt: skip
+
+
+# -- building bundles, set-based ------------------------------------------------------------------
+#: Patients whose records are read with one statement per table.
+BUNDLE_CHUNK = 500
+
+
+def _rows_by(
+    session: Session, table: Any, column: Any, keys: Sequence[int], order: Any
+) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = {}
+    if not keys:
+        return grouped
+    statement = select(table).where(column.in_(keys)).order_by(column, *order)
+    for row in session.execute(statement):
+        grouped.setdefault(getattr(row, column.key), []).append(row)
+    return grouped
+
+
+def iter_bundles(
+    session: Session, patient_ids: Iterable[int], bodymap: BodyMap
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(chart number, bundle)`` for each patient, in chart-number order.
+
+    Each chunk of patients is read with one statement per table (patients, visits, marks,
+    EA pairs, adverse events), not a query per visit.
     """
     require(session, Permission.EXPORT)
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        raise ServiceError("That patient no longer exists.")
-    visits = _visits(session, patient_id)
+    practitioners = {p.id: p for p in session.execute(select(Practitioner.__table__))}
+    ids = sorted(set(patient_ids))
+    patient_table = Patient.__table__
+    for start in range(0, len(ids), BUNDLE_CHUNK):
+        chunk = ids[start : start + BUNDLE_CHUNK]
+        patients = list(
+            session.execute(
+                select(patient_table)
+                .where(patient_table.c.id.in_(chunk))
+                .order_by(patient_table.c.chart_number)
+            )
+        )
+        visits = _rows_by(
+            session,
+            Visit.__table__,
+            Visit.__table__.c.patient_id,
+            chunk,
+            [Visit.__table__.c.number],
+        )
+        visit_ids = [v.id for vs in visits.values() for v in vs]
+        marks: dict[int, list[Any]] = {}
+        pairs: dict[int, list[Any]] = {}
+        events: dict[int, list[Any]] = {}
+        for begin in range(0, len(visit_ids), 5_000):
+            part = visit_ids[begin : begin + 5_000]
+            marks |= _rows_by(
+                session, Mark.__table__, Mark.__table__.c.visit_id, part, [Mark.__table__.c.id]
+            )
+            pairs |= _rows_by(
+                session,
+                EAPair.__table__,
+                EAPair.__table__.c.visit_id,
+                part,
+                [EAPair.__table__.c.id],
+            )
+            events |= _rows_by(
+                session, AdverseEvent.__table__, AdverseEvent.__table__.c.visit_id, part,
+                [AdverseEvent.__table__.c.id],
+            )  # fmt: skip
+        for patient in patients:
+            yield (
+                patient.chart_number,
+                _bundle(
+                    patient,
+                    visits.get(patient.id, []),
+                    marks,
+                    pairs,
+                    events,
+                    practitioners,
+                    bodymap,
+                ),
+            )
+
+
+def _bundle(
+    patient: Any,
+    visits: Sequence[Any],
+    marks: dict[int, list[Any]],
+    pairs: dict[int, list[Any]],
+    events: dict[int, list[Any]],
+    practitioners: dict[int, Any],
+    bodymap: BodyMap,
+) -> dict[str, Any]:
     patient_url = fhir_uuid("Patient", patient.id)
     entries = [_entry(patient_url, _patient_resource(patient))]
+    entries.extend(_entry(url, resource) for url, resource in _flag_resources(patient, patient_url))
     practitioner_ids = sorted(
         {v.practitioner_id for v in visits} | {v.signed_by_id for v in visits if v.signed_by_id}
     )
     for practitioner_id in practitioner_ids:
-        practitioner = session.get(Practitioner, practitioner_id)
+        practitioner = practitioners.get(practitioner_id)
         if practitioner is not None:
             entries.append(
                 _entry(
@@ -554,22 +781,41 @@ def patient_bundle(session: Session, patient_id: int, bodymap: BodyMap) -> dict[
         entries.append(_entry(encounter_url, encounter))
         for code, url in zip(codes, refs["conditions"], strict=True):
             entries.append(_entry(url, _condition_resource(code, visit, refs)))
-        marks = _marks(session, visit.id)
-        if marks:
-            procedure = _procedure_resource(
-                visit, marks, bool(_pairs(session, visit.id)), bodymap, refs
-            )
+        visit_marks = marks.get(visit.id, [])
+        visit_pairs = pairs.get(visit.id, [])
+        if visit_marks:
+            procedure = _procedure_resource(visit, visit_marks, bool(visit_pairs), bodymap, refs)
+            if visit_pairs:
+                by_id = {m.id: m for m in visit_marks}
+                procedure.setdefault("note", []).append(
+                    {"text": _ea_note(visit_pairs, by_id, bodymap)}
+                )
             entries.append(_entry(fhir_uuid("Procedure", visit.id), procedure))
         for when, value in (("before", visit.pain_now), ("after", visit.pain_after)):
             if value is not None:
                 url = fhir_uuid("Observation", "pain", when, visit.id)
                 entries.append(_entry(url, _pain_resource(visit, value, when, refs)))
+        entries.extend(_entry(url, r) for url, r in _outcome_resources(visit, refs))
+        for event in events.get(visit.id, []):
+            url = fhir_uuid("AdverseEvent", event.id)
+            entries.append(_entry(url, _adverse_event_resource(event, visit, refs)))
     return {
         "resourceType": "Bundle",
         "id": fhir_uuid("Bundle", patient.id).removeprefix("urn:uuid:"),
         "type": "collection",
         "entry": entries,
     }
+
+
+def patient_bundle(session: Session, patient_id: int, bodymap: BodyMap) -> dict[str, Any]:
+    """A FHIR R4B ``collection`` Bundle (as JSON-ready dict) of one patient's record.
+
+    Raises:
+        ServiceError: the patient does not exist.
+    """
+    for _chart, bundle in iter_bundles(session, [patient_id], bodymap):
+        return bundle
+    raise ServiceError("That patient no longer exists.")
 
 
 def _format_error(error: Any) -> str:
@@ -596,16 +842,36 @@ def _codings(concept: Any) -> list[dict[str, Any]]:
 
 
 def _check_observation(where: str, resource: dict[str, Any]) -> list[str]:
-    problems = []
+    problems: list[str] = []
     codes = [(c.get("system"), c.get("code")) for c in _codings(resource.get("code"))]
-    if (LOINC_SYSTEM, PAIN_LOINC) not in codes:
+    if (LOINC_SYSTEM, PAIN_LOINC) in codes:
+        low, high, value = 0, 10, resource.get("valueInteger")
+        label = "a pain score"
+    elif (LOINC_SYSTEM, ODI_LOINC) in codes:
+        low, high, value = 0, 100, (resource.get("valueQuantity") or {}).get("value")
+        label = "an ODI score"
+    elif (OUTCOME_SYSTEM, "rmdq") in codes:
+        low, high, value = 0, 24, resource.get("valueInteger")
+        label = "an RMDQ score"
+    elif (OUTCOME_SYSTEM, "psfs") in codes:
+        components = resource.get("component") or []
+        if not components:
+            problems.append(f"{where}: a PSFS observation has no activities.")
+        for index, component in enumerate(components):
+            score = component.get("valueInteger") if isinstance(component, dict) else None
+            if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
+                problems.append(f"{where}: PSFS activity {index} score {score!r} is not 0-10.")
+        return problems
+    else:
         found = ", ".join(f"{s}|{c}" for s, c in codes) or "no coding"
-        problems.append(f"{where}: a pain score must be coded LOINC {PAIN_LOINC} (found {found}).")
-    value = resource.get("valueInteger")
+        return [
+            f"{where}: an observation must be a pain score (LOINC {PAIN_LOINC}), ODI (LOINC "
+            f"{ODI_LOINC}), RMDQ or PSFS (found {found})."
+        ]
     if isinstance(value, bool) or not isinstance(value, int):
-        problems.append(f"{where}: a pain score must be a valueInteger.")
-    elif not 0 <= value <= 10:
-        problems.append(f"{where}: pain score {value} is outside 0-10.")
+        problems.append(f"{where}: {label} must be a whole number.")
+    elif not low <= value <= high:
+        problems.append(f"{where}: {label} {value} is outside {low}-{high}.")
     return problems
 
 
@@ -698,36 +964,51 @@ def validate_bundle(bundle: dict[str, Any], bodymap: BodyMap) -> list[str]:
     return problems
 
 
+def bundle_text(bundle: dict[str, Any]) -> str:
+    """A bundle as written to its file: compact JSON (the C encoder; an indented file took
+    five times longer to write), UTF-8 text, one line."""
+    return json.dumps(bundle, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def validate_and_write(chart: str, text: str, folder: str) -> list[str]:
+    """Check one bundle (as written by :func:`bundle_text`) and write it when valid.
+
+    Runs in the export's worker processes, so validation uses both cores while the main
+    process builds the next bundles. Returns the problems (nothing is written if any).
+    """
+    problems = validate_bundle(json.loads(text), load_bodymap())
+    if not problems:
+        atomic_write_text(Path(folder) / f"{chart}.fhir.json", text)
+    return problems
+
+
+def fhir_refusal(chart: str, problems: Sequence[str]) -> ServiceError:
+    """The error for a bundle that failed validation."""
+    return ServiceError(
+        f"The FHIR export of chart {chart} is not valid, so it was not written:\n"
+        + "\n".join(problems)
+    )
+
+
 def write_fhir(
     session: Session, patient_ids: Iterable[int], folder: Path, bodymap: BodyMap
 ) -> list[Path]:
-    """Write one ``<chart number>.fhir.json`` Bundle per patient into ``folder``.
-
-    Every bundle is built and validated before any file is written.
+    """Write one ``<chart number>.fhir.json`` Bundle per patient into ``folder`` (in this
+    process; whole exports validate on every core, see charting.jobs.export).
 
     Raises:
         ServiceError: a bundle fails validation (its problems are listed); nothing is written.
     """
     require(session, Permission.EXPORT)
     folder = Path(folder)
-    bundles = []
-    for patient in _patients(session, patient_ids):
-        bundle = patient_bundle(session, patient.id, bodymap)
+    texts = []
+    for chart, bundle in iter_bundles(session, patient_ids, bodymap):
         problems = validate_bundle(bundle, bodymap)
         if problems:
-            raise ServiceError(
-                f"The FHIR export of chart {patient.chart_number} is not valid, so it was not "
-                "written:\n" + "\n".join(problems)
-            )
-        bundles.append((patient.chart_number, bundle))
-    folder.mkdir(parents=True, exist_ok=True)
-    return [
-        atomic_write_text(
-            folder / f"{chart}.fhir.json",
-            json.dumps(bundle, indent=2, ensure_ascii=False) + "\n",
-        )
-        for chart, bundle in bundles
-    ]
+            raise fhir_refusal(chart, problems)
+        texts.append((chart, bundle_text(bundle)))
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return [atomic_write_text(folder / f"{chart}.fhir.json", text) for chart, text in texts]
 
 
 # -- README ----------------------------------------------------------------------------------------
