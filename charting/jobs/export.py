@@ -109,6 +109,12 @@ def _watch_parent(parent_pid: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    # ReportLab checks every attribute set on a graphics shape (5% of a PDF's build time).
+    # The same drawings are built with the checks on in the app and the tests; the workers
+    # only repeat them.
+    from reportlab import rl_config
+
+    rl_config.shapeChecking = 0
 
 
 def lock_down(folder: Path) -> None:
