@@ -270,6 +270,14 @@ def run_export(
             _export_fhir(database, patient_ids, staging / "fhir", bodymap, tick, workers)
         exports.write_export_readme(staging, wanted)
         (staging / OWNER_FILE).unlink()
+        # ---- AUDIT ANCHOR --------------------------------------------------------------
+        # The keyed audit log's chain head (audit.anchor(session), from the trust work)
+        # belongs here, so every export's manifest anchors the log outside the database:
+        #     with database.read() as session:
+        #         anchor = audit.anchor(session)
+        anchor = None
+        # ----------------------------------------------------------------------------------
+        exports.write_manifest(staging, wanted, len(patient_ids), anchor)
         lock_down(staging)
         staging.rename(final)
     except BaseException as exc:

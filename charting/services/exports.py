@@ -1011,6 +1011,51 @@ def write_fhir(
     return [atomic_write_text(folder / f"{chart}.fhir.json", text) for chart, text in texts]
 
 
+# -- manifest ----------------------------------------------------------------------------------
+MANIFEST = "manifest.json"
+
+
+def write_manifest(
+    folder: Path,
+    formats: Sequence[str],
+    patients: int,
+    audit_anchor: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``manifest.json``: every file of the export with its size and SHA-256, so a
+    copy can be checked later, and the audit log's anchor.
+
+    ``audit_anchor`` is the audit chain's head when the export was made (see the marked
+    place in charting.jobs.export.run_export); None until the keyed audit log provides it.
+    """
+    import hashlib
+
+    from charting import __version__
+
+    folder = Path(folder)
+    files = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        files.append(
+            {
+                "path": path.relative_to(folder).as_posix(),
+                "bytes": path.stat().st_size,
+                "sha256": digest.hexdigest(),
+            }
+        )
+    manifest = {
+        "charting_version": __version__,
+        "created_at": _utc(datetime.now(UTC)),
+        "formats": list(formats),
+        "patients": patients,
+        "audit_anchor": audit_anchor,
+        "files": files,
+    }
+    return atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+
+
 # -- README ----------------------------------------------------------------------------------------
 _README_INTRO = """\
 Charting data export
@@ -1027,18 +1072,21 @@ expiry dates are plain dates (YYYY-MM-DD).
 _README_CSV = """\
 CSV tables
 ----------
-Files: {files}.
+The whole record of the exported patients, one file per table:
 
-One row per visit (visits.csv), per body-map mark (marks.csv), per electroacupuncture pair
-(ea_pairs.csv), per adverse event (adverse_events.csv) and per amendment of a signed visit
-(amendments.csv). Rows are linked by chart_number, visit_id and mark_id. Signed visits show
-the values as signed; corrections are in amendments.csv.
+{files}
 
-Every column of every file, with its meaning, type and allowed values or units, is listed in
-data_dictionary.csv.
+Rows are linked by ids: patient_id (patients.csv), practitioner_id (practitioners.csv),
+visit_id (visits.csv) and mark_id (marks.csv). Signed visits show the values as signed;
+corrections are in amendments.csv. Every column of every file, with its meaning, type and
+allowed values or units, is listed in data_dictionary.csv. Charting imports this folder
+back whole (File > Import patients, or `charting import patients FOLDER`).
 
 Encoding: UTF-8 with a byte-order mark, comma-separated, quoted as in RFC 4180, CRLF line
-ends. Lists inside one cell are separated by "; "; PSFS items are written "activity=score".
+ends. Times are UTC, with microseconds when they have any (2025-03-01T09:30:00.250000Z).
+Lists inside one cell are separated by "; " (a ";" or "\\" inside an item is written
+with a backslash before it); PSFS items are written "activity=score". Other structured
+values (protocol items, account roles) are JSON.
 
 Formula-injection guard (OWASP ASVS 1.2.10): a text cell that begins with =, +, -, @, a tab,
 a carriage return, a NUL or an apostrophe is written with one extra apostrophe (') in front,
@@ -1082,11 +1130,27 @@ point to those fullUrls inside the same file.
                 are described in Procedure.note.
   Observation   pain before and after treatment: status final, category survey, LOINC
                 {loinc} "{loinc_display}", valueInteger 0-10; the note says "Before
-                treatment" or "After treatment".
+                treatment" or "After treatment". Outcome measures, category survey:
+                Oswestry Disability Index as LOINC {odi} (valueQuantity in %),
+                Roland-Morris (valueInteger 0-24) and the Patient-Specific Functional
+                Scale (one component per activity, 0-10) coded in our own CodeSystem
+                {outcome} (no LOINC code for them was confirmed).
+  Flag          one per health flag (pregnancy with its due date, implanted electrical
+                device, bleeding disorder, anticoagulants, epilepsy, diabetes, fainting
+                with needles): status active, category clinical, coded in
+                {flags}.
+  AllergyIntolerance  a metal (nickel) allergy: clinicalStatus active, category
+                environment.
+  AdverseEvent  one per adverse event of a visit: actuality actual, what happened and the
+                action taken in event.text, severity mild / moderate / severe (our mild,
+                significant, serious), recorder = the visit's practitioner.
+  Electroacupuncture settings (the pairs, waveform, frequency, intensity, minutes and
+  device) are listed in the visit's Procedure.note.
 
-Each bundle was checked before it was written: structure with the fhir.resources R4B models,
-plus pain scores 0-10 with LOINC {loinc}, ICD-10-CM codes from a current list, acupoint codes
-from our catalogue, unique fullUrls and resolvable references.
+Each file holds the bundle as compact JSON on one line. Each bundle was checked before it was
+written: structure with the fhir.resources R4B models, plus pain scores 0-10 with LOINC
+{loinc}, ODI 0-100, RMDQ 0-24 and PSFS 0-10, ICD-10-CM codes from a current list, acupoint
+codes from our catalogue, unique fullUrls and resolvable references.
 """
 
 
@@ -1104,7 +1168,11 @@ def write_export_readme(folder: Path, formats: Iterable[str]) -> Path:
     if "pdf" in wanted:
         parts.append(_README_PDF)
     if "csv" in wanted:
-        parts.append(_README_CSV.format(files=", ".join(CSV_TABLES)))
+        files = (
+            "\n".join(f"  {t.file:22} {t.description}" for t in csv_tables.TABLES)
+            + f"\n  {'data_dictionary.csv':22} every column of every file: meaning, type, allowed"
+        )
+        parts.append(_README_CSV.format(files=files))
     if "fhir" in wanted:
         parts.append(
             _README_FHIR.format(
@@ -1118,6 +1186,9 @@ def write_export_readme(folder: Path, formats: Iterable[str]) -> Path:
                 acupoint=ACUPOINT_SYSTEM,
                 loinc=PAIN_LOINC,
                 loinc_display=PAIN_LOINC_DISPLAY,
+                odi=ODI_LOINC,
+                outcome=OUTCOME_SYSTEM,
+                flags=HEALTH_FLAG_SYSTEM,
             )
         )
     folder = Path(folder)

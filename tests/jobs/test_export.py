@@ -320,3 +320,23 @@ def test_workers_end_when_the_export_process_is_killed(
             parent.kill()
         for w in _children(parent.pid):
             os.kill(w, 9)
+
+
+def test_manifest_lists_every_file_with_its_hash(
+    database: Database, clinic: list[int], out: Path
+) -> None:
+    """manifest.json names every exported file with its size and SHA-256, and has the place
+    for the audit log's anchor."""
+    import hashlib
+    import json
+
+    result = run_export(database, clinic[:2], out, ["csv", "fhir"])
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    listed = {f["path"]: f for f in manifest["files"]}
+    on_disk = {p.relative_to(result.folder).as_posix() for p in result.files}
+    assert set(listed) == on_disk - {"manifest.json"}
+    patients = listed["csv/patients.csv"]
+    data = (result.folder / "csv" / "patients.csv").read_bytes()
+    assert patients["sha256"] == hashlib.sha256(data).hexdigest()
+    assert patients["bytes"] == len(data)
+    assert manifest["patients"] == 2 and "audit_anchor" in manifest
