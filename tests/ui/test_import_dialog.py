@@ -121,3 +121,24 @@ def test_the_menu_action_is_for_admins_only(qtbot, database: Database, window: M
     database.actor = add_account(database, "pat", Role.PRACTITIONER)
     window.apply_actor()
     assert not window.import_action.isVisible()
+
+
+def test_a_long_file_previews_its_first_rows_and_imports_all(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A 3,000-row list shows only its first 200 rows, and Import stores all 3,000."""
+    lines = ["family,given,dob"] + [
+        f"Name{i:05d},Given,1980-01-{i % 28 + 1:02d}" for i in range(3000)
+    ]
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    dialog = ImportDialog(window.ops, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.load(path)
+    assert dialog.model.rowCount() == 200
+    assert dialog.counts.text().startswith("The first 200 rows: 200 ready")
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert "3,000 imported" in dialog.summary.text()
+    with window.database.read() as session:
+        assert len(session.scalars(select(Patient.id)).all()) == 3000
