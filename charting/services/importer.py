@@ -281,7 +281,7 @@ def _fhir_patient_row(resource: Mapping[str, Any]) -> dict[str, str]:
     official = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
     usual = next((n for n in names if n.get("use") == "usual"), {})
     telecom = [t for t in resource.get("telecom") or [] if isinstance(t, dict)]
-    address = next(iter(resource.get("address") or []), {})
+    address: Any = next(iter(resource.get("address") or []), {})
     if isinstance(address, dict) and not address.get("text"):
         parts = [*(address.get("line") or []), address.get("postalCode"), address.get("city")]
         address = {"text": ", ".join(str(p) for p in parts if p)}
@@ -462,12 +462,13 @@ def check_values(values: Mapping[str, str], today: date | None = None) -> Checke
         problems["sex"] = (
             f"{values['sex']!r} is not a known sex (female, male, intersex or unknown; F/M/X/U)."
         )
+    texts: dict[str, Any] = {
+        f.name: values.get(f.name, "")
+        for f in fields(PatientInput)
+        if f.name in FIELD_LABELS and f.name not in ("date_of_birth", "sex")
+    }
     data = PatientInput(
-        **{
-            f.name: values.get(f.name, "")
-            for f in fields(PatientInput)
-            if f.name in FIELD_LABELS and f.name not in ("date_of_birth", "sex")
-        },
+        **texts,
         date_of_birth=born,
         sex=sex or Sex.UNKNOWN.value,
     )
@@ -806,7 +807,7 @@ def _import_table(
             old_id = values.get("id")
             if item.model is Practitioner:
                 match = known_practitioners.get((values["name"], values["licence_number"]))
-                if match is not None:
+                if match is not None and old_id is not None:
                     mapped[old_id] = match
                     count += 1
                     continue

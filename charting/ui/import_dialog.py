@@ -346,6 +346,7 @@ class ImportDialog(QDialog):
             self.combos[header] = combo
             self.mapping_form.addRow(QLabel(header or "(unnamed)"), combo)
         inner = self.mapping_scroll.widget()
+        assert inner is not None  # set in __init__
         inner.adjustSize()
         self.mapping_box.setMinimumWidth(
             inner.sizeHint().width()

@@ -320,9 +320,7 @@ def test_bundle_parses_as_r4b_and_passes_our_checks(
     assert encounters[0]["period"]["start"] == "2025-03-04T15:30:00Z"
 
     pains = [
-        o
-        for o in _resources(bundle, "Observation")
-        if o["code"]["coding"][0]["code"] == PAIN_LOINC
+        o for o in _resources(bundle, "Observation") if o["code"]["coding"][0]["code"] == PAIN_LOINC
     ]
     assert [(o["valueInteger"], o["note"][0]["text"]) for o in pains] == [
         (7, "Before treatment"),
