@@ -212,28 +212,58 @@ def run() -> None:
 
 
 PEAK_SCRIPT = """
-import resource, sys, time
+import sys, threading, time
 from pathlib import Path
 from charting.jobs.export import run_export
 from charting.models.migrate import open_database
 from charting.services.access import Actor
 from charting.services.exports import select_patient_ids
+
+def hwm(pid):
+    # VmHWM: the peak resident memory of this process image (ru_maxrss would include the
+    # parent's memory at fork time).
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+def children(pid):
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
 if __name__ == "__main__":
     database = open_database(sys.argv[1]).database
     database.actor = Actor.system("benchmark")
     with database.read() as session:
         ids = select_patient_ids(session)
+    workers = {}
+    def sample():
+        while True:
+            for child in children(os.getpid()):
+                workers[child] = max(workers.get(child, 0.0), hwm(child))
+            time.sleep(1)
+    import os
+    threading.Thread(target=sample, daemon=True).start()
     seen = []
     def progress(p):
-        if not seen or p.done - seen[-1][0] >= max(1, p.total // 20) or p.done == p.total:
+        if not seen or p.done - seen[-1] >= max(1, p.total // 10) or p.done == p.total:
             left = "" if p.remaining_s is None else f", {p.remaining_s:.0f} s left"
-            seen.append((p.done, p.total))
+            seen.append(p.done)
             print(f"  {p.done:,}/{p.total:,} {p.stage}{left}", flush=True)
     start = time.perf_counter()
     run_export(database, ids, Path(sys.argv[2]), sys.argv[3].split(","), progress)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"RESULT {len(ids)} {time.perf_counter() - start:.1f} {own:.0f} {kids:.0f}", flush=True)
+    seconds = time.perf_counter() - start
+    kid = max(workers.values(), default=0.0)
+    print(f"RESULT {len(ids)} {seconds:.1f} {hwm('self'):.0f} {kid:.0f}", flush=True)
 """
 
 
@@ -251,7 +281,7 @@ def peak_memory() -> dict[str, object]:
                 [sys.executable, str(script), clinic.url, tmp, formats],
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
-            print(result.stdout)
+            print(result.stdout, flush=True)
             line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT"))
             _, patients, seconds, own, kids = line.split()
             figures[f"{formats}_100k"] = {

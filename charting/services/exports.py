@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -201,6 +202,7 @@ def _utc(value: datetime | None) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
+@lru_cache(maxsize=4096)
 def _plain(text: str) -> str:
     """Pinyin without tone marks ("Shènshū" -> "Shenshu"), case kept."""
     decomposed = unicodedata.normalize("NFKD", text)
