@@ -7,7 +7,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SUITES = ("bodymap", "reports", "clinic", "clinic_postgresql")
+SUITES = ("bodymap", "reports", "clinic", "clinic_postgresql", "exports")
 
 
 def main(argv: list[str]) -> int:

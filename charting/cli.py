@@ -185,7 +185,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="an anchor kept outside the database (audit-anchor.json of an export, or "
         "BACKUP.anchor.json beside a backup): the log must still reach it unchanged",
     )
+    imports = commands.add_parser("import", help="bring patients in from another system")
+    import_commands = imports.add_subparsers(
+        dest="import_command", metavar="WHAT", parser_class=_Parser, required=True
+    )
+    patients = import_commands.add_parser(
+        "patients",
+        help="import a patient list (CSV or FHIR JSON) or a Charting CSV export",
+        description="Import patients from FILE: a CSV (UTF-8 or Windows cp1252, comma or "
+        "semicolon), a FHIR Patient bundle (JSON), or the csv folder of a Charting export "
+        "(the whole record). Rows with problems are skipped and listed; likely duplicates "
+        "(same name and date of birth) are skipped unless --import-duplicates. All or "
+        "nothing: a failure stores no row.",
+    )
+    patients.add_argument("file", metavar="FILE", type=Path, help="the file (or export folder)")
+    patients.add_argument(
+        "--map",
+        metavar="PAIRS",
+        help='column mapping, e.g. "Surname=family_name,DOB=date_of_birth" (default: the '
+        "mapping remembered from the last import, else suggested from the header names); "
+        "fields: " + ", ".join(_import_fields()),
+    )
+    patients.add_argument(
+        "--dry-run", action="store_true", help="check and list the problems; store nothing"
+    )
+    patients.add_argument(
+        "--import-duplicates",
+        action="store_true",
+        help="also import rows that look like patients already registered",
+    )
+    patients.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
     return parser
+
+
+def _import_fields() -> list[str]:
+    # The field names, without importing the services for `--help`.
+    return [
+        "family_name", "given_name", "preferred_name", "full_name", "date_of_birth", "sex",
+        "phone", "email", "address", "emergency_contact", "emergency_phone",
+        "medical_history", "medications", "ignore",
+    ]  # fmt: skip
 
 
 def _iso_date(text: str) -> date:
@@ -268,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_recall(opened.database, args)
         if args.command == "audit":
             return _run_audit_verify(opened.database, args.anchor)
+        if args.command == "import":
+            return _run_import(opened.database, args)
     except _RefusedError as exc:
         return _fail(str(exc), exc.code)
     except (ServiceError, DatabaseError) as exc:
@@ -530,4 +571,78 @@ def _run_export(database: object, args: argparse.Namespace) -> int:
         f"Exported {result.patients:,} patient{'s' if result.patients != 1 else ''} "
         f"({', '.join(args.format)}) to {result.folder} in {result.seconds:.1f} s."
     )
+    return 0
+
+
+class _DryRunError(Exception):
+    """Raised inside a write transaction to roll a dry run back."""
+
+
+def _run_import(database: object, args: argparse.Namespace) -> int:
+    from charting.models.db import Database
+    from charting.services import importer
+    from charting.services.errors import ServiceError, ValidationError
+
+    assert isinstance(database, Database)
+    path = args.file.expanduser()
+    try:
+        folder = importer.is_charting_export(path)
+        if folder is not None:
+            try:
+                with database.write() as session:
+                    record = importer.import_export(session, folder)
+                    if args.dry_run:
+                        raise _DryRunError(record.text)  # rolls the transaction back
+            except _DryRunError as dry:
+                print(f"Dry run: would import {dry}. Nothing was stored.")
+                return 0
+            print(f"Imported the Charting export in {folder}: {record.text}.")
+            return 0
+        source = importer.open_source(path)
+        with database.read() as session:
+            remembered = importer.remembered_mapping(session)
+        mapping = (
+            importer.parse_mapping(args.map, source.headers)
+            if args.map
+            else importer.suggest_mapping(source.headers, remembered)
+        )
+        problems = importer.check_mapping(mapping)
+        if problems:
+            used = ", ".join(f"{h}={f or 'ignore'}" for h, f in mapping.items())
+            return _fail(f"{' '.join(problems)} (mapping: {used}; set it with --map)", 2)
+        print(f"Reading {path.name} ({source.description}).")
+        if args.dry_run:
+            counts = {"ok": 0, "bad": 0, "dup": 0}
+            with database.read() as session:
+                for row in importer.check_rows(session, source.rows(), mapping):
+                    if row.problems:
+                        counts["bad"] += 1
+                        for name, message in row.problems.items():
+                            label = importer.FIELD_LABELS.get(name, name)
+                            print(f"  line {row.line}, {label}: {message}")
+                    elif row.duplicate_of:
+                        counts["dup"] += 1
+                        print(f"  line {row.line}: likely duplicate of {row.duplicate_of}")
+                    else:
+                        counts["ok"] += 1
+            print(
+                f"Dry run: {counts['ok']:,} row(s) ready, {counts['bad']:,} with problems, "
+                f"{counts['dup']:,} likely duplicate(s). Nothing was stored."
+            )
+            return 0
+        with database.write() as session:
+            summary = importer.import_patients(
+                session,
+                importer.check_rows(session, source.rows(), mapping),
+                import_duplicates=args.import_duplicates,
+                source=path.name,
+                mapping=mapping,
+            )
+    except ValidationError as exc:
+        return _fail("; ".join(exc.errors.values()))
+    except ServiceError as exc:
+        return _fail(str(exc))
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read {path}: {exc}")
+    print(f"Imported from {path.name}: {summary.text}.")
     return 0

@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
             "Open a fictional demo clinic in its own window and file; your records are untouched"
         )
         self.export_action = action("&Export patient records\u2026", "Ctrl+Shift+E", "exportAction")
+        self.import_action = action("&Import patients\u2026", None, "importAction")
         self.clinic_action = action("&Clinic and handout settings\u2026", None, "clinicAction")
         self.find_action = action("&Find patient", "Ctrl+F", "findAction")
         self.lock_action = action("&Lock screen", "Ctrl+L", "lockAction")
@@ -225,6 +226,7 @@ class MainWindow(QMainWindow):
             self.new_visit_action: Permission.CHART,
             self.delete_patient_action: Permission.DELETE_PATIENTS,
             self.export_action: Permission.EXPORT,
+            self.import_action: Permission.IMPORT,
             self.clinic_action: Permission.CLINIC_SETTINGS,
             self.accounts_action: Permission.MANAGE_ACCOUNTS,
             self.audit_action: Permission.VIEW_AUDIT,
@@ -241,6 +243,7 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.new_patient_action)
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.import_action)
         file_menu.addAction(self.demo_action)
         file_menu.addSeparator()
         file_menu.addAction(self.lock_action)
@@ -287,6 +290,7 @@ class MainWindow(QMainWindow):
         self.practitioner_action.triggered.connect(self.edit_practitioner)
         self.demo_action.triggered.connect(self.load_demo)
         self.export_action.triggered.connect(self.export_records)
+        self.import_action.triggered.connect(self.import_patients)
         self.clinic_action.triggered.connect(self.edit_clinic_settings)
         self.find_action.triggered.connect(self._on_find_action_triggered)
         self.lock_action.triggered.connect(self._on_lock_action_triggered)
@@ -680,6 +684,19 @@ class MainWindow(QMainWindow):
         dialog = ExportDialog(self.database, self.patient_model.search_text, self)
         dialog.exec()
         dialog.wait_until_idle()
+
+    @Slot()
+    def import_patients(self) -> None:
+        """Import a patient list (CSV or FHIR) or a Charting export (clinic admins)."""
+        from charting.ui.import_dialog import ImportDialog
+
+        dialog = ImportDialog(self.ops, self)
+        dialog.imported.connect(self._on_import_dialog_imported)
+        dialog.exec()
+
+    @Slot(str)
+    def _on_import_dialog_imported(self, summary: str) -> None:
+        self.statusBar().showMessage(summary, 10_000)
 
     @Slot()
     def edit_clinic_settings(self) -> None:
