@@ -105,6 +105,7 @@ def record(session: Session, visit_id: int) -> dict[str, Any]:
 
 def remembered_values(session: Session, visit_id: int) -> dict[str, Any]:
     """Needle product fields from the patient's previous visit, for a new visit to reuse."""
+    require(session, Permission.VIEW_CLINICAL)
     visit = session.get(Visit, visit_id)
     if visit is None:
         return {}
@@ -125,6 +126,7 @@ def remembered_values(session: Session, visit_id: int) -> dict[str, Any]:
 
 def needles_in(session: Session, visit_id: int) -> int:
     """Needles inserted, from the marks (each side's mark is one needle; cups excluded)."""
+    require(session, Permission.VIEW_CLINICAL)
     kinds = session.scalars(select(Mark.kind).where(Mark.visit_id == visit_id))
     return sum(1 for kind in kinds if kind != MarkKind.CUPPING.value)
 

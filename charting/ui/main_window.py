@@ -447,7 +447,7 @@ class MainWindow(QMainWindow):
             self._viewed_patient = pid
         with self.database.read() as session:
             try:
-                patient = patient_service.get_patient(session, pid)
+                patient = patient_service.patient_view(session, pid)
             except NotFoundError:
                 self._patient_id = None
                 return
@@ -516,7 +516,9 @@ class MainWindow(QMainWindow):
     @Slot()
     def new_patient(self) -> None:
         """Ask for a new patient and show their chart."""
-        data = PatientDialog.ask(self)
+        actor = self.database.actor
+        clinical = isinstance(actor, Actor) and actor.can(Permission.VIEW_CLINICAL)
+        data = PatientDialog.ask(self, clinical=clinical)
         if data is None:
             return
         result = self.ops.run(self, patient_service.create_patient, data)
@@ -536,10 +538,9 @@ class MainWindow(QMainWindow):
             return
         pid = self._patient_id
         with self.database.read() as session:
-            initial = patient_service.PatientInput.from_patient(
-                patient_service.get_patient(session, pid)
-            )
-        data = PatientDialog.ask(self, initial)
+            view = patient_service.patient_view(session, pid)
+        initial = patient_service.PatientInput.from_patient(view)
+        data = PatientDialog.ask(self, initial, clinical=view.clinical)
         if data is not None and self.ops.run(self, patient_service.update_patient, pid, data):
             self.statusBar().showMessage("Patient updated.", 5000)
 
