@@ -347,11 +347,15 @@ def _sign_in(database: object, args: argparse.Namespace) -> object:
             "for, or read from CHARTING_PASSWORD)",
             2,
         )
+    if not _is_text(user):
+        raise _RefusedError("the user name holds bytes that are not text (UTF-8)", 2)
     password = os.environ.get("CHARTING_PASSWORD")
     if password is None:
         if not sys.stdin.isatty():
             raise _RefusedError("no password: run in a terminal or set CHARTING_PASSWORD", 2)
         password = getpass.getpass(f"Password for {user}: ")
+    if not _is_text(password):
+        raise _RefusedError("the password holds bytes that are not text (UTF-8)", 2)
     try:
         return sign_in(database, user, password)
     except SignInError as exc:
@@ -393,6 +397,16 @@ def _run_recall(database: object, args: argparse.Namespace) -> int:
     patients = len({r.patient_id for r in rows})
     print(f"{len(rows)} visits of {patients} patients ({query.describe()}) written to {out}")
     return 0
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is real text (an argument of non-UTF-8 bytes arrives with lone
+    surrogates, which no database or password hash can take)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
 
 
 def _run_backup(database: object, args: argparse.Namespace) -> int:
@@ -510,15 +524,22 @@ def _run_demo(database: object, args: argparse.Namespace) -> int:
         if tty:
             print(f"\r  {done:,} / {total:,} patients", end="", file=sys.stderr, flush=True)
 
-    with database.write() as session:
-        patients, visits, _ = create_demo_clinic(
-            session,
-            args.patients,
-            args.visits_per_patient,
-            args.seed,
-            progress,
-            marks_per_visit=args.marks_per_visit,
-        )
+    from charting.services.errors import ServiceError
+
+    try:
+        with database.write() as session:
+            patients, visits, _ = create_demo_clinic(
+                session,
+                args.patients,
+                args.visits_per_patient,
+                args.seed,
+                progress,
+                marks_per_visit=args.marks_per_visit,
+            )
+    except ServiceError as exc:  # e.g. an account that cannot register or chart patients
+        if tty:
+            print(file=sys.stderr)
+        return _fail(str(exc))
     if tty:
         print(file=sys.stderr)
     where = database.url.render_as_string(hide_password=True)

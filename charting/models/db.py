@@ -204,12 +204,30 @@ class IntegrityCheck:
         return None
 
 
+def one_line(text: object) -> str:
+    """``text`` on one line, for messages (a driver's message may span several)."""
+    return " ".join(str(text).split())
+
+
 def parse_url(url: str) -> URL:
     """Parse a SQLAlchemy URL, raising :class:`BadDatabaseUrlError` with a readable message."""
+    shown = one_line(url)
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise BadDatabaseUrlError(f"'{url}' is not a valid database URL") from None
+        port = parsed.port  # "host:abc" fails only when the port is read
+    except (ArgumentError, ValueError, TypeError):
+        raise BadDatabaseUrlError(f"'{shown}' is not a valid database URL") from None
+    if port is not None and not 0 < port < 65536:
+        raise BadDatabaseUrlError(f"'{shown}' names port {port}; a port is 1 to 65535")
+    for part, value in (
+        ("host", parsed.host),
+        ("user", parsed.username),
+        ("database", parsed.database),
+    ):
+        if value and any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+            raise BadDatabaseUrlError(
+                f"the database URL's {part} holds characters that are not text"
+            )
     if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
         raise BadDatabaseUrlError(
             f"'{parsed.get_backend_name()}' databases are not supported; "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
 import threading
 import uuid
 from dataclasses import dataclass
@@ -114,6 +115,18 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _read_small_file(path: Path) -> str:
+    """A small text file's content; a named pipe or device is refused rather than waited on.
+
+    Raises:
+        OSError: the file is missing, unreadable, or not a regular file.
+    """
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(f"{path} is not a regular file")
+    with path.open(encoding="utf-8") as handle:
+        return handle.read(1_000_000)
+
+
 def load_key(cid: str) -> AuditKey:
     """The key of clinic ``cid`` on this computer.
 
@@ -126,7 +139,7 @@ def load_key(cid: str) -> AuditKey:
             return cached
         path = key_dir() / f"{cid}.key"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(_read_small_file(path))
             key = AuditKey(cid, bytes.fromhex(data["secret"]), int(data["keyed_from"]))
         except FileNotFoundError:
             raise AuditKeyError(
@@ -134,7 +147,7 @@ def load_key(cid: str) -> AuditKey:
                 f"workstation where the clinic was set up (or set {KEY_DIR_ENV} to the folder "
                 "that holds it); without it nothing can be recorded or the log checked."
             ) from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, UnicodeError) as exc:
             raise AuditKeyError(f"The audit key {path} cannot be read ({exc}).") from None
         _keys[cid] = key
         return key
@@ -217,7 +230,7 @@ def write_anchor_file(path: Path, anchor: Anchor) -> Path:
 def read_anchor(path: Path) -> Anchor | None:
     """The anchor in ``path`` (None when there is none or it is unreadable)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(_read_small_file(Path(path)))
         return Anchor(
             str(data["clinic_id"]),
             int(data["seq"]),
@@ -226,5 +239,5 @@ def read_anchor(path: Path) -> Anchor | None:
             str(path),
             str(data.get("database", "")),
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, UnicodeError):
         return None

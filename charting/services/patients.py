@@ -22,6 +22,7 @@ from charting.services.validation import (
     check_name,
     check_phone,
     check_text,
+    without_control,
 )
 
 CHART_COUNTER = "chart_number"
@@ -318,7 +319,9 @@ def _chart_prefix(digits: str) -> ColumnElement[bool]:
 def _search_query(text: str) -> Select[Any]:
     """Live patients matching ``text``, best matches first (see search_patient_ids)."""
     query = select(Patient.id).where(Patient.deleted_at.is_(None))
-    text = text.strip()
+    # Typed or pasted text may hold a lone surrogate or a NUL, which no database can take
+    # as a parameter: they match nothing, so they are searched as spaces.
+    text = without_control(text).strip()
     born = _as_date(text)
     if born is not None:
         return query.where(Patient.date_of_birth == born).order_by(Patient.search_key, Patient.id)

@@ -29,6 +29,12 @@ def check_name(value: str, label: str, *, required: bool = True, max_len: int = 
     return None
 
 
+def without_control(value: str) -> str:
+    """``value`` with control characters and lone surrogates replaced by spaces (for text
+    that is only looked up, never stored, such as a search)."""
+    return _CONTROL.sub(" ", value)
+
+
 def check_text(value: str, label: str, max_len: int) -> str | None:
     """Return a message if free text is too long or holds control characters."""
     if len(value) > max_len:
