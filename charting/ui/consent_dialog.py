@@ -26,6 +26,7 @@ from charting.models.db import Database
 from charting.reports.consent_form import build_consent_form
 from charting.services import consent as consent_service
 from charting.services.consent import RISKS, TREATMENTS, ConsentInput, ConsentRow
+from charting.ui.app_rules import rich_label
 from charting.ui.documents import DocumentAudit, save_document
 from charting.ui.forms import ErrorLabel, WrappingCheckBox, text_box
 from charting.ui.ops import OpRunner
@@ -105,7 +106,7 @@ class ConsentDialog(QDialog):
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(QLabel("<b>Consents on record</b>"))
+        top_layout.addWidget(rich_label("<b>Consents on record</b>"))
         top_layout.addWidget(self.table, 1)
         top_layout.addLayout(list_buttons)
 

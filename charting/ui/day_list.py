@@ -45,6 +45,7 @@ from charting.services.appointments import AppointmentInput, BookRow
 from charting.services.changes import Changes
 from charting.services.drafts import DraftRow
 from charting.services.patients import abbreviate_flags
+from charting.ui.app_rules import esc, rich_label
 from charting.ui.appointment_book import (
     STATUS_COLOURS,
     BookingDialog,
@@ -518,7 +519,7 @@ class DraftsDialog(QDialog):
         self.setWindowTitle(f"{whose} visits not signed")
         today = date.today()
         summary = draft_service.summary(self.rows) or "Every visit before today is signed."
-        label = QLabel(f"<b>{summary}.</b> Open one to finish and sign it.")
+        label = rich_label(f"<b>{esc(summary)}.</b> Open one to finish and sign it.")
         self.table = QTableView()
         self.table.setObjectName("draftsTable")
         self.model = _DraftsModel(self.rows, today, self)
