@@ -255,6 +255,10 @@ class Visit(Base):
         CheckConstraint("odi_percent IS NULL OR odi_percent BETWEEN 0 AND 100", name="odi"),
         CheckConstraint("rmdq_score IS NULL OR rmdq_score BETWEEN 0 AND 24", name="rmdq"),
         CheckConstraint(
+            "referral_outcome IN ('', 'urgent', 'routine', 'not_referred')",
+            name="referral_outcome_known",
+        ),
+        CheckConstraint(
             "retention_minutes IS NULL OR retention_minutes BETWEEN 0 AND 240", name="retention"
         ),
         CheckConstraint("needles_out IS NULL OR needles_out >= 0", name="needles_out"),
@@ -287,6 +291,9 @@ class Visit(Base):
     pain_worst: Mapped[int | None] = mapped_column(Integer)
     response_since_last: Mapped[str] = _text()
     red_flags: Mapped[list[str]] = _json_list()
+    # What was decided about positive red flags ("urgent", "routine", "not_referred" or ""
+    # when none was recorded); ``referral_decision`` holds the details or the reason.
+    referral_outcome: Mapped[str] = mapped_column(String(20), default="", server_default="")
     referral_decision: Mapped[str] = _text()
     # Examination (O).
     posture: Mapped[str] = _text()

@@ -15,6 +15,7 @@ from charting.reports.common import data_table, figure_grid, fmt, key_values, p
 from charting.reports.pain_drawing import pain_story
 from charting.reports.template import ChartingDoc, PageDecor
 from charting.services import clinical_lists as lists
+from charting.services import red_flags
 from charting.services.marks import KIND_LABELS, RESPONSES, TECHNIQUES
 from charting.services.report_data import PatientInfo, VisitData, VisitReport
 
@@ -109,11 +110,21 @@ def _subjective(story: list[Any], r: dict[str, Any], width: float) -> None:
                 ("Current medications", r["current_medications"]),
                 ("Since last visit", r["response_since_last"]),
                 ("Red flags", "; ".join(RED_FLAGS.get(f, f) for f in r["red_flags"]) or "none"),
-                ("Referral decision", r["referral_decision"]),
+                ("Referral decision", _referral_text(r)),
             ],
             width,
         )
     )
+
+
+def _referral_text(r: dict[str, Any]) -> str:
+    """The referral decision in words, with its details; flagged when a ticked red flag has
+    none (a draft: signing is refused until one is recorded)."""
+    outcome = red_flags.outcome_label(r.get("referral_outcome", ""))
+    details = r["referral_decision"]
+    if not outcome and r["red_flags"]:
+        outcome = "NOT RECORDED (required before signing)"
+    return " \u2014 ".join(x for x in (outcome, details) if x)
 
 
 def _objective(story: list[Any], r: dict[str, Any], width: float) -> None:

@@ -14,26 +14,48 @@ class Choice:
     group: str = ""
 
 
-# Back-pain red flags for intake screening (domain.md §5.4, sources NHS-BACK, CES-BP, GCARE,
-# HULL, BSC). A ticked flag prompts and documents a referral decision; it does not diagnose.
+# Back-pain red flags for intake screening (NHS "Back pain" pages, the cauda equina pathway of
+# the British Association of Spine Surgeons and the GetIT/Hull/BSC red-flag tables; see
+# docs/sources.md NHS-BACK, CES-BP, GCARE, HULL, BSC). A ticked flag does not diagnose: it
+# requires a recorded referral decision before the visit can be signed (services/red_flags.py).
 RED_FLAGS = (
     Choice("ces_bladder", "Bladder retention or incontinence", "Cauda equina"),
     Choice("ces_bowel", "Faecal incontinence", "Cauda equina"),
     Choice("ces_saddle", "Saddle numbness or tingling", "Cauda equina"),
     Choice("ces_bilateral", "Symptoms in both legs / bilateral weakness", "Cauda equina"),
     Choice("ces_sexual", "New sexual dysfunction", "Cauda equina"),
+    Choice("gait", "Progressive leg weakness or gait disturbance", "Cauda equina"),
     Choice("cancer_history", "History of cancer", "Cancer"),
     Choice("cancer_age", "New pain under 20 or over 50", "Cancer"),
     Choice("weight_loss", "Unexplained weight loss", "Cancer"),
     Choice("night_pain", "Persistent night pain, not eased by rest", "Cancer"),
     Choice("thoracic_pain", "Thoracic pain (between the shoulder blades)", "Cancer"),
+    Choice("no_improvement", "No improvement after a month of care", "Cancer"),
     Choice("fever", "Fever, chills or rigors", "Infection"),
     Choice("immunosuppressed", "Immunosuppression or IV drug use", "Infection"),
+    Choice(
+        "recent_infection",
+        "Recent bacterial infection, UTI or procedure, or a penetrating wound",
+        "Infection",
+    ),
     Choice("trauma", "Significant trauma, or minor trauma with osteoporosis/steroids", "Fracture"),
+    Choice("inflammatory", "Known inflammatory disease (e.g. axial spondyloarthritis)", "Other"),
+    Choice("cough_sneeze", "Pain worse on coughing, sneezing or straining", "Other"),
     Choice("chest_pain", "Chest pain", "Other"),
     Choice("deformity", "Structural deformity or a new lump", "Other"),
 )
 
+#: What was decided about positive red flags. Any ticked flag needs one of these before the
+#: visit is signed; "not referred" also needs the reason (red flags have high false-positive
+#: rates, so guidance asks for documented clinical reasoning, not automatic referral; GCARE,
+#: PHYSIO-RF).
+REFERRAL_OUTCOMES = (
+    Choice("urgent", "Urgent referral (emergency care or same-day doctor)"),
+    Choice("routine", "Routine referral (GP / physician)"),
+    Choice("not_referred", "Considered; not referred (reason required)"),
+)
+
+#: Common wordings of the referral details, offered as suggestions.
 REFERRAL_DECISIONS = (
     "Referred to emergency care today",
     "Referred to GP / physician (urgent, same day)",

@@ -37,6 +37,7 @@ from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.guard import BOOKING_COLUMNS, check_editable
 from charting.services.marks import EA_PAIR_COLUMNS
+from charting.services.red_flags import check_referral
 from charting.services.validation import check_text
 from charting.services.versions import ConcurrentEditError as ConcurrentEditError
 from charting.services.versions import check_version
@@ -567,6 +568,7 @@ def sign_visit(
 
     Raises:
         ServiceError: someone other than the visit's practitioner signs, or blocks remain.
+        ReferralDecisionError: a red flag is ticked without a recorded referral decision.
         NeedleCountError: needles are not accounted for.
     """
     actor = require(session, Permission.SIGN, target=f"visit {visit_id}")
@@ -579,6 +581,7 @@ def sign_visit(
             "Only the visit's own practitioner can sign it, signed in with their own account."
         )
     _draft(session, visit_id)
+    check_referral(visit.red_flags or [], visit.referral_outcome, visit.referral_decision)
     if unacknowledged_blocks is not None and (blocks := unacknowledged_blocks(session, visit_id)):
         raise ServiceError("Resolve or override these safety blocks first: " + "; ".join(blocks))
     if problem := needle_count(session, visit_id).problem:

@@ -52,7 +52,7 @@ from charting.bodymap import BodyMap
 from charting.models import EAPair, MarkKind, Patient, Visit
 from charting.services import clinical_lists as lists
 from charting.services import marks as mark_service
-from charting.services import visit_record
+from charting.services import red_flags, visit_record
 from charting.services.changes import Changes
 from charting.services.handouts import handout_issues, record_handout
 from charting.services.marks import (
@@ -1098,6 +1098,14 @@ class VisitChartPage(QWidget):
                 "Not signed",
                 "Resolve or override these safety blocks first: " + "; ".join(blocks),
             )
+            return
+        record = self.ops.read(lambda s: visit_record.record(s, vid))
+        referral = red_flags.referral_problem(
+            record["red_flags"], record["referral_outcome"], record["referral_decision"]
+        )
+        if referral:
+            QMessageBox.warning(self, "Not signed", referral)
+            self.form.focus_field("referral_outcome")
             return
         count = self.ops.read(lambda s: visit_record.needle_count(s, vid))
         if count.problem and count.needles_out is None:

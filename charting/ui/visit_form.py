@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from charting.models.db import RETRYABLE_ERRORS, Database, DatabaseError
 from charting.services import clinical_lists as lists
-from charting.services import visit_record
+from charting.services import red_flags, visit_record
 from charting.services.changes import Changes
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.validation import parse_date
@@ -44,6 +44,8 @@ AUTOSAVE_WAIT_MS = 800
 #: Waits between tries while the database cannot take the typing (busy, unreachable).
 RETRY_DELAYS_MS = (1_000, 2_000, 4_000, 8_000, 15_000)
 NOT_RECORDED = -1
+#: The fields the red-flag referral rule reads (services/red_flags.py).
+REFERRAL_FIELDS = ("red_flags", "referral_outcome", "referral_decision")
 
 
 @dataclass
@@ -218,10 +220,12 @@ class VisitForm(QScrollArea):
         self._line(form, "current_medications")
         self._box(form, "response_since_last", "How did the last treatment go?")
         self._checks(form, "red_flags", lists.RED_FLAGS)
+        self._choice(form, "referral_outcome", lists.REFERRAL_OUTCOMES)
         decision = QComboBox()
         decision.setEditable(True)
         decision.addItem("")
         decision.addItems(lists.REFERRAL_DECISIONS)
+        decision.lineEdit().setPlaceholderText("To whom, how urgently, or why not referred")
         # As wide as the form allows, not as wide as the longest decision; the list that
         # drops down is wide enough to read each one whole.
         decision.setSizeAdjustPolicy(
@@ -237,6 +241,22 @@ class VisitForm(QScrollArea):
             decision.currentText,
             lambda v: decision.setCurrentText(v or ""),
         )
+
+    def _choice(self, form: QFormLayout, name: str, choices: tuple[lists.Choice, ...]) -> None:
+        """A drop-down of one of ``choices`` (or none), saved as soon as it is picked."""
+        combo = QComboBox()
+        combo.addItem("Not recorded", "")
+        for choice in choices:
+            combo.addItem(choice.label, choice.id)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(12)
+        combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
+        combo.currentIndexChanged.connect(lambda _i, n=name: self._edited(n, at_once=True))
+
+        def write(value: str) -> None:
+            combo.setCurrentIndex(max(0, combo.findData(value or "")))
+
+        self._bind(form, name, combo, lambda: combo.currentData() or "", write)
 
     def _examination(self) -> None:
         form = self._section("Examination (O)")
@@ -404,6 +424,7 @@ class VisitForm(QScrollArea):
                 binding.widget.setEnabled(editable)
         finally:
             self._loading = False
+        self._show_referral_hint()
         if remembered:
             for name, value in remembered.items():
                 self.bindings[name].write(value)
@@ -454,6 +475,16 @@ class VisitForm(QScrollArea):
             self.flush()
         else:
             self._timer.start()
+        if name in REFERRAL_FIELDS:
+            self._show_referral_hint()
+
+    def _show_referral_hint(self) -> None:
+        """Say under the referral decision what signing will ask for (ticked red flags)."""
+        read = {n: self.bindings[n].read() for n in REFERRAL_FIELDS}
+        problem = red_flags.referral_problem(
+            read["red_flags"], read["referral_outcome"], read["referral_decision"]
+        )
+        self.bindings["referral_outcome"].error.show_message(problem)
 
     @Slot()
     def flush(self) -> None:
