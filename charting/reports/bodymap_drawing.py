@@ -37,9 +37,9 @@ from charting.reports.fonts import SANS, SANS_BOLD, register_fonts
 from charting.services.marks import KIND_LABELS, MarkRow
 
 #: Views in the order a report shows them.
-VIEW_ORDER: tuple[str, ...] = ("posterior", "lateral_leg", "medial_leg")
-#: Only the posterior view is tall enough to be worth cropping to its marks.
-CROPPABLE_VIEWS = frozenset({"posterior"})
+VIEW_ORDER: tuple[str, ...] = ("posterior", "anterior", "lateral_leg", "medial_leg")
+#: Only the tall whole-body views are worth cropping to their marks.
+CROPPABLE_VIEWS = frozenset({"posterior", "anterior"})
 
 # Mark colours per kind (symbol fill, label ink): the same as KIND_COLORS in
 # charting.ui.bodymap_view, which reports may not import (it is Qt).

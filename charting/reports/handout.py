@@ -25,6 +25,7 @@ AREAS = {
     "posterior": "your back and legs",
     "lateral_leg": "the outer side of your leg",
     "medial_leg": "the inner side of your lower leg and ankle",
+    "anterior": "the front of your legs, knees and feet",
 }
 
 

@@ -99,6 +99,7 @@ VIEW_TITLES = (
     ("posterior", "Back && legs", "Ctrl+1"),
     ("lateral_leg", "Lateral leg", "Ctrl+2"),
     ("medial_leg", "Medial leg", "Ctrl+3"),
+    ("anterior", "Front", "Ctrl+4"),
 )
 MODES = (
     ("point", "Point / trigger point", "F2"),

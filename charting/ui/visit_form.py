@@ -225,7 +225,8 @@ class VisitForm(QScrollArea):
         decision.setEditable(True)
         decision.addItem("")
         decision.addItems(lists.REFERRAL_DECISIONS)
-        decision.lineEdit().setPlaceholderText("To whom, how urgently, or why not referred")
+        if (typed := decision.lineEdit()) is not None:
+            typed.setPlaceholderText("To whom, how urgently, or why not referred")
         # As wide as the form allows, not as wide as the longest decision; the list that
         # drops down is wide enough to read each one whole.
         decision.setSizeAdjustPolicy(

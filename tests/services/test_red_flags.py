@@ -88,7 +88,7 @@ def test_any_ticked_flag_stops_signing_until_a_decision_is_recorded(
 def test_not_referring_needs_a_reason(
     database: Database, visit_id: int, practitioner_id: int
 ) -> None:
-    """"Considered, not referred" is refused without a written reason and signs with one."""
+    """ "Considered, not referred" is refused without a written reason and signs with one."""
     _set(database, visit_id, red_flags=["cancer_age"], referral_outcome="not_referred")
     with pytest.raises(ReferralDecisionError, match="write the reason"):
         _sign(database, visit_id, practitioner_id)
@@ -143,7 +143,9 @@ def test_the_decision_is_signed_and_older_layouts_hash_as_before(
     assert "referral_outcome" not in signatures.content_of(rows, 1)["record"]
     _sign(database, visit_id, practitioner_id)
     with database.write() as session:
-        session.execute(text(f"UPDATE visit SET referral_outcome = 'routine' WHERE id = {visit_id}"))
+        session.execute(
+            text(f"UPDATE visit SET referral_outcome = 'routine' WHERE id = {visit_id}")
+        )
     with database.read() as session:
         assert "changed after it was signed" in (
             signatures.signature_problem(session, visit_id) or ""
