@@ -485,6 +485,14 @@ def _posterior_landmarks(levels: Mapping[str, float]) -> dict[str, tuple[Point, 
         marks[f"sacral_foramen_{name[1]}"] = (_pp(x, levels[name]), "spine")
     for name, (a, c) in HAND_LANDMARKS.items():
         marks[name] = (_pp(*arm.hand(a, c)), "hand")
+    # The dorsal wrist crease where the 2nd-3rd and 4th-5th metacarpal interspaces meet it
+    # (EX-UE7 is measured from the crease to the knuckles, CAM-EX).
+    for name, (b1, b2) in (
+        ("wrist_crease_23", ("metacarpal2_base", "metacarpal3_base")),
+        ("wrist_crease_45", ("metacarpal4_base", "metacarpal5_base")),
+    ):
+        across = (HAND_LANDMARKS[b1][1] + HAND_LANDMARKS[b2][1]) / 2
+        marks[name] = (_pp(*arm.hand(0, across)), "hand")
     return marks
 
 
@@ -786,10 +794,24 @@ LATERAL_MARKS: dict[str, tuple[float, float, str]] = {
 }
 
 
+def hanging_fingertip_y() -> float:
+    """Body height of the middle fingertip with the arm hanging straight down beside the
+    thigh: the shoulder's height plus the whole arm's length (WHO's GB31 landmark) [WHO08]."""
+    return ARM.shoulder[1] + distance(ARM.shoulder, ARM.fingertip)
+
+
 def _build_lateral(
     d: _Drawing, panel: _Panel
 ) -> tuple[dict[str, tuple[Point, str]], dict[str, Frame]]:
     marks = {k: (panel(a, y), f) for k, (a, y, f) in LATERAL_MARKS.items()}
+    # Where the middle fingertip rests on the lateral thigh, on the thigh's axis (GB31 lies
+    # in the hollow just behind the iliotibial band there) [WHO08].
+    trochanter, knee = marks["greater_trochanter"][0], marks["knee_lateral"][0]
+    tip_y = panel(0, hanging_fingertip_y())[1]
+    marks["hanging_fingertip"] = (
+        lerp(trochanter, knee, (tip_y - trochanter[1]) / (knee[1] - trochanter[1])),
+        "thigh_lateral",
+    )
 
     def m(name: str) -> Point:
         return marks[name][0]
