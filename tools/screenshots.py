@@ -75,6 +75,7 @@ def main() -> int:
             window.grab().save(str(out / f"main-window-{size[0]}x{size[1]}.png"))
             window.close()
         _visit_screens(app, db, settings, out)
+        anterior_screens(app, db, settings, out)
         _dialog_screens(app, db, out)
         _security_screens(app, db, settings, Path(tmp) / "backups", out)
         db.dispose()
@@ -241,7 +242,7 @@ def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Pa
         specs += [
             _spec(bodymap, "GB34", "L", "lateral_leg"),
             _spec(bodymap, "GB39", "L", "lateral_leg"),
-            _spec(bodymap, "ST36", "L", "lateral_leg"),
+            _spec(bodymap, "ST36", "L", "anterior"),
             _spec(bodymap, "KI3", "L", "medial_leg"),
             _spec(bodymap, "SP6", "L", "medial_leg"),
             _spec(bodymap, "SP6", "R", "medial_leg"),
@@ -270,6 +271,43 @@ def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Pa
             app.processEvents()
             suffix = "" if view == "posterior" else f"-{view.replace('_', '-')}"
             window.grab().save(str(out / f"visit-body-map-{size[0]}x{size[1]}{suffix}.png"))
+        window.close()
+
+
+def anterior_screens(app: QApplication, db: Database, settings: QSettings, out: Path) -> None:
+    """The anterior view of a visit charted on the front of the legs, at the three sizes."""
+    bodymap = load_bodymap()
+    with db.write() as session:
+        prac = session.scalar(select(Practitioner.id).limit(1))
+        pid = session.scalar(select(Patient.id).limit(1))
+        vid, _ = start_visit(session, pid, prac, chief_complaint="Knee and lateral leg pain")
+        specs = [
+            _spec(bodymap, code, side, "anterior")
+            for code, side in (
+                ("ST36", "L"),
+                ("ST36", "R"),
+                ("ST35", "L"),
+                ("EX-LE4", "L"),
+                ("SP9", "L"),
+                ("SP10", "L"),
+                ("ST40", "R"),
+                ("LR3", "L"),
+                ("LR3", "R"),
+            )
+        ]
+        add_marks(session, bodymap, vid, specs)
+    for size in ((1024, 768), (1280, 800), (1920, 1080)):
+        window = MainWindow(db, settings)
+        window.resize(*size)
+        window.show()
+        window.select_patient(pid)
+        window.open_visit(vid)
+        chart = window.visit_chart
+        assert chart is not None
+        chart.set_view("anterior")
+        chart.map.select_marks([chart._rows[0].id])
+        app.processEvents()
+        window.grab().save(str(out / f"visit-body-map-{size[0]}x{size[1]}-anterior.png"))
         window.close()
 
 

@@ -968,7 +968,7 @@ def build_medial_leg() -> View:
 
 # --- Anterior view (lower ribs to toes, with the dorsum of the foot) ------------------------
 
-A_WIDTH, A_MID, A_TOP = 520.0, 260.0, 410.0
+A_WIDTH, A_MID, A_TOP = 760.0, 380.0, 410.0
 #: Body heights of the front landmarks (model units below the vertex). The xiphisternal
 #: junction to the upper border of the pubic symphysis is 13 B-cun (8 to the umbilicus, 5
 #: below it); the pubic symphysis to the base of the patella is 18 B-cun [WHO08].
@@ -1195,11 +1195,10 @@ def _label_anterior(d: _Drawing) -> None:
         _text(_ap(128, 1268), "Fibular head", 6.5, "start"),
         _text(_ap(96, ANKLE_CREASE_Y - 12), "Lat. malleolus", 6, "start"),
         _text(_ap(-96, ANKLE_CREASE_Y - 12), "Lat. malleolus", 6, "end"),
-        _text(_ap(0, 1750), "Dorsum of the foot", 6.5),
-        _text(_ap(0, 1762), "(toes pointing down)", 6),
-        _text((A_WIDTH - 16, 28), "Patient's LEFT", 12, "end", "panel_label"),
-        _text((16, 28), "Patient's RIGHT", 12, "start", "panel_label"),
-        _text((A_MID, 14), "Anterior view", 12, "middle", "panel_label"),
+        _text(_ap(0, 1884), "Dorsum of the foot (toes pointing down)", 6.5),
+        _text((A_WIDTH - 24, 28), "Patient's LEFT", 13, "end", "panel_label"),
+        _text((24, 28), "Patient's RIGHT", 13, "start", "panel_label"),
+        _text((A_MID, 28), "Anterior view", 13, "middle", "panel_label"),
     )
 
 
@@ -1214,7 +1213,7 @@ def build_anterior() -> View:
     right = [(-x, y, c) for x, y, c in reversed(left[1:])]
     controls = [*left, (0.0, 912.0, True), *right]
     outline = tuple(_ap(x, y) for x, y in outline_with_corners(controls))
-    height = float(math.ceil(max(q[1] for q in outline) + 30))
+    height = float(math.ceil(max(q[1] for q in outline) + 45))
     return View(
         id="anterior",
         title="Anterior view",
