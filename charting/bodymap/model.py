@@ -1236,3 +1236,16 @@ def build_views() -> Mapping[str, View]:
     """All views of the model, by id (built once)."""
     views = (build_posterior(), build_lateral_leg(), build_medial_leg(), build_anterior())
     return MappingProxyType({v.id: v for v in views})
+
+
+def label_anchor(view_id: str, side: str) -> str:
+    """Where a mark's label goes so it points away from the midline: "end" (to the viewer's
+    left), "start" (to the right) or "below" (midline marks). On a view of the front the
+    patient's left is on the viewer's right, so the anchors swap."""
+    view = build_views().get(view_id)
+    flipped = view is not None and view.left_on_viewer_right
+    if side == "L":
+        return "start" if flipped else "end"
+    if side == "R":
+        return "end" if flipped else "start"
+    return "below"

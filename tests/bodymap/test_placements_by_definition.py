@@ -60,6 +60,20 @@ def _along(point: tuple[float, float]) -> float:
     return (point[0] - wrist[0]) * (tip[0] - wrist[0]) + (point[1] - wrist[1]) * (tip[1] - wrist[1])
 
 
+def _across(q: tuple[float, float]) -> float:
+    """Distance of ``q`` across the hand's axis (toward the thumb), from the wrist crease."""
+    wrist, ahead = _hand(0, 0), _hand(1, 0)
+    normal = (-(ahead[1] - wrist[1]), ahead[0] - wrist[0])
+    return (q[0] - wrist[0]) * normal[0] + (q[1] - wrist[1]) * normal[1]
+
+
+def _shaft_across(bone: str, along: float) -> float:
+    """Where a metacarpal's shaft (base to head) is across the hand, ``along`` from the wrist."""
+    base, head = HAND_LANDMARKS[f"metacarpal{bone}_base"], HAND_LANDMARKS[f"mcp{bone}"]
+    t = (along - base[0]) / (head[0] - base[0])
+    return _across(_hand(base[0] + (head[0] - base[0]) * t, base[1] + (head[1] - base[1]) * t))
+
+
 def test_ex_ue7_is_midway_between_the_wrist_crease_and_the_knuckles() -> None:
     """Each EX-UE7 point lies halfway from the dorsal wrist crease to the line of the MCP
     joints (not from the metacarpal bases), between its two metacarpals."""
@@ -69,20 +83,5 @@ def test_ex_ue7_is_midway_between_the_wrist_crease_and_the_knuckles() -> None:
             _along(_hand(*HAND_LANDMARKS[f"mcp{a}"])) + _along(_hand(*HAND_LANDMARKS[f"mcp{b}"]))
         ) / 2
         assert math.isclose(_along(p), knuckles / 2, rel_tol=0.01), code
-        # Between the two metacarpal shafts at that distance from the wrist.
-        u = (_hand(1, 0)[0] - _hand(0, 0)[0], _hand(1, 0)[1] - _hand(0, 0)[1])
-        n = (-u[1], u[0])
-
-        def across(q: tuple[float, float]) -> float:
-            w = _hand(0, 0)
-            return (q[0] - w[0]) * n[0] + (q[1] - w[1]) * n[1]
-
-        def shaft(k: str) -> float:
-            base, head = HAND_LANDMARKS[f"metacarpal{k}_base"], HAND_LANDMARKS[f"mcp{k}"]
-            t = (_along(p) - base[0]) / (head[0] - base[0])
-            return across(
-                _hand(base[0] + (head[0] - base[0]) * t, base[1] + (head[1] - base[1]) * t)
-            )
-
-        low, high = sorted((shaft(a), shaft(b)))
-        assert low < across(p) < high, code
+        low, high = sorted((_shaft_across(a, _along(p)), _shaft_across(b, _along(p))))
+        assert low < _across(p) < high, code
