@@ -461,6 +461,12 @@ def _posterior_landmarks(levels: Mapping[str, float]) -> dict[str, tuple[Point, 
     axillary = lerp(arm.shoulder, arm.elbow, 0.27)
     marks: dict[str, tuple[Point, str]] = {
         "c7": (_pp(0, levels["C7"]), "spine"),
+        # The posterior hairline is 3 B-cun above the C7 spinous process [WHO08].
+        "posterior_hairline": (_pp(0, levels["C7"] - 3 * BACK_UPC), "spine"),
+        # The vertex: the top of the head on the midline, where GV20 is seen from behind.
+        "vertex": (_pp(0, 6), "spine"),
+        # The free end of the 12th rib, at the flank about level with L2 (GB25).
+        "rib12_tip": (_pp(-124, levels["L2"]), "spine"),
         "acromion": (_pp(-188, 313), "spine"),
         "scapular_spine_medial": (_pp(-3 * BACK_UPC, levels["T3"]), "spine"),
         "scapula_inferior_angle": (_pp(-80, levels["T7"]), "spine"),
@@ -1037,6 +1043,10 @@ ANTERIOR_OUTLINE: tuple[tuple[float, float, bool], ...] = (
 )
 ANTERIOR_MARKS: dict[str, tuple[float, float, str]] = {
     "xiphoid": (0, XIPHOID_Y, "abdomen"),
+    # The umbilicus is 8 of the 13 B-cun from the xiphisternal junction to the pubis [WHO08].
+    "umbilicus": (0, XIPHOID_Y + 8 * (PUBIS_Y - XIPHOID_Y) / 13, "abdomen"),
+    # The free end of the 11th rib, at the flank (GB26 lies below it, level with the navel).
+    "rib11_tip": (118, 640, "abdomen"),
     "pubic_symphysis": (0, PUBIS_Y, "abdomen"),
     "pubic_symphysis_lower": (0, PUBIS_LOWER_Y, "abdomen"),
     "asis": (112, 765, "abdomen"),
