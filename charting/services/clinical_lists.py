@@ -94,6 +94,18 @@ ICD10_CODES = (
     Choice("M79.18", "Myalgia, other site (includes myofascial pain syndrome)"),
     Choice("S39.012A", "Strain of muscle, fascia and tendon of lower back, initial encounter"),
     Choice("S33.5XXA", "Sprain of ligaments of lumbar spine, initial encounter"),
+    Choice("M54.89", "Other dorsalgia"),
+    Choice("M48.07", "Spinal stenosis, lumbosacral region"),
+    Choice("M53.3", "Sacrococcygeal disorders, not elsewhere classified (coccygodynia)"),
+    Choice("M46.1", "Sacroiliitis, not elsewhere classified"),
+    Choice("M99.03", "Segmental and somatic dysfunction of lumbar region"),
+    Choice("M99.04", "Segmental and somatic dysfunction of sacral region"),
+    Choice("G57.01", "Lesion of sciatic nerve, right lower limb"),
+    Choice("G57.02", "Lesion of sciatic nerve, left lower limb"),
+    # Chronic pain codes go first when the visit is for pain management (ICD-10-CM Official
+    # Guidelines I.C.6).
+    Choice("G89.29", "Other chronic pain"),
+    Choice("G89.4", "Chronic pain syndrome"),
 )
 DELETED_ICD10 = frozenset({"M54.5", "M48.06", "M51.36", "M51.37", "M79.1"})
 
@@ -144,6 +156,28 @@ CUP_TYPES = (
     Choice("flash", "Flash"),
 )
 EA_WAVEFORMS = ("Continuous", "Dense-disperse", "Intermittent", "Other")
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in "".join(c if c.isalnum() else " " for c in text.lower()).split() if w]
+
+
+def match_codes(text: str, choices: tuple[Choice, ...] = ICD10_CODES) -> list[Choice]:
+    """The codes a typed text picks: a code typed in part, with or without its dot ("m5442",
+    "M54.4", "g89"), or words of the title in any order ("sciatica left", "sacro"); all of
+    them for a blank text. Code matches come first."""
+    typed = text.strip().lower()
+    if not typed:
+        return list(choices)
+    compact = typed.replace(".", "").replace(" ", "")
+    by_code = [c for c in choices if c.id.lower().replace(".", "").startswith(compact)]
+    words = _words(typed)
+    by_words = [
+        c
+        for c in choices
+        if c not in by_code and all(any(w.startswith(t) for w in _words(c.label)) for t in words)
+    ]
+    return by_code + by_words
 
 
 def ids(choices: tuple[Choice, ...]) -> frozenset[str]:

@@ -177,11 +177,20 @@ class VisitForm(QScrollArea):
         )
         return spin
 
-    def _checks(self, form: QFormLayout, name: str, choices: tuple[lists.Choice, ...]) -> None:
+    def _checks(
+        self,
+        form: QFormLayout,
+        name: str,
+        choices: tuple[lists.Choice, ...],
+        search: Callable[[str], list[lists.Choice]] | None = None,
+    ) -> None:
         holder = QWidget()
-        grid = QGridLayout(holder)
+        outer = QVBoxLayout(holder)
+        outer.setContentsMargins(0, 0, 0, 0)
+        grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
         boxes: dict[str, QCheckBox] = {}
+        rows: dict[str, QWidget] = {}
         for i, choice in enumerate(choices):
             row = WrappingCheckBox(choice.label)  # long diagnoses wrap in a narrow form
             box = row.box
@@ -189,6 +198,10 @@ class VisitForm(QScrollArea):
             box.toggled.connect(lambda _c, n=name: self._edited(n, at_once=True))
             grid.addWidget(row, i, 0)
             boxes[choice.id] = box
+            rows[choice.id] = row
+        if search is not None:
+            outer.addWidget(self._search_box(name, search, boxes, rows))
+        outer.addLayout(grid)
 
         def write(values: list[str]) -> None:
             for key, box in boxes.items():
@@ -197,6 +210,35 @@ class VisitForm(QScrollArea):
         self._bind(
             form, name, holder, lambda: [k for k, b in boxes.items() if b.isChecked()], write
         )
+
+    @staticmethod
+    def _search_box(
+        name: str,
+        search: Callable[[str], list[lists.Choice]],
+        boxes: dict[str, QCheckBox],
+        rows: dict[str, QWidget],
+    ) -> QLineEdit:
+        """A line that narrows a long list of checkboxes to what is typed (ticked entries
+        stay in view); Enter ticks the first match and clears the line."""
+        edit = QLineEdit()
+        edit.setObjectName(f"{name}_filter")
+        edit.setPlaceholderText("Type part of a code or its words, Enter to tick")
+        edit.setClearButtonEnabled(True)
+
+        def narrow(text: str) -> None:
+            shown = {c.id for c in search(text)}
+            for key, row in rows.items():
+                row.setVisible(key in shown or boxes[key].isChecked())
+
+        def pick() -> None:
+            first = next((c.id for c in search(edit.text()) if not boxes[c.id].isChecked()), None)
+            if edit.text().strip() and first is not None:
+                boxes[first].setChecked(True)
+                edit.clear()
+
+        edit.textChanged.connect(narrow)
+        edit.returnPressed.connect(pick)
+        return edit
 
     def _flag(self, form: QFormLayout, name: str, text: str) -> None:
         box = QCheckBox(text)
@@ -278,6 +320,7 @@ class VisitForm(QScrollArea):
             form,
             "icd10_codes",
             tuple(lists.Choice(c.id, f"{c.id}  {c.label}") for c in lists.ICD10_CODES),
+            search=lists.match_codes,
         )
 
     def _treatment(self) -> None:
