@@ -217,6 +217,10 @@ class Patient(Base):
     diabetes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     metal_allergy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     needle_fainting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Reduced sensation in the feet and legs (e.g. diabetic neuropathy): leg-point rules.
+    peripheral_neuropathy: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     medical_history: Mapped[str] = mapped_column(Text, default="")
     medications: Mapped[str] = mapped_column(Text, default="")
     # The current course's treatment plan (e.g. 10 sessions, twice a week; domain.md §4.4).
@@ -257,6 +261,10 @@ class Visit(Base):
         CheckConstraint(
             "referral_outcome IN ('', 'urgent', 'routine', 'not_referred')",
             name="referral_outcome_known",
+        ),
+        CheckConstraint(
+            "patient_position IN ('', 'prone', 'side-lying', 'supine', 'seated')",
+            name="patient_position_known",
         ),
         CheckConstraint(
             "retention_minutes IS NULL OR retention_minutes BETWEEN 0 AND 240", name="retention"
@@ -308,7 +316,9 @@ class Visit(Base):
     tcm_patterns: Mapped[list[str]] = _json_list()
     assessment: Mapped[str] = _text()
     icd10_codes: Mapped[list[str]] = _json_list()
-    # Treatment (P): the needles used (STRICTA 2c, traceability by lot).
+    # Treatment (P): how the patient lay or sat ("prone", "side-lying", "supine", "seated" or
+    # "" when not recorded), then the needles used (STRICTA 2c, traceability by lot).
+    patient_position: Mapped[str] = mapped_column(String(20), default="", server_default="")
     needle_brand: Mapped[str] = _text()
     needle_gauge: Mapped[str] = _text()
     needle_length: Mapped[str] = _text()

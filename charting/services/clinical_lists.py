@@ -155,6 +155,14 @@ CUP_TYPES = (
     Choice("sliding", "Sliding / moving"),
     Choice("flash", "Flash"),
 )
+#: How the patient lay or sat for the treatment: feeds the fainting rule (treat someone who
+#: has fainted with needles lying down, WHO99-FAINT).
+PATIENT_POSITIONS = (
+    Choice("prone", "Prone (face down)"),
+    Choice("side-lying", "Side-lying"),
+    Choice("supine", "Supine (face up)"),
+    Choice("seated", "Seated"),
+)
 EA_WAVEFORMS = ("Continuous", "Dense-disperse", "Intermittent", "Other")
 
 

@@ -53,6 +53,7 @@ class PatientInput:
     diabetes: bool = False
     metal_allergy: bool = False
     needle_fainting: bool = False
+    peripheral_neuropathy: bool = False
     medical_history: str = ""
     medications: str = ""
 
@@ -290,6 +291,7 @@ _HEALTH_COLUMNS = (
     Patient.needle_fainting,
     Patient.diabetes,
     Patient.metal_allergy,
+    Patient.peripheral_neuropathy,
 )
 
 
@@ -316,6 +318,8 @@ def health_flags(patient: Patient | Row[*tuple[Any, ...]]) -> tuple[str, ...]:
         flags.append("Diabetes")
     if patient.metal_allergy:
         flags.append("Metal allergy")
+    if patient.peripheral_neuropathy:
+        flags.append("Peripheral neuropathy")
     return tuple(flags)
 
 
@@ -328,6 +332,7 @@ FLAG_ABBREVIATIONS = {
     "Epilepsy": "Epil",
     "Faints": "Faints",
     "Diabetes": "DM",
+    "Peripheral": "Neuropathy",
     "Metal": "Metal",
 }
 

@@ -68,6 +68,9 @@ FIELDS: dict[str, FieldSpec] = {
     "tcm_patterns": FieldSpec("TCM patterns", "choices", max_len=200),
     "assessment": _text("Assessment"),
     "icd10_codes": FieldSpec("ICD-10-CM codes", "choices", choices=lists.ids(lists.ICD10_CODES)),
+    "patient_position": FieldSpec(
+        "Patient position", "choice", choices=lists.ids(lists.PATIENT_POSITIONS)
+    ),
     "needle_brand": _text("Needle brand", 120),
     "needle_gauge": _text("Needle gauge", 30),
     "needle_length": _text("Needle length", 30),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ from charting.services.access import Permission, PermissionDeniedError, actor_of
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.guard import BOOKING_COLUMNS, check_editable
-from charting.services.marks import EA_PAIR_COLUMNS
+from charting.services.marks import EA_PAIR_COLUMNS, depth_beyond_needle
 from charting.services.red_flags import check_referral
 from charting.services.validation import check_text
 from charting.services.versions import ConcurrentEditError as ConcurrentEditError
@@ -87,6 +87,10 @@ def update_fields(
     visit = _draft(session, visit_id, booking_only=set(values) <= BOOKING_COLUMNS)
     check_version(session, visit, expected_version, "This visit")
     errors = {name: msg for name, v in values.items() if (msg := validate_field(name, v, visit))}
+    if "needle_length" in values and "needle_length" not in errors:
+        deepest = session.scalar(select(func.max(Mark.depth_mm)).where(Mark.visit_id == visit_id))
+        if problem := depth_beyond_needle(deepest, values["needle_length"]):
+            errors["needle_length"] = problem
     if errors:
         raise ValidationError(errors)
     for name, value in values.items():

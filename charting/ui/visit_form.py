@@ -325,6 +325,7 @@ class VisitForm(QScrollArea):
 
     def _treatment(self) -> None:
         form = self._section("Treatment (P)")
+        self._choice(form, "patient_position", lists.PATIENT_POSITIONS)
         self._line(form, "needle_brand", "e.g. Seirin J-type")
         self._line(form, "needle_gauge", "e.g. 0.25 mm")
         self._line(form, "needle_length", "e.g. 40 mm")
