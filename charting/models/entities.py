@@ -387,6 +387,11 @@ class Mark(Base):
         CheckConstraint("side IN ('L', 'R', 'M')", name="side_known"),
         CheckConstraint("kind != 'acupoint' OR point_code IS NOT NULL", name="acupoint_has_code"),
         CheckConstraint("depth_mm IS NULL OR (depth_mm > 0 AND depth_mm <= 150)", name="depth"),
+        CheckConstraint(
+            "skin IN ('', 'intact', 'broken', 'infected', 'inflamed', 'scar', 'keloid', "
+            "'tattoo', 'varicose')",
+            name="skin_known",
+        ),
         Index("ix_mark_visit", "visit_id"),
         Index("ix_mark_point_code", "point_code"),
     )
@@ -405,6 +410,8 @@ class Mark(Base):
     depth_mm: Mapped[float | None] = mapped_column(Float)
     response: Mapped[str] = mapped_column(String(60), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    # The skin at the site as found before treatment ("" when not noted; see SKIN_STATES).
+    skin: Mapped[str] = mapped_column(String(20), default="", server_default="")
     # Cupping sites: type (dry, fire, wet, sliding, flash), cups, minutes, skin response.
     cup_type: Mapped[str] = mapped_column(String(10), default="", server_default="")
     cup_count: Mapped[int | None] = mapped_column(Integer)

@@ -24,6 +24,7 @@ RED_FLAGS = {c.id: c.label for c in lists.RED_FLAGS}
 ADVICE = {c.id: c.label for c in lists.HOME_ADVICE}
 EVENTS = {c.id: c.label for c in lists.ADVERSE_EVENT_KINDS}
 CUPS = {c.id: c.label for c in lists.CUP_TYPES}
+SKIN = {c.id: c.label for c in lists.SKIN_STATES}
 
 
 def running_header(patient: PatientInfo) -> str:
@@ -210,7 +211,14 @@ def _treatment(story: list[Any], v: VisitData, bodymap: BodyMap, width: float) -
                     TECHNIQUES.get(m.spec.technique, m.spec.technique),
                     depth,
                     RESPONSES.get(m.spec.response, "") if m.spec.response else "",
-                    m.spec.note,
+                    "; ".join(
+                        x
+                        for x in (
+                            f"Skin: {SKIN[m.spec.skin].lower()}" if m.spec.skin else "",
+                            m.spec.note,
+                        )
+                        if x
+                    ),
                 ]
             )
         widths = [0.1, 0.08, 0.2, 0.2, 0.09, 0.15, 0.18]

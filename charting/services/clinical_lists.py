@@ -155,6 +155,19 @@ CUP_TYPES = (
     Choice("sliding", "Sliding / moving"),
     Choice("flash", "Flash"),
 )
+#: The skin at a needle or cup site as found before treatment. Do not needle or cup over
+#: broken, infected or inflamed skin or varicose veins; keloid scars are a relative
+#: contraindication to cupping (CUP-GC, CUP-EC).
+SKIN_STATES = (
+    Choice("intact", "Intact"),
+    Choice("broken", "Broken (cut, graze, ulcer)"),
+    Choice("infected", "Infected"),
+    Choice("inflamed", "Inflamed (e.g. eczema, psoriasis flare)"),
+    Choice("varicose", "Over a varicose vein"),
+    Choice("scar", "Scar"),
+    Choice("keloid", "Keloid scar"),
+    Choice("tattoo", "Tattoo"),
+)
 #: How the patient lay or sat for the treatment: feeds the fainting rule (treat someone who
 #: has fainted with needles lying down, WHO99-FAINT).
 PATIENT_POSITIONS = (

@@ -56,7 +56,7 @@ from charting.services import clinical_lists as lists
 from charting.services import signatures
 from charting.services.access import Permission, require
 from charting.services.errors import ServiceError, ValidationError
-from charting.services.marks import RESPONSES, TECHNIQUES
+from charting.services.marks import RESPONSES, SKIN_IDS, TECHNIQUES
 from charting.services.patients import search_patient_ids
 from charting.services.visit_record import FIELDS
 
@@ -350,6 +350,7 @@ MARK_COLUMNS: tuple[Column, ...] = (
     Column("cup_count", "Number of cups", "integer", "cups"),
     Column("cup_minutes", "Cup retention", "integer", "minutes"),
     Column("skin_response", "Skin response to cupping", "text"),
+    Column("skin", "Skin at the site before treatment", "text", _choices(SKIN_IDS)),
 )
 EA_COLUMNS: tuple[Column, ...] = (
     *_VISIT_KEYS,
@@ -501,6 +502,7 @@ def _csv_rows(
                                 "cup_count",
                                 "cup_minutes",
                                 "skin_response",
+                                "skin",
                             )
                         },
                         "pinyin": pinyin,

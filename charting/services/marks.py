@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap
 from charting.models import EAPair, Mark, MarkKind, Protocol, Visit
+from charting.services import clinical_lists as lists
 from charting.services.access import Permission, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
@@ -59,6 +60,7 @@ KIND_LABELS = {
 }
 MAX_DEPTH_MM = 150.0
 CUP_TYPE_IDS = frozenset({"", "dry", "fire", "wet", "sliding", "flash"})
+SKIN_IDS = frozenset(c.id for c in lists.SKIN_STATES)
 # Short muscle names for map labels, as commonly abbreviated in myofascial charting.
 MUSCLE_ABBREVIATIONS = {
     "quadratus_lumborum": "QL",
@@ -98,6 +100,7 @@ class MarkSpec:
     cup_count: int | None = None
     cup_minutes: int | None = None
     skin_response: str = ""
+    skin: str = ""
 
 
 #: The stored fields of a mark (everything but its id and visit), in a stable order.
@@ -116,6 +119,7 @@ class MarkDetails:
     cup_count: int | None = None
     cup_minutes: int | None = None
     skin_response: str = ""
+    skin: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,6 +219,8 @@ def validate_details(details: MarkDetails) -> dict[str, str]:
         errors["note"] = problem
     if details.cup_type not in CUP_TYPE_IDS:
         errors["cup_type"] = "Choose a cupping method from the list."
+    if details.skin and details.skin not in SKIN_IDS:
+        errors["skin"] = "Choose the skin at the site from the list."
     for name, label, high in (("cup_count", "Number of cups", 30), ("cup_minutes", "Minutes", 60)):
         value = getattr(details, name)
         if value is not None and (isinstance(value, bool) or not 1 <= value <= high):
@@ -248,6 +254,7 @@ def _to_row(mark: Any, bodymap: BodyMap | None = None) -> MarkRow:
         cup_count=mark.cup_count,
         cup_minutes=mark.cup_minutes,
         skin_response=mark.skin_response,
+        skin=mark.skin,
     )
     flags: frozenset[str] = frozenset()
     if bodymap is not None and mark.point_code:

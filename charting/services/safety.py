@@ -793,6 +793,47 @@ def _check_depth_beyond_safe(facts: Facts) -> Iterator[Finding]:
         )
 
 
+# --- the skin at the site --------------------------------------------------------------------
+
+#: Skin that is never needled or cupped through [CUP-GC] [CUP-EC] [WHO99-STER].
+SKIN_NO_GO = {
+    "broken": "broken skin",
+    "infected": "infected skin",
+    "inflamed": "inflamed skin",
+    "varicose": "a varicose vein",
+}
+#: Skin that calls for care [CUP-GC] (keloid scars are a relative contraindication to cupping).
+SKIN_CARE = {"scar": "a scar", "keloid": "a keloid scar", "tattoo": "a tattoo"}
+
+
+def _treated(mark: MarkRow) -> bool:
+    """Needled, cupped or pricked at the site (anything that touches the skin hard)."""
+    return is_needled(mark) or mark.kind == "cupping" or mark.spec.technique == "bloodletting"
+
+
+def _check_skin_no_go(facts: Facts) -> Iterator[Finding]:
+    for mark in facts.marks:
+        if mark.spec.skin in SKIN_NO_GO and _treated(mark):
+            yield Finding(
+                str(mark.id),
+                f"{mark.label} is over {SKIN_NO_GO[mark.spec.skin]}. Do not needle or cup "
+                "through it: move to intact skin nearby, or record why it is done.",
+                (mark.id,),
+            )
+
+
+def _check_skin_care(facts: Facts) -> Iterator[Finding]:
+    marks = [m for m in facts.marks if m.spec.skin in SKIN_CARE and _treated(m)]
+    if marks:
+        what = sorted({SKIN_CARE[m.spec.skin] for m in marks})
+        yield Finding(
+            "",
+            f"{_labels(marks)} {_verb(marks, 'is', 'are')} over {', '.join(what)}. Needle "
+            "beside rather than through it where you can; do not cup over a keloid scar.",
+            _ids(marks),
+        )
+
+
 # --- other history ---------------------------------------------------------------------------
 
 
@@ -900,6 +941,15 @@ RULES: tuple[Rule, ...] = (
         "block",
         "CAM, GB21US, WHO99-ORG, AIM-BL52, TCMWIN",
         _check_depth_beyond_safe,
+    ),
+    Rule(
+        "skin-no-go",
+        "Broken, infected or inflamed skin at the site",
+        "A needled, cupped or pricked site recorded over broken, infected or inflamed skin or "
+        "a varicose vein.",
+        "block",
+        "CUP-GC, CUP-EC, WHO99-STER",
+        _check_skin_no_go,
     ),
     Rule(
         "neuropathy-legs",
@@ -1046,6 +1096,14 @@ RULES: tuple[Rule, ...] = (
         "advisory",
         "NBT, XU13",
         _check_diabetes_legs,
+    ),
+    Rule(
+        "skin-care",
+        "Scar, keloid or tattoo at the site",
+        "A needled, cupped or pricked site recorded over a scar, keloid scar or tattoo.",
+        "advisory",
+        "CUP-GC",
+        _check_skin_care,
     ),
     Rule(
         "metal-allergy",

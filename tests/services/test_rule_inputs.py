@@ -111,3 +111,32 @@ def test_neuropathy_is_shown_among_the_health_flags(database: Database, make_pat
     pid = make_patient(peripheral_neuropathy=True)
     with database.read() as session:
         assert "Peripheral neuropathy" in health_flags(session.get_one(Patient, pid))
+
+
+def test_the_skin_at_a_site_is_stored_printed_and_signed(
+    database: Database, visit: tuple[int, int], practitioner_id: int
+) -> None:
+    """A mark's skin is stored, printed beside the mark on the summary, refused when not on
+    the list, and covered by the signature (format 4)."""
+    import io
+
+    from pypdf import PdfReader
+    from charting.reports.visit_summary import build_visit_summary
+    from charting.services import signatures
+    from charting.services.report_data import visit_report
+
+    vid, mid = visit
+    with database.write() as session, pytest.raises(ValidationError):
+        update_details(session, mid, MarkDetails("manual", skin="sunburnt"))
+    with database.write() as session:
+        update_details(session, mid, MarkDetails("manual", skin="scar"))
+    with database.read() as session:
+        report = visit_report(session, vid, BM)
+        rows = signatures.load_rows(session, [vid])[vid]
+    out = io.BytesIO()
+    build_visit_summary(report, BM, out, invariant=True)
+    assert "Skin: scar" in "".join(p.extract_text() for p in PdfReader(out).pages)
+    assert rows.marks[0]["skin"] == "scar"
+    assert "skin" in signatures.content_of(rows, 4)["marks"][0]
+    assert "skin" not in signatures.content_of(rows, 3)["marks"][0]
+    assert "skin" not in signatures.content_of(rows, 1)["marks"][0]

@@ -56,6 +56,11 @@ def deep(mid: int, code: str, side: str, depth_mm: float) -> MarkRow:
     return MarkRow(row.id, 1, replace(row.spec, depth_mm=depth_mm), row.flags)
 
 
+def _with_skin(row: MarkRow, skin: str) -> MarkRow:
+    """The same mark over skin noted as ``skin``."""
+    return MarkRow(row.id, 1, replace(row.spec, skin=skin), row.flags)
+
+
 def cup(mid: int, code: str = "BL25", side: str = "L") -> MarkRow:
     """A cupping mark over a point's position."""
     return at(mid, "cupping", code, side, "cupping")
@@ -111,6 +116,8 @@ def everything_on() -> SafetyContext:
         cup(11, "BL25", "L"),
         cup(12, "BL25", "R"),
         deep(13, "BL17", "L", 30),
+        _with_skin(point(14, "BL22", "L"), "broken"),
+        _with_skin(point(15, "BL22", "R"), "tattoo"),
     )
     return ctx(
         patient,

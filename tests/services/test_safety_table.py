@@ -4,9 +4,11 @@ situation in which it stays silent."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
+from charting.services.marks import MarkRow
 from charting.services.safety import RULES, CuppingInfo, PatientSafety, SafetyContext
 from tests.services.test_safety import (
     ANTICOAGULATED,
@@ -25,6 +27,12 @@ Case = Callable[[], SafetyContext]
 PACEMAKER = PatientSafety(implanted_device="pacemaker")
 FAINTS = PatientSafety(needle_fainting=True)
 NEUROPATHY = PatientSafety(peripheral_neuropathy=True)
+
+
+def _skin(mid: int, code: str, skin: str, kind: str = "acupoint", how: str = "manual") -> MarkRow:
+    """A mark at ``code`` (needled ``how``, or a cup) over skin noted as ``skin``."""
+    row = point(mid, code, "L", how) if kind == "acupoint" else cup(mid, code, "L")
+    return MarkRow(row.id, 1, replace(row.spec, skin=skin), row.flags)
 
 
 def _ea(a: str, b: str, side_a: str = "L", side_b: str = "R") -> SafetyContext:
@@ -213,6 +221,30 @@ TABLE: list[tuple[str, str, Case, Case]] = [
         "diabetes and a foot point",
         lambda: ctx(PatientSafety(diabetes=True), point(1, "LR3", "R")),
         lambda: ctx(PatientSafety(diabetes=True), point(1, "BL23", "R")),
+    ),
+    (
+        "skin-no-go",
+        "a needle through broken skin",
+        lambda: ctx(NONE, _skin(1, "BL23", "broken")),
+        lambda: ctx(NONE, _skin(1, "BL23", "intact")),
+    ),
+    (
+        "skin-no-go",
+        "a cup over infected skin",
+        lambda: ctx(NONE, _skin(1, "BL25", "infected", "cupping")),
+        lambda: ctx(NONE, _skin(1, "BL25", "scar", "cupping")),
+    ),
+    (
+        "skin-care",
+        "a cup over a keloid scar",
+        lambda: ctx(NONE, _skin(1, "BL25", "keloid", "cupping")),
+        lambda: ctx(NONE, _skin(1, "BL25", "", "cupping")),
+    ),
+    (
+        "skin-care",
+        "a needle through a tattoo (moxa over it is not)",
+        lambda: ctx(NONE, _skin(1, "ST36", "tattoo")),
+        lambda: ctx(NONE, _skin(1, "ST36", "tattoo", how="moxibustion")),
     ),
     (
         "metal-allergy",

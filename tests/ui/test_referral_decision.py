@@ -58,3 +58,34 @@ def test_a_ticked_flag_asks_for_a_decision_and_signing_waits_for_it(  # type: ig
     assert not hint.isVisible()
     qtbot.mouseClick(page.sign_button, Qt.MouseButton.LeftButton)
     assert page.sign_button.text().startswith("Amend")
+
+
+def test_skin_at_a_site_is_noted_in_the_mark_details(  # type: ignore[no-untyped-def]
+    qtbot, database: Database, make_patient, practitioner_id: int
+) -> None:
+    """Choosing "Broken" for the skin at BL23 from the keyboard stores it with the mark, and
+    the visit then carries a block naming the broken skin."""
+    from charting.services.marks import add_marks, list_marks
+    from charting.services.visit_safety import visit_warnings
+    from tests.factories import point_spec
+
+    with database.write() as session:
+        vid, _ = start_visit(session, make_patient(), practitioner_id)
+        add_marks(session, BM, vid, [point_spec("BL23", "L")])
+    chart = VisitChartPage(OpRunner(database), BM)
+    qtbot.addWidget(chart)
+    chart.resize(1280, 800)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.open_visit(vid)
+    chart.map.select_marks([chart.mark_model.mark(0).id])  # type: ignore[union-attr]
+    skin = chart.findChild(QComboBox, "skinAtSite")
+    skin.setFocus()
+    qtbot.keyClick(skin, Qt.Key.Key_Down)
+    qtbot.keyClick(skin, Qt.Key.Key_Down)
+    assert skin.currentData() == "broken"
+    with database.read() as session:
+        (mark,) = list_marks(session, vid, BM)
+        blocks = [w for w in visit_warnings(session, vid, BM) if w.warning.rule == "skin-no-go"]
+    assert mark.spec.skin == "broken"
+    assert blocks and "broken skin" in blocks[0].warning.message
