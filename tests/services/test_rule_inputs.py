@@ -121,6 +121,7 @@ def test_the_skin_at_a_site_is_stored_printed_and_signed(
     import io
 
     from pypdf import PdfReader
+
     from charting.reports.visit_summary import build_visit_summary
     from charting.services import signatures
     from charting.services.report_data import visit_report
