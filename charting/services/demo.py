@@ -522,6 +522,7 @@ def _mark(
         "cup_count": None,
         "cup_minutes": None,
         "skin_response": "",
+        "skin": "",
     }
 
 
