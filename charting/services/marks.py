@@ -77,6 +77,12 @@ MUSCLE_ABBREVIATIONS = {
     "gastrocnemius": "Gastroc",
     "soleus": "Soleus",
     "tensor_fasciae_latae": "TFL",
+    "vastus_lateralis_itb": "VL/ITB",
+    "fibularis_longus": "FL",
+    "tibialis_anterior": "TA",
+    "adductors": "Add",
+    "iliopsoas": "IP",
+    "rectus_abdominis": "RA",
 }
 
 
