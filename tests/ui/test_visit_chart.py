@@ -593,3 +593,11 @@ def test_a_click_on_the_front_of_the_hip_places_an_iliopsoas_trigger_point(
         "L",
         "anterior",
     )
+
+
+def test_ctrl_4_shows_the_front_view(qtbot, page: VisitChartPage) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+4 switches the map to the anterior view and its button shows it is on."""
+    page.map.setFocus()
+    qtbot.keyClick(page, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    assert page.map.view_id == "anterior"
+    assert [b.text() for b in page.view_buttons.buttons() if b.isChecked()] == ["Front"]
