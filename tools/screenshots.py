@@ -135,7 +135,8 @@ def _first_admin_screen(app: QApplication, db: Database, out: Path) -> None:
     dialog._on_buttons_accepted()  # shows the field messages as a person would see them
     app.processEvents()
     dialog.grab().save(str(out / "first-admin.png"))
-    dialog.close()
+    # done() rather than close(): closing is a Cancel, which asks (modally) before leaving.
+    dialog.done(0)
 
 
 def _security_screens(
