@@ -14,16 +14,16 @@ from pathlib import Path
 
 from charting.bodymap import load_bodymap
 from charting.config import sqlite_url
+from charting.models import Role
 from charting.models.migrate import open_database
 from charting.reports.course_report import build_course_report
 from charting.reports.handout import build_handout
 from charting.reports.visit_summary import build_visit_summary
-from charting.services.access import Actor
+from charting.services.accounts import AccountInput, create_first_admin
 from charting.services.marks import MarkSpec, add_marks
 from charting.services.pain_drawings import add_area
 from charting.services.pain_measures import AreaShape
 from charting.services.patients import PatientInput, create_patient
-from charting.services.practitioners import PractitionerInput, save_practitioner
 from charting.services.report_data import course_report, visit_report
 from charting.services.settings import ClinicSettings, save_settings
 from charting.services.visit_record import EASettings, add_adverse_event, add_ea_pair, update_fields
@@ -46,7 +46,22 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(sqlite_url(Path(tmp) / "s.sqlite3")).database
-        db.actor = Actor.system("sample documents")  # the services check who acts
+        with db.write() as s:
+            # Every write is made by a signed-in account; the practitioner is the clinic's
+            # first account (an admin who treats).
+            db.actor = create_first_admin(
+                s,
+                AccountInput(
+                    username="mira",
+                    display_name="Dr. Mira Castellanos",
+                    roles={Role.ADMIN, Role.PRACTITIONER},
+                    password="sample-documents-2026",
+                    credentials="DAOM, L.Ac.",
+                    licence_number="AC-004211",
+                ),
+            )
+        prac = db.actor.practitioner_id
+        assert prac is not None
         with db.write() as s:
             save_settings(
                 s,
@@ -65,15 +80,6 @@ def main() -> int:
                     date_of_birth=datetime(1979, 4, 26).date(),
                     sex="female",
                     anticoagulant=True,
-                ),
-            )
-            prac, _ = save_practitioner(
-                s,
-                PractitionerInput(
-                    "Dr. Mira Castellanos",
-                    "DAOM, L.Ac.",
-                    "AC-004211",
-                    "Traditional Chinese Medicine (TCM)",
                 ),
             )
             start = datetime(2026, 9, 7, 15, tzinfo=UTC)
@@ -96,6 +102,8 @@ def main() -> int:
                         spec("BL57", "L"),
                         spec("GB34", "L", "lateral_leg"),
                         spec("KI3", "L", "medial_leg"),
+                        spec("ST36", "L", "anterior"),
+                        spec("LR3", "R", "anterior"),
                         MarkSpec(
                             "trigger_point",
                             "posterior",
@@ -137,7 +145,7 @@ def main() -> int:
                         "needle_gauge": "0.25 mm",
                         "needle_length": "40 mm",
                         "needle_lot": "L2291",
-                        "needles_out": 9,
+                        "needles_out": 11,
                         "icd10_codes": ["M54.42"],
                         "tcm_patterns": ["Qi and Blood stagnation"],
                         "home_advice": ["heat", "walking"],
@@ -158,6 +166,16 @@ def main() -> int:
                               intensity=6 - i // 2),
                 ):  # fmt: skip
                     add_area(s, bm, vid, area)
+                if i == 7:
+                    update_fields(
+                        s,
+                        vid,
+                        {
+                            "red_flags": ["night_pain"],
+                            "referral_outcome": "routine",
+                            "referral_decision": "Letter to her GP about the night pain",
+                        },
+                    )
             add_adverse_event(s, vid, "bruising", "mild", "Pressure applied for 2 minutes")
         with db.read() as s:
             single = visit_report(s, vid, bm)

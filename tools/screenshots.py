@@ -80,6 +80,7 @@ def main() -> int:
         _visit_screens(app, db, settings, out)
         day_screens(app, db, settings, out)
         pain_screens(app, out, Path(tmp))
+        anterior_screens(app, db, settings, out)
         _dialog_screens(app, db, out)
         _import_screens(app, db, out, Path(tmp))
         _security_screens(app, db, settings, Path(tmp) / "backups", out)
@@ -140,7 +141,8 @@ def _first_admin_screen(app: QApplication, db: Database, out: Path) -> None:
     dialog._on_buttons_accepted()  # shows the field messages as a person would see them
     app.processEvents()
     dialog.grab().save(str(out / "first-admin.png"))
-    dialog.close()
+    # done() rather than close(): closing is a Cancel, which asks (modally) before leaving.
+    dialog.done(0)
 
 
 def _security_screens(
@@ -247,7 +249,7 @@ def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Pa
         specs += [
             _spec(bodymap, "GB34", "L", "lateral_leg"),
             _spec(bodymap, "GB39", "L", "lateral_leg"),
-            _spec(bodymap, "ST36", "L", "lateral_leg"),
+            _spec(bodymap, "ST36", "L", "anterior"),
             _spec(bodymap, "KI3", "L", "medial_leg"),
             _spec(bodymap, "SP6", "L", "medial_leg"),
             _spec(bodymap, "SP6", "R", "medial_leg"),
@@ -314,6 +316,43 @@ def _import_screens(app: QApplication, db: Database, out: Path, tmp: Path) -> No
         dialog.close()
 
 
+def anterior_screens(app: QApplication, db: Database, settings: QSettings, out: Path) -> None:
+    """The anterior view of a visit charted on the front of the legs, at the three sizes."""
+    bodymap = load_bodymap()
+    with db.write() as session:
+        prac = session.scalar(select(Practitioner.id).limit(1))
+        pid = session.scalar(select(Patient.id).limit(1))
+        vid, _ = start_visit(session, pid, prac, chief_complaint="Knee and lateral leg pain")
+        specs = [
+            _spec(bodymap, code, side, "anterior")
+            for code, side in (
+                ("ST36", "L"),
+                ("ST36", "R"),
+                ("ST35", "L"),
+                ("EX-LE4", "L"),
+                ("SP9", "L"),
+                ("SP10", "L"),
+                ("ST40", "R"),
+                ("LR3", "L"),
+                ("LR3", "R"),
+            )
+        ]
+        add_marks(session, bodymap, vid, specs)
+    for size in ((1024, 768), (1280, 800), (1920, 1080)):
+        window = MainWindow(db, settings)
+        window.resize(*size)
+        window.show()
+        window.select_patient(pid)
+        window.open_visit(vid)
+        chart = window.visit_chart
+        assert chart is not None
+        chart.set_view("anterior")
+        chart.map.select_marks([chart._rows[0].id])
+        app.processEvents()
+        window.grab().save(str(out / f"visit-body-map-{size[0]}x{size[1]}-anterior.png"))
+        window.close()
+
+
 def _dialog_screens(app: QApplication, db: Database, out: Path) -> None:
     """The export dialog and the clinic settings dialog."""
     from charting.services.settings import ClinicSettings
@@ -339,16 +378,16 @@ def _course_history(db: Database, pid: int, bodymap: BodyMap) -> None:
             select(Visit).where(Visit.patient_id == pid).order_by(Visit.number)
         ).all()
         for i, visit in enumerate(visits[:-1]):
+            if visit.status != "draft" or visit.practitioner_id != db.actor.practitioner_id:
+                # Signed visits never change and colleagues' drafts are theirs (the write
+                # guard refuses both); the demo clinic already gave them scores and marks.
+                continue
             before = max(2, 8 - i)
             values = {"pain_now": before, "pain_after": max(0, before - 3)}
             if i % 3 == 0:
                 values["odi_percent"] = max(12, 46 - 4 * i)
                 values["rmdq_score"] = max(3, 15 - i)
-            if visit.status == "draft":
-                update_fields(session, visit.id, values)
-            else:
-                for key, value in values.items():
-                    setattr(visit, key, value)
+            update_fields(session, visit.id, values)
             if i and not session.scalar(select(Mark.id).where(Mark.visit_id == visit.id)):
                 codes = (("BL23", "L"), ("BL23", "R"), ("BL25", "L"), ("GB30", "L"))
                 for code, side in codes[: 2 + i % 3]:

@@ -14,7 +14,7 @@ from charting.bodymap.catalog import (
     Variant,
     load_bodymap,
 )
-from charting.bodymap.model import VIEW_IDS, View, build_views
+from charting.bodymap.model import VIEW_IDS, View, build_views, label_anchor
 from charting.bodymap.resources import resource_path
 from charting.bodymap.style import ROLE_STYLES, RoleStyle, style_for
 from charting.bodymap.svg import render_svg
@@ -40,6 +40,7 @@ __all__ = [
     "Variant",
     "View",
     "build_views",
+    "label_anchor",
     "load_bodymap",
     "render_svg",
     "resource_path",

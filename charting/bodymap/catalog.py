@@ -533,7 +533,8 @@ class BodyMap:
         if view is None or not view.inside_outline(x, y):
             return []
         cx, cy = view.to_canonical(x, y)
-        side: Side = "L" if x < view.mirror_axis else "R"
+        lo, hi = view.half_bounds("L")
+        side: Side = "L" if lo <= x <= hi else "R"
         hits: list[MuscleHit] = []
         seen: set[str] = set()
         for region in self._regions.get(view_id, ()):

@@ -50,7 +50,7 @@ from charting.bodymap.geometry import (
 )
 from charting.bodymap.types import Frame, Landmark, ScaleZone, Shape, Side, TextAnchor
 
-VIEW_IDS: tuple[str, ...] = ("posterior", "lateral_leg", "medial_leg")
+VIEW_IDS: tuple[str, ...] = ("posterior", "lateral_leg", "medial_leg", "anterior")
 
 #: Half-width of the band around the posterior midline that counts as side "M", in cun.
 MIDLINE_BAND_CUN = 0.25
@@ -127,6 +127,8 @@ class View:
     landmarks: Mapping[str, Landmark] = field(repr=False, compare=False)
     levels: Mapping[str, float] = field(repr=False, compare=False)
     scale_zones: tuple[ScaleZone, ...] = field(repr=False)
+    #: True when the patient's left side is on the viewer's right (a view of the front).
+    left_on_viewer_right: bool = False
     # Banded copies of the outlines, for the test every click and every stored mark makes.
     _outline_tests: list[PolygonTest] = field(
         default_factory=list, init=False, repr=False, compare=False
@@ -142,7 +144,15 @@ class View:
 
     def to_canonical(self, x: float, y: float) -> Point:
         """Map any position to the patient's-left half of the view."""
-        return (2 * self.mirror_axis - x, y) if x > self.mirror_axis else (x, y)
+        other_half = x < self.mirror_axis if self.left_on_viewer_right else x > self.mirror_axis
+        return (2 * self.mirror_axis - x, y) if other_half else (x, y)
+
+    def half_bounds(self, side: str) -> tuple[float, float]:
+        """The x range (low, high) of the half of the view that shows ``side`` ("L"/"R")."""
+        low, high = (0.0, self.mirror_axis), (self.mirror_axis, self.width)
+        if self.left_on_viewer_right:
+            return high if side == "L" else low
+        return low if side == "L" else high
 
     def frame_at(self, x: float, y: float) -> Frame:
         """The measuring frame whose scale applies at ``(x, y)``."""
@@ -175,6 +185,8 @@ class View:
             band = MIDLINE_BAND_CUN * self.units_per_cun(x, y)
             if abs(x - self.mirror_axis) <= band:
                 return "M"
+        if self.left_on_viewer_right:
+            return "L" if x > self.mirror_axis else "R"
         return "L" if x < self.mirror_axis else "R"
 
     def level_y(self, level: str) -> float:
@@ -449,6 +461,12 @@ def _posterior_landmarks(levels: Mapping[str, float]) -> dict[str, tuple[Point, 
     axillary = lerp(arm.shoulder, arm.elbow, 0.27)
     marks: dict[str, tuple[Point, str]] = {
         "c7": (_pp(0, levels["C7"]), "spine"),
+        # The posterior hairline is 3 B-cun above the C7 spinous process [WHO08].
+        "posterior_hairline": (_pp(0, levels["C7"] - 3 * BACK_UPC), "spine"),
+        # The vertex: the top of the head on the midline, where GV20 is seen from behind.
+        "vertex": (_pp(0, 6), "spine"),
+        # The free end of the 12th rib, at the flank about level with L2 (GB25).
+        "rib12_tip": (_pp(-124, levels["L2"]), "spine"),
         "acromion": (_pp(-188, 313), "spine"),
         "scapular_spine_medial": (_pp(-3 * BACK_UPC, levels["T3"]), "spine"),
         "scapula_inferior_angle": (_pp(-80, levels["T7"]), "spine"),
@@ -473,6 +491,14 @@ def _posterior_landmarks(levels: Mapping[str, float]) -> dict[str, tuple[Point, 
         marks[f"sacral_foramen_{name[1]}"] = (_pp(x, levels[name]), "spine")
     for name, (a, c) in HAND_LANDMARKS.items():
         marks[name] = (_pp(*arm.hand(a, c)), "hand")
+    # The dorsal wrist crease where the 2nd-3rd and 4th-5th metacarpal interspaces meet it
+    # (EX-UE7 is measured from the crease to the knuckles, CAM-EX).
+    for name, (b1, b2) in (
+        ("wrist_crease_23", ("metacarpal2_base", "metacarpal3_base")),
+        ("wrist_crease_45", ("metacarpal4_base", "metacarpal5_base")),
+    ):
+        across = (HAND_LANDMARKS[b1][1] + HAND_LANDMARKS[b2][1]) / 2
+        marks[name] = (_pp(*arm.hand(0, across)), "hand")
     return marks
 
 
@@ -774,10 +800,24 @@ LATERAL_MARKS: dict[str, tuple[float, float, str]] = {
 }
 
 
+def hanging_fingertip_y() -> float:
+    """Body height of the middle fingertip with the arm hanging straight down beside the
+    thigh: the shoulder's height plus the whole arm's length (WHO's GB31 landmark) [WHO08]."""
+    return ARM.shoulder[1] + distance(ARM.shoulder, ARM.fingertip)
+
+
 def _build_lateral(
     d: _Drawing, panel: _Panel
 ) -> tuple[dict[str, tuple[Point, str]], dict[str, Frame]]:
     marks = {k: (panel(a, y), f) for k, (a, y, f) in LATERAL_MARKS.items()}
+    # Where the middle fingertip rests on the lateral thigh, on the thigh's axis (GB31 lies
+    # in the hollow just behind the iliotibial band there) [WHO08].
+    trochanter, knee = marks["greater_trochanter"][0], marks["knee_lateral"][0]
+    tip_y = panel(0, hanging_fingertip_y())[1]
+    marks["hanging_fingertip"] = (
+        lerp(trochanter, knee, (tip_y - trochanter[1]) / (knee[1] - trochanter[1])),
+        "thigh_lateral",
+    )
 
     def m(name: str) -> Point:
         return marks[name][0]
@@ -932,8 +972,290 @@ def build_medial_leg() -> View:
     )
 
 
+# --- Anterior view (lower ribs to toes, with the dorsum of the foot) ------------------------
+
+A_WIDTH, A_MID, A_TOP = 760.0, 380.0, 410.0
+#: Body heights of the front landmarks (model units below the vertex). The xiphisternal
+#: junction to the upper border of the pubic symphysis is 13 B-cun (8 to the umbilicus, 5
+#: below it); the pubic symphysis to the base of the patella is 18 B-cun [WHO08].
+XIPHOID_Y = 475.0
+PUBIS_Y = 835.0
+PUBIS_LOWER_Y = 872.0
+PATELLA_BASE_Y = 1165.0
+PATELLA_APEX_Y = 1218.0
+TIBIAL_TUBEROSITY_Y = 1272.0
+#: The foot is drawn plantar-flexed below the ankle so that its dorsum faces the viewer (the
+#: usual chart convention): toe tips end this far below the ankle crease.
+DORSUM_LENGTH = 215.0
+ANKLE_CREASE_Y = LATERAL_MALLEOLUS_Y
+
+
+def _ap(x: float, y: float) -> Point:
+    """Anterior body coordinates (x from the midline toward the patient's LEFT, y from the
+    vertex) to view coordinates: we face the patient, so their left is on our right."""
+    return (A_MID + x, y - A_TOP)
+
+
+# The patient's left half, x >= 0 (lateral is +x): down the flank and the lateral side of the
+# leg, round the dorsum of the foot, and up the medial side of the leg to the crotch.
+ANTERIOR_OUTLINE: tuple[tuple[float, float, bool], ...] = (
+    (0, 450, True),
+    (116, 450, True),
+    (124, 520, False),
+    (128, 600, False),
+    (124, 655, False),
+    (132, 715, False),
+    (150, 775, False),
+    (162, 830, False),
+    (158, 920, False),
+    (146, 1010, False),
+    (130, 1100, False),
+    (120, 1165, False),
+    (118, 1218, False),
+    (116, 1262, False),
+    (122, 1325, False),
+    (112, 1420, False),
+    (96, 1520, False),
+    (86, 1595, False),
+    (92, 1635, False),
+    (98, 1690, False),
+    (104, 1750, False),
+    (106, 1800, False),
+    (100, 1832, False),
+    (86, 1846, False),
+    (68, 1854, False),
+    (50, 1860, False),
+    (34, 1856, False),
+    (26, 1830, False),
+    (25, 1780, False),
+    (28, 1715, False),
+    (34, 1660, False),
+    (36, 1615, False),
+    (42, 1560, False),
+    (48, 1470, False),
+    (50, 1380, False),
+    (42, 1300, False),
+    (38, 1240, False),
+    (36, 1180, False),
+    (32, 1090, False),
+    (24, 990, False),
+    (12, 902, False),
+)
+ANTERIOR_MARKS: dict[str, tuple[float, float, str]] = {
+    "xiphoid": (0, XIPHOID_Y, "abdomen"),
+    # The umbilicus is 8 of the 13 B-cun from the xiphisternal junction to the pubis [WHO08].
+    "umbilicus": (0, XIPHOID_Y + 8 * (PUBIS_Y - XIPHOID_Y) / 13, "abdomen"),
+    # The free end of the 11th rib, at the flank (GB26 lies below it, level with the navel).
+    "rib11_tip": (118, 640, "abdomen"),
+    "pubic_symphysis": (0, PUBIS_Y, "abdomen"),
+    "pubic_symphysis_lower": (0, PUBIS_LOWER_Y, "abdomen"),
+    "asis": (112, 765, "abdomen"),
+    "greater_trochanter": (160, TROCHANTER_Y, "thigh_anterior"),
+    "patella_base": (80, PATELLA_BASE_Y, "thigh_anterior"),
+    "patella_base_lateral": (99, PATELLA_BASE_Y + 3, "thigh_anterior"),
+    "patella_base_medial": (61, PATELLA_BASE_Y + 3, "thigh_anterior"),
+    "patella_apex": (80, PATELLA_APEX_Y, "leg_anterior"),
+    "tibial_tuberosity": (80, TIBIAL_TUBEROSITY_Y, "leg_anterior"),
+    # The two hollows either side of the patellar ligament, just below the patella (the
+    # "eyes of the knee"): ST35 / lateral Xiyan and medial Xiyan [WHO08] [WHO91].
+    "knee_eye_lateral": (97, PATELLA_APEX_Y + 14, "leg_anterior"),
+    "knee_eye_medial": (63, PATELLA_APEX_Y + 14, "leg_anterior"),
+    "fibular_head": (117, 1262, "leg_anterior"),
+    "lateral_malleolus": (90, LATERAL_MALLEOLUS_Y, "foot_dorsum"),
+    "medial_malleolus": (38, MEDIAL_MALLEOLUS_Y, "foot_dorsum"),
+    # The middle of the front of the ankle, between the extensor hallucis longus and extensor
+    # digitorum longus tendons, level with the lateral malleolus (ST41) [WHO08].
+    "ankle_front": (63, ANKLE_CREASE_Y, "foot_dorsum"),
+    # Dorsum of the foot (drawn plantar-flexed): metatarsal bases and heads.
+    "metatarsal1_base": (47, 1700, "foot_dorsum"),
+    "metatarsal2_base": (57, 1698, "foot_dorsum"),
+    "metatarsal5_base": (92, 1712, "foot_dorsum"),
+    "mtp1": (38, 1782, "foot_dorsum"),
+    "mtp2": (56, 1792, "foot_dorsum"),
+    "mtp5": (100, 1790, "foot_dorsum"),
+}
+
+
+def _anterior_marks() -> dict[str, tuple[Point, str]]:
+    marks = {k: (_ap(x, y), f) for k, (x, y, f) in ANTERIOR_MARKS.items()}
+    # The junction of the 1st and 2nd metatarsal bases (LR3 lies just distal to it).
+    a, b = marks["metatarsal1_base"][0], marks["metatarsal2_base"][0]
+    marks["metatarsal12_base_junction"] = (lerp(a, b, 0.5), "foot_dorsum")
+    # The lower border of the medial tibial condyle is 13 B-cun above the medial malleolus,
+    # and the apex of the patella 15 [WHO08]; the hollow lies just inside the medial contour.
+    medial_upc = (MEDIAL_MALLEOLUS_Y - PATELLA_APEX_Y) / 15
+    marks["medial_tibial_condyle"] = (
+        _ap(47, MEDIAL_MALLEOLUS_Y - 13 * medial_upc),
+        "tibia_medial",
+    )
+    return marks
+
+
+def _anterior_frames(marks: Mapping[str, tuple[Point, str]]) -> dict[str, Frame]:
+    def m(name: str) -> Point:
+        return marks[name][0]
+
+    lateral = (1.0, 0.0)
+    abdomen = _segment_frame("abdomen", m("xiphoid"), m("pubic_symphysis"), 13, lateral, "lateral")
+    pubis_on_axis = (m("patella_base")[0], m("pubic_symphysis")[1])
+    thigh = _segment_frame(
+        "thigh_anterior", pubis_on_axis, m("patella_base"), 18, lateral, "lateral"
+    )
+    # The Stomach line of the thigh, from the lateral end of the patella's base up to the
+    # ASIS, measured in the thigh's cun (ST31-ST34) [WHO08].
+    st_axis = unit(m("patella_base_lateral"), m("asis"))
+    st_thigh = Frame(
+        "stomach_thigh",
+        m("patella_base_lateral"),
+        st_axis,
+        _across(st_axis, lateral),
+        "lateral",
+        thigh.units_per_cun,
+        distance(m("patella_base_lateral"), m("asis")) / thigh.units_per_cun,
+    )
+    # ST35 to ST41 (the front of the ankle, level with the lateral malleolus) is the 16 B-cun
+    # of the popliteal crease to the lateral malleolus [WHO08].
+    leg = _segment_frame(
+        "leg_anterior", m("knee_eye_lateral"), m("ankle_front"), 16, lateral, "lateral"
+    )
+    # The medial tibial condyle's lower border (SP9) to the medial malleolus is 13 B-cun
+    # [WHO08]; the malleolus to the apex of the patella is 15.
+    tibia = _segment_frame(
+        "tibia_medial", m("medial_tibial_condyle"), m("medial_malleolus"), 13, lateral, "lateral"
+    )
+    return {
+        "abdomen": abdomen,
+        "thigh_anterior": thigh,
+        "stomach_thigh": st_thigh,
+        "leg_anterior": leg,
+        "tibia_medial": tibia,
+        "foot_dorsum": _fixed_frame("foot_dorsum", m("ankle_front"), FOOT_UPC, lateral, "lateral"),
+    }
+
+
+def _anterior_zones() -> tuple[ScaleZone, ...]:
+    x0, x1 = A_MID - 0.01, A_WIDTH
+    top = lambda y: y - A_TOP  # noqa: E731 - a one-line coordinate shift
+    return (
+        _rect_zone("abdomen", x0, 0, x1, top(PUBIS_Y)),
+        _rect_zone("thigh_anterior", x0, top(PUBIS_Y), x1, top(PATELLA_APEX_Y)),
+        _rect_zone("leg_anterior", x0, top(PATELLA_APEX_Y), x1, top(ANKLE_CREASE_Y)),
+        _rect_zone("foot_dorsum", x0, top(ANKLE_CREASE_Y), x1, top(ANKLE_CREASE_Y) + 400),
+    )
+
+
+def _draw_anterior(d: _Drawing, marks: Mapping[str, tuple[Point, str]]) -> None:
+    def m(name: str) -> Point:
+        return marks[name][0]
+
+    # Costal margins, the linea alba with the umbilicus, the iliac crest to the ASIS, the
+    # inguinal ligament, the pubic symphysis.
+    d.both(_line([_ap(0, XIPHOID_Y), _ap(40, 520), _ap(90, 572), _ap(124, 610)], "detail"))
+    d.once(_line([_ap(0, XIPHOID_Y), _ap(0, PUBIS_Y)], "guide_dashed", False))
+    umbilicus = _ap(0, XIPHOID_Y + 8 * (PUBIS_Y - XIPHOID_Y) / 13)
+    d.once(_circle(umbilicus, 5, "detail"))
+    d.both(
+        _line([_ap(134, 700), _ap(126, 735), m("asis")], "detail"),
+        _circle(m("asis"), 4),
+        _line([m("asis"), _ap(70, 805), _ap(14, PUBIS_Y - 2)], "detail"),
+        _circle(m("greater_trochanter"), 8),
+    )
+    d.once(_line([_ap(-14, PUBIS_Y), _ap(14, PUBIS_Y)], "detail", False))
+    # The patella, its ligament to the tibial tuberosity, the tibial crest, the malleoli.
+    pb, pa = m("patella_base"), m("patella_apex")
+    centre = ((pb[0] + pa[0]) / 2, (pb[1] + pa[1]) / 2)
+    patella = _ellipse(centre, 19, (pa[1] - pb[1]) / 2 + 2)
+    d.both(
+        _poly(patella, "detail"),
+        _line([_ap(75, PATELLA_APEX_Y), _ap(76, TIBIAL_TUBEROSITY_Y)], "detail", False),
+        _line([_ap(85, PATELLA_APEX_Y), _ap(84, TIBIAL_TUBEROSITY_Y)], "detail", False),
+        _circle(m("tibial_tuberosity"), 5),
+        _line(
+            [_ap(78, TIBIAL_TUBEROSITY_Y + 8), _ap(74, 1420), _ap(66, 1560), _ap(60, 1600)],
+            "detail",
+        ),
+        _circle(m("fibular_head"), 5),
+        Shape("polygon", tuple(_ellipse(m("lateral_malleolus"), 7, 10)), "detail"),
+        Shape("polygon", tuple(_ellipse(m("medial_malleolus"), 7, 10)), "detail"),
+        _line([_ap(40, ANKLE_CREASE_Y), _ap(86, ANKLE_CREASE_Y)], "guide_dashed", False),
+    )
+    # The dorsum of the foot: the metatarsals and the toes.
+    middle = {"mt3": ((70.0, 1702.0), (76.0, 1794.0)), "mt4": ((82.0, 1706.0), (89.0, 1793.0))}
+    rays = [
+        (m("metatarsal1_base"), m("mtp1")),
+        (m("metatarsal2_base"), m("mtp2")),
+        *((_ap(*b0), _ap(*h0)) for b0, h0 in middle.values()),
+        (m("metatarsal5_base"), m("mtp5")),
+    ]
+    for b0, h0 in rays:
+        d.both(_line([b0, h0], "guide", False))
+    toes = ((38, 1782, 36, 1850), (56, 1792, 54, 1852), (72, 1795, 70, 1850), (86, 1795, 85, 1842))
+    for x0, y0, x1, y1 in toes:
+        d.both(_line([_ap(x0 + 7, y0 + 6), _ap(x1 + 7, y1 - 6)], "detail", False))
+    d.both(_line([m("ankle_front"), _ap(58, 1668), m("metatarsal12_base_junction")], "guide"))
+
+
+def _label_anterior(d: _Drawing) -> None:
+    d.once(
+        _text(_ap(6, XIPHOID_Y - 4), "Xiphoid", 6.5, "start"),
+        _text(_ap(10, XIPHOID_Y + 8 * (PUBIS_Y - XIPHOID_Y) / 13 + 3), "Umbilicus", 6.5, "start"),
+        _text(_ap(104, 778), "ASIS", 6.5, "end"),
+        _text(_ap(0, PUBIS_Y - 7), "Pubic symphysis", 6.5),
+        _text(_ap(80, PATELLA_BASE_Y - 10), "Patella", 6.5),
+        _text(_ap(128, 1268), "Fibular head", 6.5, "start"),
+        _text(_ap(96, ANKLE_CREASE_Y - 12), "Lat. malleolus", 6, "start"),
+        _text(_ap(-96, ANKLE_CREASE_Y - 12), "Lat. malleolus", 6, "end"),
+        _text(_ap(0, 1884), "Dorsum of the foot (toes pointing down)", 6.5),
+        _text((A_WIDTH - 24, 28), "Patient's LEFT", 13, "end", "panel_label"),
+        _text((24, 28), "Patient's RIGHT", 13, "start", "panel_label"),
+        _text((A_MID, 28), "Anterior view", 13, "middle", "panel_label"),
+    )
+
+
+def build_anterior() -> View:
+    """The anterior view: the lower ribs to the toes, facing the patient, with the dorsum of
+    each foot drawn plantar-flexed below the ankle."""
+    marks = _anterior_marks()
+    d = _Drawing(A_MID)
+    _draw_anterior(d, marks)
+    _label_anterior(d)
+    left = list(ANTERIOR_OUTLINE)
+    right = [(-x, y, c) for x, y, c in reversed(left[1:])]
+    controls = [*left, (0.0, 912.0, True), *right]
+    outline = tuple(_ap(x, y) for x, y in outline_with_corners(controls))
+    height = float(math.ceil(max(q[1] for q in outline) + 45))
+    return View(
+        id="anterior",
+        title="Anterior view",
+        width=A_WIDTH,
+        height=height,
+        mirror_axis=A_MID,
+        has_midline=True,
+        shapes=d.shapes([outline]),
+        outline_polygons=(outline,),
+        frames=MappingProxyType(_anterior_frames(marks)),
+        landmarks=MappingProxyType({k: Landmark(k, q, f) for k, (q, f) in marks.items()}),
+        levels=MappingProxyType({}),
+        scale_zones=_anterior_zones(),
+        left_on_viewer_right=True,
+    )
+
+
 @cache
 def build_views() -> Mapping[str, View]:
     """All views of the model, by id (built once)."""
-    views = (build_posterior(), build_lateral_leg(), build_medial_leg())
+    views = (build_posterior(), build_lateral_leg(), build_medial_leg(), build_anterior())
     return MappingProxyType({v.id: v for v in views})
+
+
+def label_anchor(view_id: str, side: str) -> str:
+    """Where a mark's label goes so it points away from the midline: "end" (to the viewer's
+    left), "start" (to the right) or "below" (midline marks). On a view of the front the
+    patient's left is on the viewer's right, so the anchors swap."""
+    view = build_views().get(view_id)
+    flipped = view is not None and view.left_on_viewer_right
+    if side == "L":
+        return "start" if flipped else "end"
+    if side == "R":
+        return "end" if flipped else "start"
+    return "below"

@@ -8,7 +8,10 @@ A definition is a small mapping, one of:
   proportional segment, from its start landmark (or from its end with ``"from": "end"``).
 * ``{"landmark": "lateral_malleolus", "down_cun": 0.6}`` - a landmark plus offsets.
 * ``{"between": ["greater_trochanter", "sacral_hiatus"], "fraction": 0.333}`` - a point on
-  the line joining two landmarks, points (``"@GB30"``) or nested definitions.
+  the line joining two landmarks, points (``"@GB30"``) or nested definitions; with
+  ``"level_of": "pubic_symphysis_lower"`` instead of a fraction, the point of that line
+  level with a landmark (e.g. ST31, where the line from the ASIS to the patella crosses the
+  level of the lower border of the pubic symphysis).
 
 Every form accepts offsets ``down_cun``/``up_cun`` (along the frame's axis) and
 ``lateral_cun``/``medial_cun`` (posterior view) or ``anterior_cun``/``posterior_cun`` (leg
@@ -108,7 +111,13 @@ def resolve_with_frame(
         a_ref, b_ref = definition["between"]
         a, frame = _endpoint(view, a_ref, resolve_ref)
         b, _ = _endpoint(view, b_ref, resolve_ref)
-        base = lerp(a, b, float(definition.get("fraction", 0.5)))
+        if "level_of" in definition:
+            level, _ = _endpoint(view, definition["level_of"], resolve_ref)
+            if not min(a[1], b[1]) <= level[1] <= max(a[1], b[1]) or a[1] == b[1]:
+                raise PlacementError(f"{definition['level_of']!r} is not level with that line")
+            base = lerp(a, b, (level[1] - a[1]) / (b[1] - a[1]))
+        else:
+            base = lerp(a, b, float(definition.get("fraction", 0.5)))
     else:
         raise PlacementError(f"definition has no level, segment, landmark or between: {definition}")
     down, across = _offsets(definition, frame)

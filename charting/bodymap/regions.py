@@ -132,10 +132,8 @@ def body_surface(bodymap: BodyMap, view_id: str) -> BaseGeometry:
 
 
 def _side_box(bodymap: BodyMap, view_id: str, side: str, y0: float, y1: float) -> BaseGeometry:
-    view = bodymap.views[view_id]
-    if side == "L":
-        return box(0.0, y0, view.mirror_axis, y1)
-    return box(view.mirror_axis, y0, view.width, y1)
+    lo, hi = bodymap.views[view_id].half_bounds(side)
+    return box(lo, y0, hi, y1)
 
 
 @cache
@@ -163,6 +161,12 @@ def region_shapes(bodymap: BodyMap, view_id: str) -> dict[tuple[str, str], BaseG
             "lower_leg": _side_box(bodymap, view_id, side, b.knee, b.malleolus),
             "foot": _side_box(bodymap, view_id, side, b.malleolus, view.height),
         }
+        if view_id == "anterior":
+            # The front shows no low back or buttock: above the groin is the abdomen (no
+            # region), and the thigh starts at the groin (the pubic symphysis).
+            groin = view.landmarks["pubic_symphysis"].point[1]
+            del spans["low_back"], spans["buttock"]
+            spans["thigh"] = _side_box(bodymap, view_id, side, groin, b.knee)
         for name, span in spans.items():
             shape = surface.intersection(span)
             if shape.area > 1.0:
@@ -210,7 +214,7 @@ def _split_by_limb_axis(
     view = bodymap.views[view_id]
     mark = view.landmarks
     knee = mark.get("knee_lateral") or mark.get("knee_medial") or mark.get("patella_apex")
-    ankle = mark.get("lateral_malleolus") or mark.get("medial_malleolus")
+    ankle = mark.get("ankle_front") or mark.get("lateral_malleolus") or mark.get("medial_malleolus")
     if knee is not None and ankle is not None:
         axis_x = (knee.point[0] + ankle.point[0]) / 2.0
     else:
@@ -220,6 +224,10 @@ def _split_by_limb_axis(
         axis_x = 2.0 * view.mirror_axis - axis_x
     left_part = shape.intersection(box(0.0, b.knee - 1.0, axis_x, view.height))
     right_part = shape.intersection(box(axis_x, b.knee - 1.0, view.width, view.height))
+    if view_id == "anterior":
+        # Facing the patient: the medial side of each leg is the one toward the midline.
+        medial_is_left = (side == "L") == view.left_on_viewer_right
+        return (left_part, right_part) if medial_is_left else (right_part, left_part)
     # The left leg's toes point to the viewer's left on the lateral view (its front is the
     # smaller x); the right panel is its mirror image.
     front_is_left = (side == "L") == (view_id == "lateral_leg")

@@ -219,6 +219,10 @@ class Patient(Base):
     diabetes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     metal_allergy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     needle_fainting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Reduced sensation in the feet and legs (e.g. diabetic neuropathy): leg-point rules.
+    peripheral_neuropathy: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     medical_history: Mapped[str] = mapped_column(Text, default="")
     medications: Mapped[str] = mapped_column(Text, default="")
     # The current course's treatment plan (e.g. 10 sessions, twice a week; domain.md §4.4).
@@ -257,6 +261,14 @@ class Visit(Base):
         CheckConstraint("odi_percent IS NULL OR odi_percent BETWEEN 0 AND 100", name="odi"),
         CheckConstraint("rmdq_score IS NULL OR rmdq_score BETWEEN 0 AND 24", name="rmdq"),
         CheckConstraint(
+            "referral_outcome IN ('', 'urgent', 'routine', 'not_referred')",
+            name="referral_outcome_known",
+        ),
+        CheckConstraint(
+            "patient_position IN ('', 'prone', 'side-lying', 'supine', 'seated')",
+            name="patient_position_known",
+        ),
+        CheckConstraint(
             "retention_minutes IS NULL OR retention_minutes BETWEEN 0 AND 240", name="retention"
         ),
         CheckConstraint("needles_out IS NULL OR needles_out >= 0", name="needles_out"),
@@ -293,6 +305,9 @@ class Visit(Base):
     pain_worst: Mapped[int | None] = mapped_column(Integer)
     response_since_last: Mapped[str] = _text()
     red_flags: Mapped[list[str]] = _json_list()
+    # What was decided about positive red flags ("urgent", "routine", "not_referred" or ""
+    # when none was recorded); ``referral_decision`` holds the details or the reason.
+    referral_outcome: Mapped[str] = mapped_column(String(20), default="", server_default="")
     referral_decision: Mapped[str] = _text()
     # Examination (O).
     posture: Mapped[str] = _text()
@@ -307,7 +322,9 @@ class Visit(Base):
     tcm_patterns: Mapped[list[str]] = _json_list()
     assessment: Mapped[str] = _text()
     icd10_codes: Mapped[list[str]] = _json_list()
-    # Treatment (P): the needles used (STRICTA 2c, traceability by lot).
+    # Treatment (P): how the patient lay or sat ("prone", "side-lying", "supine", "seated" or
+    # "" when not recorded), then the needles used (STRICTA 2c, traceability by lot).
+    patient_position: Mapped[str] = mapped_column(String(20), default="", server_default="")
     needle_brand: Mapped[str] = _text()
     needle_gauge: Mapped[str] = _text()
     needle_length: Mapped[str] = _text()
@@ -376,6 +393,11 @@ class Mark(Base):
         CheckConstraint("side IN ('L', 'R', 'M')", name="side_known"),
         CheckConstraint("kind != 'acupoint' OR point_code IS NOT NULL", name="acupoint_has_code"),
         CheckConstraint("depth_mm IS NULL OR (depth_mm > 0 AND depth_mm <= 150)", name="depth"),
+        CheckConstraint(
+            "skin IN ('', 'intact', 'broken', 'infected', 'inflamed', 'scar', 'keloid', "
+            "'tattoo', 'varicose')",
+            name="skin_known",
+        ),
         Index("ix_mark_visit", "visit_id"),
         Index("ix_mark_point_code", "point_code"),
     )
@@ -394,6 +416,8 @@ class Mark(Base):
     depth_mm: Mapped[float | None] = mapped_column(Float)
     response: Mapped[str] = mapped_column(String(60), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    # The skin at the site as found before treatment ("" when not noted; see SKIN_STATES).
+    skin: Mapped[str] = mapped_column(String(20), default="", server_default="")
     # Cupping sites: type (dry, fire, wet, sliding, flash), cups, minutes, skin response.
     cup_type: Mapped[str] = mapped_column(String(10), default="", server_default="")
     cup_count: Mapped[int | None] = mapped_column(Integer)

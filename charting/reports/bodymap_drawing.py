@@ -32,15 +32,15 @@ from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.validators import isAnything
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from charting.bodymap import BodyMap, View, style_for
+from charting.bodymap import BodyMap, View, label_anchor, style_for
 from charting.bodymap.types import Shape as ModelShape
 from charting.reports.fonts import SANS, SANS_BOLD, register_fonts
 from charting.services.marks import KIND_LABELS, MarkRow
 
 #: Views in the order a report shows them.
-VIEW_ORDER: tuple[str, ...] = ("posterior", "lateral_leg", "medial_leg")
-#: Only the posterior view is tall enough to be worth cropping to its marks.
-CROPPABLE_VIEWS = frozenset({"posterior"})
+VIEW_ORDER: tuple[str, ...] = ("posterior", "anterior", "lateral_leg", "medial_leg")
+#: Only the tall whole-body views are worth cropping to their marks.
+CROPPABLE_VIEWS = frozenset({"posterior", "anterior"})
 
 # Mark colours per kind (symbol fill, label ink): the same as KIND_COLORS in
 # charting.ui.bodymap_view, which reports may not import (it is Qt).
@@ -435,6 +435,8 @@ def _side_hints(d: BodyMapDrawing, view: View, printed: set[str]) -> Group:
     left, right = "Patient's LEFT", "Patient's RIGHT"
     if stringWidth(left + right, SANS_BOLD, size) + 24 > d.width:
         left, right = "L", "R"
+    if view.left_on_viewer_right:
+        left, right = right, left
     ink = _colour(style_for("panel_label").fill or "#000000")
     y = d.height - size - 3
     for text, x, anchor in ((left, 4.0, "start"), (right, d.width - 4.0, "end")):
@@ -658,7 +660,7 @@ def _labels(
     ]
     out: list[tuple[_Placed, _Box, bool]] = []
     for p in sorted(placed, key=lambda p: (-p.y, p.x)):
-        anchor = {"L": "end", "R": "start"}.get(p.row.spec.side, "below")
+        anchor = label_anchor(p.row.spec.view, p.row.spec.side)
         box, leader = _place_label(d, p.x, p.y, p.extent, p.row.label, anchor, taken)
         taken.append(box)
         out.append((p, box, leader))

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from charting.bodymap import BodyMap
 from charting.reports.bodymap_drawing import figures_for_visit
@@ -21,10 +22,19 @@ from charting.services import clinical_lists as lists
 from charting.services.report_data import VisitReport
 
 ADVICE = {c.id: c.label for c in lists.HOME_ADVICE}
+#: Tallest body-map figure on the handout, in points (about a third of an A4 page).
+FIGURE_MAX_HEIGHT = 250.0
+_FIGURE_CAPTIONS = {
+    "Posterior view": "Your back and legs",
+    "Anterior view": "The front of your legs",
+    "Lateral leg": "The outer side of your legs",
+    "Medial leg": "The inner side of your lower legs",
+}
 AREAS = {
     "posterior": "your back and legs",
     "lateral_leg": "the outer side of your leg",
     "medial_leg": "the inner side of your lower leg and ankle",
+    "anterior": "the front of your legs, knees and feet",
 }
 
 
@@ -38,9 +48,22 @@ def _lines(text: str, style: str = "body") -> list[Flowable]:
             continue
         if line.startswith("- "):
             out.append(Paragraph(para(line[2:]), sheet["bullet"], bulletText="\u2022"))
+        elif line.endswith(":"):
+            # A line that introduces a list stays with the list's first item.
+            lead = ParagraphStyle(f"{style}_lead", parent=sheet[style], keepWithNext=1)
+            out.append(Paragraph(para(line), lead))
         else:
             out.append(Paragraph(para(line), sheet[style]))
     return out
+
+
+def _section(title: str, body: list[Flowable], whole: bool = False) -> list[Flowable]:
+    """A heading with its text: the heading is kept on a page with the first lines under it
+    (never alone at a page's foot); with ``whole`` the section is never split at all."""
+    head = Paragraph(para(title), handout_styles()["h2"])
+    if whole:
+        return [KeepTogether([head, *body])]
+    return [KeepTogether([head, *body[:2]]), *body[2:]]
 
 
 def _join(items: list[str]) -> str:
@@ -84,43 +107,71 @@ def handout_story(report: VisitReport, bodymap: BodyMap, width: float) -> list[F
         Paragraph(para("What we did today"), sheet["h2"]),
         Paragraph(para(what_was_done(report)), sheet["body"]),
     ]
-    figures = figures_for_visit(bodymap, [m for m in v.marks], [], width * 0.42)
+    # Every view that was treated (the front and the sides as well as the back), side by
+    # side in one row no taller than a third of a page, so it fits under today's summary.
+    treated = sum(1 for view in AREAS if any(m.spec.view == view for m in v.marks))
+    column = width / max(2, treated)
+    figures = figures_for_visit(
+        bodymap, list(v.marks), [], column * 0.94, max_height=FIGURE_MAX_HEIGHT
+    )
     if figures:
-        story.append(
-            KeepTogether(
+        row = Table(
+            [
+                [Paragraph(para(_FIGURE_CAPTIONS.get(t, t)), sheet["small"]) for t, _ in figures],
+                [drawing for _, drawing in figures],
+            ],
+            colWidths=[column] * len(figures),
+        )
+        row.setStyle(
+            TableStyle(
                 [
-                    figures[0][1],
-                    Paragraph(para("The dots show where we treated you."), sheet["small"]),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 4),
                 ]
             )
         )
-    story.append(Paragraph(para("What to expect"), sheet["h2"]))
-    story += _lines(clinic.handout_expect)
+        story.append(
+            KeepTogether(
+                [row, Paragraph(para("The dots show where we treated you."), sheet["small"])]
+            )
+        )
+    story.extend(_section("What to expect", _lines(clinic.handout_expect)))
     if any(m.kind == "cupping" for m in v.marks):
-        story.append(Paragraph(para("After cupping"), sheet["h2"]))
-        story += _lines(clinic.handout_cupping)
-    story.append(Paragraph(para("What to do"), sheet["h2"]))
-    story += _lines(clinic.handout_do)
+        story.extend(_section("After cupping", _lines(clinic.handout_cupping)))
+    story.extend(_section("What to do", _lines(clinic.handout_do)))
     advice = [ADVICE.get(a, a) for a in v.record["home_advice"]]
     if v.record["home_advice_notes"]:
         advice.append(v.record["home_advice_notes"])
     if advice:
-        story.append(Paragraph(para("Your home advice"), sheet["h2"]))
-        story += [Paragraph(para(a), sheet["bullet"], bulletText="\u2022") for a in advice]
-    story.append(Paragraph(para("When to call us"), sheet["h2"]))
-    story += _lines(clinic.handout_call)
-    story.append(Paragraph(para("When to get help straight away"), sheet["h2"]))
-    story += _lines(clinic.handout_emergency, "urgent")
-    story.append(Paragraph(para("Your next appointment"), sheet["h2"]))
-    nxt = v.next_appointment
-    story.append(
-        Paragraph(
-            para(
-                f"{nxt.astimezone():%A %d %B %Y at %H:%M}"
-                if nxt
-                else "Not booked yet. Please call us to book."
-            ),
-            sheet["body"],
+        story.extend(
+            _section(
+                "Your home advice",
+                [Paragraph(para(a), sheet["bullet"], bulletText="\u2022") for a in advice],
+            )
+        )
+    story.extend(_section("When to call us", _lines(clinic.handout_call)))
+    story.extend(
+        _section(
+            "When to get help straight away",
+            _lines(clinic.handout_emergency, "urgent"),
+            whole=True,
+        )
+    )
+    nxt = v.next_appointment  # from the book, else the visit's own field
+    story.extend(
+        _section(
+            "Your next appointment",
+            [
+                Paragraph(
+                    para(
+                        f"{nxt.astimezone():%A %d %B %Y at %H:%M}"
+                        if nxt
+                        else "Not booked yet. Please call us to book."
+                    ),
+                    sheet["body"],
+                )
+            ],
         )
     )
     contact = "  ".join(x for x in (clinic.clinic_name, clinic.clinic_phone) if x)

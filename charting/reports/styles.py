@@ -115,6 +115,8 @@ def handout_styles() -> StyleSheet1:
             textColor=ACCENT,
             spaceBefore=12,
             spaceAfter=4,
+            # A heading never ends a page alone: it goes with the text after it.
+            keepWithNext=1,
         )
     )
     sheet.add(ParagraphStyle("bullet", parent=base, leftIndent=18, bulletIndent=4, spaceAfter=3))

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
@@ -162,15 +162,17 @@ def _letterhead(canvas: Canvas, decor: PageDecor, width: float, height: float) -
 
 
 class ChartingDoc(BaseDocTemplate):
-    """A4 document with the clinic's letterhead on page 1 and a running header after it."""
+    """A document with the clinic's letterhead on page 1 and a running header after it, on
+    the clinic's paper (A4 or US Letter)."""
 
     def __init__(
         self, target: str | Path | IO[bytes], decor: PageDecor, title: str, **kwargs: Any
     ) -> None:
         register_fonts()
+        paper = LETTER if decor.clinic.paper_size == "Letter" else A4
         super().__init__(
             str(target) if isinstance(target, Path) else target,
-            pagesize=A4,
+            pagesize=paper,
             leftMargin=MARGIN,
             rightMargin=MARGIN,
             topMargin=MARGIN,
@@ -181,7 +183,7 @@ class ChartingDoc(BaseDocTemplate):
             **kwargs,
         )
         self.decor = decor
-        width, height = A4
+        width, height = paper
         body_w = width - 2 * MARGIN
         bottom = FOOTER + 4 * mm
         first = Frame(

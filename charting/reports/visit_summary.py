@@ -15,6 +15,7 @@ from charting.reports.common import data_table, figure_grid, fmt, key_values, p
 from charting.reports.pain_drawing import pain_story
 from charting.reports.template import ChartingDoc, PageDecor
 from charting.services import clinical_lists as lists
+from charting.services import red_flags
 from charting.services.marks import KIND_LABELS, RESPONSES, TECHNIQUES
 from charting.services.report_data import PatientInfo, VisitData, VisitReport
 
@@ -23,6 +24,7 @@ RED_FLAGS = {c.id: c.label for c in lists.RED_FLAGS}
 ADVICE = {c.id: c.label for c in lists.HOME_ADVICE}
 EVENTS = {c.id: c.label for c in lists.ADVERSE_EVENT_KINDS}
 CUPS = {c.id: c.label for c in lists.CUP_TYPES}
+SKIN = {c.id: c.label for c in lists.SKIN_STATES}
 
 
 def running_header(patient: PatientInfo) -> str:
@@ -109,11 +111,21 @@ def _subjective(story: list[Any], r: dict[str, Any], width: float) -> None:
                 ("Current medications", r["current_medications"]),
                 ("Since last visit", r["response_since_last"]),
                 ("Red flags", "; ".join(RED_FLAGS.get(f, f) for f in r["red_flags"]) or "none"),
-                ("Referral decision", r["referral_decision"]),
+                ("Referral decision", _referral_text(r)),
             ],
             width,
         )
     )
+
+
+def _referral_text(r: dict[str, Any]) -> str:
+    """The referral decision in words, with its details; flagged when a ticked red flag has
+    none (a draft: signing is refused until one is recorded)."""
+    outcome = red_flags.outcome_label(r.get("referral_outcome", ""))
+    details = r["referral_decision"]
+    if not outcome and r["red_flags"]:
+        outcome = "NOT RECORDED (required before signing)"
+    return " \u2014 ".join(x for x in (outcome, details) if x)
 
 
 def _objective(story: list[Any], r: dict[str, Any], width: float) -> None:
@@ -199,7 +211,14 @@ def _treatment(story: list[Any], v: VisitData, bodymap: BodyMap, width: float) -
                     TECHNIQUES.get(m.spec.technique, m.spec.technique),
                     depth,
                     RESPONSES.get(m.spec.response, "") if m.spec.response else "",
-                    m.spec.note,
+                    "; ".join(
+                        x
+                        for x in (
+                            f"Skin: {SKIN[m.spec.skin].lower()}" if m.spec.skin else "",
+                            m.spec.note,
+                        )
+                        if x
+                    ),
                 ]
             )
         widths = [0.1, 0.08, 0.2, 0.2, 0.09, 0.15, 0.18]

@@ -14,26 +14,48 @@ class Choice:
     group: str = ""
 
 
-# Back-pain red flags for intake screening (domain.md §5.4, sources NHS-BACK, CES-BP, GCARE,
-# HULL, BSC). A ticked flag prompts and documents a referral decision; it does not diagnose.
+# Back-pain red flags for intake screening (NHS "Back pain" pages, the cauda equina pathway of
+# the British Association of Spine Surgeons and the GetIT/Hull/BSC red-flag tables; see
+# docs/sources.md NHS-BACK, CES-BP, GCARE, HULL, BSC). A ticked flag does not diagnose: it
+# requires a recorded referral decision before the visit can be signed (services/red_flags.py).
 RED_FLAGS = (
     Choice("ces_bladder", "Bladder retention or incontinence", "Cauda equina"),
     Choice("ces_bowel", "Faecal incontinence", "Cauda equina"),
     Choice("ces_saddle", "Saddle numbness or tingling", "Cauda equina"),
     Choice("ces_bilateral", "Symptoms in both legs / bilateral weakness", "Cauda equina"),
     Choice("ces_sexual", "New sexual dysfunction", "Cauda equina"),
+    Choice("gait", "Progressive leg weakness or gait disturbance", "Cauda equina"),
     Choice("cancer_history", "History of cancer", "Cancer"),
     Choice("cancer_age", "New pain under 20 or over 50", "Cancer"),
     Choice("weight_loss", "Unexplained weight loss", "Cancer"),
     Choice("night_pain", "Persistent night pain, not eased by rest", "Cancer"),
     Choice("thoracic_pain", "Thoracic pain (between the shoulder blades)", "Cancer"),
+    Choice("no_improvement", "No improvement after a month of care", "Cancer"),
     Choice("fever", "Fever, chills or rigors", "Infection"),
     Choice("immunosuppressed", "Immunosuppression or IV drug use", "Infection"),
+    Choice(
+        "recent_infection",
+        "Recent bacterial infection, UTI or procedure, or a penetrating wound",
+        "Infection",
+    ),
     Choice("trauma", "Significant trauma, or minor trauma with osteoporosis/steroids", "Fracture"),
+    Choice("inflammatory", "Known inflammatory disease (e.g. axial spondyloarthritis)", "Other"),
+    Choice("cough_sneeze", "Pain worse on coughing, sneezing or straining", "Other"),
     Choice("chest_pain", "Chest pain", "Other"),
     Choice("deformity", "Structural deformity or a new lump", "Other"),
 )
 
+#: What was decided about positive red flags. Any ticked flag needs one of these before the
+#: visit is signed; "not referred" also needs the reason (red flags have high false-positive
+#: rates, so guidance asks for documented clinical reasoning, not automatic referral; GCARE,
+#: PHYSIO-RF).
+REFERRAL_OUTCOMES = (
+    Choice("urgent", "Urgent referral (emergency care or same-day doctor)"),
+    Choice("routine", "Routine referral (GP / physician)"),
+    Choice("not_referred", "Considered; not referred (reason required)"),
+)
+
+#: Common wordings of the referral details, offered as suggestions.
 REFERRAL_DECISIONS = (
     "Referred to emergency care today",
     "Referred to GP / physician (urgent, same day)",
@@ -72,6 +94,18 @@ ICD10_CODES = (
     Choice("M79.18", "Myalgia, other site (includes myofascial pain syndrome)"),
     Choice("S39.012A", "Strain of muscle, fascia and tendon of lower back, initial encounter"),
     Choice("S33.5XXA", "Sprain of ligaments of lumbar spine, initial encounter"),
+    Choice("M54.89", "Other dorsalgia"),
+    Choice("M48.07", "Spinal stenosis, lumbosacral region"),
+    Choice("M53.3", "Sacrococcygeal disorders, not elsewhere classified (coccygodynia)"),
+    Choice("M46.1", "Sacroiliitis, not elsewhere classified"),
+    Choice("M99.03", "Segmental and somatic dysfunction of lumbar region"),
+    Choice("M99.04", "Segmental and somatic dysfunction of sacral region"),
+    Choice("G57.01", "Lesion of sciatic nerve, right lower limb"),
+    Choice("G57.02", "Lesion of sciatic nerve, left lower limb"),
+    # Chronic pain codes go first when the visit is for pain management (ICD-10-CM Official
+    # Guidelines I.C.6).
+    Choice("G89.29", "Other chronic pain"),
+    Choice("G89.4", "Chronic pain syndrome"),
 )
 DELETED_ICD10 = frozenset({"M54.5", "M48.06", "M51.36", "M51.37", "M79.1"})
 
@@ -121,7 +155,50 @@ CUP_TYPES = (
     Choice("sliding", "Sliding / moving"),
     Choice("flash", "Flash"),
 )
+#: The skin at a needle or cup site as found before treatment. Do not needle or cup over
+#: broken, infected or inflamed skin or varicose veins; keloid scars are a relative
+#: contraindication to cupping (CUP-GC, CUP-EC).
+SKIN_STATES = (
+    Choice("intact", "Intact"),
+    Choice("broken", "Broken (cut, graze, ulcer)"),
+    Choice("infected", "Infected"),
+    Choice("inflamed", "Inflamed (e.g. eczema, psoriasis flare)"),
+    Choice("varicose", "Over a varicose vein"),
+    Choice("scar", "Scar"),
+    Choice("keloid", "Keloid scar"),
+    Choice("tattoo", "Tattoo"),
+)
+#: How the patient lay or sat for the treatment: feeds the fainting rule (treat someone who
+#: has fainted with needles lying down, WHO99-FAINT).
+PATIENT_POSITIONS = (
+    Choice("prone", "Prone (face down)"),
+    Choice("side-lying", "Side-lying"),
+    Choice("supine", "Supine (face up)"),
+    Choice("seated", "Seated"),
+)
 EA_WAVEFORMS = ("Continuous", "Dense-disperse", "Intermittent", "Other")
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in "".join(c if c.isalnum() else " " for c in text.lower()).split() if w]
+
+
+def match_codes(text: str, choices: tuple[Choice, ...] = ICD10_CODES) -> list[Choice]:
+    """The codes a typed text picks: a code typed in part, with or without its dot ("m5442",
+    "M54.4", "g89"), or words of the title in any order ("sciatica left", "sacro"); all of
+    them for a blank text. Code matches come first."""
+    typed = text.strip().lower()
+    if not typed:
+        return list(choices)
+    compact = typed.replace(".", "").replace(" ", "")
+    by_code = [c for c in choices if c.id.lower().replace(".", "").startswith(compact)]
+    words = _words(typed)
+    by_words = [
+        c
+        for c in choices
+        if c not in by_code and all(any(w.startswith(t) for w in _words(c.label)) for t in words)
+    ]
+    return by_code + by_words
 
 
 def ids(choices: tuple[Choice, ...]) -> frozenset[str]:

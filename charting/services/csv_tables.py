@@ -401,6 +401,8 @@ def _visit_meanings() -> tuple[dict[str, str | tuple[str, str]], dict[str, str]]
         allowed = ""
         if spec.kind == "int":
             allowed = f"{spec.low}-{spec.high} {units.get(name, '')}".strip()
+        elif spec.kind == "choice":
+            allowed = "; ".join(sorted(spec.choices)) + "; empty if not recorded"
         elif spec.kind == "choices":
             allowed = "; ".join(sorted(spec.choices)) if spec.choices else "free entries"
             kinds[name] = "list"
@@ -522,6 +524,7 @@ TABLES: tuple[CsvTable, ...] = (
             "diabetes": "Health flag: diabetes",
             "metal_allergy": "Health flag: metal (nickel) allergy",
             "needle_fainting": "Health flag: has fainted with needles",
+            "peripheral_neuropathy": "Health flag: peripheral neuropathy",
             "medical_history": "Medical history",
             "medications": "Current medications",
             "plan_sessions": ("Treatment plan: sessions planned in the course", "sessions"),
@@ -627,6 +630,10 @@ TABLES: tuple[CsvTable, ...] = (
             "cup_count": ("Number of cups", "cups"),
             "cup_minutes": ("Cup retention", "minutes"),
             "skin_response": "Skin response to cupping",
+            "skin": (
+                "Skin at the site",
+                _choices(_L.ids(_L.SKIN_STATES)) + "; empty if not recorded",
+            ),
             "version": "Edit counter of the row (bumped by every save)",
             "created_at": _CREATED,
             "updated_at": _UPDATED,

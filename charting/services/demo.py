@@ -523,6 +523,7 @@ def _mark(
         "cup_count": None,
         "cup_minutes": None,
         "skin_response": "",
+        "skin": "",
     }
 
 
@@ -598,6 +599,8 @@ def _record(
         "radiation": complaint.radiation,
         "current_medications": rng.choice(("None", "Ibuprofen as needed", "Paracetamol as needed")),
         "referral_decision": "Red flags screened: none present; acupuncture appropriate.",
+        # Back and leg treatments are given lying face down.
+        "patient_position": "prone",
         "tcm_patterns": list(complaint.patterns),
         "icd10_codes": list(complaint.icd10),
         "assessment": f"{complaint.text}; {'first visit' if first else 'follow-up'}.",

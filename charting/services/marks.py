@@ -7,6 +7,7 @@ always redraws from :func:`list_marks`, never from its own state.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap
 from charting.models import EAPair, Mark, MarkKind, Protocol, Visit
+from charting.services import clinical_lists as lists
 from charting.services.access import Permission, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
@@ -34,6 +36,7 @@ TECHNIQUES = {
     "cupping": "Cupping",
     "moxibustion": "Moxibustion",
     "press": "Acupressure / press needle",
+    "bloodletting": "Bloodletting (pricking to bleed)",
 }
 RESPONSES = {
     "": "Not recorded",
@@ -57,6 +60,7 @@ KIND_LABELS = {
 }
 MAX_DEPTH_MM = 150.0
 CUP_TYPE_IDS = frozenset({"", "dry", "fire", "wet", "sliding", "flash"})
+SKIN_IDS = frozenset(c.id for c in lists.SKIN_STATES)
 # Short muscle names for map labels, as commonly abbreviated in myofascial charting.
 MUSCLE_ABBREVIATIONS = {
     "quadratus_lumborum": "QL",
@@ -73,6 +77,12 @@ MUSCLE_ABBREVIATIONS = {
     "gastrocnemius": "Gastroc",
     "soleus": "Soleus",
     "tensor_fasciae_latae": "TFL",
+    "vastus_lateralis_itb": "VL/ITB",
+    "fibularis_longus": "FL",
+    "tibialis_anterior": "TA",
+    "adductors": "Add",
+    "iliopsoas": "IP",
+    "rectus_abdominis": "RA",
 }
 
 
@@ -96,6 +106,7 @@ class MarkSpec:
     cup_count: int | None = None
     cup_minutes: int | None = None
     skin_response: str = ""
+    skin: str = ""
 
 
 #: The stored fields of a mark (everything but its id and visit), in a stable order.
@@ -114,6 +125,7 @@ class MarkDetails:
     cup_count: int | None = None
     cup_minutes: int | None = None
     skin_response: str = ""
+    skin: str = ""
 
 
 @dataclass(frozen=True)
@@ -213,6 +225,8 @@ def validate_details(details: MarkDetails) -> dict[str, str]:
         errors["note"] = problem
     if details.cup_type not in CUP_TYPE_IDS:
         errors["cup_type"] = "Choose a cupping method from the list."
+    if details.skin and details.skin not in SKIN_IDS:
+        errors["skin"] = "Choose the skin at the site from the list."
     for name, label, high in (("cup_count", "Number of cups", 30), ("cup_minutes", "Minutes", 60)):
         value = getattr(details, name)
         if value is not None and (isinstance(value, bool) or not 1 <= value <= high):
@@ -246,6 +260,7 @@ def _to_row(mark: Any, bodymap: BodyMap | None = None) -> MarkRow:
         cup_count=mark.cup_count,
         cup_minutes=mark.cup_minutes,
         skin_response=mark.skin_response,
+        skin=mark.skin,
     )
     flags: frozenset[str] = frozenset()
     if bodymap is not None and mark.point_code:
@@ -266,10 +281,12 @@ def add_marks(
         SignedVisitError: the visit is signed.
     """
     require(session, Permission.CHART)
-    _editable_visit(session, visit_id)
+    visit = _editable_visit(session, visit_id)
     marks = []
     for spec in specs:
         errors = validate_spec(spec, bodymap)
+        if problem := depth_beyond_needle(spec.depth_mm, visit.needle_length):
+            errors["depth_mm"] = problem
         if errors:
             raise ValidationError(errors)
         technique = spec.technique or DEFAULT_TECHNIQUE.get(spec.kind, "")
@@ -316,6 +333,40 @@ def move_mark(
     return mark.version, Changes(visits=frozenset({mark.visit_id}), marks=frozenset({mark_id}))
 
 
+_LENGTH = re.compile(
+    r"(?P<value>\d+(?:[.,]\d+)?)\s*(?P<unit>mm|cm|in(?:ch(?:es)?)?|\"|cun)?", re.IGNORECASE
+)
+#: Millimetres per unit of a written needle length (a "cun" needle is 25 mm long, by trade
+#: convention: 1.5 cun = 40 mm).
+_MM_PER = {"mm": 1.0, "cm": 10.0, "in": 25.4, "inch": 25.4, "inches": 25.4, '"': 25.4, "cun": 25.0}
+
+
+def needle_length_mm(text: str) -> float | None:
+    """The length in mm of a written needle length ("40 mm", "0.25 x 40 mm", "1.5 in",
+    "1.5 cun"), or None when it cannot be read. With several numbers (gauge x length) the
+    last is the length."""
+    found = list(_LENGTH.finditer(text or ""))
+    if not found:
+        return None
+    last = found[-1]
+    value = float(last["value"].replace(",", "."))
+    unit = (last["unit"] or "mm").lower()
+    return value * _MM_PER.get(unit, 1.0) if value > 0 else None
+
+
+def depth_beyond_needle(depth_mm: float | None, needle_length: str) -> str | None:
+    """Why a recorded depth cannot be right for the visit's needles (deeper than the needle
+    is long), or None."""
+    length = needle_length_mm(needle_length)
+    if depth_mm is None or length is None or depth_mm <= length:
+        return None
+    return (
+        f"A depth of {depth_mm:g} mm is more than the length of the needles used "
+        f"({needle_length.strip()}, {length:g} mm): check the depth, or the needle length "
+        "in the treatment section."
+    )
+
+
 def update_details(
     session: Session, mark_id: int, details: MarkDetails, expected_version: int | None = None
 ) -> tuple[int, Changes]:
@@ -333,6 +384,8 @@ def update_details(
         raise ValidationError(errors)
     (mark,) = _owned(session, [mark_id])
     check_version(session, mark, expected_version, "This mark")
+    if problem := depth_beyond_needle(details.depth_mm, mark.visit.needle_length):
+        raise ValidationError({"depth_mm": problem})
     for f in fields(MarkDetails):
         value = getattr(details, f.name)
         setattr(mark, f.name, value.strip() if isinstance(value, str) else value)

@@ -166,9 +166,8 @@ def _furthest(bodymap: BodyMap, drawing: dict[str, BaseGeometry]) -> dict[str, s
 
 def _half(bodymap: BodyMap, view_id: str, side: str) -> BaseGeometry:
     view = bodymap.views[view_id]
-    if side == "L":
-        return box(0.0, 0.0, view.mirror_axis, view.height)
-    return box(view.mirror_axis, 0.0, view.width, view.height)
+    lo, hi = view.half_bounds(side)
+    return box(lo, 0.0, hi, view.height)
 
 
 def jaccard(a: dict[str, BaseGeometry], b: dict[str, BaseGeometry]) -> float | None:

@@ -54,6 +54,7 @@ class PatientInput:
     diabetes: bool = False
     metal_allergy: bool = False
     needle_fainting: bool = False
+    peripheral_neuropathy: bool = False
     medical_history: str = ""
     medications: str = ""
 
@@ -78,6 +79,7 @@ CLINICAL_FIELDS = (
     "diabetes",
     "metal_allergy",
     "needle_fainting",
+    "peripheral_neuropathy",
     "medical_history",
     "medications",
 )
@@ -112,6 +114,7 @@ class PatientView:
     diabetes: bool = False
     metal_allergy: bool = False
     needle_fainting: bool = False
+    peripheral_neuropathy: bool = False
     medical_history: str = ""
     medications: str = ""
 
@@ -398,6 +401,7 @@ _HEALTH_COLUMNS = (
     Patient.needle_fainting,
     Patient.diabetes,
     Patient.metal_allergy,
+    Patient.peripheral_neuropathy,
 )
 
 
@@ -424,6 +428,8 @@ def health_flags(patient: Patient | PatientView | Row[*tuple[Any, ...]]) -> tupl
         flags.append("Diabetes")
     if patient.metal_allergy:
         flags.append("Metal allergy")
+    if patient.peripheral_neuropathy:
+        flags.append("Peripheral neuropathy")
     return tuple(flags)
 
 
@@ -436,6 +442,7 @@ FLAG_ABBREVIATIONS = {
     "Epilepsy": "Epil",
     "Faints": "Faints",
     "Diabetes": "DM",
+    "Peripheral": "Neuropathy",
     "Metal": "Metal",
 }
 

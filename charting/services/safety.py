@@ -41,14 +41,27 @@ LOWER_LEG_FRAMES = frozenset(
         "leg_medial",
         "tibia_medial_border",
         "foot_medial",
+        "leg_anterior",
+        "tibia_medial",
+        "foot_dorsum",
     }
 )
+#: Recorded depths beyond which a caution point's structure is at risk, in mm: the deepest
+#: needling CAM gives for the points of each flag (LUNG: oblique 0.5-0.7 in.; KIDNEY: BL23
+#: perpendicular 1-1.2 in.; CORD: GV points 0.5-1.0 in.) [CAM]; GB21 over the lung's apex,
+#: where the pleura lies 14.6 mm deep on average in women [GB21US].
+SAFE_DEPTH_MM: dict[str, float] = {"LUNG": 18.0, "KIDNEY": 30.0, "CORD": 25.0}
+POINT_SAFE_DEPTH_MM: dict[str, float] = {"GB21": 14.0}
+_DEPTH_RISK = {"LUNG": "pneumothorax", "KIDNEY": "kidney injury", "CORD": "the spinal canal"}
 #: Lowest level that counts as "thoracic" for EA pairs: T12, with half the gap to L1 as slack
 #: for clicks that land a little low.
 THORACIC_LIMIT = "T12+0.5"
 #: Posterior lung and pleura reach from the root of the neck to about T12, so needled ashi and
 #: trigger-point marks there get the same depth caution as LUNG points [WHO99-ORG] [PTX].
 LUNG_TOP, LUNG_BOTTOM = "C7", "T12"
+#: The lumbosacral region for the pregnancy rule: the iliac-crest line (L4) to the coccyx,
+#: within 3 cun of the midline (the outer Bladder line) [WHO99-PREG].
+LUMBOSACRAL_TOP, LUMBOSACRAL_HALF_CUN = "L4", 3.0
 #: Deep needling in the midline from L2 upward risks the spinal canal [TCMWIN].
 CORD_BOTTOM = "L2"
 #: A pregnancy lasts 280 days from the last menstrual period to the due date.
@@ -71,6 +84,7 @@ class PatientRecord(Protocol):
     diabetes: bool
     metal_allergy: bool
     needle_fainting: bool
+    peripheral_neuropathy: bool
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,7 @@ class PatientSafety:
         diabetes: Diabetes.
         metal_allergy: Allergy to metals (needle material).
         needle_fainting: Has fainted (or nearly) with needles before.
+        peripheral_neuropathy: Reduced sensation in the feet and legs.
     """
 
     pregnant: bool = False
@@ -98,6 +113,7 @@ class PatientSafety:
     diabetes: bool = False
     metal_allergy: bool = False
     needle_fainting: bool = False
+    peripheral_neuropathy: bool = False
 
     def __post_init__(self) -> None:
         """Refuse an unknown device kind (an empty string means "none")."""
@@ -118,6 +134,7 @@ class PatientSafety:
             epilepsy=bool(patient.epilepsy),
             diabetes=bool(patient.diabetes),
             metal_allergy=bool(patient.metal_allergy),
+            peripheral_neuropathy=bool(patient.peripheral_neuropathy),
             needle_fainting=bool(patient.needle_fainting),
         )
 
@@ -349,7 +366,29 @@ class Facts:
                         flags.add("CORD")
                 elif view.level_y(LUNG_TOP) <= y <= view.level_y(LUNG_BOTTOM):
                     flags.add("LUNG")
+        if not code and self._pregnancy_region(mark):
+            flags.add("PREG-REGION")
         return frozenset(flags)
+
+    def _pregnancy_region(self, mark: MarkRow) -> bool:
+        """True for an ashi, trigger-point or cupping site over the lumbosacral region (the
+        iliac-crest line, L4, down to the coccyx, within 3 cun of the midline) or over the
+        abdomen, the regions WHO says are traditionally avoided in pregnancy [WHO99-PREG]
+        (and the abdomen is never cupped in pregnancy [CUP-EC])."""
+        if mark.kind not in ("ashi", "trigger_point", "cupping"):
+            return False
+        view = self.bodymap.views.get(mark.spec.view)
+        if view is None:
+            return False
+        if view.id == "anterior":
+            return self.frame(mark) == "abdomen"
+        if view.id != "posterior" or self.frame(mark) not in TRUNK_FRAMES:
+            return False
+        upc = view.units_per_cun(mark.spec.x, mark.spec.y)
+        return (
+            view.level_y(LUMBOSACRAL_TOP) <= mark.spec.y <= view.level_y("coccyx_tip")
+            and abs(mark.spec.x - view.mirror_axis) <= LUMBOSACRAL_HALF_CUN * upc
+        )
 
     def frame(self, mark: MarkRow) -> str:
         """Name of the body-map frame (segment) the mark lies in, or "" for an unknown view."""
@@ -477,8 +516,9 @@ def _check_preg_region(facts: Facts) -> Iterator[Finding]:
         )
     yield Finding(
         "",
-        f"{stage} and lumbosacral points are charted: {points}. WHO guidance: {advice}; "
-        "use gentle stimulation or other points, and record your decision.",
+        f"{stage} and lumbosacral or abdominal sites are charted: {points}. WHO guidance: "
+        f"{advice}; use gentle stimulation or other points, never cup the abdomen, and record "
+        "your decision.",
         _ids(marks),
     )
 
@@ -731,7 +771,94 @@ def _check_cord_depth(facts: Facts) -> Iterator[Finding]:
         )
 
 
+def safe_depth_mm(facts: Facts, mark: MarkRow) -> tuple[float, str] | None:
+    """The shallowest safe depth among a mark's depth cautions, and the flag it comes from."""
+    code = mark.spec.point_code or ""
+    found = [(SAFE_DEPTH_MM[f], f) for f in facts.flags(mark) if f in SAFE_DEPTH_MM]
+    if code in POINT_SAFE_DEPTH_MM and "LUNG" in facts.flags(mark):
+        found.append((POINT_SAFE_DEPTH_MM[code], "LUNG"))
+    return min(found) if found else None
+
+
+def _check_depth_beyond_safe(facts: Facts) -> Iterator[Finding]:
+    for mark in facts.needled:
+        depth = mark.spec.depth_mm
+        limit = safe_depth_mm(facts, mark)
+        if depth is None or limit is None or depth <= limit[0]:
+            continue
+        safe, flag = limit
+        yield Finding(
+            str(mark.id),
+            f"{mark.label} is recorded at {depth:g} mm, deeper than the {safe:g} mm that is "
+            f"safe there (risk of {_DEPTH_RISK[flag]}). Check the recorded depth; if it is "
+            "right, record why.",
+            (mark.id,),
+        )
+
+
+# --- the skin at the site --------------------------------------------------------------------
+
+#: Skin that is never needled or cupped through [CUP-GC] [CUP-EC] [WHO99-STER].
+SKIN_NO_GO = {
+    "broken": "broken skin",
+    "infected": "infected skin",
+    "inflamed": "inflamed skin",
+    "varicose": "a varicose vein",
+}
+#: Skin that calls for care [CUP-GC] (keloid scars are a relative contraindication to cupping).
+SKIN_CARE = {"scar": "a scar", "keloid": "a keloid scar", "tattoo": "a tattoo"}
+
+
+def _treated(mark: MarkRow) -> bool:
+    """Needled, cupped or pricked at the site (anything that touches the skin hard)."""
+    return is_needled(mark) or mark.kind == "cupping" or mark.spec.technique == "bloodletting"
+
+
+def _check_skin_no_go(facts: Facts) -> Iterator[Finding]:
+    for mark in facts.marks:
+        if mark.spec.skin in SKIN_NO_GO and _treated(mark):
+            yield Finding(
+                str(mark.id),
+                f"{mark.label} is over {SKIN_NO_GO[mark.spec.skin]}. Do not needle or cup "
+                "through it: move to intact skin nearby, or record why it is done.",
+                (mark.id,),
+            )
+
+
+def _check_skin_care(facts: Facts) -> Iterator[Finding]:
+    marks = [m for m in facts.marks if m.spec.skin in SKIN_CARE and _treated(m)]
+    if marks:
+        what = sorted({SKIN_CARE[m.spec.skin] for m in marks})
+        yield Finding(
+            "",
+            f"{_labels(marks)} {_verb(marks, 'is', 'are')} over {', '.join(what)}. Needle "
+            "beside rather than through it where you can; do not cup over a keloid scar.",
+            _ids(marks),
+        )
+
+
 # --- other history ---------------------------------------------------------------------------
+
+
+def _check_neuropathy_legs(facts: Facts) -> Iterator[Finding]:
+    if not facts.patient.peripheral_neuropathy:
+        return
+    marks = [
+        m
+        for m in facts.marks
+        if facts.lower_leg(m) and (is_needled(m) or m.spec.technique == "moxibustion")
+    ]
+    if marks:
+        # With reduced sensation the patient cannot report a needle too deep, a burn or a
+        # slow-healing wound; foot infections follow small skin breaks [XU13] [NBT].
+        yield Finding(
+            "",
+            f"The patient has peripheral neuropathy and the lower leg or foot is treated "
+            f"({_labels(marks)}). They may not feel a needle going too deep or heat burning: "
+            "check the skin first, use gentle stimulation, no moxa or heat on numb skin, and "
+            "strict clean technique.",
+            _ids(marks),
+        )
 
 
 def _check_fainting_lying(facts: Facts) -> Iterator[Finding]:
@@ -848,6 +975,33 @@ RULES: tuple[Rule, ...] = (
         _check_bleeding_bloodletting,
     ),
     Rule(
+        "depth-beyond-safe",
+        "Recorded depth beyond the safe depth",
+        "A recorded depth deeper than is safe at a lung, kidney or spinal-canal caution point "
+        f"(lung {SAFE_DEPTH_MM['LUNG']:g} mm, GB21 {POINT_SAFE_DEPTH_MM['GB21']:g} mm, kidney "
+        f"{SAFE_DEPTH_MM['KIDNEY']:g} mm, spinal canal {SAFE_DEPTH_MM['CORD']:g} mm).",
+        "block",
+        "CAM, GB21US, WHO99-ORG, AIM-BL52, TCMWIN",
+        _check_depth_beyond_safe,
+    ),
+    Rule(
+        "skin-no-go",
+        "Broken, infected or inflamed skin at the site",
+        "A needled, cupped or pricked site recorded over broken, infected or inflamed skin or "
+        "a varicose vein.",
+        "block",
+        "CUP-GC, CUP-EC, WHO99-STER",
+        _check_skin_no_go,
+    ),
+    Rule(
+        "neuropathy-legs",
+        "Peripheral neuropathy: lower leg and foot",
+        "Peripheral neuropathy and needling or moxibustion on the lower leg or foot.",
+        "warning",
+        "NBT, XU13",
+        _check_neuropathy_legs,
+    ),
+    Rule(
         "preg-point",
         "Point traditionally avoided in pregnancy",
         "Pregnancy and a point on the traditional lists (LI4, SP6, BL60, BL67, GB21).",
@@ -931,8 +1085,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "preg-region",
-        "Lumbosacral points in pregnancy",
-        "Pregnancy and lumbosacral points (stage from the due date when known).",
+        "Lumbosacral or abdominal sites in pregnancy",
+        "Pregnancy and lumbosacral or abdominal points, ashi and trigger points, or cupping "
+        "(stage from the due date when known).",
         "advisory",
         "WHO99-PREG",
         _check_preg_region,
@@ -992,6 +1147,14 @@ RULES: tuple[Rule, ...] = (
         "advisory",
         "NBT, XU13",
         _check_diabetes_legs,
+    ),
+    Rule(
+        "skin-care",
+        "Scar, keloid or tattoo at the site",
+        "A needled, cupped or pricked site recorded over a scar, keloid scar or tattoo.",
+        "advisory",
+        "CUP-GC",
+        _check_skin_care,
     ),
     Rule(
         "metal-allergy",

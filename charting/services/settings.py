@@ -1,8 +1,9 @@
 """Clinic settings: the letterhead and the standard wording of the aftercare handout.
 
 The default handout wording is written here in plain words for a reading age of about
-11-12, from the aftercare facts in domain.md §5.1-5.4 (sources NHS-ACU, YORK-PT, AFTER-OH,
-AFTER-HB, BACC-BR, CUP-PULSE, NCCIH-CUP, PTX, NHS-BACK). It makes no claims about what
+11-12, from published aftercare advice and the NHS back-pain pages (docs/sources.md: NHS-ACU,
+YORK-PT, AFTER-OH, AFTER-HB, BACC-BR, CUP-PULSE, NCCIH-CUP, PTX, NHS-BACK, NHS-BACK2): every
+emergency and same-day warning sign of back pain is listed. It makes no claims about what
 treatment will achieve. Each paragraph can be changed by the clinic in the settings.
 """
 
@@ -31,15 +32,17 @@ DEFAULT_EXPECT = (
 )
 DEFAULT_DO = (
     "Take it easy for the rest of today. Avoid hard exercise.\n"
-    "Drink some water and eat normally. Avoid alcohol today.\n"
+    "Drink some water. Avoid alcohol today.\n"
+    "Before your next treatment, have a light meal: do not come hungry, and avoid a very "
+    "large meal just before.\n"
     "Do not drive if you feel sleepy or light-headed.\n"
     "Keep taking your medicines as usual. Do not change any medicine without asking your "
     "doctor.\n"
     "Tell us next time about any bruise, soreness or other reaction."
 )
 DEFAULT_CUPPING = (
-    "Round red or purple marks where the cups were are normal. They are not painful. They "
-    "usually fade within a few days to two weeks.\n"
+    "Round red or purple marks where the cups were are normal. They can look like bruises, "
+    "but they are not painful. They usually fade within a few days to two weeks.\n"
     "Keep the skin clean. Do not scratch or pick it. Avoid very hot baths, saunas and strong "
     "sun on the marks for a day.\n"
     "Call us if the skin blisters or breaks, or the marks do not fade."
@@ -49,13 +52,22 @@ DEFAULT_CALL = (
     "- a needle or cup site becomes red, hot, swollen or weeping, or you get a fever\n"
     "- a bruise is large or keeps growing (especially if you take blood-thinning medicine)\n"
     "- numbness, weakness or shooting pain does not go away\n"
-    "- you feel faint or unwell and it does not settle"
+    "- you feel faint or unwell and it does not settle\n"
+    "See a doctor the same day (in the UK, call NHS 111) if you have back pain and:\n"
+    "- a high temperature, or you feel hot and shivery\n"
+    "- you are losing weight without trying\n"
+    "- a lump or swelling on your back, or your back changes shape\n"
+    "- the pain is worse at night, or does not get better when you rest\n"
+    "- the pain gets worse when you cough, sneeze or strain (for example on the toilet)\n"
+    "- the pain is high in your back, between your shoulder blades"
 )
 DEFAULT_EMERGENCY = (
     "Call emergency services (911 in the US, 999 in the UK) straight away if:\n"
     "- you become short of breath or have chest pain, even hours or days after treatment\n"
     "- you have numbness around your bottom or genitals, or tingling or weakness in both legs\n"
-    "- you cannot pass urine, or lose control of your bladder or bowels"
+    "- you cannot pass urine, or lose control of your bladder or bowels\n"
+    "- you cannot get or keep an erection, and this is new\n"
+    "- your back pain started after a serious accident, such as a car crash or a bad fall"
 )
 
 
@@ -76,6 +88,8 @@ class ClinicSettings:
     handout_cupping: str = DEFAULT_CUPPING
     handout_call: str = DEFAULT_CALL
     handout_emergency: str = DEFAULT_EMERGENCY
+    #: Paper the documents are laid out on: "A4" or "Letter" (US).
+    paper_size: str = "A4"
     #: A demo clinic (fictional records): printouts say so. Read from the database's demo
     #: mark, never saved from the settings form.
     demo: bool = False
@@ -88,6 +102,8 @@ class ClinicSettings:
         )
 
 
+#: The paper sizes documents can be printed on.
+PAPER_SIZES: tuple[str, ...] = ("A4", "Letter")
 #: The settings a person edits (text); ``demo`` is not one of them.
 TEXT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ClinicSettings) if f.name != "demo")
 
@@ -110,6 +126,9 @@ def validate_settings(settings: ClinicSettings) -> dict[str, str]:
         "clinic_website": check_text(settings.clinic_website, "Website", 200),
         "logo_path": check_text(settings.logo_path, "Logo", 500),
         "clinic_tax_id": check_text(settings.clinic_tax_id, "Tax ID", 20),
+        "paper_size": None
+        if settings.paper_size in PAPER_SIZES
+        else "Choose A4 or Letter for the paper size.",
     }
     for f in fields(ClinicSettings):
         if f.name.startswith("handout_"):

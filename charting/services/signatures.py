@@ -42,11 +42,63 @@ from charting.models import (
 from charting.services.marks import EA_PAIR_COLUMNS, MARK_FIELDS
 from charting.services.visit_fields import FIELD_BLANKS, FIELDS
 
-#: The layout new signatures use (see :func:`content_of`): 3 adds the pain drawing.
-SIGNATURE_FORMAT = 3
+#: The layout new signatures use (see :func:`content_of`): 3 adds the pain drawing, 4 the
+#: referral decision and the patient's position (every record field added since) and the
+#: skin at each mark's site.
+SIGNATURE_FORMAT = 4
+# Formats 1 to 3 covered exactly these record fields (written out, not read from FIELDS, so a
+# field added to the record never changes the hash of a visit signed before it); format 4
+# covers every field of FIELDS.
+_V3_RECORD_FIELDS = (
+    "chief_complaint",
+    "notes",
+    "onset",
+    "duration",
+    "mechanism",
+    "pain_quality",
+    "radiation",
+    "aggravating",
+    "easing",
+    "sleep",
+    "current_medications",
+    "pain_now",
+    "pain_best",
+    "pain_worst",
+    "response_since_last",
+    "red_flags",
+    "referral_decision",
+    "posture",
+    "range_of_motion",
+    "palpation",
+    "straight_leg_raise",
+    "reflexes",
+    "sensation",
+    "tongue",
+    "pulse",
+    "tcm_patterns",
+    "assessment",
+    "icd10_codes",
+    "needle_brand",
+    "needle_gauge",
+    "needle_length",
+    "needle_lot",
+    "needle_expiry",
+    "needles_out",
+    "retention_minutes",
+    "moxibustion",
+    "heat_lamp",
+    "home_advice",
+    "home_advice_notes",
+    "pain_after",
+    "patient_response",
+    "next_appointment",
+    "psfs",
+    "odi_percent",
+    "rmdq_score",
+)
 # Format 1 covered these record fields (the handout flag was part of the record then) and
 # these EA columns (one frequency only).
-_V1_RECORD_FIELDS = (*FIELDS, "handout_given")
+_V1_RECORD_FIELDS = (*_V3_RECORD_FIELDS, "handout_given")
 _V1_EA_COLUMNS = (
     "mark_a_id",
     "mark_b_id",
@@ -55,6 +107,26 @@ _V1_EA_COLUMNS = (
     "intensity_ma",
     "minutes",
     "device",
+)
+# Formats 1 to 3 covered exactly these columns of each mark; format 4 covers MARK_FIELDS
+# (the skin at the site was added with it).
+_V3_MARK_FIELDS = (
+    "kind",
+    "view",
+    "x",
+    "y",
+    "side",
+    "point_code",
+    "muscle_id",
+    "location_variant",
+    "technique",
+    "depth_mm",
+    "response",
+    "note",
+    "cup_type",
+    "cup_count",
+    "cup_minutes",
+    "skin_response",
 )
 _EVENT_COLUMNS = ("kind", "severity", "action", "note", "patient_told")
 _PAIN_COLUMNS = (
@@ -111,7 +183,9 @@ def content_of(rows: VisitRows, fmt: int = SIGNATURE_FORMAT) -> dict[str, Any]:
             "record": {
                 k: jsonable(v.get(k, FIELD_BLANKS.get(k, False))) for k in _V1_RECORD_FIELDS
             },
-            "marks": [{"id": m["id"], **{c: m.get(c) for c in MARK_FIELDS}} for m in rows.marks],
+            "marks": [
+                {"id": m["id"], **{c: m.get(c) for c in _V3_MARK_FIELDS}} for m in rows.marks
+            ],
             "ea_pairs": [{c: p.get(c) for c in _V1_EA_COLUMNS} for p in rows.pairs],
             "adverse_events": [
                 {c: e.get(c, "") for c in ("kind", "severity", "action", "note")}
@@ -123,8 +197,13 @@ def content_of(rows: VisitRows, fmt: int = SIGNATURE_FORMAT) -> dict[str, Any]:
     content = {
         "format": fmt,
         "visit": head,
-        "record": {k: jsonable(v.get(k, FIELD_BLANKS[k])) for k in FIELDS},
-        "marks": [{c: m.get(c) for c in MARK_FIELDS} for m in rows.marks],
+        "record": {
+            k: jsonable(v.get(k, FIELD_BLANKS[k]))
+            for k in (_V3_RECORD_FIELDS if fmt < 4 else FIELDS)
+        },
+        "marks": [
+            {c: m.get(c) for c in (_V3_MARK_FIELDS if fmt < 4 else MARK_FIELDS)} for m in rows.marks
+        ],
         "ea_pairs": [
             {
                 "a": position.get(p["mark_a_id"]),

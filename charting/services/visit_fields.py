@@ -21,7 +21,7 @@ class FieldSpec:
     """How one visit field is validated: its label, kind and limits."""
 
     label: str
-    kind: str  # text, int, date, datetime, bool, choices, psfs
+    kind: str  # text, int, date, datetime, bool, choice (one of, or ""), choices, psfs
     low: int = 0
     high: int = 0
     max_len: int = 4_000
@@ -53,7 +53,10 @@ FIELDS: dict[str, FieldSpec] = {
     "pain_worst": _nrs("Pain at worst"),
     "response_since_last": _text("Response since the last visit", 2_000),
     "red_flags": FieldSpec("Red flags", "choices", choices=lists.ids(lists.RED_FLAGS)),
-    "referral_decision": _text("Referral decision", 2_000),
+    "referral_outcome": FieldSpec(
+        "Referral decision", "choice", choices=lists.ids(lists.REFERRAL_OUTCOMES)
+    ),
+    "referral_decision": _text("Referral details / reason", 2_000),
     "posture": _text("Posture"),
     "range_of_motion": _text("Range of motion"),
     "palpation": _text("Palpation findings"),
@@ -65,6 +68,9 @@ FIELDS: dict[str, FieldSpec] = {
     "tcm_patterns": FieldSpec("TCM patterns", "choices", max_len=200),
     "assessment": _text("Assessment"),
     "icd10_codes": FieldSpec("ICD-10-CM codes", "choices", choices=lists.ids(lists.ICD10_CODES)),
+    "patient_position": FieldSpec(
+        "Patient position", "choice", choices=lists.ids(lists.PATIENT_POSITIONS)
+    ),
     "needle_brand": _text("Needle brand", 120),
     "needle_gauge": _text("Needle gauge", 30),
     "needle_length": _text("Needle length", 30),
@@ -126,6 +132,10 @@ def validate_field(name: str, value: Any, visit: Visit | None = None) -> str | N
         if visit is not None and name == "next_appointment" and value <= visit.started_at:
             return "The next appointment must be after this visit."
         return None
+    if spec.kind == "choice":
+        if not isinstance(value, str) or (value and value not in spec.choices):
+            return f"{spec.label}: choose one of the offered entries."
+        return None
     if spec.kind == "choices":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return f"{spec.label} must be a list."
@@ -162,7 +172,7 @@ FIELD_BLANKS: dict[str, Any] = {
         else False
         if spec.kind == "bool"
         else ""
-        if spec.kind == "text"
+        if spec.kind in ("text", "choice")
         else None
     )
     for name, spec in FIELDS.items()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,8 @@ from charting.services.appointments import visit_signed
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.guard import BOOKING_COLUMNS, check_editable
-from charting.services.marks import EA_PAIR_COLUMNS
+from charting.services.marks import EA_PAIR_COLUMNS, depth_beyond_needle
+from charting.services.red_flags import check_referral
 from charting.services.validation import check_text
 from charting.services.versions import ConcurrentEditError as ConcurrentEditError
 from charting.services.versions import check_version
@@ -87,6 +88,10 @@ def update_fields(
     visit = _draft(session, visit_id, booking_only=set(values) <= BOOKING_COLUMNS)
     check_version(session, visit, expected_version, "This visit")
     errors = {name: msg for name, v in values.items() if (msg := validate_field(name, v, visit))}
+    if "needle_length" in values and "needle_length" not in errors:
+        deepest = session.scalar(select(func.max(Mark.depth_mm)).where(Mark.visit_id == visit_id))
+        if problem := depth_beyond_needle(deepest, values["needle_length"]):
+            errors["needle_length"] = problem
     if errors:
         raise ValidationError(errors)
     for name, value in values.items():
@@ -570,6 +575,7 @@ def sign_visit(
 
     Raises:
         ServiceError: someone other than the visit's practitioner signs, or blocks remain.
+        ReferralDecisionError: a red flag is ticked without a recorded referral decision.
         NeedleCountError: needles are not accounted for.
     """
     actor = require(session, Permission.SIGN, target=f"visit {visit_id}")
@@ -582,6 +588,7 @@ def sign_visit(
             "Only the visit's own practitioner can sign it, signed in with their own account."
         )
     _draft(session, visit_id)
+    check_referral(visit.red_flags or [], visit.referral_outcome, visit.referral_decision)
     if unacknowledged_blocks is not None and (blocks := unacknowledged_blocks(session, visit_id)):
         raise ServiceError("Resolve or override these safety blocks first: " + "; ".join(blocks))
     if problem := needle_count(session, visit_id).problem:

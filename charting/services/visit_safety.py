@@ -16,6 +16,7 @@ from charting.services.errors import NotFoundError
 from charting.services.marks import MarkRow, list_marks
 from charting.services.safety import (
     CUP_TYPES,
+    POSITIONS,
     CuppingInfo,
     EAPairInfo,
     PatientSafety,
@@ -74,6 +75,10 @@ def context_for(
         marks=marks,
         ea_pairs=pairs,
         cupping=cupping,
+        # Pricking to bleed at any mark, or wet cupping, lets blood [CAM] [CUP-AB].
+        bloodletting=any(m.spec.technique == "bloodletting" for m in marks)
+        or any(c.cup_type == "wet" for c in cupping),
+        position=visit.patient_position if visit.patient_position in POSITIONS else "",
         today=visit.started_at.date(),
         consented=consented_at(session, visit.patient_id, visit.signed_at),
     )

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from charting.bodymap import BodyMap, Shape, View, style_for
+from charting.bodymap import BodyMap, Shape, View, label_anchor, style_for
 from charting.services.marks import KIND_LABELS, RESPONSES, TECHNIQUES, MarkRow
 from charting.ui.app_rules import plain_tooltip
 
@@ -448,7 +448,7 @@ class MarkItem(QGraphicsItem):
         self._ops = self._build_ops()
         self._rect = self._shape.boundingRect().adjusted(-2, -2, 2, 2)
         # Labels point away from the midline so a left/right pair never collides.
-        anchor = {"L": "end", "R": "start"}.get(row.spec.side, "below")
+        anchor = label_anchor(row.spec.view, row.spec.side)
         offset = {"end": (-self.extent(), 0.0), "start": (self.extent(), 0.0)}
         self.label.setPos(*offset.get(anchor, (0.0, self.extent())))
         self.label.set_content(row.label, caution, anchor)

@@ -35,6 +35,7 @@ FLAG_BOXES = (
     ("diabetes", "Diabetes"),
     ("metal_allergy", "Metal allergy (e.g. nickel)"),
     ("needle_fainting", "Has fainted with needles before"),
+    ("peripheral_neuropathy", "Peripheral neuropathy (numb or tingling feet or legs)"),
 )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -19,7 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from charting.services.settings import TEXT_FIELDS, ClinicSettings, validate_settings
+from charting.services.settings import (
+    PAPER_SIZES,
+    TEXT_FIELDS,
+    ClinicSettings,
+    validate_settings,
+)
 from charting.ui.forms import FieldForm, line, text_box
 
 HANDOUT_SECTIONS = (
@@ -70,6 +76,15 @@ class ClinicSettingsDialog(QDialog):
         row.addWidget(browse)
         self.letter_form.add("logo_path", "&Logo", logo_row, logo)
         self.edits["logo_path"] = logo
+        paper = QComboBox()
+        paper.setObjectName("paper_size")
+        for size, text in zip(
+            PAPER_SIZES, ("A4 (210 x 297 mm)", "US Letter (8.5 x 11 in)"), strict=True
+        ):
+            paper.addItem(text, size)
+        paper.setCurrentIndex(max(0, paper.findData(current.paper_size)))
+        self.letter_form.add("paper_size", "Pa&per size", paper)
+        self.paper = paper
         letter_layout = QVBoxLayout(letterhead)
         letter_layout.addLayout(self.letter_form)
         letter_layout.addStretch(1)
@@ -117,6 +132,9 @@ class ClinicSettingsDialog(QDialog):
         """The settings as edited."""
         values: dict[str, Any] = {}
         for name in TEXT_FIELDS:
+            if name == "paper_size":
+                values[name] = self.paper.currentData()
+                continue
             edit = self.edits[name]
             values[name] = edit.toPlainText() if isinstance(edit, QPlainTextEdit) else edit.text()
         return replace(self._current, **values)

@@ -52,7 +52,7 @@ from charting.bodymap import BodyMap
 from charting.models import EAPair, MarkKind, Patient, Visit
 from charting.services import clinical_lists as lists
 from charting.services import marks as mark_service
-from charting.services import visit_record
+from charting.services import red_flags, visit_record
 from charting.services.changes import Changes
 from charting.services.handouts import handout_issues, record_handout
 from charting.services.marks import (
@@ -99,6 +99,7 @@ VIEW_TITLES = (
     ("posterior", "Back && legs", "Ctrl+1"),
     ("lateral_leg", "Lateral leg", "Ctrl+2"),
     ("medial_leg", "Medial leg", "Ctrl+3"),
+    ("anterior", "Front", "Ctrl+4"),
 )
 MODES = (
     ("point", "Point / trigger point", "F2"),
@@ -410,6 +411,13 @@ class VisitChartPage(QWidget):
         form.addRow("&Depth", self.depth_box)
         form.addRow("&Response", self.response)
         form.addRow("&Note", self.note)
+        # The skin at the site as found before treatment (safety rules read it).
+        self.skin = QComboBox()
+        self.skin.setObjectName("skinAtSite")
+        self.skin.addItem("Not noted", "")
+        for choice in lists.SKIN_STATES:
+            self.skin.addItem(choice.label, choice.id)
+        form.addRow("S&kin at site", self.skin)
         self.cup_type = QComboBox()
         self.cup_type.setObjectName("cupType")
         self.cup_type.addItem("Not recorded", "")
@@ -434,6 +442,7 @@ class VisitChartPage(QWidget):
             self.depth_box,
             self.response,
             self.note,
+            self.skin,
             self.cup_type,
             self.cup_count,
             self.cup_minutes,
@@ -545,6 +554,7 @@ class VisitChartPage(QWidget):
         self.ops.operation_failed.connect(self._on_ops_operation_failed)
         self.technique.activated.connect(self._on_detail_edited)
         self.response.activated.connect(self._on_detail_edited)
+        self.skin.activated.connect(self._on_detail_edited)
         self.depth_box.editingFinished.connect(self._on_detail_edited)
         self.note.textEdited.connect(self._note_timer.start)
         self.note.editingFinished.connect(self._on_detail_edited)
@@ -935,6 +945,7 @@ class VisitChartPage(QWidget):
                 self.technique.setCurrentIndex(0)
                 self.depth_box.setValue(0)
                 self.response.setCurrentIndex(0)
+                self.skin.setCurrentIndex(0)
                 self.note.clear()
                 self._show_cup_rows(False)
                 return
@@ -949,6 +960,7 @@ class VisitChartPage(QWidget):
             self.technique.setCurrentIndex(max(0, self.technique.findData(row.spec.technique)))
             self.depth_box.setValue(row.spec.depth_mm or 0)
             self.response.setCurrentIndex(max(0, self.response.findData(row.spec.response)))
+            self.skin.setCurrentIndex(max(0, self.skin.findData(row.spec.skin)))
             if self.note.text() != row.spec.note:
                 self.note.setText(row.spec.note)
         finally:
@@ -990,6 +1002,7 @@ class VisitChartPage(QWidget):
             self.cup_count.value() or None,
             self.cup_minutes.value() or None,
             self.skin_response.text().strip(),
+            self.skin.currentData() or "",
         )
         if new != old:
             command = EditDetailsCommand(self.ops, self.bodymap, row.id, old, new, row.version)
@@ -1098,6 +1111,14 @@ class VisitChartPage(QWidget):
                 "Not signed",
                 "Resolve or override these safety blocks first: " + "; ".join(blocks),
             )
+            return
+        record = self.ops.read(lambda s: visit_record.record(s, vid))
+        referral = red_flags.referral_problem(
+            record["red_flags"], record["referral_outcome"], record["referral_decision"]
+        )
+        if referral:
+            QMessageBox.warning(self, "Not signed", referral)
+            self.form.focus_field("referral_outcome")
             return
         count = self.ops.read(lambda s: visit_record.needle_count(s, vid))
         if count.problem and count.needles_out is None:

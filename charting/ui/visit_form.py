@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from charting.models.db import RETRYABLE_ERRORS, Database, DatabaseError
 from charting.services import clinical_lists as lists
-from charting.services import visit_record
+from charting.services import red_flags, visit_record
 from charting.services.changes import Changes
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.validation import parse_date
@@ -44,6 +44,8 @@ AUTOSAVE_WAIT_MS = 800
 #: Waits between tries while the database cannot take the typing (busy, unreachable).
 RETRY_DELAYS_MS = (1_000, 2_000, 4_000, 8_000, 15_000)
 NOT_RECORDED = -1
+#: The fields the red-flag referral rule reads (services/red_flags.py).
+REFERRAL_FIELDS = ("red_flags", "referral_outcome", "referral_decision")
 
 
 @dataclass
@@ -175,11 +177,20 @@ class VisitForm(QScrollArea):
         )
         return spin
 
-    def _checks(self, form: QFormLayout, name: str, choices: tuple[lists.Choice, ...]) -> None:
+    def _checks(
+        self,
+        form: QFormLayout,
+        name: str,
+        choices: tuple[lists.Choice, ...],
+        search: Callable[[str], list[lists.Choice]] | None = None,
+    ) -> None:
         holder = QWidget()
-        grid = QGridLayout(holder)
+        outer = QVBoxLayout(holder)
+        outer.setContentsMargins(0, 0, 0, 0)
+        grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
         boxes: dict[str, QCheckBox] = {}
+        rows: dict[str, QWidget] = {}
         for i, choice in enumerate(choices):
             row = WrappingCheckBox(choice.label)  # long diagnoses wrap in a narrow form
             box = row.box
@@ -187,6 +198,10 @@ class VisitForm(QScrollArea):
             box.toggled.connect(lambda _c, n=name: self._edited(n, at_once=True))
             grid.addWidget(row, i, 0)
             boxes[choice.id] = box
+            rows[choice.id] = row
+        if search is not None:
+            outer.addWidget(self._search_box(name, search, boxes, rows))
+        outer.addLayout(grid)
 
         def write(values: list[str]) -> None:
             for key, box in boxes.items():
@@ -195,6 +210,35 @@ class VisitForm(QScrollArea):
         self._bind(
             form, name, holder, lambda: [k for k, b in boxes.items() if b.isChecked()], write
         )
+
+    @staticmethod
+    def _search_box(
+        name: str,
+        search: Callable[[str], list[lists.Choice]],
+        boxes: dict[str, QCheckBox],
+        rows: dict[str, QWidget],
+    ) -> QLineEdit:
+        """A line that narrows a long list of checkboxes to what is typed (ticked entries
+        stay in view); Enter ticks the first match and clears the line."""
+        edit = QLineEdit()
+        edit.setObjectName(f"{name}_filter")
+        edit.setPlaceholderText("Type part of a code or its words, Enter to tick")
+        edit.setClearButtonEnabled(True)
+
+        def narrow(text: str) -> None:
+            shown = {c.id for c in search(text)}
+            for key, row in rows.items():
+                row.setVisible(key in shown or boxes[key].isChecked())
+
+        def pick() -> None:
+            first = next((c.id for c in search(edit.text()) if not boxes[c.id].isChecked()), None)
+            if edit.text().strip() and first is not None:
+                boxes[first].setChecked(True)
+                edit.clear()
+
+        edit.textChanged.connect(narrow)
+        edit.returnPressed.connect(pick)
+        return edit
 
     def _flag(self, form: QFormLayout, name: str, text: str) -> None:
         box = QCheckBox(text)
@@ -218,10 +262,13 @@ class VisitForm(QScrollArea):
         self._line(form, "current_medications")
         self._box(form, "response_since_last", "How did the last treatment go?")
         self._checks(form, "red_flags", lists.RED_FLAGS)
+        self._choice(form, "referral_outcome", lists.REFERRAL_OUTCOMES)
         decision = QComboBox()
         decision.setEditable(True)
         decision.addItem("")
         decision.addItems(lists.REFERRAL_DECISIONS)
+        if (typed := decision.lineEdit()) is not None:
+            typed.setPlaceholderText("To whom, how urgently, or why not referred")
         # As wide as the form allows, not as wide as the longest decision; the list that
         # drops down is wide enough to read each one whole.
         decision.setSizeAdjustPolicy(
@@ -237,6 +284,22 @@ class VisitForm(QScrollArea):
             decision.currentText,
             lambda v: decision.setCurrentText(v or ""),
         )
+
+    def _choice(self, form: QFormLayout, name: str, choices: tuple[lists.Choice, ...]) -> None:
+        """A drop-down of one of ``choices`` (or none), saved as soon as it is picked."""
+        combo = QComboBox()
+        combo.addItem("Not recorded", "")
+        for choice in choices:
+            combo.addItem(choice.label, choice.id)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(12)
+        combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
+        combo.currentIndexChanged.connect(lambda _i, n=name: self._edited(n, at_once=True))
+
+        def write(value: str) -> None:
+            combo.setCurrentIndex(max(0, combo.findData(value or "")))
+
+        self._bind(form, name, combo, lambda: combo.currentData() or "", write)
 
     def _examination(self) -> None:
         form = self._section("Examination (O)")
@@ -257,10 +320,12 @@ class VisitForm(QScrollArea):
             form,
             "icd10_codes",
             tuple(lists.Choice(c.id, f"{c.id}  {c.label}") for c in lists.ICD10_CODES),
+            search=lists.match_codes,
         )
 
     def _treatment(self) -> None:
         form = self._section("Treatment (P)")
+        self._choice(form, "patient_position", lists.PATIENT_POSITIONS)
         self._line(form, "needle_brand", "e.g. Seirin J-type")
         self._line(form, "needle_gauge", "e.g. 0.25 mm")
         self._line(form, "needle_length", "e.g. 40 mm")
@@ -404,6 +469,7 @@ class VisitForm(QScrollArea):
                 binding.widget.setEnabled(editable)
         finally:
             self._loading = False
+        self._show_referral_hint()
         if remembered:
             for name, value in remembered.items():
                 self.bindings[name].write(value)
@@ -454,6 +520,16 @@ class VisitForm(QScrollArea):
             self.flush()
         else:
             self._timer.start()
+        if name in REFERRAL_FIELDS:
+            self._show_referral_hint()
+
+    def _show_referral_hint(self) -> None:
+        """Say under the referral decision what signing will ask for (ticked red flags)."""
+        read = {n: self.bindings[n].read() for n in REFERRAL_FIELDS}
+        problem = red_flags.referral_problem(
+            read["red_flags"], read["referral_outcome"], read["referral_decision"]
+        )
+        self.bindings["referral_outcome"].error.show_message(problem)
 
     @Slot()
     def flush(self) -> None:

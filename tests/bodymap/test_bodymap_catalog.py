@@ -115,7 +115,7 @@ def test_views_for_lists_the_views_of_a_point() -> None:
     bm = load_bodymap()
     assert bm.views_for("BL60") == ("posterior", "lateral_leg")
     assert bm.views_for("KI3") == ("medial_leg",)
-    assert bm.views_for("ST36") == ("lateral_leg",)
+    assert bm.views_for("ST36") == ("anterior", "lateral_leg")
     assert bm.views_for("XX1") == ()
 
 

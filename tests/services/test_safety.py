@@ -50,6 +50,17 @@ def at(mid: int, kind: str, code: str, side: str, technique: str) -> MarkRow:
     return MarkRow(mid, 1, spec)
 
 
+def deep(mid: int, code: str, side: str, depth_mm: float) -> MarkRow:
+    """An acupoint mark needled to a recorded depth."""
+    row = point(mid, code, side)
+    return MarkRow(row.id, 1, replace(row.spec, depth_mm=depth_mm), row.flags)
+
+
+def _with_skin(row: MarkRow, skin: str) -> MarkRow:
+    """The same mark over skin noted as ``skin``."""
+    return MarkRow(row.id, 1, replace(row.spec, skin=skin), row.flags)
+
+
 def cup(mid: int, code: str = "BL25", side: str = "L") -> MarkRow:
     """A cupping mark over a point's position."""
     return at(mid, "cupping", code, side, "cupping")
@@ -88,6 +99,7 @@ def everything_on() -> SafetyContext:
         diabetes=True,
         metal_allergy=True,
         needle_fainting=True,
+        peripheral_neuropathy=True,
     )
     bl13_l, bl13_r = point(4, "BL13", "L", "electro"), point(5, "BL13", "R", "electro")
     marks = (
@@ -103,6 +115,9 @@ def everything_on() -> SafetyContext:
         point(10, "KI3", "L"),
         cup(11, "BL25", "L"),
         cup(12, "BL25", "R"),
+        deep(13, "BL17", "L", 30),
+        _with_skin(point(14, "BL22", "L"), "broken"),
+        _with_skin(point(15, "BL22", "R"), "tattoo"),
     )
     return ctx(
         patient,
@@ -651,9 +666,12 @@ def test_patient_safety_from_a_patient_record() -> None:
         diabetes=True,
         metal_allergy=False,
         needle_fainting=True,
+        peripheral_neuropathy=True,
     )
     safety = PatientSafety.from_patient(record)
-    assert safety == PatientSafety(True, TODAY, "pump", False, True, False, True, False, True)
+    assert safety == PatientSafety(
+        True, TODAY, "pump", False, True, False, True, False, True, peripheral_neuropathy=True
+    )
     assert safety.has_device and safety.bleeding_risk
 
 

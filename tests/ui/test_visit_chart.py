@@ -569,3 +569,35 @@ def test_a_click_costs_the_same_few_statements_however_many_marks_the_visit_hold
         entry = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert entry is not None
     assert (entry.action, entry.detail, entry.patient_id) == ("mark.add", "BL40 R", patient)
+
+
+def test_a_click_on_the_front_of_the_hip_places_an_iliopsoas_trigger_point(
+    qtbot,
+    page: VisitChartPage,
+    database: Database,
+    visits,  # type: ignore[no-untyped-def]
+) -> None:
+    """On the front view, a click in the groin stores an iliopsoas trigger point on the
+    patient's left, which is the viewer's right there."""
+    page.set_view("anterior")
+    muscle = BM.muscle("iliopsoas")
+    x, y = BM.trigger_point_position(muscle.id, muscle.trigger_points[0].id, "L")
+    assert x > BM.views["anterior"].mirror_axis
+    assert BM.nearest_point("anterior", x, y) is None
+    _click(qtbot, page, x, y)
+    with database.read() as session:
+        (row,) = list_marks(session, visits[1])
+    assert (row.kind, row.spec.muscle_id, row.spec.side, row.spec.view) == (
+        "trigger_point",
+        "iliopsoas",
+        "L",
+        "anterior",
+    )
+
+
+def test_ctrl_4_shows_the_front_view(qtbot, page: VisitChartPage) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+4 switches the map to the anterior view and its button shows it is on."""
+    page.map.setFocus()
+    qtbot.keyClick(page, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    assert page.map.view_id == "anterior"
+    assert [b.text() for b in page.view_buttons.buttons() if b.isChecked()] == ["Front"]

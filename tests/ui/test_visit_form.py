@@ -223,3 +223,22 @@ def test_the_form_fits_a_narrow_column_and_long_diagnoses_wrap(  # type: ignore[
     assert box.isChecked()
     form.flush()
     assert _stored(database, visit_id)["icd10_codes"] == ["M54.41"]
+
+
+def test_icd_codes_are_picked_by_typing(
+    qtbot, form: VisitForm, database: Database, visit_id: int
+) -> None:  # type: ignore[no-untyped-def]
+    """Typing words narrows the ICD-10-CM list to the matching codes (ticked ones stay in
+    view); typing part of a code and Enter ticks it and stores it."""
+    search = form.findChild(QLineEdit, "icd10_codes_filter")
+    sacro = form.findChild(QCheckBox, "icd10_codes_M46.1")
+    disc = form.findChild(QCheckBox, "icd10_codes_M51.26")
+    disc.click()
+    qtbot.keyClicks(search, "sacroil")
+    assert sacro.isVisible() and disc.isVisible()
+    assert not form.findChild(QCheckBox, "icd10_codes_M54.50").isVisible()
+    search.clear()
+    qtbot.keyClicks(search, "g5702")
+    qtbot.keyClick(search, Qt.Key.Key_Return)
+    assert search.text() == ""
+    assert _stored(database, visit_id)["icd10_codes"] == ["M51.26", "G57.02"]
