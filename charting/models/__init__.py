@@ -1,6 +1,7 @@
 """SQLAlchemy models, the database engine and the schema migrations (Qt-free)."""
 
 from charting.models.base import Base, utcnow
+from charting.models.decisions import StandingDecision
 from charting.models.entities import (
     AdverseEvent,
     Amendment,
@@ -43,6 +44,7 @@ __all__ = [
     "Role",
     "SafetyAcknowledgement",
     "Sex",
+    "StandingDecision",
     "UserAccount",
     "Visit",
     "VisitStatus",

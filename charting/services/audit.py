@@ -43,6 +43,7 @@ from charting.models import (
     Practitioner,
     Protocol,
     SafetyAcknowledgement,
+    StandingDecision,
     UserAccount,
     Visit,
     utcnow,
@@ -242,7 +243,7 @@ def record_separately(
 def _patient_of(session: Session, obj: object) -> int | None:
     if isinstance(obj, Patient):
         return obj.id
-    if isinstance(obj, Visit):
+    if isinstance(obj, (Visit, StandingDecision)):
         return obj.patient_id
     visit_id = getattr(obj, "visit_id", None)
     if visit_id is None:
@@ -286,6 +287,7 @@ _NOUNS: dict[type, str] = {
     EAPair: "ea_pair",
     AdverseEvent: "adverse_event",
     SafetyAcknowledgement: "safety_ack",
+    StandingDecision: "standing_decision",
     Amendment: "amendment",
     HandoutIssue: "handout_issue",
     NeedleCountResolution: "needle_resolution",
@@ -313,7 +315,16 @@ def _permission_for(actor: Actor, obj: object, verb: str, changed: Sequence[str]
     if isinstance(obj, HandoutIssue):
         return Permission.VIEW_CLINICAL  # whoever may read the visit may give its handout
     if isinstance(
-        obj, (Mark, EAPair, AdverseEvent, SafetyAcknowledgement, NeedleCountResolution, Protocol)
+        obj,
+        (
+            Mark,
+            EAPair,
+            AdverseEvent,
+            SafetyAcknowledgement,
+            StandingDecision,
+            NeedleCountResolution,
+            Protocol,
+        ),
     ):
         return Permission.CHART
     if isinstance(obj, ClinicSetting):

@@ -91,6 +91,44 @@ REMEMBERED_FROM_PREVIOUS = (
     "needle_lot",
     "needle_expiry",
 )
+#: What a follow-up usually repeats: filled from the last visit when a visit starts, shown
+#: as "from the last visit" until changed, and cleared together in one click.
+CARRIED_FORWARD = (
+    "icd10_codes",
+    "tcm_patterns",
+    *REMEMBERED_FROM_PREVIOUS,
+    "retention_minutes",
+)
+#: The phases of a session, in order: the written record is shown one phase at a time.
+PHASES: tuple[tuple[str, str], ...] = (
+    ("consultation", "Consultation"),
+    ("examination", "Examination"),
+    ("assessment", "Assessment"),
+    ("treatment", "Treatment"),
+    ("after", "After"),
+    ("outcomes", "Outcomes"),
+)
+#: The first field of each phase in FIELDS; every later field belongs to the same phase
+#: until the next phase starts (so a field added beside its neighbours joins their phase).
+PHASE_STARTS: dict[str, str] = {
+    "chief_complaint": "consultation",
+    "posture": "examination",
+    "tcm_patterns": "assessment",
+    "needle_brand": "treatment",
+    "pain_after": "after",
+    "next_appointment": "after",
+    "psfs": "outcomes",
+}
+
+
+def phase_fields() -> dict[str, list[str]]:
+    """The visit's fields by phase, each in FIELDS order."""
+    result: dict[str, list[str]] = {phase: [] for phase, _ in PHASES}
+    phase = PHASES[0][0]
+    for name in FIELDS:
+        phase = PHASE_STARTS.get(name, phase)
+        result[phase].append(name)
+    return result
 
 
 def validate_field(name: str, value: Any, visit: Visit | None = None) -> str | None:
