@@ -597,6 +597,7 @@ class MainWindow(QMainWindow):
             choice.practitioner_id,
             choice.started_at,
             choice.chief_complaint,
+            carry_forward=True,
         )
         if result is not None:
             self.statusBar().showMessage("Visit started.", 5000)

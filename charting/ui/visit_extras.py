@@ -99,6 +99,8 @@ class EAPanel(QWidget):
         self._editable = False
         self._loading = False
         self._shown: list[_ShownPair] = []
+        #: The last visit's last pair's settings, which a first pair today starts with.
+        self.previous_settings: visit_record.EASettings | None = None
         self._pair_ids: list[int] = []
         self.model = QStringListModel(self)
         self.pairs = QListView()
@@ -301,7 +303,11 @@ class EAPanel(QWidget):
         self.undo_stack.push(command)
 
     def _last_settings(self) -> visit_record.EASettings:
-        return self._shown[-1].settings if self._shown else visit_record.EASettings()
+        """A new pair's settings: the last pair's today, else the last visit's (carried
+        forward), else none."""
+        if self._shown:
+            return self._shown[-1].settings
+        return self.previous_settings or visit_record.EASettings()
 
     @Slot()
     def _on_add_button_clicked(self) -> None:

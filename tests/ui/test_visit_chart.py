@@ -207,11 +207,20 @@ def test_unknown_typed_point_is_flagged_and_nothing_stored(
     database: Database,
     visits,  # type: ignore[no-untyped-def]
 ) -> None:
-    """A code that is not in the catalog is refused at the field and nothing is stored."""
-    qtbot.keyClicks(page.point_entry, "xx99")
+    """A code that names no point says why, offers the nearest points, and stores nothing;
+    choosing a suggestion puts it in the line, and Enter then charts it."""
+    qtbot.keyClicks(page.point_entry, "bl233 r")
     qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
     assert _stored(database, visits[1]) == []
-    assert "No acupoint" in page.point_entry.toolTip()
+    assert "The Bladder channel has points 1 to 67" in page.point_entry.toolTip()
+    menu = page.point_entry.suggestions
+    assert menu is not None
+    offered = [a.text().split()[0] for a in menu.actions() if a.isEnabled() and a.text()]
+    assert "BL23" in offered
+    next(a for a in menu.actions() if a.text().startswith("BL23")).trigger()
+    assert page.point_entry.text() == "BL23 r"
+    qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
+    assert _stored(database, visits[1]) == ["BL23 R"]
 
 
 def test_typed_leg_point_switches_to_its_view(
@@ -341,7 +350,9 @@ def test_save_and_apply_a_protocol(
     page.undo_stack.undo()
     assert _stored(database, visits[1]) == []
     page._on_protocol_menu_about_to_show()
-    apply = next(a for a in page.protocol_menu.actions() if a.text().startswith("Acute"))
+    apply = next(
+        a for a in page.protocol_menu.actions() if a.text() == "Acute low back pain  (2 marks)"
+    )
     apply.trigger()
     assert _stored(database, visits[1]) == ["BL25 L", "BL25 R"]
 
@@ -355,14 +366,14 @@ def test_mark_details_are_saved_from_the_side_panel(
     """Choosing electroacupuncture, 30 mm and de qi for the selected mark stores them."""
     _click_point(qtbot, page, "BL23", "L")
     _click_point(qtbot, page, "BL23", "L")  # select it
-    page.technique.setCurrentIndex(page.technique.findData("electro"))
-    page.technique.activated.emit(page.technique.currentIndex())
-    page.depth_box.setValue(30)
-    page.depth_box.editingFinished.emit()
-    page.response.setCurrentIndex(page.response.findData("de_qi"))
-    page.response.activated.emit(page.response.currentIndex())
-    qtbot.keyClicks(page.note, "Oblique toward spine")
-    qtbot.keyClick(page.note, Qt.Key.Key_Return)
+    page.details.technique.setCurrentIndex(page.details.technique.findData("electro"))
+    page.details.technique.activated.emit(page.details.technique.currentIndex())
+    page.details.depth_box.setValue(30)
+    page.details.depth_box.editingFinished.emit()
+    page.details.response.setCurrentIndex(page.details.response.findData("de_qi"))
+    page.details.response.activated.emit(page.details.response.currentIndex())
+    qtbot.keyClicks(page.details.note, "Oblique toward spine")
+    qtbot.keyClick(page.details.note, Qt.Key.Key_Return)
     with database.read() as session:
         (row,) = list_marks(session, visits[1])
     assert (row.spec.technique, row.spec.depth_mm, row.spec.response, row.spec.note) == (
@@ -452,8 +463,8 @@ def test_list_and_map_match_the_stored_marks_after_every_kind_of_edit(
         _click_point(qtbot, page, code, side)
         check()
     _click_point(qtbot, page, "BL25", "R")  # select it
-    page.technique.setCurrentIndex(page.technique.findData("electro"))
-    page.technique.activated.emit(page.technique.currentIndex())
+    page.details.technique.setCurrentIndex(page.details.technique.findData("electro"))
+    page.details.technique.activated.emit(page.details.technique.currentIndex())
     check()
     assert "Electroacupuncture" in page.mark_model.index(1).data()
     x, y = BM.position("BL23", "L", "posterior")  # type: ignore[misc]
