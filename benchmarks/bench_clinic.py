@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,22 @@ class RawReader:
                 "v.pain_after, p.name FROM visit v JOIN practitioner p ON p.id = "
                 "v.practitioner_id WHERE v.patient_id = ? ORDER BY v.number",
                 (patient_id,),
+            )
+        )
+
+    def day(self, start: str, end: str, practitioner_id: int | None = None) -> int:
+        """One day's appointments with patient names, flags, earlier visits and visit state."""
+        who = "" if practitioner_id is None else f" AND a.practitioner_id = {practitioner_id}"
+        return len(
+            self._all(
+                "SELECT a.id, a.starts_at, a.minutes, a.status, a.reason, p.family_name, "
+                "p.given_name, p.chart_number, p.pregnant, p.implanted_device, "
+                "p.bleeding_disorder, p.anticoagulant, pr.name, v.status, EXISTS (SELECT 1 FROM "
+                "visit e WHERE e.patient_id = a.patient_id AND e.started_at < a.starts_at) "
+                "FROM appointment a JOIN patient p ON p.id = a.patient_id JOIN practitioner pr "
+                "ON pr.id = a.practitioner_id LEFT JOIN visit v ON v.id = a.visit_id "
+                f"WHERE a.starts_at >= ? AND a.starts_at < ?{who} ORDER BY a.starts_at",
+                (start, end),
             )
         )
 
@@ -236,6 +253,60 @@ def _keystrokes(
     ]
 
 
+def _day_list(
+    window: MainWindow, raw: RawReader, counter: QueryCounter, sqlite: bool
+) -> list[Measure]:
+    """Today's list (the start page) opened for the whole clinic and for one practitioner."""
+    from PySide6.QtCore import QDate
+    from sqlalchemy import func, select
+
+    from charting.models import Appointment
+    from charting.services.appointments import local_day_bounds
+
+    day = window.clinic_day.day_list
+    # The demo books the week it was built in: measure its busiest weekday (the first one)
+    # so a cached clinic measures the same day whenever the suite runs.
+    with window.database.read() as s:
+        first = s.scalar(select(func.min(Appointment.starts_at)))
+    shown = first.astimezone().date() if first is not None else datetime.now().date()
+    day.date.setDate(QDate(shown.year, shown.month, shown.day))
+    start, end = local_day_bounds(shown)
+    # SQLite stores naive UTC text; PostgreSQL takes the aware values.
+    bounds = (
+        [x.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ") for x in (start, end)]
+        if sqlite
+        else [start, end]
+    )
+    measures: list[Measure] = []
+    for label, index in (("the whole clinic", 0), ("one practitioner", 1)):
+        day.practitioner.setCurrentIndex(index)
+        pid = day.practitioner_id
+
+        def show() -> None:
+            window.clinic_day.show_today()
+            day.table.viewport().repaint()
+
+        times = sample(show, ROUNDS * 4, warmup=2)
+        floor = summarise(
+            f"floor: raw SQL for today's appointments of {label}",
+            sample(lambda p=pid: raw.day(*bounds, p), ROUNDS * 4, warmup=2),  # type: ignore[misc]
+        )
+        with counter:
+            show()
+        rows = day.model.rowCount()
+        measures += [
+            floor,
+            summarise(
+                f"open today's list of {label} ({rows} appointments)",
+                times,
+                target="<= 100 ms",
+                queries=counter.count,
+            ).against(floor),
+        ]
+    day.practitioner.setCurrentIndex(0)
+    return measures
+
+
 def screens(database: Database, clinic: Clinic, raw: RawReader, suffix: str = "") -> list[Measure]:
     """Search, chart open and visit open through the main window, with query counts."""
     app = make_application()
@@ -270,6 +341,8 @@ def screens(database: Database, clinic: Clinic, raw: RawReader, suffix: str = ""
             queries=counter.count,
         ).against(floor),
     ]
+
+    measures += _day_list(window, raw, counter, database.is_sqlite)
 
     def open_chart(pid: int) -> None:
         window.select_patient(pid)

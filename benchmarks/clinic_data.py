@@ -69,7 +69,8 @@ class Clinic:
 
 def _fingerprint() -> str:
     """Changes whenever the schema or the demo generator changes."""
-    demo = (ROOT.parent / "charting" / "services" / "demo.py").read_bytes()
+    services = ROOT.parent / "charting" / "services"
+    demo = (services / "demo.py").read_bytes() + (services / "demo_day.py").read_bytes()
     return f"{head_revision()}-{hashlib.sha256(demo).hexdigest()[:8]}"
 
 

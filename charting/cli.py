@@ -137,6 +137,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated: pdf, csv, fhir (default: all three)",
     )
     export.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    recall = commands.add_parser(
+        "recall",
+        help="list every visit and patient treated with a recalled needle lot (CSV)",
+        description="Find every visit treated with a needle lot (or brand and size) for a "
+        "manufacturer's recall and write them, with the patients' contact details, to a CSV "
+        "file readable by its owner only. The search is written to the audit log.",
+    )
+    recall.add_argument("--lot", default="", metavar="LOT", help="the recalled lot number")
+    recall.add_argument("--brand", default="", metavar="BRAND", help="needle brand")
+    recall.add_argument("--size", default="", metavar="SIZE", help="gauge x length, e.g. 0.25x40")
+    recall.add_argument("--since", type=_iso_date, metavar="DATE", help="visits on or after DATE")
+    recall.add_argument("--until", type=_iso_date, metavar="DATE", help="visits on or before DATE")
+    recall.add_argument("--out", required=True, metavar="FILE.csv", help="the CSV file to write")
+    recall.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
     backup = commands.add_parser(
         "backup",
         help="back up the database now (SQLite's online backup API, checked afterwards)",
@@ -171,7 +185,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="an anchor kept outside the database (audit-anchor.json of an export, or "
         "BACKUP.anchor.json beside a backup): the log must still reach it unchanged",
     )
+    imports = commands.add_parser("import", help="bring patients in from another system")
+    import_commands = imports.add_subparsers(
+        dest="import_command", metavar="WHAT", parser_class=_Parser, required=True
+    )
+    patients = import_commands.add_parser(
+        "patients",
+        help="import a patient list (CSV or FHIR JSON) or a Charting CSV export",
+        description="Import patients from FILE: a CSV (UTF-8 or Windows cp1252, comma or "
+        "semicolon), a FHIR Patient bundle (JSON), or the csv folder of a Charting export "
+        "(the whole record). Rows with problems are skipped and listed; likely duplicates "
+        "(same name and date of birth) are skipped unless --import-duplicates. All or "
+        "nothing: a failure stores no row.",
+    )
+    patients.add_argument("file", metavar="FILE", type=Path, help="the file (or export folder)")
+    patients.add_argument(
+        "--map",
+        metavar="PAIRS",
+        help='column mapping, e.g. "Surname=family_name,DOB=date_of_birth" (default: the '
+        "mapping remembered from the last import, else suggested from the header names); "
+        "fields: " + ", ".join(_import_fields()),
+    )
+    patients.add_argument(
+        "--dry-run", action="store_true", help="check and list the problems; store nothing"
+    )
+    patients.add_argument(
+        "--import-duplicates",
+        action="store_true",
+        help="also import rows that look like patients already registered",
+    )
+    patients.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
     return parser
+
+
+def _import_fields() -> list[str]:
+    # The field names, without importing the services for `--help`.
+    return [
+        "family_name", "given_name", "preferred_name", "full_name", "date_of_birth", "sex",
+        "phone", "email", "address", "emergency_contact", "emergency_phone",
+        "medical_history", "medications", "ignore",
+    ]  # fmt: skip
 
 
 def _iso_date(text: str) -> date:
@@ -250,8 +303,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_export(opened.database, args)
         if args.command == "backup":
             return _run_backup(opened.database, args)
+        if args.command == "recall":
+            return _run_recall(opened.database, args)
         if args.command == "audit":
             return _run_audit_verify(opened.database, args.anchor)
+        if args.command == "import":
+            return _run_import(opened.database, args)
     except _RefusedError as exc:
         return _fail(str(exc), exc.code)
     except (ServiceError, DatabaseError) as exc:
@@ -290,15 +347,66 @@ def _sign_in(database: object, args: argparse.Namespace) -> object:
             "for, or read from CHARTING_PASSWORD)",
             2,
         )
+    if not _is_text(user):
+        raise _RefusedError("the user name holds bytes that are not text (UTF-8)", 2)
     password = os.environ.get("CHARTING_PASSWORD")
     if password is None:
         if not sys.stdin.isatty():
             raise _RefusedError("no password: run in a terminal or set CHARTING_PASSWORD", 2)
         password = getpass.getpass(f"Password for {user}: ")
+    if not _is_text(password):
+        raise _RefusedError("the password holds bytes that are not text (UTF-8)", 2)
     try:
         return sign_in(database, user, password)
     except SignInError as exc:
         raise _RefusedError(str(exc)) from None
+
+
+def _split_size(size: str) -> tuple[str, str]:
+    """ "0.25x40" or "0.25 x 40 mm" -> ("0.25", "40 mm"-ish parts as typed)."""
+    for sep in ("\u00d7", "x", "X", "*"):
+        if sep in size:
+            gauge, length = size.split(sep, 1)
+            return gauge.strip(), length.strip()
+    return size.strip(), ""
+
+
+def _run_recall(database: object, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from charting.models.db import Database
+    from charting.services.errors import ServiceError
+    from charting.services.recall import RecallQuery, find, write_csv
+
+    assert isinstance(database, Database)
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        return _fail(f"the folder {out.parent} does not exist")
+    if out.exists():
+        return _fail(f"{out} exists already; choose a new file name")
+    gauge, length = _split_size(args.size)
+    query = RecallQuery(args.lot, args.brand, gauge, length, args.since, args.until)
+    try:
+        with database.write() as session:
+            rows = find(session, query)
+            write_csv(session, rows, out, query)
+    except ServiceError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write {out}: {exc.strerror}")
+    patients = len({r.patient_id for r in rows})
+    print(f"{len(rows)} visits of {patients} patients ({query.describe()}) written to {out}")
+    return 0
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is real text (an argument of non-UTF-8 bytes arrives with lone
+    surrogates, which no database or password hash can take)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
 
 
 def _run_backup(database: object, args: argparse.Namespace) -> int:
@@ -416,15 +524,22 @@ def _run_demo(database: object, args: argparse.Namespace) -> int:
         if tty:
             print(f"\r  {done:,} / {total:,} patients", end="", file=sys.stderr, flush=True)
 
-    with database.write() as session:
-        patients, visits, _ = create_demo_clinic(
-            session,
-            args.patients,
-            args.visits_per_patient,
-            args.seed,
-            progress,
-            marks_per_visit=args.marks_per_visit,
-        )
+    from charting.services.errors import ServiceError
+
+    try:
+        with database.write() as session:
+            patients, visits, _ = create_demo_clinic(
+                session,
+                args.patients,
+                args.visits_per_patient,
+                args.seed,
+                progress,
+                marks_per_visit=args.marks_per_visit,
+            )
+    except ServiceError as exc:  # e.g. an account that cannot register or chart patients
+        if tty:
+            print(file=sys.stderr)
+        return _fail(str(exc))
     if tty:
         print(file=sys.stderr)
     where = database.url.render_as_string(hide_password=True)
@@ -477,4 +592,78 @@ def _run_export(database: object, args: argparse.Namespace) -> int:
         f"Exported {result.patients:,} patient{'s' if result.patients != 1 else ''} "
         f"({', '.join(args.format)}) to {result.folder} in {result.seconds:.1f} s."
     )
+    return 0
+
+
+class _DryRunError(Exception):
+    """Raised inside a write transaction to roll a dry run back."""
+
+
+def _run_import(database: object, args: argparse.Namespace) -> int:
+    from charting.models.db import Database
+    from charting.services import importer
+    from charting.services.errors import ServiceError, ValidationError
+
+    assert isinstance(database, Database)
+    path = args.file.expanduser()
+    try:
+        folder = importer.is_charting_export(path)
+        if folder is not None:
+            try:
+                with database.write() as session:
+                    record = importer.import_export(session, folder)
+                    if args.dry_run:
+                        raise _DryRunError(record.text)  # rolls the transaction back
+            except _DryRunError as dry:
+                print(f"Dry run: would import {dry}. Nothing was stored.")
+                return 0
+            print(f"Imported the Charting export in {folder}: {record.text}.")
+            return 0
+        source = importer.open_source(path)
+        with database.read() as session:
+            remembered = importer.remembered_mapping(session)
+        mapping = (
+            importer.parse_mapping(args.map, source.headers)
+            if args.map
+            else importer.suggest_mapping(source.headers, remembered)
+        )
+        problems = importer.check_mapping(mapping)
+        if problems:
+            used = ", ".join(f"{h}={f or 'ignore'}" for h, f in mapping.items())
+            return _fail(f"{' '.join(problems)} (mapping: {used}; set it with --map)", 2)
+        print(f"Reading {path.name} ({source.description}).")
+        if args.dry_run:
+            counts = {"ok": 0, "bad": 0, "dup": 0}
+            with database.read() as session:
+                for row in importer.check_rows(session, source.rows(), mapping):
+                    if row.problems:
+                        counts["bad"] += 1
+                        for name, message in row.problems.items():
+                            label = importer.FIELD_LABELS.get(name, name)
+                            print(f"  line {row.line}, {label}: {message}")
+                    elif row.duplicate_of:
+                        counts["dup"] += 1
+                        print(f"  line {row.line}: likely duplicate of {row.duplicate_of}")
+                    else:
+                        counts["ok"] += 1
+            print(
+                f"Dry run: {counts['ok']:,} row(s) ready, {counts['bad']:,} with problems, "
+                f"{counts['dup']:,} likely duplicate(s). Nothing was stored."
+            )
+            return 0
+        with database.write() as session:
+            summary = importer.import_patients(
+                session,
+                importer.check_rows(session, source.rows(), mapping),
+                import_duplicates=args.import_duplicates,
+                source=path.name,
+                mapping=mapping,
+            )
+    except ValidationError as exc:
+        return _fail("; ".join(exc.errors.values()))
+    except ServiceError as exc:
+        return _fail(str(exc))
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read {path}: {exc}")
+    print(f"Imported from {path.name}: {summary.text}.")
     return 0

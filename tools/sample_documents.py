@@ -18,6 +18,7 @@ from charting.models.migrate import open_database
 from charting.reports.course_report import build_course_report
 from charting.reports.handout import build_handout
 from charting.reports.visit_summary import build_visit_summary
+from charting.services.access import Actor
 from charting.services.marks import MarkSpec, add_marks
 from charting.services.patients import PatientInput, create_patient
 from charting.services.practitioners import PractitionerInput, save_practitioner
@@ -27,6 +28,8 @@ from charting.services.visit_record import EASettings, add_adverse_event, add_ea
 from charting.services.visits import start_visit
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tools.day_samples import day_documents  # noqa: E402 (needs the project root on the path)
 
 
 def main() -> int:
@@ -41,6 +44,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(sqlite_url(Path(tmp) / "s.sqlite3")).database
+        db.actor = Actor.system("sample documents")  # the services check who acts
         with db.write() as s:
             save_settings(
                 s,
@@ -149,6 +153,7 @@ def main() -> int:
             "visit-summary": lambda t: build_visit_summary(single, bm, t, created),
             "aftercare-handout": lambda t: build_handout(single, bm, t, created),
             "course-report": lambda t: build_course_report(course, bm, t, created),
+            **day_documents(created),
         }
         for name, build in docs.items():
             pdf = out / f"{name}.pdf"

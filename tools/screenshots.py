@@ -31,6 +31,8 @@ from charting.ui.course_view import CourseDialog
 from charting.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tools.day_screens import day_screens  # noqa: E402 (needs the project root on the path)
 
 
 def main() -> int:
@@ -75,7 +77,9 @@ def main() -> int:
             window.grab().save(str(out / f"main-window-{size[0]}x{size[1]}.png"))
             window.close()
         _visit_screens(app, db, settings, out)
+        day_screens(app, db, settings, out)
         _dialog_screens(app, db, out)
+        _import_screens(app, db, out, Path(tmp))
         _security_screens(app, db, settings, Path(tmp) / "backups", out)
         db.dispose()
     print(f"Screenshots written to {out}")
@@ -271,6 +275,41 @@ def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Pa
             suffix = "" if view == "posterior" else f"-{view.replace('_', '-')}"
             window.grab().save(str(out / f"visit-body-map-{size[0]}x{size[1]}{suffix}.png"))
         window.close()
+
+
+IMPORT_SAMPLE = """\
+Nachname;Vorname;Geburtsdatum;Geschlecht;E-Mail;Telefon;Adresse
+Schneider;Katrin;14.03.1979;w;k.schneider@example.org;+49 30 5550 1234;Lindenstr. 4, 10115 Berlin
+Okafor;Chidi;1975-03-31;m;;+49 170 555 0199;
+Nguyen;Lan;30.02.1986;w;lan.nguyen@example.org;;Hauptstr. 12, 80331 München
+;Jonas;1990-11-02;m;;;
+Petrovic;Ana;1988-07-19;w;ana(at)example;;
+Weber;Ole;1965/05/05;m;;030 555 0142;
+Braun;Mia;2001-09-23;x;mia.braun@example.org;;
+Koch;Lukas;1983-12-01;q;;;
+Fischer;Lea;1995-04-17;w;lea@example.org;+49 89 555 0107;Am Ring 2, 50667 Köln
+Becker;Paul;1958-01-28;m;;;
+Wagner;Emma;1992-06-30;w;emma.wagner@example.org;;
+Hoffmann;Ben;1987-10-10;m;;+49 40 555 0163;
+"""
+
+
+def _import_screens(app: QApplication, db: Database, out: Path, tmp: Path) -> None:
+    """File > Import patients…: a German practice's list, with problems, at three sizes."""
+    from charting.ui.import_dialog import ImportDialog
+    from charting.ui.ops import OpRunner
+
+    sample = tmp / "Patientenliste.csv"
+    sample.write_bytes(IMPORT_SAMPLE.encode("cp1252"))
+    ops = OpRunner(db)
+    for width, height in ((1024, 768), (1280, 800), (1920, 1080)):
+        dialog = ImportDialog(ops)
+        dialog.load(sample)
+        dialog.resize(width, height)
+        dialog.show()
+        app.processEvents()
+        dialog.grab().save(str(out / f"import-dialog-{width}x{height}.png"))
+        dialog.close()
 
 
 def _dialog_screens(app: QApplication, db: Database, out: Path) -> None:

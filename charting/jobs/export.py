@@ -35,6 +35,8 @@ from charting.services.errors import ServiceError, ValidationError
 from charting.services.report_data import course_report
 
 FORMATS = exports.FORMATS
+#: The CSV export's files (its tables, then the data dictionary): one progress step each.
+CSV_FILES = tuple(exports.CSV_TABLES)
 #: Below this many patients the PDFs are built in this process (starting workers costs more).
 PARALLEL_FROM = 8
 
@@ -191,13 +193,25 @@ def _worker_init(parent_pid: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="export-parent-watch", daemon=True).start()
+    # ReportLab checks every attribute set on a graphics shape (5% of a PDF's build time).
+    # The same drawings are built with the checks on in the app and the tests; the workers
+    # only repeat them.
+    from reportlab import rl_config
+
+    rl_config.shapeChecking = 0
 
 
-def _seal(folder: Path) -> None:
-    """Every file owner-only, every folder owner-only, before the export becomes visible."""
-    for path in folder.rglob("*"):
-        path.chmod(0o700 if path.is_dir() else 0o600)
+def lock_down(folder: Path) -> None:
+    """Make ``folder`` and everything in it readable by its owner only (0700 / 0600).
+
+    Every exported file goes through here before the export is renamed into place, whatever
+    wrote it (ReportLab writes PDFs with the process umask, usually 0644).
+    """
     folder.chmod(0o700)
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 @cache
@@ -263,7 +277,7 @@ def run_export(
     started = time.perf_counter()
     total = (
         len(patient_ids) * (1 if "pdf" in wanted else 0)
-        + (1 if "csv" in wanted else 0)
+        + (len(CSV_FILES) if "csv" in wanted else 0)
         + (len(patient_ids) if "fhir" in wanted else 0)
     )
     done = 0
@@ -281,21 +295,28 @@ def run_export(
             _export_pdfs(database, patient_ids, staging, tick, cancelled, workers)
         if "csv" in wanted:
             with database.read() as session:
-                exports.write_csv(session, patient_ids, staging / "csv", bodymap)
-            tick("CSV tables")
+                exports.write_csv(
+                    session,
+                    patient_ids,
+                    staging / "csv",
+                    bodymap,
+                    lambda file: tick(f"CSV tables ({file})"),
+                )
+            tick("CSV tables (data_dictionary.csv)")
         if "fhir" in wanted:
-            for pid in patient_ids:
-                with database.read() as session:
-                    exports.write_fhir(session, [pid], staging / "fhir", bodymap)
-                tick("FHIR bundles")
+            _export_fhir(database, patient_ids, staging / "fhir", bodymap, tick, workers)
         exports.write_export_readme(staging, wanted)
         with database.read() as session:
             head = audit.anchor(session)
+        anchor = None
         if head is not None:
-            # The audit log's head as it stood at export: evidence outside the database.
+            # The audit log's head as it stood at export: evidence outside the database,
+            # both as a file `audit verify --anchor` reads and in the manifest.
             audit_keys.write_anchor_file(staging / "audit-anchor.json", head)
+            anchor = head.to_json()
         (staging / OWNER_FILE).unlink()
-        _seal(staging)
+        exports.write_manifest(staging, wanted, len(patient_ids), anchor)
+        lock_down(staging)
         staging.rename(final)
         _remember_staging(staging, False)
     except BaseException as exc:
@@ -343,14 +364,7 @@ def _export_pdfs(
             _build_pdf_here(database, pid, staging)
             tick("PDF documents")
         return
-    # "spawn" gives each worker a clean interpreter: no inherited database connections or Qt.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_worker_init,
-        initargs=(os.getpid(),),
-    ) as pool:
+    with _pool(workers) as pool:
         pending: set[Future[str]] = set()
         queue = list(patient_ids)
         try:
@@ -367,6 +381,69 @@ def _export_pdfs(
             raise
         if cancelled():
             raise ExportCancelled("Export cancelled; nothing was written.")
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for an export, each ending when this process does."""
+    # "spawn" gives each worker a clean interpreter: no inherited database connections or Qt.
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
+    )
+
+
+def _export_fhir(
+    database: Database,
+    patient_ids: Sequence[int],
+    folder: Path,
+    bodymap: BodyMap,
+    tick: Callable[[str], None],
+    workers: int | None,
+) -> None:
+    """Build each patient's bundle here (set-based reads) while the workers validate and
+    write them, so validation runs on every core alongside the building."""
+    workers = workers or os.cpu_count() or 1
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with database.read() as session:
+        bundles = exports.iter_bundles(session, patient_ids, bodymap)
+        if len(patient_ids) < PARALLEL_FROM or workers == 1:
+            for chart, bundle in bundles:
+                problems = exports.validate_bundle(bundle, bodymap)
+                if problems:
+                    raise exports.fhir_refusal(chart, problems)
+                exports.atomic_write_text(
+                    folder / f"{chart}.fhir.json", exports.bundle_text(bundle)
+                )
+                tick("FHIR bundles")
+            return
+        with _pool(workers) as pool:
+            pending: dict[Future[list[str]], str] = {}
+
+            def collect(block_until_below: int) -> None:
+                while len(pending) > block_until_below:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        chart = pending.pop(future)
+                        problems = future.result()
+                        if problems:
+                            raise exports.fhir_refusal(chart, problems)
+                        tick("FHIR bundles")
+
+            try:
+                for chart, bundle in bundles:
+                    # A few bundles per worker in flight: memory stays flat at any size.
+                    collect(workers * 4)
+                    text = exports.bundle_text(bundle)
+                    pending[pool.submit(exports.validate_and_write, chart, text, str(folder))] = (
+                        chart
+                    )
+                collect(0)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
 
 
 def _build_pdf_here(database: Database, patient_id: int, staging: Path) -> None:

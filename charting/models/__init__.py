@@ -1,6 +1,13 @@
 """SQLAlchemy models, the database engine and the schema migrations (Qt-free)."""
 
 from charting.models.base import Base, utcnow
+from charting.models.day import (
+    Appointment,
+    AppointmentChange,
+    AppointmentStatus,
+    Consent,
+    VisitBilling,
+)
 from charting.models.decisions import StandingDecision
 from charting.models.entities import (
     AdverseEvent,
@@ -24,13 +31,18 @@ from charting.models.entities import (
     Visit,
     VisitStatus,
 )
+from charting.models.pain import PainArea, PainSummary
 
 __all__ = [
     "AdverseEvent",
     "Amendment",
+    "Appointment",
+    "AppointmentChange",
+    "AppointmentStatus",
     "AuditEvent",
     "Base",
     "ClinicSetting",
+    "Consent",
     "Counter",
     "EAPair",
     "HandoutIssue",
@@ -38,6 +50,8 @@ __all__ = [
     "Mark",
     "MarkKind",
     "NeedleCountResolution",
+    "PainArea",
+    "PainSummary",
     "Patient",
     "Practitioner",
     "Protocol",
@@ -47,6 +61,7 @@ __all__ = [
     "StandingDecision",
     "UserAccount",
     "Visit",
+    "VisitBilling",
     "VisitStatus",
     "utcnow",
 ]

@@ -204,12 +204,30 @@ class IntegrityCheck:
         return None
 
 
+def one_line(text: object) -> str:
+    """``text`` on one line, for messages (a driver's message may span several)."""
+    return " ".join(str(text).split())
+
+
 def parse_url(url: str) -> URL:
     """Parse a SQLAlchemy URL, raising :class:`BadDatabaseUrlError` with a readable message."""
+    shown = one_line(url)
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise BadDatabaseUrlError(f"'{url}' is not a valid database URL") from None
+        port = parsed.port  # "host:abc" fails only when the port is read
+    except (ArgumentError, ValueError, TypeError):
+        raise BadDatabaseUrlError(f"'{shown}' is not a valid database URL") from None
+    if port is not None and not 0 < port < 65536:
+        raise BadDatabaseUrlError(f"'{shown}' names port {port}; a port is 1 to 65535")
+    for part, value in (
+        ("host", parsed.host),
+        ("user", parsed.username),
+        ("database", parsed.database),
+    ):
+        if value and any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+            raise BadDatabaseUrlError(
+                f"the database URL's {part} holds characters that are not text"
+            )
     if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
         raise BadDatabaseUrlError(
             f"'{parsed.get_backend_name()}' databases are not supported; "
@@ -230,6 +248,7 @@ def _set_sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cursor.execute("PRAGMA " + pragma)
     finally:
         cursor.close()
+    _record.info["busy_timeout_ms"] = BUSY_TIMEOUT_S * 1000
 
 
 def _begin_sqlite(conn: Connection) -> None:
@@ -237,7 +256,10 @@ def _begin_sqlite(conn: Connection) -> None:
     # How long this transaction waits for another writer: the default, or less where the
     # caller would rather try again later than keep the screen waiting (autosave).
     wait_ms = int(options.get("busy_timeout_ms") or BUSY_TIMEOUT_S * 1000)
-    conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+    # Set only when it changes on this connection (a statement per write counts on a click).
+    if conn.info.get("busy_timeout_ms") != wait_ms:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+        conn.info["busy_timeout_ms"] = wait_ms
     mode = "IMMEDIATE" if options.get("sqlite_immediate") else "DEFERRED"
     conn.exec_driver_sql(f"BEGIN {mode}")
 

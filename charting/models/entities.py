@@ -95,6 +95,8 @@ class Practitioner(Base):
     name: Mapped[str] = mapped_column(String(200))
     credentials: Mapped[str] = mapped_column(String(100), default="")
     licence_number: Mapped[str] = mapped_column(String(60), default="")
+    # US National Provider Identifier (10 digits, Luhn check digit), printed on superbills.
+    npi: Mapped[str] = mapped_column(String(10), default="", server_default="")
     style: Mapped[str] = mapped_column(String(100), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -259,6 +261,10 @@ class Visit(Base):
         ),
         CheckConstraint("needles_out IS NULL OR needles_out >= 0", name="needles_out"),
         Index("ix_visit_patient_started", "patient_id", "started_at"),
+        # A manufacturer's needle recall finds every visit of a lot without a table scan.
+        Index("ix_visit_needle_lot_started", "needle_lot", "started_at"),
+        # Open drafts (unsigned visits) per practitioner, read at every sign-in.
+        Index("ix_visit_status_practitioner", "status", "practitioner_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from charting.models.db import (
     IntegrityCheck,
     check_pragmas,
     make_engine,
+    one_line,
     parse_url,
 )
 from charting.models.file_checks import FileCheckRecords
@@ -164,12 +166,24 @@ def inspect_sqlite_file(path: Path, full_check: bool = True) -> str | None:
         DatabaseFileError: the file is unreadable, not SQLite, corrupt, not a Charting
             database, or from a newer version of Charting.
     """
-    if not path.exists():
-        if not path.parent.exists():
-            raise DatabaseFileError(path, "its folder does not exist")
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        found = None
+    except OSError as exc:  # a name too long, a path through a file...
+        raise DatabaseFileError(path, f"the path cannot be used ({exc.strerror})") from None
+    if found is None:
+        try:
+            if not path.parent.is_dir():
+                raise DatabaseFileError(path, "its folder does not exist")
+        except OSError as exc:
+            raise DatabaseFileError(path, f"the path cannot be used ({exc.strerror})") from None
         return None
-    if path.is_dir():
+    if stat.S_ISDIR(found.st_mode):
         raise DatabaseFileError(path, "it is a folder, not a database file")
+    if not stat.S_ISREG(found.st_mode):
+        # Reading a named pipe would wait forever for a writer; a device is no database.
+        raise DatabaseFileError(path, "it is not a regular file (a pipe, device or socket)")
     try:
         with path.open("rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
@@ -344,10 +358,11 @@ def open_database(
         return OpenResult(database, revision if revision != head else None, backup)
     except OperationalError as exc:
         engine.dispose()
-        raise DatabaseError(f"the database cannot be used: {exc.orig}") from None
-    except SQLAlchemyError as exc:
+        raise DatabaseError(f"the database cannot be used: {one_line(exc.orig)}") from None
+    except (SQLAlchemyError, UnicodeError, ValueError) as exc:
+        # ValueError: the driver refuses a connection parameter (e.g. a NUL in the host).
         engine.dispose()
-        raise DatabaseError(f"the database cannot be used: {exc}") from None
+        raise DatabaseError(f"the database cannot be used: {one_line(exc)}") from None
     except BaseException:
         engine.dispose()
         raise

@@ -16,8 +16,10 @@ from reportlab.lib import colors
 from reportlab.platypus import Flowable, KeepTogether, PageBreak
 
 from charting.bodymap import BodyMap
-from charting.reports.common import data_table, fmt, key_values, p
+from charting.bodymap.regions import EXTENT_LABELS
+from charting.reports.common import data_table, figure_grid, fmt, key_values, p
 from charting.reports.fonts import SANS
+from charting.reports.pain_drawing import pain_figures
 from charting.reports.styles import ACCENT, MUTED
 from charting.reports.template import ChartingDoc, PageDecor
 from charting.reports.visit_summary import running_header, visit_story
@@ -86,7 +88,58 @@ def trend_chart(
     return drawing
 
 
-def course_story(report: CourseReport, width: float) -> list[Flowable]:
+def _pain_course(report: CourseReport, bodymap: BodyMap | None, width: float) -> list[Flowable]:
+    """How the pain drawing changed over the course: extent and furthest extent per visit
+    beside the pain scores, and the first and latest drawings side by side."""
+    drawn = [v for v in report.visits if v.pain is not None and v.pain.shaded_area > 0]
+    if not drawn:
+        return []
+    extent = trend_chart(
+        [("Extent %", ACCENT, [(v.number, v.pain.extent_percent) for v in drawn if v.pain])],
+        width,
+        130,
+        max(10.0, max(v.pain.extent_percent for v in drawn if v.pain) * 1.2),
+        "Pain extent (% of the body shown)",
+    )
+    story: list[Flowable] = [KeepTogether([p("Pain drawings over the course", "h2"), extent])]
+    rows = []
+    for v in drawn:
+        m = v.pain
+        assert m is not None
+        rows.append(
+            [
+                v.number,
+                fmt(v.started_at)[:10],
+                f"{m.extent_percent:.1f}",
+                EXTENT_LABELS[m.furthest.get("L", "none")],
+                EXTENT_LABELS[m.furthest.get("R", "none")],
+                v.record["pain_now"],
+                m.since_previous or "",
+            ]
+        )
+    story.append(
+        data_table(
+            ["No.", "Date", "Extent %", "Left leg", "Right leg", "NRS", "Since previous"],
+            rows,
+            [w * width for w in (0.06, 0.14, 0.1, 0.18, 0.18, 0.08, 0.26)],
+        )
+    )
+    if bodymap is not None and len(drawn) >= 1:
+        first, latest = drawn[0], drawn[-1]
+        pair = []
+        for v, when in ((first, "First"), (latest, "Latest")):
+            figures = pain_figures(bodymap, v.pain_areas, width / 2 - 8, 240)
+            if figures:
+                title, drawing = figures[0]
+                pair.append((f"{when} drawing, visit {v.number} ({title})", drawing))
+        if pair:
+            story.append(KeepTogether([figure_grid(pair, width)]))
+    return story
+
+
+def course_story(
+    report: CourseReport, width: float, bodymap: BodyMap | None = None
+) -> list[Flowable]:
     """The flowables of the course report."""
     story: list[Any] = [p("Course report", "title")]
     span = "all visits"
@@ -168,6 +221,7 @@ def course_story(report: CourseReport, width: float) -> list[Flowable]:
         "ODI (%) and RMDQ (scaled to 0\u2013100)",
     )
     story.append(KeepTogether([p("Outcome scores", "h2"), scores]))
+    story += _pain_course(report, bodymap, width)
     if report.changes:
         story.append(
             data_table(
@@ -222,7 +276,7 @@ def build_course_report(
     doc = ChartingDoc(
         target, decor, f"Course report \u2014 {report.patient.name}", invariant=int(invariant)
     )
-    story = course_story(report, doc.body_width)
+    story = course_story(report, doc.body_width, bodymap)
     if with_visits:
         for visit in report.visits:
             story.append(PageBreak())

@@ -112,7 +112,7 @@ def handout_story(report: VisitReport, bodymap: BodyMap, width: float) -> list[F
     story.append(Paragraph(para("When to get help straight away"), sheet["h2"]))
     story += _lines(clinic.handout_emergency, "urgent")
     story.append(Paragraph(para("Your next appointment"), sheet["h2"]))
-    nxt = v.record["next_appointment"]
+    nxt = v.next_appointment
     story.append(
         Paragraph(
             para(

@@ -12,6 +12,7 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 from charting.bodymap import BodyMap
 from charting.reports.bodymap_drawing import figures_for_visit, legend_drawing
 from charting.reports.common import data_table, figure_grid, fmt, key_values, p
+from charting.reports.pain_drawing import pain_story
 from charting.reports.template import ChartingDoc, PageDecor
 from charting.services import clinical_lists as lists
 from charting.services.marks import KIND_LABELS, RESPONSES, TECHNIQUES
@@ -70,6 +71,7 @@ def visit_story(report: VisitReport, bodymap: BodyMap, width: float) -> list[Flo
         or Spacer(0, 0)
     )
     _subjective(story, r, width)
+    story += pain_story(bodymap, v.pain_areas, v.pain, width)
     _objective(story, r, width)
     _assessment(story, r, width)
     _treatment(story, v, bodymap, width)

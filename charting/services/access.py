@@ -26,6 +26,7 @@ class Permission(StrEnum):
     CHART = "chart"  # start visits and write clinical notes and marks
     SIGN = "sign"  # sign own visits and amend signed ones
     EXPORT = "export"  # PDFs and data files for other systems, one patient or all
+    IMPORT = "import"  # bring patients (or a whole Charting export) in from a file
     MANAGE_ACCOUNTS = "manage_accounts"
     VIEW_AUDIT = "view_audit"
     BACKUP = "backup"  # back up and restore the database
@@ -55,6 +56,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             # Exports carry the clinical record, so whoever exports can read it.
             Permission.VIEW_CLINICAL,
             Permission.EXPORT,
+            Permission.IMPORT,
             Permission.MANAGE_ACCOUNTS,
             Permission.VIEW_AUDIT,
             Permission.BACKUP,
@@ -79,6 +81,7 @@ _REFUSALS = {
     Permission.CHART: "chart treatments (practitioners can)",
     Permission.SIGN: "sign or amend visits (practitioners can)",
     Permission.EXPORT: "export records (a clinic admin can)",
+    Permission.IMPORT: "import patients (a clinic admin can)",
     Permission.MANAGE_ACCOUNTS: "manage accounts (a clinic admin can)",
     Permission.VIEW_AUDIT: "see the audit log (a clinic admin can)",
     Permission.BACKUP: "back up or restore the database (a clinic admin can)",

@@ -32,13 +32,16 @@ from sqlalchemy.orm import Session
 from charting.models import (
     AdverseEvent,
     Amendment,
+    Appointment,
     AuditEvent,
     ClinicSetting,
+    Consent,
     Counter,
     EAPair,
     HandoutIssue,
     Mark,
     NeedleCountResolution,
+    PainArea,
     Patient,
     Practitioner,
     Protocol,
@@ -46,6 +49,7 @@ from charting.models import (
     StandingDecision,
     UserAccount,
     Visit,
+    VisitBilling,
     utcnow,
 )
 from charting.services import audit_keys, guard
@@ -243,7 +247,7 @@ def record_separately(
 def _patient_of(session: Session, obj: object) -> int | None:
     if isinstance(obj, Patient):
         return obj.id
-    if isinstance(obj, (Visit, StandingDecision)):
+    if isinstance(obj, (Visit, Appointment, Consent, StandingDecision)):
         return obj.patient_id
     visit_id = getattr(obj, "visit_id", None)
     if visit_id is None:
@@ -277,6 +281,9 @@ def _describe(obj: object) -> str:
         return f"content SHA-256 {obj.content_hash}"
     if isinstance(obj, NeedleCountResolution):
         return f"{obj.needles_in} in, {obj.needles_out} out: {obj.outcome}"
+    if isinstance(obj, PainArea):
+        what = obj.region.replace("_", " ") if obj.kind == "region" else obj.kind
+        return f"{what} on the {obj.view} view, drawn by the {obj.drawn_by}"
     return ""
 
 
@@ -291,10 +298,14 @@ _NOUNS: dict[type, str] = {
     Amendment: "amendment",
     HandoutIssue: "handout_issue",
     NeedleCountResolution: "needle_resolution",
+    PainArea: "pain_area",
     Protocol: "protocol",
     Practitioner: "practitioner",
     UserAccount: "account",
     ClinicSetting: "setting",
+    Appointment: "appointment",
+    Consent: "consent",
+    VisitBilling: "billing",
 }
 
 
@@ -314,6 +325,8 @@ def _permission_for(actor: Actor, obj: object, verb: str, changed: Sequence[str]
         return Permission.SIGN
     if isinstance(obj, HandoutIssue):
         return Permission.VIEW_CLINICAL  # whoever may read the visit may give its handout
+    if isinstance(obj, Appointment):
+        return Permission.BOOK
     if isinstance(
         obj,
         (
@@ -323,7 +336,10 @@ def _permission_for(actor: Actor, obj: object, verb: str, changed: Sequence[str]
             SafetyAcknowledgement,
             StandingDecision,
             NeedleCountResolution,
+            PainArea,
             Protocol,
+            Consent,
+            VisitBilling,
         ),
     ):
         return Permission.CHART
@@ -345,6 +361,15 @@ def _allowed_without_permission(
     if isinstance(obj, Practitioner) and verb == "update":
         return obj.id == actor.practitioner_id and "active" not in changed
     return False
+
+
+def signed_how_late(started_at: datetime, signed_at: datetime) -> str:
+    """How long after the visit it was signed, in local calendar days ("signed 4 days after
+    the visit"), so the log shows late signing without anyone working it out."""
+    days = (signed_at.astimezone().date() - started_at.astimezone().date()).days
+    if days <= 0:
+        return "signed on the day of the visit"
+    return f"signed {days} day{'s' if days != 1 else ''} after the visit"
 
 
 def _audit_changes(session: Session, _context: object) -> None:
@@ -385,6 +410,8 @@ def _audit_changes(session: Session, _context: object) -> None:
             action = "patient.delete" if obj.deleted_at is not None else "patient.restore"
         if isinstance(obj, Visit) and "status" in changed:
             action = f"visit.{obj.status}"  # visit.signed
+            if obj.signed_at is not None:
+                detail = f"{detail}; {signed_how_late(obj.started_at, obj.signed_at)}"
         if isinstance(obj, UserAccount) and "roles" in changed:
             action = "account.roles_changed"
         _append(session, actor, action, patient_id=patient_id, target=target, detail=detail)

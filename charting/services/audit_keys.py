@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
 import threading
 import uuid
 from dataclasses import dataclass
@@ -93,6 +94,9 @@ def anchor_dir() -> Path:
 
 _lock = threading.Lock()
 _keys: dict[str, AuditKey] = {}
+# The clinic id each database (by where it is) was last seen with: looked up once per process
+# for appending (a statement per click counts), read afresh when the log is checked.
+_clinic_of: dict[str, str] = {}
 
 
 def clinic_id(session: Session) -> str | None:
@@ -111,6 +115,18 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _read_small_file(path: Path) -> str:
+    """A small text file's content; a named pipe or device is refused rather than waited on.
+
+    Raises:
+        OSError: the file is missing, unreadable, or not a regular file.
+    """
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(f"{path} is not a regular file")
+    with path.open(encoding="utf-8") as handle:
+        return handle.read(1_000_000)
+
+
 def load_key(cid: str) -> AuditKey:
     """The key of clinic ``cid`` on this computer.
 
@@ -123,7 +139,7 @@ def load_key(cid: str) -> AuditKey:
             return cached
         path = key_dir() / f"{cid}.key"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(_read_small_file(path))
             key = AuditKey(cid, bytes.fromhex(data["secret"]), int(data["keyed_from"]))
         except FileNotFoundError:
             raise AuditKeyError(
@@ -131,7 +147,7 @@ def load_key(cid: str) -> AuditKey:
                 f"workstation where the clinic was set up (or set {KEY_DIR_ENV} to the folder "
                 "that holds it); without it nothing can be recorded or the log checked."
             ) from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, UnicodeError) as exc:
             raise AuditKeyError(f"The audit key {path} cannot be read ({exc}).") from None
         _keys[cid] = key
         return key
@@ -140,8 +156,10 @@ def load_key(cid: str) -> AuditKey:
 def key_for_append(session: Session, next_seq: int) -> AuditKey:
     """The key the next entry (``next_seq``) is hashed with; made on the database's first
     keyed entry (a new clinic id in the database, a new key file on this computer)."""
-    cid = clinic_id(session)
+    where = database_identity(session)
+    cid = _clinic_of.get(where) or clinic_id(session)
     if cid is not None:
+        _clinic_of[where] = cid
         return load_key(cid)
     cid = str(uuid.uuid4())
     secret = secrets.token_bytes(32)
@@ -155,9 +173,10 @@ def key_for_append(session: Session, next_seq: int) -> AuditKey:
 
 
 def forget_cached_keys() -> None:
-    """Read keys from their files again (after a restore, or in tests)."""
+    """Read keys and clinic ids afresh (after a restore, or in tests)."""
     with _lock:
         _keys.clear()
+        _clinic_of.clear()
 
 
 # -- anchors -----------------------------------------------------------------------------------
@@ -211,7 +230,7 @@ def write_anchor_file(path: Path, anchor: Anchor) -> Path:
 def read_anchor(path: Path) -> Anchor | None:
     """The anchor in ``path`` (None when there is none or it is unreadable)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(_read_small_file(Path(path)))
         return Anchor(
             str(data["clinic_id"]),
             int(data["seq"]),
@@ -220,5 +239,5 @@ def read_anchor(path: Path) -> Anchor | None:
             str(path),
             str(data.get("database", "")),
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, UnicodeError):
         return None

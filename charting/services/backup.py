@@ -366,6 +366,7 @@ def restore(
         upgrade_to_head(database.engine)
         upgraded = revision
     _new_generation(database)
+    audit_keys.forget_cached_keys()
     _restart_checkpoint(path)
     audit.record_separately(
         database,
@@ -442,6 +443,7 @@ def restore_over_unreadable(
     incoming.replace(path)
     restored = open_database(f"sqlite:///{path}").acting_as(actor)
     _new_generation(restored)
+    audit_keys.forget_cached_keys()
     _restart_checkpoint(path)
     try:
         audit.record_separately(

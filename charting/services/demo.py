@@ -19,6 +19,7 @@ million visits take a few minutes (the clinic benchmarks are built this way).
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from charting.models import (
     HandoutIssue,
     ImplantedDevice,
     Mark,
+    PainArea,
+    PainSummary,
     Patient,
     Practitioner,
     Role,
@@ -47,7 +50,9 @@ from charting.models import (
 from charting.services import audit, settings
 from charting.services.access import Actor, Permission, actor_of, require
 from charting.services.changes import Changes
+from charting.services.demo_day import fill_demo_day
 from charting.services.errors import ServiceError
+from charting.services.pain_measures import AreaShape, measure
 from charting.services.patients import CHART_COUNTER, format_chart_number
 from charting.services.signatures import SIGNATURE_FORMAT, VisitRows, content_of, hash_content
 from charting.services.text import fold
@@ -81,6 +86,25 @@ STREETS = "Oak Maple Cedar Birch Willow Elm Harbour Mill Station Church Park Orc
 
 
 @dataclass(frozen=True)
+class Stroke:
+    """One brush stroke of a demo pain drawing, through named points ("BL23 L") on a view.
+
+    A stroke that ``eases`` pulls back towards its first point as the pain eases over the
+    course (the periphery clears first: pain centralising, as it does in patients who
+    respond) and reaches further again when the pain worsens (peripheralising); the others
+    stay while there is pain at all.
+    """
+
+    view: str
+    quality: str
+    through: tuple[str, ...]
+    eases: bool = False
+
+
+LOW_BACK = Stroke("posterior", "aching", ("BL52 L", "BL23 L", "GV4 M", "BL23 R", "BL52 R"))
+
+
+@dataclass(frozen=True)
 class Complaint:
     """A presenting complaint, with the diagnoses and patterns that usually go with it."""
 
@@ -88,47 +112,96 @@ class Complaint:
     icd10: tuple[str, ...]
     patterns: tuple[str, ...]
     radiation: str = ""
+    drawing: tuple[Stroke, ...] = ()
 
 
 COMPLAINTS = (
-    Complaint("Low back pain, worse on bending", ("M54.50",), ("Qi and Blood stagnation",)),
+    Complaint(
+        "Low back pain, worse on bending",
+        ("M54.50",),
+        ("Qi and Blood stagnation",),
+        drawing=(LOW_BACK,),
+    ),
     Complaint(
         "Low back pain radiating to the left buttock",
         ("M54.59",),
         ("Qi and Blood stagnation",),
         "Left buttock, not below the knee",
+        (LOW_BACK, Stroke("posterior", "aching", ("BL25 L", "BL54 L", "GB30 L"), eases=True)),
     ),
     Complaint(
         "Right-sided sciatica to the calf",
         ("M54.41",),
         ("Qi and Blood stagnation", "Wind-Cold-Damp invasion"),
         "Right posterior thigh to the calf",
+        (
+            Stroke("posterior", "aching", ("BL23 R", "BL25 R", "BL26 R")),
+            Stroke(
+                "posterior",
+                "sharp",
+                ("BL54 R", "BL36 R", "BL37 R", "BL40 R", "BL55 R", "BL56 R", "BL57 R"),
+                eases=True,
+            ),
+        ),
     ),
     Complaint(
         "Left-sided sciatica to the lateral foot",
         ("M54.42", "M51.17"),
         ("Qi and Blood stagnation",),
         "Left lateral leg to the lateral foot",
+        (
+            Stroke("posterior", "aching", ("BL23 L", "BL25 L", "BL54 L", "GB30 L")),
+            Stroke(
+                "lateral_leg",
+                "pins_needles",
+                ("GB31 L", "GB33 L", "GB34 L", "GB39 L", "BL60 L", "BL62 L"),
+                eases=True,
+            ),
+        ),
     ),
     Complaint(
         "Chronic non-specific low back pain",
         ("M54.50",),
         ("Kidney Yang deficiency", "Qi deficiency"),
+        drawing=(LOW_BACK,),
     ),
     Complaint(
-        "Stiff lower back in the mornings", ("M47.816",), ("Cold-Damp obstruction (Bi syndrome)",)
+        "Stiff lower back in the mornings",
+        ("M47.816",),
+        ("Cold-Damp obstruction (Bi syndrome)",),
+        drawing=(LOW_BACK,),
     ),
     Complaint(
-        "Sacroiliac pain after lifting", ("M54.59", "S39.012A"), ("Qi and Blood stagnation",)
+        "Sacroiliac pain after lifting",
+        ("M54.59", "S39.012A"),
+        ("Qi and Blood stagnation",),
+        drawing=(Stroke("posterior", "sharp", ("BL26 R", "BL27 R", "BL28 R", "BL32 R")),),
     ),
     Complaint(
         "Hip and lateral thigh pain",
         ("M79.18",),
         ("Liver Qi stagnation",),
         "Lateral thigh to the knee",
+        (
+            Stroke("posterior", "aching", ("BL54 R", "GB30 R")),
+            Stroke("lateral_leg", "burning", ("GB31 R", "GB32 R", "GB33 R"), eases=True),
+        ),
     ),
-    Complaint("Hamstring tightness and posterior thigh pain", ("M79.18",), ("Blood deficiency",)),
-    Complaint("Muscle spasm of the lower back", ("M62.830",), ("Wind-Cold-Damp invasion",)),
+    Complaint(
+        "Hamstring tightness and posterior thigh pain",
+        ("M79.18",),
+        ("Blood deficiency",),
+        drawing=(Stroke("posterior", "aching", ("BL36 L", "BL37 L", "BL40 L"), eases=True),),
+    ),
+    Complaint(
+        "Muscle spasm of the lower back",
+        ("M62.830",),
+        ("Wind-Cold-Damp invasion",),
+        drawing=(
+            Stroke("posterior", "cramping", ("BL52 L", "BL23 L", "BL25 L")),
+            Stroke("posterior", "cramping", ("BL52 R", "BL23 R", "BL25 R")),
+        ),
+    ),
 )
 PRACTITIONERS = (
     ("Dr. Mira Castellanos", "DAOM, L.Ac.", "DEMO-004211", "Traditional Chinese Medicine (TCM)"),
@@ -198,6 +271,7 @@ class _Ids:
     pair: int
     event: int
     handout: int
+    pain: int
 
 
 @dataclass
@@ -209,6 +283,8 @@ class _Rows:
     pairs: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     handouts: list[dict[str, Any]] = field(default_factory=list)
+    pain: list[dict[str, Any]] = field(default_factory=list)
+    pain_summaries: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.marks) + len(self.visits)
@@ -265,7 +341,89 @@ def _next_ids(session: Session) -> _Ids:
     def after(cls: type) -> int:
         return int(session.scalar(select(func.max(cls.id))) or 0) + 1  # type: ignore[attr-defined]
 
-    return _Ids(after(Visit), after(Mark), after(EAPair), after(AdverseEvent), after(HandoutIssue))
+    return _Ids(
+        after(Visit),
+        after(Mark),
+        after(EAPair),
+        after(AdverseEvent),
+        after(HandoutIssue),
+        after(PainArea),
+    )
+
+
+#: Brush width of the demo's strokes, model units (about a hand's width on the body).
+DEMO_BRUSH = 45.0
+
+
+class _Drawings:
+    """The demo's pain drawings: each complaint's strokes, pulled back stage by stage as the
+    pain eases, and their measures.
+
+    A drawing's measures depend only on its stage and the stages it is compared with, so they
+    are computed once per combination: a clinic of 100,000 patients repeats a few dozen.
+    """
+
+    def __init__(self, bodymap: BodyMap) -> None:
+        self.bodymap = bodymap
+        self._paths: dict[Stroke, tuple[tuple[float, float], ...]] = {}
+        self._measures: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def path(self, stroke: Stroke) -> tuple[tuple[float, float], ...]:
+        """The stroke's path through its points, on its view."""
+        if stroke not in self._paths:
+            points = []
+            for name in stroke.through:
+                code, side = name.split()
+                where = self.bodymap.position(code, side, stroke.view)  # type: ignore[arg-type]
+                if where is None:
+                    raise ValueError(f"{code} is not on the {stroke.view} view")
+                points.append((round(where[0], 1), round(where[1], 1)))
+            self._paths[stroke] = tuple(points)
+        return self._paths[stroke]
+
+    def stage(self, complaint: Complaint, pain: int) -> tuple[int, ...]:
+        """How many points of each stroke are drawn at pain ``pain`` (0-10): the strokes
+        that ease reach their end at 9 and pull back as the pain falls."""
+        share = min(1.0, pain / 9)
+        return tuple(
+            max(2, math.ceil(len(self.path(s)) * share)) if s.eases else len(self.path(s))
+            for s in complaint.drawing
+        )
+
+    def shapes(
+        self, complaint: Complaint, stage: tuple[int, ...], intensity: int | None = None
+    ) -> list[AreaShape]:
+        """The drawing at ``stage`` as areas."""
+        return [
+            AreaShape(
+                view=stroke.view,
+                kind="stroke",
+                drawn_by="practitioner",
+                points=self.path(stroke)[:kept],
+                width=DEMO_BRUSH,
+                quality=stroke.quality,
+                intensity=intensity,
+            )
+            for stroke, kept in zip(complaint.drawing, stage, strict=True)
+        ]
+
+    def measures(
+        self,
+        complaint: Complaint,
+        stage: tuple[int, ...],
+        previous: tuple[int, ...] | None,
+        first: tuple[int, ...] | None,
+    ) -> dict[str, Any]:
+        """The measures of the drawing at ``stage`` against the earlier ones (as stored)."""
+        key = (complaint.text, stage, previous, first)
+        if key not in self._measures:
+            self._measures[key] = measure(
+                self.bodymap,
+                self.shapes(complaint, stage),
+                None if previous is None else self.shapes(complaint, previous),
+                None if first is None else self.shapes(complaint, first),
+            ).to_json()
+        return self._measures[key]
 
 
 def _patient_row(rng: random.Random, chart: int, today: date) -> dict[str, object]:
@@ -488,6 +646,7 @@ def _record(
 def _course(
     rng: random.Random,
     bodymap: BodyMap,
+    drawings: _Drawings,
     ids: _Ids,
     rows: _Rows,
     patient_id: int,
@@ -508,6 +667,7 @@ def _course(
     complaint = rng.choice(COMPLAINTS)
     formula = _formula(rng, bodymap, marks_per_visit) if marks_per_visit else []
     pain = rng.randint(4, 9)
+    drawn: list[tuple[int, ...]] = []
     ea_ok = _safe_for_ea(patient)
     for number in range(1, visits + 1):
         started = datetime.combine(day, time(rng.randint(8, 17), rng.choice((0, 15, 30, 45))), UTC)
@@ -564,6 +724,35 @@ def _course(
             )
             ids.event += 1
         record["needles_out"] = sum(1 for m in marks if m["kind"] != "cupping") or None
+        # Drawn at the first visit, every third and the last, while there is pain to draw.
+        pain_rows: list[dict[str, Any]] = []
+        if complaint.drawing and pain and (number == 1 or number % 3 == 0 or number == visits):
+            stage = drawings.stage(complaint, pain)
+            for shape in drawings.shapes(complaint, stage, pain):
+                pain_rows.append(
+                    {
+                        "id": ids.pain,
+                        "visit_id": visit_id,
+                        "view": shape.view,
+                        "kind": shape.kind,
+                        "points": [list(p) for p in shape.points],
+                        "width": shape.width,
+                        "region": "",
+                        "side": "",
+                        "quality": shape.quality,
+                        "intensity": shape.intensity,
+                        "drawn_by": shape.drawn_by,
+                        "created_at": started,
+                    }
+                )
+                ids.pain += 1
+            measures = drawings.measures(
+                complaint, stage, drawn[-1] if drawn else None, drawn[0] if drawn else None
+            )
+            rows.pain_summaries.append(
+                {"visit_id": visit_id, "measures": measures, "computed_at": started}
+            )
+            drawn.append(stage)
         last = number == visits
         signed = not last or rng.random() < 0.7
         if last and (today - day).days < 14:
@@ -585,7 +774,7 @@ def _course(
             "updated_at": started,
         }
         visit["content_hash"] = (
-            hash_content(content_of(VisitRows(visit, marks, pairs, events, [], None)))
+            hash_content(content_of(VisitRows(visit, marks, pairs, events, [], None, pain_rows)))
             if signed
             else ""
         )
@@ -593,6 +782,7 @@ def _course(
         rows.marks += marks
         rows.pairs += pairs
         rows.events += events
+        rows.pain += pain_rows
         if signed:
             rows.handouts.append(
                 {
@@ -619,7 +809,10 @@ def _flush(session: Session, rows: _Rows) -> None:
     _insert(session, EAPair, rows.pairs)
     _insert(session, AdverseEvent, rows.events)
     _insert(session, HandoutIssue, rows.handouts)
+    _insert(session, PainArea, rows.pain)
+    _insert(session, PainSummary, rows.pain_summaries)
     rows.visits, rows.marks, rows.pairs, rows.events, rows.handouts = [], [], [], [], []
+    rows.pain, rows.pain_summaries = [], []
 
 
 def create_demo_clinic(
@@ -650,6 +843,7 @@ def create_demo_clinic(
     _mark_as_demo(session)
     rng = random.Random(seed)
     bodymap = load_bodymap()
+    drawings = _Drawings(bodymap)
     practitioner_ids = _practitioner_ids(session)
     practitioners = [(pid, p[0]) for pid, p in zip(practitioner_ids, PRACTITIONERS, strict=True)]
     counter = session.get(Counter, CHART_COUNTER)
@@ -674,7 +868,19 @@ def create_demo_clinic(
         added.update(patient_ids)
         for pid, person in zip(patient_ids, people, strict=True):
             n = max(0, round(rng.expovariate(1 / visits_per_patient))) if visits_per_patient else 0
-            _course(rng, bodymap, ids, rows, pid, person, practitioners, today, n, marks_per_visit)
+            _course(
+                rng,
+                bodymap,
+                drawings,
+                ids,
+                rows,
+                pid,
+                person,
+                practitioners,
+                today,
+                n,
+                marks_per_visit,
+            )
             visits_added += n
             if len(rows) >= INSERT_ROWS:
                 _flush(session, rows)
@@ -686,13 +892,14 @@ def create_demo_clinic(
     )
     if session.get_bind().dialect.name == "postgresql":
         # Ids were chosen here: move each table's sequence past them.
-        for table in ("visit", "mark", "ea_pair", "adverse_event", "handout_issue"):
+        for table in ("visit", "mark", "ea_pair", "adverse_event", "handout_issue", "pain_area"):
             session.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
                 )
             )
+    fill_demo_day(session, added, practitioner_ids, seed)  # the book, consents, lots, billing
     return patients, visits_added, Changes(patients=frozenset(added))
 
 

@@ -29,10 +29,10 @@ import re
 import tempfile
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,7 +43,6 @@ from sqlalchemy.orm import Session
 from charting.bodymap import BodyMap, load_bodymap
 from charting.models import (
     AdverseEvent,
-    Amendment,
     EAPair,
     Mark,
     MarkKind,
@@ -53,12 +52,11 @@ from charting.models import (
     VisitStatus,
 )
 from charting.services import clinical_lists as lists
-from charting.services import signatures
+from charting.services import csv_tables
 from charting.services.access import Permission, require
+from charting.services.csv_tables import Column
 from charting.services.errors import ServiceError, ValidationError
-from charting.services.marks import RESPONSES, TECHNIQUES
 from charting.services.patients import search_patient_ids
-from charting.services.visit_record import FIELDS
 
 # -- canonical URLs ----------------------------------------------------------------------------
 CHARTING_FHIR_BASE = "https://charting.example/fhir"
@@ -76,6 +74,16 @@ OBSERVATION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation
 CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
 FHIR_R4B_SPEC = "https://hl7.org/fhir/R4B/"
 
+FLAG_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/flag-category"
+ALLERGY_CLINICAL_SYSTEM = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+AE_SEVERITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+HEALTH_FLAG_SYSTEM = f"{CHARTING_FHIR_BASE}/CodeSystem/health-flag"
+OUTCOME_SYSTEM = f"{CHARTING_FHIR_BASE}/CodeSystem/outcome-measure"
+# LOINC 97909-6 "Oswestry disability index score ODI", reported as a percent (loinc.org).
+ODI_LOINC = "97909-6"
+ODI_DISPLAY = "Oswestry disability index score ODI"
+
 PAIN_LOINC = "72514-3"
 PAIN_LOINC_DISPLAY = "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
 # CPT acupuncture codes, initial 15 minutes (reliability.md §4.1, [F8]). Only one initial code
@@ -91,8 +99,6 @@ LATERALITY = {"L": "left", "R": "right", "M": "midline"}
 GENDER = {"female": "female", "male": "male", "intersex": "other", "unknown": "unknown"}
 FORMATS = ("pdf", "csv", "fhir")
 
-# OWASP ASVS 1.2.10 triggers, plus NUL (reliability.md §3.6); "'" makes the guard reversible.
-_INJECTION_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0", "'")
 _URN_UUID = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -187,36 +193,6 @@ def select_patient_ids(
 
 
 # -- loading -------------------------------------------------------------------------------------
-def _patients(session: Session, patient_ids: Iterable[int]) -> list[Patient]:
-    ids = set(patient_ids)
-    if not ids:
-        return []
-    query = select(Patient).where(Patient.id.in_(ids)).order_by(Patient.chart_number)
-    return list(session.scalars(query))
-
-
-def _visits(session: Session, patient_id: int) -> list[Visit]:
-    query = select(Visit).where(Visit.patient_id == patient_id).order_by(Visit.number)
-    return list(session.scalars(query))
-
-
-def _marks(session: Session, visit_id: int) -> list[Mark]:
-    return list(session.scalars(select(Mark).where(Mark.visit_id == visit_id).order_by(Mark.id)))
-
-
-def _pairs(session: Session, visit_id: int) -> list[EAPair]:
-    query = select(EAPair).where(EAPair.visit_id == visit_id).order_by(EAPair.id)
-    return list(session.scalars(query))
-
-
-def _events(session: Session, visit_id: int) -> list[AdverseEvent]:
-    query = select(AdverseEvent).where(AdverseEvent.visit_id == visit_id).order_by(AdverseEvent.id)
-    return list(session.scalars(query))
-
-
-def _amendments(session: Session, visit_id: int) -> list[Amendment]:
-    query = select(Amendment).where(Amendment.visit_id == visit_id).order_by(Amendment.id)
-    return list(session.scalars(query))
 
 
 def _utc(value: datetime | None) -> str:
@@ -226,6 +202,7 @@ def _utc(value: datetime | None) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
+@lru_cache(maxsize=4096)
 def _plain(text: str) -> str:
     """Pinyin without tone marks ("Shènshū" -> "Shenshu"), case kept."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -255,318 +232,54 @@ def _muscle_name(bodymap: BodyMap, muscle_id: str | None) -> str:
 
 
 # -- CSV -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Column:
-    """One column of an exported CSV file, as the data dictionary describes it."""
-
-    name: str
-    meaning: str
-    type: str
-    allowed: str = ""
-
-
-def _choices(values: Iterable[str]) -> str:
-    return "; ".join(sorted(v for v in values if v))
-
-
-_SIDES = "L (left); R (right); M (midline)"
-_VISIT_KEYS = (
-    Column("chart_number", "Patient's chart number", "text", "six digits"),
-    Column("visit_id", "Visit id (unique in this export)", "integer"),
-)
-_UNITS = {
-    "pain_now": "0-10 numeric rating scale (before treatment)",
-    "pain_best": "0-10 numeric rating scale",
-    "pain_worst": "0-10 numeric rating scale",
-    "pain_after": "0-10 numeric rating scale (after treatment)",
-    "retention_minutes": "minutes",
-    "odi_percent": "percent (Oswestry Disability Index total)",
-    "rmdq_score": "points (Roland-Morris total)",
-    "needles_out": "needles",
-}
-
-
-def _field_column(name: str) -> Column:
-    spec = FIELDS[name]
-    if spec.kind == "int":
-        unit = _UNITS.get(name, "")
-        return Column(name, spec.label, "integer", f"{spec.low}-{spec.high} {unit}".strip())
-    if spec.kind == "date":
-        return Column(name, spec.label, "date (YYYY-MM-DD)")
-    if spec.kind == "datetime":
-        return Column(name, spec.label, "date-time (ISO 8601, UTC)")
-    if spec.kind == "bool":
-        return Column(name, spec.label, "boolean", "true; false")
-    if spec.kind == "choices":
-        allowed = _choices(spec.choices) if spec.choices else "free entries"
-        return Column(name, spec.label, "list separated by '; '", allowed)
-    if spec.kind == "psfs":
-        return Column(
-            name,
-            "Patient-Specific Functional Scale items",
-            "list of activity=score separated by '; '",
-            "score 0 (unable) - 10 (as before the problem)",
-        )
-    return Column(name, spec.label, "text")
-
-
-VISIT_COLUMNS: tuple[Column, ...] = (
-    *_VISIT_KEYS,
-    Column("number", "Visit number in the patient's course", "integer", "1 or more"),
-    Column("started_at", "When the visit started", "date-time (ISO 8601, UTC)"),
-    Column("practitioner", "Treating practitioner", "text"),
-    Column("status", "Whether the visit is signed", "text", _choices(v.value for v in VisitStatus)),
-    Column("signed_at", "When the visit was signed", "date-time (ISO 8601, UTC)"),
-    Column(
-        "content_hash", "SHA-256 of the signed content", "text", "64 hex digits, empty if draft"
-    ),
-    Column(
-        "signature",
-        "Whether the signed content still matches its signature (checked at export)",
-        "text",
-        "valid; ALTERED: what is wrong; empty if draft",
-    ),
-    *(_field_column(name) for name in FIELDS),
-)
-MARK_COLUMNS: tuple[Column, ...] = (
-    *_VISIT_KEYS,
-    Column("mark_id", "Mark id (unique in this export)", "integer"),
-    Column("kind", "What the mark records", "text", _choices(k.value for k in MarkKind)),
-    Column("point_code", "WHO acupoint code (acupoint marks)", "text", "codes of the catalog"),
-    Column("pinyin", "Acupoint name in pinyin", "text"),
-    Column("english", "Acupoint name in English (translations vary)", "text"),
-    Column("side", "Side of the body", "text", _SIDES),
-    Column("view", "Body-map view the mark was made on", "text"),
-    Column("x", "Horizontal position in body-model units of the view", "number"),
-    Column("y", "Vertical position in body-model units of the view", "number"),
-    Column("location_variant", "Alternative point location used", "text"),
-    Column("muscle", "Muscle id (trigger points)", "text", "ids of the muscle catalog"),
-    Column("muscle_name", "Muscle name (trigger points)", "text"),
-    Column("technique", "Technique used", "text", _choices(TECHNIQUES)),
-    Column("depth_mm", "Needling depth", "number", "above 0 up to 150 mm"),
-    Column("response", "Response obtained", "text", _choices(RESPONSES)),
-    Column("note", "Practitioner's note on the mark", "text"),
-    Column("cup_type", "Cupping type", "text", _choices(lists.ids(lists.CUP_TYPES))),
-    Column("cup_count", "Number of cups", "integer", "cups"),
-    Column("cup_minutes", "Cup retention", "integer", "minutes"),
-    Column("skin_response", "Skin response to cupping", "text"),
-)
-EA_COLUMNS: tuple[Column, ...] = (
-    *_VISIT_KEYS,
-    Column("pair_id", "EA pair id", "integer"),
-    Column("mark_a_id", "First needle (mark_id in marks.csv)", "integer"),
-    Column("mark_b_id", "Second needle (mark_id in marks.csv)", "integer"),
-    Column("waveform", "Stimulation waveform", "text", _choices(lists.EA_WAVEFORMS)),
-    Column(
-        "frequency_hz", "Stimulation frequency (the first of two)", "number", "above 0 up to 200 Hz"
-    ),
-    Column(
-        "frequency2_hz",
-        "Second frequency of a dense-disperse waveform (e.g. 100 in 2/100 Hz)",
-        "number",
-        "above 0 up to 200 Hz; empty for one frequency",
-    ),
-    Column("intensity_ma", "Stimulation intensity", "number", "0-50 mA"),
-    Column("minutes", "Stimulation time", "integer", "above 0 up to 120 minutes"),
-    Column("device", "Stimulator device", "text"),
-)
-EVENT_COLUMNS: tuple[Column, ...] = (
-    *_VISIT_KEYS,
-    Column("event_id", "Adverse event id", "integer"),
-    Column("recorded_at", "When the event was recorded", "date-time (ISO 8601, UTC)"),
-    Column("kind", "What happened", "text", _choices(lists.ids(lists.ADVERSE_EVENT_KINDS))),
-    Column("severity", "Severity", "text", _choices(lists.ids(lists.ADVERSE_SEVERITIES))),
-    Column("action", "Action taken", "text"),
-    Column("note", "Description", "text"),
-    Column("patient_told", "What the patient was told", "text"),
-)
-AMENDMENT_COLUMNS: tuple[Column, ...] = (
-    *_VISIT_KEYS,
-    Column("amendment_id", "Amendment id", "integer"),
-    Column("created_at", "When the amendment was made", "date-time (ISO 8601, UTC)"),
-    Column("author", "Practitioner who amended", "text"),
-    Column("field", "Visit field corrected (a column of visits.csv)", "text"),
-    Column("original", "Value as signed", "text"),
-    Column("corrected", "Corrected value", "text"),
-    Column("reason", "Reason for the amendment", "text"),
-)
-DICTIONARY_COLUMNS: tuple[Column, ...] = (
-    Column("file", "CSV file name", "text"),
-    Column("column", "Column name (first row of the file)", "text"),
-    Column("meaning", "What the column holds", "text"),
-    Column("type", "Value type", "text"),
-    Column("allowed", "Allowed values or units", "text"),
-)
+#: The files of the CSV export (the tables of :mod:`charting.services.csv_tables`, then the
+#: data dictionary), with their columns.
 CSV_TABLES: dict[str, tuple[Column, ...]] = {
-    "visits.csv": VISIT_COLUMNS,
-    "marks.csv": MARK_COLUMNS,
-    "ea_pairs.csv": EA_COLUMNS,
-    "adverse_events.csv": EVENT_COLUMNS,
-    "amendments.csv": AMENDMENT_COLUMNS,
-    "data_dictionary.csv": DICTIONARY_COLUMNS,
+    **{t.file: t.columns for t in csv_tables.TABLES},
+    "data_dictionary.csv": csv_tables.DICTIONARY,
 }
+guard_cell = csv_tables.guard_cell
 
 
-def guard_cell(text: str) -> str:
-    """Neutralise a text cell a spreadsheet would run as a formula (OWASP ASVS 1.2.10)."""
-    return "'" + text if text.startswith(_INJECTION_STARTS) else text
-
-
-def _cell(value: Any) -> str:
-    """A value as written to CSV: numbers stay numeric, text is guarded against formulas."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return _utc(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return guard_cell(str(value))
-
-
-def _field_value(name: str, value: Any) -> Any:
-    kind = FIELDS[name].kind
-    if kind == "choices":
-        return "; ".join(value or [])
-    if kind == "psfs":
-        return "; ".join(f"{item['activity']}={item['score']}" for item in value or [])
-    return value
-
-
-def _signature_cell(session: Session, visit: Visit) -> str:
-    """ "valid", "ALTERED: ..." (checked now, so an altered visit is never exported as signed),
-    or "" for a draft."""
-    if visit.status != VisitStatus.SIGNED.value:
-        return ""
-    problem = signatures.signature_problem(session, visit.id)
-    return "valid" if problem is None else f"ALTERED: {problem}"
-
-
-def _write_table(path: Path, columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> Path:
-    names = [c.name for c in columns]
-    # utf-8-sig writes a BOM so spreadsheets detect UTF-8; the csv module quotes per RFC 4180.
-    with atomic_writer(path, newline="", encoding="utf-8-sig") as handle:
+def _write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    # A BOM lets spreadsheets detect UTF-8; it is written by hand because the utf-8-sig
+    # codec encodes every row through Python (a tenth of the export's time). The csv module
+    # quotes per RFC 4180.
+    with atomic_writer(path, newline="", encoding="utf-8") as handle:
+        handle.write("\ufeff")
         writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(names)
-        for row in rows:
-            writer.writerow([_cell(row.get(name)) for name in names])
+        writer.writerow(header)
+        writer.writerows(rows)
     return path
-
-
-def _csv_rows(
-    session: Session, patients: Sequence[Patient], bodymap: BodyMap
-) -> dict[str, list[dict[str, Any]]]:
-    practitioners = {p.id: p.display_name for p in session.scalars(select(Practitioner))}
-    tables: dict[str, list[dict[str, Any]]] = {name: [] for name in CSV_TABLES}
-    for patient in patients:
-        for visit in _visits(session, patient.id):
-            keys = {"chart_number": patient.chart_number, "visit_id": visit.id}
-            tables["visits.csv"].append(
-                {
-                    **keys,
-                    "number": visit.number,
-                    "started_at": visit.started_at,
-                    "practitioner": practitioners.get(visit.practitioner_id, ""),
-                    "status": visit.status,
-                    "signed_at": visit.signed_at,
-                    "content_hash": visit.content_hash,
-                    "signature": _signature_cell(session, visit),
-                    **{name: _field_value(name, getattr(visit, name)) for name in FIELDS},
-                }
-            )
-            for mark in _marks(session, visit.id):
-                pinyin, english = _point_names(bodymap, mark.point_code)
-                tables["marks.csv"].append(
-                    {
-                        **keys,
-                        "mark_id": mark.id,
-                        **{
-                            c: getattr(mark, c)
-                            for c in (
-                                "kind",
-                                "point_code",
-                                "side",
-                                "view",
-                                "x",
-                                "y",
-                                "location_variant",
-                                "technique",
-                                "depth_mm",
-                                "response",
-                                "note",
-                                "cup_type",
-                                "cup_count",
-                                "cup_minutes",
-                                "skin_response",
-                            )
-                        },
-                        "pinyin": pinyin,
-                        "english": english,
-                        "muscle": mark.muscle_id,
-                        "muscle_name": _muscle_name(bodymap, mark.muscle_id),
-                    }
-                )
-            for pair in _pairs(session, visit.id):
-                tables["ea_pairs.csv"].append(
-                    {
-                        **keys,
-                        "pair_id": pair.id,
-                        **{c.name: getattr(pair, c.name) for c in EA_COLUMNS[3:]},
-                    }
-                )
-            for event in _events(session, visit.id):
-                tables["adverse_events.csv"].append(
-                    {
-                        **keys,
-                        "event_id": event.id,
-                        "recorded_at": event.created_at,
-                        "kind": event.kind,
-                        "severity": event.severity,
-                        "action": event.action,
-                        "note": event.note,
-                        "patient_told": event.patient_told,
-                    }
-                )
-            for amendment in _amendments(session, visit.id):
-                tables["amendments.csv"].append(
-                    {
-                        **keys,
-                        "amendment_id": amendment.id,
-                        "created_at": amendment.created_at,
-                        "author": practitioners.get(amendment.author_id, ""),
-                        "field": amendment.field,
-                        "original": amendment.original,
-                        "corrected": amendment.corrected,
-                        "reason": amendment.reason,
-                    }
-                )
-    tables["data_dictionary.csv"] = [
-        {"file": file, "column": c.name, "meaning": c.meaning, "type": c.type, "allowed": c.allowed}
-        for file, columns in CSV_TABLES.items()
-        for c in columns
-    ]
-    return tables
 
 
 def write_csv(
     session: Session,
-    patient_ids: Iterable[int],
+    patient_ids: Iterable[int] | None,
     folder: Path,
     bodymap: BodyMap | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Write the CSV tables and their data dictionary into ``folder``; return the paths.
+    """Write every table of the CSV export and its data dictionary into ``folder``.
 
-    Files: visits, marks, ea_pairs, adverse_events, amendments and data_dictionary (``.csv``),
-    UTF-8 with a BOM, RFC 4180 quoting, text cells guarded against formula injection.
+    Each file is read with one statement per chunk of patients and streamed to disk, so
+    memory stays flat at any clinic size. ``patient_ids`` None exports every patient.
+    ``progress(file)`` is called after each file. Files are UTF-8 with a BOM, RFC 4180
+    quoting, text cells guarded against formula injection.
     """
     require(session, Permission.EXPORT)
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    tables = _csv_rows(session, _patients(session, patient_ids), bodymap or load_bodymap())
-    return [_write_table(folder / name, CSV_TABLES[name], tables[name]) for name in CSV_TABLES]
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ids = None if patient_ids is None else list(patient_ids)
+    paths = []
+    for table in csv_tables.TABLES:
+        rows = csv_tables.stream_rows(session, table, ids, bodymap)
+        paths.append(_write_rows(folder / table.file, [c.name for c in table.columns], rows))
+        if progress:
+            progress(table.file)
+    header = [c.name for c in csv_tables.DICTIONARY]
+    paths.append(_write_rows(folder / "data_dictionary.csv", header, csv_tables.dictionary_rows()))
+    return paths
 
 
 def read_csv_rows(path: Path, *, raw: bool = False) -> list[dict[str, str]]:
@@ -759,24 +472,272 @@ def _condition_resource(code: str, visit: Visit, refs: dict[str, Any]) -> dict[s
     }
 
 
-def patient_bundle(session: Session, patient_id: int, bodymap: BodyMap) -> dict[str, Any]:
-    """A FHIR R4B ``collection`` Bundle (as JSON-ready dict) of one patient's record.
+# -- health flags, outcomes, EA and adverse events --------------------------------------------
+#: Our health flags as FHIR Flag resources (code in our own CodeSystem, text in words). A metal
+#: allergy is an AllergyIntolerance instead (below).
+_FLAG_TEXTS = {
+    "pregnant": "Pregnant",
+    "bleeding_disorder": "Bleeding disorder",
+    "anticoagulant": "Takes anticoagulants",
+    "epilepsy": "Epilepsy",
+    "diabetes": "Diabetes",
+    "needle_fainting": "Has fainted with needles",
+}
+_DEVICE_TEXTS = {
+    "pacemaker": "Pacemaker",
+    "icd": "Implanted defibrillator (ICD)",
+    "stimulator": "Implanted nerve or spinal cord stimulator",
+    "pump": "Implanted drug pump",
+    "other": "Other implanted electrical device",
+}
+_AE_SEVERITY = {"mild": "mild", "significant": "moderate", "serious": "severe"}
 
-    Raises:
-        ServiceError: the patient does not exist.
+
+def _flag_resources(patient: Any, patient_url: str) -> list[tuple[str, dict[str, Any]]]:
+    """The patient's health flags: Flag resources, and an AllergyIntolerance for metal."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    flags = [(name, text) for name, text in _FLAG_TEXTS.items() if getattr(patient, name)]
+    if patient.implanted_device and patient.implanted_device != "none":
+        flags.append(
+            (
+                f"implanted_device_{patient.implanted_device}",
+                "Implanted device: " + _DEVICE_TEXTS.get(patient.implanted_device, "other"),
+            )
+        )
+    for code, text in flags:
+        if code == "pregnant" and patient.pregnancy_due_date is not None:
+            text += f" (due {patient.pregnancy_due_date.isoformat()})"
+        resource: dict[str, Any] = {
+            "resourceType": "Flag",
+            "status": "active",
+            "category": [
+                {"coding": [{"system": FLAG_CATEGORY_SYSTEM, "code": "clinical",
+                             "display": "Clinical"}]}
+            ],
+            "code": {"coding": [{"system": HEALTH_FLAG_SYSTEM, "code": code, "display": text}],
+                     "text": text},
+            "subject": _ref(patient_url),
+        }  # fmt: skip
+        out.append((fhir_uuid("Flag", patient.id, code), resource))
+    if patient.metal_allergy:
+        allergy = {
+            "resourceType": "AllergyIntolerance",
+            "clinicalStatus": {
+                "coding": [{"system": ALLERGY_CLINICAL_SYSTEM, "code": "active",
+                            "display": "Active"}]
+            },
+            "category": ["environment"],
+            "code": {"text": "Metal (nickel) allergy"},
+            "patient": _ref(patient_url),
+            "note": [{"text": "Use needles the patient tolerates (e.g. nickel-free)."}],
+        }  # fmt: skip
+        out.append((fhir_uuid("AllergyIntolerance", patient.id, "metal"), allergy))
+    return out
+
+
+def _survey(code: dict[str, Any], visit: Any, refs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [
+            {"coding": [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": "survey",
+                         "display": "Survey"}]}
+        ],
+        "code": code,
+        "subject": _ref(refs["patient"]),
+        "encounter": _ref(refs["encounter"]),
+        "effectiveDateTime": _utc(visit.started_at),
+    }  # fmt: skip
+
+
+def _outcome_resources(visit: Any, refs: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """ODI (LOINC 97909-6), RMDQ and PSFS of a visit as survey Observations."""
+    out = []
+    if visit.odi_percent is not None:
+        resource = _survey(
+            {"coding": [{"system": LOINC_SYSTEM, "code": ODI_LOINC, "display": ODI_DISPLAY}],
+             "text": "Oswestry Disability Index (%)"},
+            visit,
+            refs,
+        )  # fmt: skip
+        resource["valueQuantity"] = {
+            "value": visit.odi_percent, "unit": "%", "system": UCUM_SYSTEM, "code": "%"
+        }  # fmt: skip
+        out.append((fhir_uuid("Observation", "odi", visit.id), resource))
+    if visit.rmdq_score is not None:
+        # LOINC has no code for the RMDQ total that we could confirm: our own code, in words.
+        resource = _survey(
+            {"coding": [{"system": OUTCOME_SYSTEM, "code": "rmdq",
+                         "display": "Roland-Morris Disability Questionnaire total (0-24)"}],
+             "text": "Roland-Morris Disability Questionnaire (0-24)"},
+            visit,
+            refs,
+        )  # fmt: skip
+        resource["valueInteger"] = visit.rmdq_score
+        out.append((fhir_uuid("Observation", "rmdq", visit.id), resource))
+    items = [i for i in visit.psfs or [] if isinstance(i, dict)]
+    if items:
+        resource = _survey(
+            {"coding": [{"system": OUTCOME_SYSTEM, "code": "psfs",
+                         "display": "Patient-Specific Functional Scale"}],
+             "text": "Patient-Specific Functional Scale (0 unable - 10 as before)"},
+            visit,
+            refs,
+        )  # fmt: skip
+        resource["component"] = [
+            {"code": {"text": str(i.get("activity", ""))}, "valueInteger": int(i.get("score", 0))}
+            for i in items
+        ]
+        out.append((fhir_uuid("Observation", "psfs", visit.id), resource))
+    return out
+
+
+def _ea_note(pairs: Sequence[Any], marks_by_id: dict[int, Any], bodymap: BodyMap) -> str:
+    """The electroacupuncture pairs with their stimulation, for Procedure.note."""
+    parts = []
+    for pair in pairs:
+        ends = []
+        for mark_id in (pair.mark_a_id, pair.mark_b_id):
+            mark = marks_by_id.get(mark_id)
+            if mark is None:
+                ends.append("?")
+            elif mark.point_code:
+                ends.append(f"{mark.point_code} ({LATERALITY.get(mark.side, mark.side)})")
+            else:
+                ends.append(_other_mark_text(mark, bodymap))
+        settings = [
+            pair.waveform,
+            f"{pair.frequency_hz:g} Hz" if pair.frequency_hz is not None else "",
+            f"{pair.intensity_ma:g} mA" if pair.intensity_ma is not None else "",
+            f"{pair.minutes} min" if pair.minutes is not None else "",
+            pair.device,
+        ]
+        detail = ", ".join(x for x in settings if x)
+        parts.append(f"{ends[0]} - {ends[1]}" + (f": {detail}" if detail else ""))
+    return "Electroacupuncture: " + "; ".join(parts)
+
+
+def _adverse_event_resource(event: Any, visit: Any, refs: dict[str, Any]) -> dict[str, Any]:
+    kinds = {c.id: c.label for c in lists.ADVERSE_EVENT_KINDS}
+    text = kinds.get(event.kind, event.kind)
+    if event.note:
+        text += f": {event.note}"
+    if event.action:
+        text += f". Action taken: {event.action}"
+    severity = _AE_SEVERITY.get(event.severity, "moderate")
+    return {
+        "resourceType": "AdverseEvent",
+        "actuality": "actual",
+        "event": {"text": text},
+        "subject": _ref(refs["patient"]),
+        "encounter": _ref(refs["encounter"]),
+        "date": _utc(visit.started_at),
+        "recordedDate": _utc(event.created_at),
+        "severity": {
+            "coding": [{"system": AE_SEVERITY_SYSTEM, "code": severity,
+                        "display": severity.capitalize()}]
+        },
+        "recorder": _ref(refs["practitioner"]),
+    }  # fmt: skip
+
+
+# -- building bundles, set-based ------------------------------------------------------------------
+#: Patients whose records are read with one statement per table.
+BUNDLE_CHUNK = 500
+
+
+def _rows_by(
+    session: Session, table: Any, column: Any, keys: Sequence[int], order: Any
+) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = {}
+    if not keys:
+        return grouped
+    statement = select(table).where(column.in_(keys)).order_by(column, *order)
+    for row in session.execute(statement):
+        grouped.setdefault(getattr(row, column.key), []).append(row)
+    return grouped
+
+
+def iter_bundles(
+    session: Session, patient_ids: Iterable[int], bodymap: BodyMap
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(chart number, bundle)`` for each patient, in chart-number order.
+
+    Each chunk of patients is read with one statement per table (patients, visits, marks,
+    EA pairs, adverse events), not a query per visit.
     """
     require(session, Permission.EXPORT)
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        raise ServiceError("That patient no longer exists.")
-    visits = _visits(session, patient_id)
+    practitioners = {p.id: p for p in session.execute(select(Practitioner.__table__))}
+    ids = sorted(set(patient_ids))
+    patient_table = Patient.__table__
+    for start in range(0, len(ids), BUNDLE_CHUNK):
+        chunk = ids[start : start + BUNDLE_CHUNK]
+        patients = list(
+            session.execute(
+                select(patient_table)
+                .where(patient_table.c.id.in_(chunk))
+                .order_by(patient_table.c.chart_number)
+            )
+        )
+        visits = _rows_by(
+            session,
+            Visit.__table__,
+            Visit.__table__.c.patient_id,
+            chunk,
+            [Visit.__table__.c.number],
+        )
+        visit_ids = [v.id for vs in visits.values() for v in vs]
+        marks: dict[int, list[Any]] = {}
+        pairs: dict[int, list[Any]] = {}
+        events: dict[int, list[Any]] = {}
+        for begin in range(0, len(visit_ids), 5_000):
+            part = visit_ids[begin : begin + 5_000]
+            marks |= _rows_by(
+                session, Mark.__table__, Mark.__table__.c.visit_id, part, [Mark.__table__.c.id]
+            )
+            pairs |= _rows_by(
+                session,
+                EAPair.__table__,
+                EAPair.__table__.c.visit_id,
+                part,
+                [EAPair.__table__.c.id],
+            )
+            events |= _rows_by(
+                session, AdverseEvent.__table__, AdverseEvent.__table__.c.visit_id, part,
+                [AdverseEvent.__table__.c.id],
+            )  # fmt: skip
+        for patient in patients:
+            yield (
+                patient.chart_number,
+                _bundle(
+                    patient,
+                    visits.get(patient.id, []),
+                    marks,
+                    pairs,
+                    events,
+                    practitioners,
+                    bodymap,
+                ),
+            )
+
+
+def _bundle(
+    patient: Any,
+    visits: Sequence[Any],
+    marks: dict[int, list[Any]],
+    pairs: dict[int, list[Any]],
+    events: dict[int, list[Any]],
+    practitioners: dict[int, Any],
+    bodymap: BodyMap,
+) -> dict[str, Any]:
     patient_url = fhir_uuid("Patient", patient.id)
     entries = [_entry(patient_url, _patient_resource(patient))]
+    entries.extend(_entry(url, resource) for url, resource in _flag_resources(patient, patient_url))
     practitioner_ids = sorted(
         {v.practitioner_id for v in visits} | {v.signed_by_id for v in visits if v.signed_by_id}
     )
     for practitioner_id in practitioner_ids:
-        practitioner = session.get(Practitioner, practitioner_id)
+        practitioner = practitioners.get(practitioner_id)
         if practitioner is not None:
             entries.append(
                 _entry(
@@ -822,22 +783,41 @@ def patient_bundle(session: Session, patient_id: int, bodymap: BodyMap) -> dict[
         entries.append(_entry(encounter_url, encounter))
         for code, url in zip(codes, refs["conditions"], strict=True):
             entries.append(_entry(url, _condition_resource(code, visit, refs)))
-        marks = _marks(session, visit.id)
-        if marks:
-            procedure = _procedure_resource(
-                visit, marks, bool(_pairs(session, visit.id)), bodymap, refs
-            )
+        visit_marks = marks.get(visit.id, [])
+        visit_pairs = pairs.get(visit.id, [])
+        if visit_marks:
+            procedure = _procedure_resource(visit, visit_marks, bool(visit_pairs), bodymap, refs)
+            if visit_pairs:
+                by_id = {m.id: m for m in visit_marks}
+                procedure.setdefault("note", []).append(
+                    {"text": _ea_note(visit_pairs, by_id, bodymap)}
+                )
             entries.append(_entry(fhir_uuid("Procedure", visit.id), procedure))
         for when, value in (("before", visit.pain_now), ("after", visit.pain_after)):
             if value is not None:
                 url = fhir_uuid("Observation", "pain", when, visit.id)
                 entries.append(_entry(url, _pain_resource(visit, value, when, refs)))
+        entries.extend(_entry(url, r) for url, r in _outcome_resources(visit, refs))
+        for event in events.get(visit.id, []):
+            url = fhir_uuid("AdverseEvent", event.id)
+            entries.append(_entry(url, _adverse_event_resource(event, visit, refs)))
     return {
         "resourceType": "Bundle",
         "id": fhir_uuid("Bundle", patient.id).removeprefix("urn:uuid:"),
         "type": "collection",
         "entry": entries,
     }
+
+
+def patient_bundle(session: Session, patient_id: int, bodymap: BodyMap) -> dict[str, Any]:
+    """A FHIR R4B ``collection`` Bundle (as JSON-ready dict) of one patient's record.
+
+    Raises:
+        ServiceError: the patient does not exist.
+    """
+    for _chart, bundle in iter_bundles(session, [patient_id], bodymap):
+        return bundle
+    raise ServiceError("That patient no longer exists.")
 
 
 def _format_error(error: Any) -> str:
@@ -864,16 +844,36 @@ def _codings(concept: Any) -> list[dict[str, Any]]:
 
 
 def _check_observation(where: str, resource: dict[str, Any]) -> list[str]:
-    problems = []
+    problems: list[str] = []
     codes = [(c.get("system"), c.get("code")) for c in _codings(resource.get("code"))]
-    if (LOINC_SYSTEM, PAIN_LOINC) not in codes:
+    if (LOINC_SYSTEM, PAIN_LOINC) in codes:
+        low, high, value = 0, 10, resource.get("valueInteger")
+        label = "a pain score"
+    elif (LOINC_SYSTEM, ODI_LOINC) in codes:
+        low, high, value = 0, 100, (resource.get("valueQuantity") or {}).get("value")
+        label = "an ODI score"
+    elif (OUTCOME_SYSTEM, "rmdq") in codes:
+        low, high, value = 0, 24, resource.get("valueInteger")
+        label = "an RMDQ score"
+    elif (OUTCOME_SYSTEM, "psfs") in codes:
+        components = resource.get("component") or []
+        if not components:
+            problems.append(f"{where}: a PSFS observation has no activities.")
+        for index, component in enumerate(components):
+            score = component.get("valueInteger") if isinstance(component, dict) else None
+            if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
+                problems.append(f"{where}: PSFS activity {index} score {score!r} is not 0-10.")
+        return problems
+    else:
         found = ", ".join(f"{s}|{c}" for s, c in codes) or "no coding"
-        problems.append(f"{where}: a pain score must be coded LOINC {PAIN_LOINC} (found {found}).")
-    value = resource.get("valueInteger")
+        return [
+            f"{where}: an observation must be a pain score (LOINC {PAIN_LOINC}), ODI (LOINC "
+            f"{ODI_LOINC}), RMDQ or PSFS (found {found})."
+        ]
     if isinstance(value, bool) or not isinstance(value, int):
-        problems.append(f"{where}: a pain score must be a valueInteger.")
-    elif not 0 <= value <= 10:
-        problems.append(f"{where}: pain score {value} is outside 0-10.")
+        problems.append(f"{where}: {label} must be a whole number.")
+    elif not low <= value <= high:
+        problems.append(f"{where}: {label} {value} is outside {low}-{high}.")
     return problems
 
 
@@ -966,36 +966,97 @@ def validate_bundle(bundle: dict[str, Any], bodymap: BodyMap) -> list[str]:
     return problems
 
 
+def bundle_text(bundle: dict[str, Any]) -> str:
+    """A bundle as written to its file: compact JSON (the C encoder; an indented file took
+    five times longer to write), UTF-8 text, one line."""
+    return json.dumps(bundle, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def validate_and_write(chart: str, text: str, folder: str) -> list[str]:
+    """Check one bundle (as written by :func:`bundle_text`) and write it when valid.
+
+    Runs in the export's worker processes, so validation uses both cores while the main
+    process builds the next bundles. Returns the problems (nothing is written if any).
+    """
+    problems = validate_bundle(json.loads(text), load_bodymap())
+    if not problems:
+        atomic_write_text(Path(folder) / f"{chart}.fhir.json", text)
+    return problems
+
+
+def fhir_refusal(chart: str, problems: Sequence[str]) -> ServiceError:
+    """The error for a bundle that failed validation."""
+    return ServiceError(
+        f"The FHIR export of chart {chart} is not valid, so it was not written:\n"
+        + "\n".join(problems)
+    )
+
+
 def write_fhir(
     session: Session, patient_ids: Iterable[int], folder: Path, bodymap: BodyMap
 ) -> list[Path]:
-    """Write one ``<chart number>.fhir.json`` Bundle per patient into ``folder``.
-
-    Every bundle is built and validated before any file is written.
+    """Write one ``<chart number>.fhir.json`` Bundle per patient into ``folder`` (in this
+    process; whole exports validate on every core, see charting.jobs.export).
 
     Raises:
         ServiceError: a bundle fails validation (its problems are listed); nothing is written.
     """
     require(session, Permission.EXPORT)
     folder = Path(folder)
-    bundles = []
-    for patient in _patients(session, patient_ids):
-        bundle = patient_bundle(session, patient.id, bodymap)
+    texts = []
+    for chart, bundle in iter_bundles(session, patient_ids, bodymap):
         problems = validate_bundle(bundle, bodymap)
         if problems:
-            raise ServiceError(
-                f"The FHIR export of chart {patient.chart_number} is not valid, so it was not "
-                "written:\n" + "\n".join(problems)
-            )
-        bundles.append((patient.chart_number, bundle))
-    folder.mkdir(parents=True, exist_ok=True)
-    return [
-        atomic_write_text(
-            folder / f"{chart}.fhir.json",
-            json.dumps(bundle, indent=2, ensure_ascii=False) + "\n",
+            raise fhir_refusal(chart, problems)
+        texts.append((chart, bundle_text(bundle)))
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return [atomic_write_text(folder / f"{chart}.fhir.json", text) for chart, text in texts]
+
+
+# -- manifest ----------------------------------------------------------------------------------
+MANIFEST = "manifest.json"
+
+
+def write_manifest(
+    folder: Path,
+    formats: Sequence[str],
+    patients: int,
+    audit_anchor: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``manifest.json``: every file of the export with its size and SHA-256, so a
+    copy can be checked later, and the audit log's anchor.
+
+    ``audit_anchor`` is the keyed audit log's head when the export was made (the content of
+    ``audit-anchor.json``, which ``charting audit verify --anchor`` checks); None when the
+    log is empty.
+    """
+    import hashlib
+
+    from charting import __version__
+
+    folder = Path(folder)
+    files = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        files.append(
+            {
+                "path": path.relative_to(folder).as_posix(),
+                "bytes": path.stat().st_size,
+                "sha256": digest.hexdigest(),
+            }
         )
-        for chart, bundle in bundles
-    ]
+    manifest = {
+        "charting_version": __version__,
+        "created_at": _utc(datetime.now(UTC)),
+        "formats": list(formats),
+        "patients": patients,
+        "audit_anchor": audit_anchor,
+        "files": files,
+    }
+    return atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
 
 # -- README ----------------------------------------------------------------------------------------
@@ -1018,18 +1079,21 @@ later shows whether the log still reaches that entry unchanged.
 _README_CSV = """\
 CSV tables
 ----------
-Files: {files}.
+The whole record of the exported patients, one file per table:
 
-One row per visit (visits.csv), per body-map mark (marks.csv), per electroacupuncture pair
-(ea_pairs.csv), per adverse event (adverse_events.csv) and per amendment of a signed visit
-(amendments.csv). Rows are linked by chart_number, visit_id and mark_id. Signed visits show
-the values as signed; corrections are in amendments.csv.
+{files}
 
-Every column of every file, with its meaning, type and allowed values or units, is listed in
-data_dictionary.csv.
+Rows are linked by ids: patient_id (patients.csv), practitioner_id (practitioners.csv),
+visit_id (visits.csv) and mark_id (marks.csv). Signed visits show the values as signed;
+corrections are in amendments.csv. Every column of every file, with its meaning, type and
+allowed values or units, is listed in data_dictionary.csv. Charting imports this folder
+back whole (File > Import patients, or `charting import patients FOLDER`).
 
 Encoding: UTF-8 with a byte-order mark, comma-separated, quoted as in RFC 4180, CRLF line
-ends. Lists inside one cell are separated by "; "; PSFS items are written "activity=score".
+ends. Times are UTC, with microseconds when they have any (2025-03-01T09:30:00.250000Z).
+Lists inside one cell are separated by "; " (a ";" or "\\" inside an item is written
+with a backslash before it); PSFS items are written "activity=score". Other structured
+values (protocol items, account roles) are JSON.
 
 Formula-injection guard (OWASP ASVS 1.2.10): a text cell that begins with =, +, -, @, a tab,
 a carriage return, a NUL or an apostrophe is written with one extra apostrophe (') in front,
@@ -1073,11 +1137,27 @@ point to those fullUrls inside the same file.
                 are described in Procedure.note.
   Observation   pain before and after treatment: status final, category survey, LOINC
                 {loinc} "{loinc_display}", valueInteger 0-10; the note says "Before
-                treatment" or "After treatment".
+                treatment" or "After treatment". Outcome measures, category survey:
+                Oswestry Disability Index as LOINC {odi} (valueQuantity in %),
+                Roland-Morris (valueInteger 0-24) and the Patient-Specific Functional
+                Scale (one component per activity, 0-10) coded in our own CodeSystem
+                {outcome} (no LOINC code for them was confirmed).
+  Flag          one per health flag (pregnancy with its due date, implanted electrical
+                device, bleeding disorder, anticoagulants, epilepsy, diabetes, fainting
+                with needles): status active, category clinical, coded in
+                {flags}.
+  AllergyIntolerance  a metal (nickel) allergy: clinicalStatus active, category
+                environment.
+  AdverseEvent  one per adverse event of a visit: actuality actual, what happened and the
+                action taken in event.text, severity mild / moderate / severe (our mild,
+                significant, serious), recorder = the visit's practitioner.
+  Electroacupuncture settings (the pairs, waveform, frequency, intensity, minutes and
+  device) are listed in the visit's Procedure.note.
 
-Each bundle was checked before it was written: structure with the fhir.resources R4B models,
-plus pain scores 0-10 with LOINC {loinc}, ICD-10-CM codes from a current list, acupoint codes
-from our catalogue, unique fullUrls and resolvable references.
+Each file holds the bundle as compact JSON on one line. Each bundle was checked before it was
+written: structure with the fhir.resources R4B models, plus pain scores 0-10 with LOINC
+{loinc}, ODI 0-100, RMDQ 0-24 and PSFS 0-10, ICD-10-CM codes from a current list, acupoint
+codes from our catalogue, unique fullUrls and resolvable references.
 """
 
 
@@ -1095,7 +1175,11 @@ def write_export_readme(folder: Path, formats: Iterable[str]) -> Path:
     if "pdf" in wanted:
         parts.append(_README_PDF)
     if "csv" in wanted:
-        parts.append(_README_CSV.format(files=", ".join(CSV_TABLES)))
+        files = (
+            "\n".join(f"  {t.file:22} {t.description}" for t in csv_tables.TABLES)
+            + f"\n  {'data_dictionary.csv':22} every column of every file: meaning, type, allowed"
+        )
+        parts.append(_README_CSV.format(files=files))
     if "fhir" in wanted:
         parts.append(
             _README_FHIR.format(
@@ -1109,6 +1193,9 @@ def write_export_readme(folder: Path, formats: Iterable[str]) -> Path:
                 acupoint=ACUPOINT_SYSTEM,
                 loinc=PAIN_LOINC,
                 loinc_display=PAIN_LOINC_DISPLAY,
+                odi=ODI_LOINC,
+                outcome=OUTCOME_SYSTEM,
+                flags=HEALTH_FLAG_SYSTEM,
             )
         )
     folder = Path(folder)

@@ -166,6 +166,7 @@ class Plan:
 
 def plan(session: Session, patient_id: int) -> Plan:
     """The patient's treatment plan and the number of visits so far."""
+    require(session, Permission.VIEW_CLINICAL, patient_id=patient_id)
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise NotFoundError("That patient no longer exists.")

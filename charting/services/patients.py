@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from charting.models import Counter, ImplantedDevice, Patient, Sex, Visit, utcnow
 from charting.models.entities import full_name
-from charting.services.access import Permission, require
+from charting.services.access import Permission, actor_of, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ValidationError
 from charting.services.text import fold
@@ -22,6 +22,7 @@ from charting.services.validation import (
     check_name,
     check_phone,
     check_text,
+    without_control,
 )
 
 CHART_COUNTER = "chart_number"
@@ -57,9 +58,62 @@ class PatientInput:
     medications: str = ""
 
     @classmethod
-    def from_patient(cls, patient: Patient) -> PatientInput:
-        """The current values of a stored patient, ready for an edit form."""
+    def from_patient(cls, patient: Patient | PatientView) -> PatientInput:
+        """The current values of a stored patient (or of what the account may see of one,
+        a :class:`PatientView`), ready for an edit form."""
         return cls(**{f.name: getattr(patient, f.name) for f in fields(cls)})
+
+
+# The health part of a patient's record: clinical data, shown only to accounts that may read
+# clinical notes (practitioners and clinic admins). Front desk finds, registers and books
+# patients with demographics and contacts only (the "minimum necessary" rule of HIPAA,
+# 45 CFR 164.502(b)): these facts matter to whoever treats the patient, not to a booking.
+CLINICAL_FIELDS = (
+    "pregnant",
+    "pregnancy_due_date",
+    "implanted_device",
+    "bleeding_disorder",
+    "anticoagulant",
+    "epilepsy",
+    "diabetes",
+    "metal_allergy",
+    "needle_fainting",
+    "medical_history",
+    "medications",
+)
+
+
+@dataclass(frozen=True)
+class PatientView:
+    """What the signed-in account may see of a patient: demographics and contacts for
+    everyone who may look patients up; the health part (``CLINICAL_FIELDS``) only when
+    ``clinical`` (otherwise those fields hold their empty defaults and mean nothing)."""
+
+    id: int
+    chart_number: str
+    full_name: str
+    family_name: str
+    given_name: str
+    preferred_name: str
+    date_of_birth: date | None
+    sex: str
+    phone: str
+    email: str
+    address: str
+    emergency_contact: str
+    emergency_phone: str
+    clinical: bool
+    pregnant: bool = False
+    pregnancy_due_date: date | None = None
+    implanted_device: str = ImplantedDevice.NONE.value
+    bleeding_disorder: bool = False
+    anticoagulant: bool = False
+    epilepsy: bool = False
+    diabetes: bool = False
+    metal_allergy: bool = False
+    needle_fainting: bool = False
+    medical_history: str = ""
+    medications: str = ""
 
 
 def validate_patient(data: PatientInput, today: date | None = None) -> dict[str, str]:
@@ -136,6 +190,7 @@ def create_patient(session: Session, data: PatientInput) -> tuple[int, Changes]:
     errors = validate_patient(data)
     if errors:
         raise ValidationError(errors)
+    data = _keep_health(session, data, None)
     patient = Patient(chart_number=next_chart_number(session))
     _apply(patient, data)
     session.add(patient)
@@ -143,13 +198,64 @@ def create_patient(session: Session, data: PatientInput) -> tuple[int, Changes]:
     return patient.id, Changes(patients=frozenset({patient.id}))
 
 
-def get_patient(session: Session, patient_id: int) -> Patient:
-    """The patient, unless it does not exist or was deleted."""
-    require(session, Permission.VIEW_PATIENTS)
+def _live(session: Session, patient_id: int) -> Patient:
     patient = session.get(Patient, patient_id)
     if patient is None or patient.deleted_at is not None:
         raise NotFoundError("That patient no longer exists.")
     return patient
+
+
+def get_patient(session: Session, patient_id: int) -> Patient:
+    """The whole patient record (health included), unless it does not exist or was deleted.
+
+    Raises:
+        PermissionDeniedError: the account may not read clinical notes (front desk uses
+            :func:`patient_view`).
+    """
+    require(session, Permission.VIEW_CLINICAL, patient_id=patient_id)
+    return _live(session, patient_id)
+
+
+def patient_view(session: Session, patient_id: int) -> PatientView:
+    """What the signed-in account may see of a patient (front desk: no health part)."""
+    actor = require(session, Permission.VIEW_PATIENTS)
+    patient = _live(session, patient_id)
+    clinical = actor.can(Permission.VIEW_CLINICAL)
+    health = {name: getattr(patient, name) for name in CLINICAL_FIELDS} if clinical else {}
+    return PatientView(
+        id=patient.id,
+        chart_number=patient.chart_number,
+        full_name=patient.full_name,
+        family_name=patient.family_name,
+        given_name=patient.given_name,
+        preferred_name=patient.preferred_name,
+        date_of_birth=patient.date_of_birth,
+        sex=patient.sex,
+        phone=patient.phone,
+        email=patient.email,
+        address=patient.address,
+        emergency_contact=patient.emergency_contact,
+        emergency_phone=patient.emergency_phone,
+        clinical=clinical,
+        **health,
+    )
+
+
+def _keep_health(session: Session, data: PatientInput, patient: Patient | None) -> PatientInput:
+    """An account that may not read clinical notes changes no health field: on an edit the
+    stored ones stay; on registering, health details are left for the practitioner."""
+    if actor_of(session).can(Permission.VIEW_CLINICAL):
+        return data
+    blank = PatientInput()
+    kept = {
+        name: getattr(patient, name) if patient is not None else getattr(blank, name)
+        for name in CLINICAL_FIELDS
+    }
+    if patient is None and any(getattr(data, n) != kept[n] for n in CLINICAL_FIELDS):
+        raise ValidationError(
+            {"medical_history": "Health details are recorded by the practitioner, not here."}
+        )
+    return replace(data, **kept)
 
 
 def update_patient(session: Session, patient_id: int, data: PatientInput) -> Changes:
@@ -162,15 +268,15 @@ def update_patient(session: Session, patient_id: int, data: PatientInput) -> Cha
     errors = validate_patient(data)
     if errors:
         raise ValidationError(errors)
-    patient = get_patient(session, patient_id)
-    _apply(patient, data)
+    patient = _live(session, patient_id)
+    _apply(patient, _keep_health(session, data, patient))
     return Changes(patients=frozenset({patient_id}))
 
 
 def delete_patient(session: Session, patient_id: int) -> Changes:
     """Hide a patient from lists and searches; no clinical record is removed."""
     require(session, Permission.DELETE_PATIENTS)
-    patient = get_patient(session, patient_id)
+    patient = _live(session, patient_id)
     patient.deleted_at = utcnow()
     return Changes(patients=frozenset({patient_id}))
 
@@ -213,7 +319,9 @@ def _chart_prefix(digits: str) -> ColumnElement[bool]:
 def _search_query(text: str) -> Select[Any]:
     """Live patients matching ``text``, best matches first (see search_patient_ids)."""
     query = select(Patient.id).where(Patient.deleted_at.is_(None))
-    text = text.strip()
+    # Typed or pasted text may hold a lone surrogate or a NUL, which no database can take
+    # as a parameter: they match nothing, so they are searched as spaces.
+    text = without_control(text).strip()
     born = _as_date(text)
     if born is not None:
         return query.where(Patient.date_of_birth == born).order_by(Patient.search_key, Patient.id)
@@ -293,7 +401,7 @@ _HEALTH_COLUMNS = (
 )
 
 
-def health_flags(patient: Patient | Row[*tuple[Any, ...]]) -> tuple[str, ...]:
+def health_flags(patient: Patient | PatientView | Row[*tuple[Any, ...]]) -> tuple[str, ...]:
     """Short labels of the health flags set on a patient (or on a row read with
     ``_HEALTH_COLUMNS``), most serious first."""
     flags: list[str] = []
@@ -361,7 +469,7 @@ def patient_rows(session: Session, ids: list[int]) -> list[PatientRow]:
     count beside them (on PostgreSQL a second query would be a second round trip, and whole
     patient objects cost more to build than the list needs).
     """
-    require(session, Permission.VIEW_PATIENTS)
+    clinical = require(session, Permission.VIEW_PATIENTS).can(Permission.VIEW_CLINICAL)
     if not ids:
         return []
     visit_count = (
@@ -388,7 +496,7 @@ def patient_rows(session: Session, ids: list[int]) -> list[PatientRow]:
             chart_number=r.chart_number,
             name=full_name(r.family_name, r.given_name, r.preferred_name),
             date_of_birth=r.date_of_birth,
-            flags=health_flags(r),
+            flags=health_flags(r) if clinical else (),
             visit_count=r.visit_count,
         )
         for r in (by_id[i] for i in ids if i in by_id)

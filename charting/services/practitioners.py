@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from charting.models import Practitioner
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ValidationError
-from charting.services.validation import check_name, check_text
+from charting.services.validation import check_name, check_npi, check_text
 
 # Common acupuncture styles offered in the profile form; free text is accepted too.
 STYLES = (
@@ -31,6 +31,7 @@ class PractitionerInput:
     credentials: str = ""
     licence_number: str = ""
     style: str = ""
+    npi: str = ""
 
 
 def validate_practitioner(data: PractitionerInput) -> dict[str, str]:
@@ -40,6 +41,7 @@ def validate_practitioner(data: PractitionerInput) -> dict[str, str]:
         "credentials": check_text(data.credentials, "Credentials", 100),
         "licence_number": check_text(data.licence_number, "Licence number", 60),
         "style": check_text(data.style, "Style", 100),
+        "npi": check_npi(data.npi),
     }
     return {k: v for k, v in checks.items() if v}
 
@@ -63,6 +65,7 @@ def save_practitioner(
     practitioner.credentials = data.credentials.strip()
     practitioner.licence_number = data.licence_number.strip()
     practitioner.style = data.style.strip()
+    practitioner.npi = data.npi.strip()
     session.flush()
     return practitioner.id, Changes(practitioners=frozenset({practitioner.id}))
 

@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap
 from charting.models import Patient, Practitioner, Visit
-from charting.services import outcomes, signatures, visit_record
+from charting.services import outcomes, pain_drawings, signatures, visit_record
 from charting.services.access import Permission, require
+from charting.services.appointments import next_booked
 from charting.services.errors import NotFoundError
 from charting.services.handouts import handout_issues
 from charting.services.marks import MarkRow, list_marks
+from charting.services.pain_measures import AreaShape, PainMeasures
 from charting.services.patients import SEX_LABELS, health_flags
 from charting.services.settings import ClinicSettings, load_settings
 from charting.services.visit_safety import VisitWarning, visit_warnings
@@ -121,11 +123,18 @@ class VisitData:
     handouts: tuple[str, ...] = ()
     #: How a difference between needles in and out was resolved, in words ("" when none).
     needle_resolution: str = ""
+    #: The pain drawing (its areas in the order drawn) and its measures.
+    pain_areas: tuple[AreaShape, ...] = ()
+    pain: PainMeasures | None = None
 
     @property
     def altered(self) -> bool:
         """Whether the visit is signed but no longer matches its signature."""
         return self.status == "signed" and self.signature_problem is not None
+
+    # The patient's next booked appointment after this visit, from the appointment book
+    # (the visit's own "next appointment" field when nothing is booked).
+    next_appointment: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +237,10 @@ def visit_data(session: Session, visit: Visit, bodymap: BodyMap) -> VisitData:
         signature_problem=signatures.signature_problem(session, visit.id),
         handouts=tuple(i.text for i in handout_issues(session, visit.id)),
         needle_resolution=resolution,
+        pain_areas=tuple(a.shape for a in pain_drawings.drawing(session, visit.id)),
+        pain=pain_drawings.stored_measures(session, [visit.id]).get(visit.id),
+        next_appointment=next_booked(session, visit.patient_id, visit.started_at)
+        or visit.next_appointment,
     )
 
 

@@ -183,6 +183,8 @@ class SafetyContext:
         bloodletting: Bloodletting (pricking to bleed) is done or planned.
         position: Treatment position: "prone", "side-lying", "seated", "supine" or "".
         today: The visit date (for the stage of pregnancy).
+        consented: Treatments the patient's recorded, not withdrawn consents cover
+            (``charting.services.consent.TREATMENTS`` keys); None when not looked up.
     """
 
     patient: PatientSafety
@@ -192,6 +194,7 @@ class SafetyContext:
     bloodletting: bool = False
     position: str = ""
     today: date = field(default_factory=date.today)
+    consented: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         """Refuse an unknown treatment position."""
@@ -778,6 +781,45 @@ def _check_metal_allergy(facts: Facts) -> Iterator[Finding]:
         )
 
 
+# --- consent ---------------------------------------------------------------------------------
+
+#: The consent each technique needs, in the order the warning names them.
+CONSENT_LABELS = {
+    "acupuncture": "acupuncture",
+    "electroacupuncture": "electroacupuncture",
+    "cupping": "cupping",
+    "bloodletting": "bloodletting",
+    "pregnancy": "treatment in pregnancy",
+}
+
+
+def _check_consent(facts: Facts) -> Iterator[Finding]:
+    consented = facts.context.consented
+    if consented is None:
+        return
+    needed: list[str] = []
+    if any(is_needled(m) for m in facts.marks):
+        needed.append("acupuncture")
+    if facts.electro:
+        needed.append("electroacupuncture")
+    if _has_cupping(facts):
+        needed.append("cupping")
+    if facts.context.bloodletting or any(k == "wet" for k in facts.cupping_types.values()):
+        needed.append("bloodletting")
+    if needed and facts.patient.pregnant:
+        needed.append("pregnancy")
+    missing = [n for n in needed if n not in consented]
+    if missing:
+        # Informed consent to each technique is part of the record of the plan (STRICTA,
+        # SOAP "P": consent); a withdrawn consent no longer covers it.
+        words = ", ".join(CONSENT_LABELS[m] for m in missing)
+        yield Finding(
+            ",".join(missing),
+            f"No recorded consent covers {words}. Record the patient's consent (Day › "
+            "Consent) before treating, or acknowledge this warning saying why it was not taken.",
+        )
+
+
 # --- the rules -------------------------------------------------------------------------------
 
 RULES: tuple[Rule, ...] = (
@@ -877,6 +919,15 @@ RULES: tuple[Rule, ...] = (
         "warning",
         "WHO99-FAINT",
         _check_fainting_seated,
+    ),
+    Rule(
+        "consent",
+        "Consent not recorded",
+        "A technique charted (needling, EA, cupping, bloodletting, pregnancy) that no recorded, "
+        "not withdrawn consent of the patient covers.",
+        "warning",
+        "STRICTA",
+        _check_consent,
     ),
     Rule(
         "preg-region",

@@ -68,6 +68,8 @@ class ClinicSettings:
     clinic_phone: str = ""
     clinic_email: str = ""
     clinic_website: str = ""
+    # The clinic's US tax ID (EIN) for superbills; empty where not used.
+    clinic_tax_id: str = ""
     logo_path: str = ""
     handout_expect: str = DEFAULT_EXPECT
     handout_do: str = DEFAULT_DO
@@ -107,6 +109,7 @@ def validate_settings(settings: ClinicSettings) -> dict[str, str]:
         "clinic_email": check_email(settings.clinic_email),
         "clinic_website": check_text(settings.clinic_website, "Website", 200),
         "logo_path": check_text(settings.logo_path, "Logo", 500),
+        "clinic_tax_id": check_text(settings.clinic_tax_id, "Tax ID", 20),
     }
     for f in fields(ClinicSettings):
         if f.name.startswith("handout_"):

@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from charting.models import (
     EAPair,
     Mark,
     NeedleCountResolution,
+    PainArea,
     Patient,
     SafetyAcknowledgement,
     Visit,
@@ -41,8 +42,8 @@ from charting.models import (
 from charting.services.marks import EA_PAIR_COLUMNS, MARK_FIELDS
 from charting.services.visit_fields import FIELD_BLANKS, FIELDS
 
-#: The layout new signatures use (see :func:`content_of`).
-SIGNATURE_FORMAT = 2
+#: The layout new signatures use (see :func:`content_of`): 3 adds the pain drawing.
+SIGNATURE_FORMAT = 3
 # Format 1 covered these record fields (the handout flag was part of the record then) and
 # these EA columns (one frequency only).
 _V1_RECORD_FIELDS = (*FIELDS, "handout_given")
@@ -56,6 +57,17 @@ _V1_EA_COLUMNS = (
     "device",
 )
 _EVENT_COLUMNS = ("kind", "severity", "action", "note", "patient_told")
+_PAIN_COLUMNS = (
+    "view",
+    "kind",
+    "points",
+    "width",
+    "region",
+    "side",
+    "quality",
+    "intensity",
+    "drawn_by",
+)
 _VISIT_KEYS = ("id", "patient_id", "number", "practitioner_id", "started_at")
 #: How the audit log's sign entry names the hash signed.
 SIGNED_HASH_PREFIX = "content SHA-256 "
@@ -80,6 +92,7 @@ class VisitRows:
     events: list[dict[str, Any]]
     acknowledgements: list[tuple[str, str, str]]
     needle_resolution: dict[str, Any] | None
+    pain: list[dict[str, Any]] = field(default_factory=list)
 
 
 def content_of(rows: VisitRows, fmt: int = SIGNATURE_FORMAT) -> dict[str, Any]:
@@ -107,8 +120,8 @@ def content_of(rows: VisitRows, fmt: int = SIGNATURE_FORMAT) -> dict[str, Any]:
             "acknowledgements": sorted(list(a) for a in rows.acknowledgements),
         }
     position = {m["id"]: i for i, m in enumerate(rows.marks)}
-    return {
-        "format": 2,
+    content = {
+        "format": fmt,
         "visit": head,
         "record": {k: jsonable(v.get(k, FIELD_BLANKS[k])) for k in FIELDS},
         "marks": [{c: m.get(c) for c in MARK_FIELDS} for m in rows.marks],
@@ -124,6 +137,9 @@ def content_of(rows: VisitRows, fmt: int = SIGNATURE_FORMAT) -> dict[str, Any]:
         "acknowledgements": sorted(list(a) for a in rows.acknowledgements),
         "needle_resolution": rows.needle_resolution,
     }
+    if fmt >= 3:
+        content["pain"] = [{c: p.get(c) for c in _PAIN_COLUMNS} for p in rows.pain]
+    return content
 
 
 def hash_content(content: dict[str, Any]) -> str:
@@ -170,6 +186,11 @@ def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows
     )
     for ack in ack_rows:
         found[ack.visit_id].acknowledgements.append((ack.warning_key, ack.severity, ack.reason))
+    pain = _table(PainArea)
+    for row in session.execute(
+        select(pain).where(pain.c.visit_id.in_(ids)).order_by(pain.c.id)
+    ).mappings():
+        found[row["visit_id"]].pain.append(dict(row))
     resolutions = _table(NeedleCountResolution)
     for row in session.execute(
         select(resolutions).where(resolutions.c.visit_id.in_(ids))
@@ -221,6 +242,21 @@ def _problem(rows: VisitRows, logged: str | None) -> str | None:
             "it was signed"
         )
     return None
+
+
+def problems(session: Session, visit_ids: Sequence[int]) -> dict[int, str | None]:
+    """What is wrong with each signed visit's signature among ``visit_ids`` (None when it is
+    intact), a few hundred visits per statement; drafts never signed are left out."""
+    found: dict[int, str | None] = {}
+    ids = list(visit_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = load_rows(session, chunk)
+        logged = logged_hashes(session, chunk)
+        for visit_id, visit_rows in rows.items():
+            if visit_rows.visit["status"] == VisitStatus.SIGNED.value or visit_id in logged:
+                found[visit_id] = _problem(visit_rows, logged.get(visit_id))
+    return found
 
 
 def signature_problem(session: Session, visit_id: int) -> str | None:

@@ -29,6 +29,12 @@ def check_name(value: str, label: str, *, required: bool = True, max_len: int = 
     return None
 
 
+def without_control(value: str) -> str:
+    """``value`` with control characters and lone surrogates replaced by spaces (for text
+    that is only looked up, never stored, such as a search)."""
+    return _CONTROL.sub(" ", value)
+
+
 def check_text(value: str, label: str, max_len: int) -> str | None:
     """Return a message if free text is too long or holds control characters."""
     if len(value) > max_len:
@@ -79,4 +85,35 @@ def check_email(value: str) -> str | None:
         return None
     if len(value) > 254 or not _EMAIL.match(value):
         return "E-mail does not look like an address (name@example.org)."
+    return None
+
+
+def npi_valid(npi: str) -> bool:
+    """Whether ``npi`` is a well-formed National Provider Identifier.
+
+    Ten digits whose last is a Luhn check digit computed over the nine before it with the
+    prefix 80840 (CMS, "Requirements for the NPI check digit", ISO 7812).
+    """
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    digits = [int(d) for d in "80840" + npi]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def check_npi(npi: str) -> str | None:
+    """A message when a (non-empty) NPI is malformed."""
+    npi = npi.strip()
+    if not npi:
+        return None
+    if len(npi) != 10 or not npi.isdigit():
+        return "An NPI has 10 digits."
+    if not npi_valid(npi):
+        return "This NPI's check digit is wrong; check for a typing error."
     return None

@@ -35,6 +35,7 @@ from charting.models import (
 from charting.services import clinical_lists as lists
 from charting.services import signatures
 from charting.services.access import Permission, PermissionDeniedError, actor_of, deny, require
+from charting.services.appointments import visit_signed
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ServiceError, ValidationError
 from charting.services.guard import BOOKING_COLUMNS, check_editable
@@ -110,6 +111,7 @@ def record(session: Session, visit_id: int) -> dict[str, Any]:
 
 def remembered_values(session: Session, visit_id: int) -> dict[str, Any]:
     """Needle product fields from the patient's previous visit, for a new visit to reuse."""
+    require(session, Permission.VIEW_CLINICAL)
     visit = session.get(Visit, visit_id)
     if visit is None:
         return {}
@@ -192,6 +194,7 @@ def previous_ea_settings(session: Session, visit_id: int) -> EASettings | None:
 
 def needles_in(session: Session, visit_id: int) -> int:
     """Needles inserted, from the marks (each side's mark is one needle; cups excluded)."""
+    require(session, Permission.VIEW_CLINICAL)
     kinds = session.scalars(select(Mark.kind).where(Mark.visit_id == visit_id))
     return sum(1 for kind in kinds if kind != MarkKind.CUPPING.value)
 
@@ -748,6 +751,7 @@ def sign_visit(
     visit.status = VisitStatus.SIGNED.value
     visit.signed_at = utcnow()
     visit.signed_by_id = practitioner_id
+    visit_signed(session, visit_id)
     return Changes(visits=frozenset({visit_id}))
 
 

@@ -12,6 +12,7 @@ from charting.bodymap import BodyMap
 from charting.models import EAPair, MarkKind, Visit
 from charting.services import visit_record
 from charting.services.access import Permission, require
+from charting.services.consent import consented_at
 from charting.services.errors import NotFoundError
 from charting.services.marks import MarkRow, list_marks
 from charting.services.safety import (
@@ -117,6 +118,7 @@ def context_for(
         ea_pairs=pairs,
         cupping=cupping,
         today=visit.started_at.date(),
+        consented=consented_at(session, visit.patient_id, visit.signed_at),
     )
 
 

@@ -57,6 +57,7 @@ def start_visit(
         NotFoundError: the patient or practitioner does not exist.
         ValidationError: the chief complaint is unusable.
     """
+    require(session, Permission.CHART, patient_id=patient_id)
     get_patient(session, patient_id)
     if session.get(Practitioner, practitioner_id) is None:
         raise NotFoundError("Choose a practitioner for the visit.")
@@ -87,8 +88,9 @@ def start_visit(
 
 
 def list_visits(session: Session, patient_id: int) -> list[VisitRow]:
-    """A patient's visits, newest first."""
-    require(session, Permission.VIEW_PATIENTS)
+    """A patient's visits, newest first (without complaint and pain scores for an account
+    that may not read clinical notes: front desk sees dates, practitioners and status)."""
+    clinical = require(session, Permission.VIEW_PATIENTS).can(Permission.VIEW_CLINICAL)
     # Only the listed columns: whole visits would decode every visit's notes and forms.
     rows = session.execute(
         select(
@@ -105,6 +107,8 @@ def list_visits(session: Session, patient_id: int) -> list[VisitRow]:
         .where(Visit.patient_id == patient_id)
         .order_by(Visit.number.desc())
     ).all()
+    if not clinical:
+        return [VisitRow(*row[:5], chief_complaint="") for row in rows]
     return [VisitRow(*row) for row in rows]
 
 

@@ -20,12 +20,16 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
 from charting.bodymap import load_bodymap
-from charting.services import outcomes
+from charting.bodymap.regions import EXTENT_LABELS
+from charting.services import outcomes, pain_drawings
+from charting.services.pain_measures import AreaShape, PainMeasures
 from charting.services.report_data import course_report
 from charting.ui.documents import Build, DocumentAudit, open_document, save_document
 from charting.ui.ops import OpRunner
+from charting.ui.pain.canvas import PainCanvas
 
 BEFORE_COLOUR = "#c0392b"
 AFTER_COLOUR = "#1e8449"
@@ -154,13 +158,38 @@ class CourseDialog(QDialog):
         plan_layout.addWidget(save_plan, 1, 2)
         usage_box = QGroupBox("Points used (number of visits)")
         QVBoxLayout(usage_box).addWidget(self.usage)
+        # Pain drawings over the course: extent and how far down each leg, per visit, and
+        # the first and latest drawings side by side.
+        self.pain_trend = QLabel("No pain drawings yet.")
+        self.pain_trend.setObjectName("painTrendText")
+        self.pain_trend.setWordWrap(True)
+        bodymap = load_bodymap()
+        self.first_drawing = PainCanvas(bodymap, "posterior")
+        self.latest_drawing = PainCanvas(bodymap, "posterior")
+        for canvas in (self.first_drawing, self.latest_drawing):
+            canvas.read_only = True
+            canvas.setMinimumSize(120, 200)
+        self.first_caption = QLabel("First")
+        self.latest_caption = QLabel("Latest")
+        drawings = QGridLayout()
+        drawings.addWidget(self.first_caption, 0, 0)
+        drawings.addWidget(self.latest_caption, 0, 1)
+        drawings.addWidget(self.first_drawing, 1, 0)
+        drawings.addWidget(self.latest_drawing, 1, 1)
+        pain_box = QGroupBox("Pain drawings")
+        pain_layout = QVBoxLayout(pain_box)
+        pain_layout.addWidget(self.pain_trend)
+        pain_layout.addLayout(drawings, 1)
+        right = QVBoxLayout()
+        right.addWidget(usage_box, 1)
+        right.addWidget(pain_box, 2)
         left = QVBoxLayout()
         left.addWidget(trend, 2)
         left.addWidget(scores)
         left.addWidget(plan_box)
         columns = QHBoxLayout()
         columns.addLayout(left, 3)
-        columns.addWidget(usage_box, 1)
+        columns.addLayout(right, 2)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         save_pdf = buttons.addButton(
@@ -180,6 +209,47 @@ class CourseDialog(QDialog):
         self.resize(1000, 680)
         self.reload()
 
+    def _show_pain(self) -> None:
+        pid = self.patient_id
+
+        def load(session: object) -> list[tuple[int, object, list[AreaShape]]]:
+            from sqlalchemy import select
+
+            from charting.models import Visit
+
+            assert isinstance(session, Session)
+            rows = session.execute(
+                select(Visit.id, Visit.number).where(Visit.patient_id == pid).order_by(Visit.number)
+            ).all()
+            kept = pain_drawings.stored_measures(session, [vid for vid, _n in rows])
+            return [
+                (number, kept[vid], [a.shape for a in pain_drawings.drawing(session, vid)])
+                for vid, number in rows
+                if vid in kept and kept[vid].shaded_area > 0
+            ]
+
+        drawn = self.ops.read(load)
+        if not drawn:
+            self.pain_trend.setText("No pain drawings yet.")
+            for canvas in (self.first_drawing, self.latest_drawing):
+                canvas.set_areas([])
+            return
+        lines = []
+        for number, m, _areas in drawn:
+            assert isinstance(m, PainMeasures)
+            legs = ", ".join(
+                f"{side} {EXTENT_LABELS[m.furthest.get(side, 'none')].lower()}"
+                for side in ("L", "R")
+            )
+            change = f" \u2014 {m.since_previous}" if m.since_previous else ""
+            lines.append(f"Visit {number}: {m.extent_percent:.1f}% ({legs}){change}")
+        self.pain_trend.setText("\n".join(lines))
+        first, latest = drawn[0], drawn[-1]
+        self.first_caption.setText(f"First drawing (visit {first[0]})")
+        self.latest_caption.setText(f"Latest drawing (visit {latest[0]})")
+        self.first_drawing.set_areas(first[2])
+        self.latest_drawing.set_areas(latest[2])
+
     def reload(self) -> None:
         """Read the course again and redraw everything."""
         pid = self.patient_id
@@ -187,6 +257,7 @@ class CourseDialog(QDialog):
         usage = self.ops.read(lambda s: outcomes.point_usage(s, pid))
         plan = self.ops.read(lambda s: outcomes.plan(s, pid))
         self.chart.set_points(points)
+        self._show_pain()
         self.outcome_table.setText(_outcome_html(outcomes.changes_from_baseline(points)))
         self.plan_text.setText(plan.text)
         self.plan_sessions.setValue(plan.sessions or 0)

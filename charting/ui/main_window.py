@@ -41,6 +41,7 @@ from charting.services.demo import DEMO_CLINIC_NAME, DEMO_PASSWORD, DEMO_USERNAM
 from charting.services.errors import NotFoundError, ServiceError
 from charting.services.settings import SecuritySettings, load_security
 from charting.ui.app import damaged_file_text
+from charting.ui.clinic_day import ClinicDay
 from charting.ui.demo_launch import launch_demo
 from charting.ui.lock import IdleWatcher, LockPage
 from charting.ui.login_dialog import ChangePasswordDialog, LoginDialog
@@ -173,6 +174,7 @@ class MainWindow(QMainWindow):
 
         self._make_actions()
         self._connect()
+        self.clinic_day = ClinicDay(self)  # today's list, the book, drafts, consent, billing
         where = database.sqlite_path or database.url.render_as_string(hide_password=True)
         self.statusBar().showMessage(f"Database: {where}")
         if database.actor is None:
@@ -205,6 +207,7 @@ class MainWindow(QMainWindow):
             "Open a fictional demo clinic in its own window and file; your records are untouched"
         )
         self.export_action = action("&Export patient records\u2026", "Ctrl+Shift+E", "exportAction")
+        self.import_action = action("&Import patients\u2026", None, "importAction")
         self.clinic_action = action("&Clinic and handout settings\u2026", None, "clinicAction")
         self.find_action = action("&Find patient", "Ctrl+F", "findAction")
         self.lock_action = action("&Lock screen", "Ctrl+L", "lockAction")
@@ -223,13 +226,14 @@ class MainWindow(QMainWindow):
             self.new_visit_action: Permission.CHART,
             self.delete_patient_action: Permission.DELETE_PATIENTS,
             self.export_action: Permission.EXPORT,
+            self.import_action: Permission.IMPORT,
             self.clinic_action: Permission.CLINIC_SETTINGS,
             self.accounts_action: Permission.MANAGE_ACCOUNTS,
             self.audit_action: Permission.VIEW_AUDIT,
             self.backup_action: Permission.BACKUP,
             self.find_action: Permission.VIEW_PATIENTS,
         }
-        self._patient_actions = (
+        self._patient_actions: tuple[QAction, ...] = (
             self.edit_patient_action,
             self.new_visit_action,
             self.delete_patient_action,
@@ -239,6 +243,7 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.new_patient_action)
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.import_action)
         file_menu.addAction(self.demo_action)
         file_menu.addSeparator()
         file_menu.addAction(self.lock_action)
@@ -285,6 +290,7 @@ class MainWindow(QMainWindow):
         self.practitioner_action.triggered.connect(self.edit_practitioner)
         self.demo_action.triggered.connect(self.load_demo)
         self.export_action.triggered.connect(self.export_records)
+        self.import_action.triggered.connect(self.import_patients)
         self.clinic_action.triggered.connect(self.edit_clinic_settings)
         self.find_action.triggered.connect(self._on_find_action_triggered)
         self.lock_action.triggered.connect(self._on_lock_action_triggered)
@@ -358,6 +364,7 @@ class MainWindow(QMainWindow):
             can_add_patients=self.can(Permission.EDIT_PATIENTS), can_load_demo=not self.demo
         )
         self.demo_action.setVisible(not self.demo)
+        self.clinic_day.apply_actor()
         self._update_actions()
         if actor is not None and not self.is_locked:
             self._update_pages()
@@ -387,7 +394,7 @@ class MainWindow(QMainWindow):
             self.welcome.set_practitioner(self._own_practitioner_name(), self._practitioner_step())
             self.pages.setCurrentWidget(self.welcome)
         else:
-            self.pages.setCurrentWidget(self.no_selection)
+            self.pages.setCurrentWidget(self.clinic_day.start_page or self.no_selection)
         text = self.patient_model.search_text
         self.result_count.setText(
             f"{count:,} patient{'s' if count != 1 else ''}"
@@ -440,7 +447,7 @@ class MainWindow(QMainWindow):
             self._viewed_patient = pid
         with self.database.read() as session:
             try:
-                patient = patient_service.get_patient(session, pid)
+                patient = patient_service.patient_view(session, pid)
             except NotFoundError:
                 self._patient_id = None
                 return
@@ -509,7 +516,9 @@ class MainWindow(QMainWindow):
     @Slot()
     def new_patient(self) -> None:
         """Ask for a new patient and show their chart."""
-        data = PatientDialog.ask(self)
+        actor = self.database.actor
+        clinical = isinstance(actor, Actor) and actor.can(Permission.VIEW_CLINICAL)
+        data = PatientDialog.ask(self, clinical=clinical)
         if data is None:
             return
         result = self.ops.run(self, patient_service.create_patient, data)
@@ -529,10 +538,9 @@ class MainWindow(QMainWindow):
             return
         pid = self._patient_id
         with self.database.read() as session:
-            initial = patient_service.PatientInput.from_patient(
-                patient_service.get_patient(session, pid)
-            )
-        data = PatientDialog.ask(self, initial)
+            view = patient_service.patient_view(session, pid)
+        initial = patient_service.PatientInput.from_patient(view)
+        data = PatientDialog.ask(self, initial, clinical=view.clinical)
         if data is not None and self.ops.run(self, patient_service.update_patient, pid, data):
             self.statusBar().showMessage("Patient updated.", 5000)
 
@@ -680,6 +688,19 @@ class MainWindow(QMainWindow):
         dialog.wait_until_idle()
 
     @Slot()
+    def import_patients(self) -> None:
+        """Import a patient list (CSV or FHIR) or a Charting export (clinic admins)."""
+        from charting.ui.import_dialog import ImportDialog
+
+        dialog = ImportDialog(self.ops, self)
+        dialog.imported.connect(self._on_import_dialog_imported)
+        dialog.exec()
+
+    @Slot(str)
+    def _on_import_dialog_imported(self, summary: str) -> None:
+        self.statusBar().showMessage(summary, 10_000)
+
+    @Slot()
     def edit_clinic_settings(self) -> None:
         """Edit the letterhead and the standard aftercare wording."""
         from charting.services.settings import load_settings, save_settings
@@ -717,7 +738,7 @@ class MainWindow(QMainWindow):
         if found:
             p = found[0]
             initial = practitioner_service.PractitionerInput(
-                p.name, p.credentials, p.licence_number, p.style
+                p.name, p.credentials, p.licence_number, p.style, p.npi
             )
         data = PractitionerDialog.ask(self, initial)
         if data is not None:

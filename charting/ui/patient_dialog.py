@@ -105,7 +105,9 @@ class PatientDialog(QDialog):
         left = QGroupBox("Patient")
         left.setLayout(identity)
         right = QGroupBox("Health (used by the safety checks)")
+        right.setObjectName("healthBox")
         right.setLayout(health)
+        self.health_box = right
         columns = QHBoxLayout()
         columns.addWidget(left, 1)
         columns.addWidget(right, 1)
@@ -137,12 +139,22 @@ class PatientDialog(QDialog):
 
     @classmethod
     def ask(
-        cls, parent: QWidget | None, initial: PatientInput | None = None
+        cls, parent: QWidget | None, initial: PatientInput | None = None, clinical: bool = True
     ) -> PatientInput | None:
-        """Show the form; return the valid input, or None if the user cancelled."""
+        """Show the form; return the valid input, or None if the user cancelled.
+
+        ``clinical=False`` (front desk) leaves the health part out: the service keeps the
+        stored health details as they are.
+        """
         dialog = cls(initial, parent)
+        dialog.show_health(clinical)
         dialog.exec()
         return dialog.result_input()
+
+    def show_health(self, shown: bool) -> None:
+        """Show or leave out the health part of the form."""
+        self.health_box.setVisible(shown)
+        self.adjustSize()
 
     def result_input(self) -> PatientInput | None:
         """The validated input after Save, else None."""

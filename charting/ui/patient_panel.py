@@ -26,10 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from charting.models import Patient
-from charting.services.patients import DEVICE_LABELS, SEX_LABELS, health_flags
+from charting.services.patients import DEVICE_LABELS, SEX_LABELS, PatientView, health_flags
 from charting.services.visits import VisitRow
 from charting.ui.table_models import DISPLAY_ROLE, RowsModel
+
+# Detail rows that are part of the health record (hidden from front desk).
+CLINICAL_DETAILS = ("device", "medications", "medical_history")
 
 VisitIdRole = Qt.ItemDataRole.UserRole + 1
 VISITS_MEASURED = 40
@@ -195,8 +197,12 @@ class PatientPanel(QWidget):
             "" if can_view_clinical else "Visit notes are for practitioners and clinic admins."
         )
 
-    def show_patient(self, patient: Patient, visits: list[VisitRow], today: date) -> None:
-        """Fill the panel from a loaded patient and their visits."""
+    def show_patient(self, patient: PatientView, visits: list[VisitRow], today: date) -> None:
+        """Fill the panel from what the account may see of a patient, and their visits.
+
+        An account that may not read clinical notes (front desk) gets no health part: the
+        flags and the device, medication and history rows are hidden, not shown empty.
+        """
         self.title.setText(patient.full_name)
         born = patient.date_of_birth.isoformat() if patient.date_of_birth else "unknown"
         age = _age(patient.date_of_birth, today)
@@ -205,6 +211,9 @@ class PatientPanel(QWidget):
             f"Chart {patient.chart_number}  \u00b7  born {born} ({age})  \u00b7  {sex}"
         )
         self._set_flags(health_flags(patient))
+        self.flags.setVisible(patient.clinical)
+        for key in CLINICAL_DETAILS:
+            self.details.setRowVisible(self._detail_labels[key], patient.clinical)
         emergency = " ".join(filter(None, (patient.emergency_contact, patient.emergency_phone)))
         values = {
             "phone": patient.phone,

@@ -22,6 +22,7 @@ class PractitionerDialog(QDialog):
         self.name = line("e.g. Ana Ruiz", 200)
         self.credentials = line("e.g. L.Ac., Dipl. Ac. (NCCAOM)", 100)
         self.licence_number = line("State or national licence number", 60)
+        self.npi = line("US National Provider Identifier, 10 digits (optional)", 10)
         self.style_box = QComboBox()
         self.style_box.setEditable(True)
         self.style_box.addItems(STYLES)
@@ -30,6 +31,7 @@ class PractitionerDialog(QDialog):
         self.form.add("name", "&Name *", self.name)
         self.form.add("credentials", "&Credentials", self.credentials)
         self.form.add("licence_number", "&Licence number", self.licence_number)
+        self.form.add("npi", "N&PI", self.npi)
         self.form.add("style", "Acupuncture &style", self.style_box)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -43,6 +45,7 @@ class PractitionerDialog(QDialog):
             self.name.setText(initial.name)
             self.credentials.setText(initial.credentials)
             self.licence_number.setText(initial.licence_number)
+            self.npi.setText(initial.npi)
             self.style_box.setCurrentText(initial.style)
         self.setMinimumWidth(460)
 
@@ -62,6 +65,7 @@ class PractitionerDialog(QDialog):
             self.credentials.text(),
             self.licence_number.text(),
             self.style_box.currentText(),
+            self.npi.text(),
         )
 
     @Slot()

@@ -49,6 +49,7 @@ class ClinicSettingsDialog(QDialog):
             ("clinic_phone", "&Phone"),
             ("clinic_email", "&E-mail"),
             ("clinic_website", "&Website"),
+            ("clinic_tax_id", "&Tax ID (EIN)"),
         ):
             edit = line("", 200)
             edit.setText(getattr(current, name))

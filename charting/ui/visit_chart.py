@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -62,6 +63,7 @@ from charting.ui.mark_commands import (
     RepeatVisitCommand,
 )
 from charting.ui.ops import OpRunner
+from charting.ui.pain.panel import PainPanel
 from charting.ui.visit_extras import AdverseEventPanel, EAPanel
 from charting.ui.visit_form import VisitForm
 from charting.ui.visit_parts.map_panel import MODES, MapPanel
@@ -174,6 +176,17 @@ class VisitChartPage(QWidget):
         back.clicked.connect(self._on_back_clicked)
         self.map_panel = MapPanel(bodymap)
         self.map = self.map_panel.map
+        # The map for points, or the pain drawing of the same visit (F6).
+        self.pain = PainPanel(ops, bodymap, self.undo_stack)
+        self.centre_stack = QStackedWidget()
+        self.centre_stack.setObjectName("visitCentre")
+        self.centre_stack.addWidget(self.map_panel)
+        self.centre_stack.addWidget(self.pain)
+        self.pain_button = QToolButton()
+        self.pain_button.setObjectName("painDrawingButton")
+        self.pain_button.setText("Pain drawing")
+        self.pain_button.setCheckable(True)
+        self.pain_button.setToolTip("Draw where it hurts (F6); back to the points with F6 again")
         self.point_entry = PointEntry(bodymap, lambda: self.map.view_id, self.set_view)
         self.show_previous = QCheckBox("Show last visit")
         self.show_previous.setObjectName("showPrevious")
@@ -252,7 +265,7 @@ class VisitChartPage(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("visitSplitter")
         self.splitter.addWidget(self.form)
-        self.splitter.addWidget(self.map_panel)
+        self.splitter.addWidget(self.centre_stack)
         self.splitter.addWidget(self.side)
         self.splitter.setChildrenCollapsible(False)
         # Extra room on a large screen goes to the map; the columns beside it keep theirs.
@@ -278,6 +291,7 @@ class VisitChartPage(QWidget):
         entry_row.addWidget(self.show_previous)
         entry_row.addWidget(self.repeat_button)
         entry_row.addWidget(self.protocol_button)
+        entry_row.addWidget(self.pain_button)
         entry_row.addWidget(self.undo_button)
         entry_row.addWidget(self.redo_button)
         layout = QVBoxLayout(self)
@@ -301,6 +315,7 @@ class VisitChartPage(QWidget):
             region_key = self.map_panel.region_keys.get(preset.id)
             if region_key:
                 self._shortcut(region_key, lambda _=False, p=preset.id: self.map_panel.zoom_to(p))
+        self._shortcut("F6", lambda _=False: self.pain_button.toggle())
         self.addActions(self.form.phase_actions)
 
     def _shortcut(self, key: str, slot: Any) -> QAction:
@@ -331,6 +346,8 @@ class VisitChartPage(QWidget):
         self.show_previous.toggled.connect(self.map.set_ghosts_visible)
         self.repeat_button.clicked.connect(self.repeat_last_visit)
         self.protocol_menu.aboutToShow.connect(self._on_protocol_menu_about_to_show)
+        self.pain_button.toggled.connect(self._on_pain_button_toggled)
+        self.pain.patient_mode_requested.connect(self._on_pain_patient_mode_requested)
         self.ops.changes_applied.connect(self._on_ops_changes_applied)
         self.ops.operation_failed.connect(self._on_ops_operation_failed)
 
@@ -419,6 +436,7 @@ class VisitChartPage(QWidget):
         self.map.set_ghosts_visible(self.show_previous.isChecked())
         self._apply_access(access)
         self._show_amendments()
+        self.pain.show_visit(visit_id, access.editable)
 
     def _apply_access(self, access: VisitAccess) -> None:
         """Make the page editable or read-only as the visit allows, and say why in the banner.
@@ -719,6 +737,24 @@ class VisitChartPage(QWidget):
             ]
             or ["No amendments."]
         )
+
+    @Slot(bool)
+    def _on_pain_button_toggled(self, drawing: bool) -> None:
+        self.centre_stack.setCurrentWidget(self.pain if drawing else self.map_panel)
+        if drawing:
+            self.pain.refresh()
+
+    @Slot()
+    def _on_pain_patient_mode_requested(self) -> None:
+        vid = self.visit_id
+        if vid is None or not self._editable:
+            return
+        from charting.ui.pain.patient_mode import PatientModeWindow
+
+        window = PatientModeWindow(self.ops, self.bodymap, self.undo_stack, vid, self)
+        window.show_on_patient_screen()
+        window.exec()
+        self.pain.refresh()
 
     @Slot(str, str)
     def _on_form_save_state_changed(self, state: str, text: str) -> None:

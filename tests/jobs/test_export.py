@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from charting.jobs.export import ExportCancelled, Progress, run_export
+from charting.jobs.export import CSV_FILES, ExportCancelled, Progress, run_export
 from charting.models.db import Database
 from charting.services.demo import create_demo_clinic
 from charting.services.errors import ValidationError
@@ -51,7 +51,9 @@ def test_export_writes_every_format_and_a_readme(
         "csv/data_dictionary.csv",
         "fhir/000001.fhir.json",
     } <= names
-    assert seen[-1].done == seen[-1].total == 3 + 1 + 3
+    # One step per PDF, per CSV file (the tables and the data dictionary), per FHIR bundle.
+    assert seen[-1].done == seen[-1].total == 3 + len(CSV_FILES) + 3
+    assert "CSV tables (patients.csv)" in {p.stage for p in seen}
     text = PdfReader(result.folder / "000001.pdf").pages[0].extract_text()
     assert "Course report" in text
     readme = (result.folder / "README.txt").read_text()
@@ -200,6 +202,23 @@ def test_command_line_export_unwritable_folder(
     assert "Cannot create" in result.stderr
 
 
+# -- trust at rest: modes, leftovers, orphaned workers -------------------------------------------
+def test_every_exported_file_is_owner_only(
+    database: Database, clinic: list[int], out: Path
+) -> None:
+    """PDFs, CSV and FHIR files are 0600 and every folder 0700, whatever the umask."""
+    old = os.umask(0o022)
+    try:
+        result = run_export(database, clinic, out, ["pdf", "csv", "fhir"], workers=2)
+    finally:
+        os.umask(old)
+    paths = [result.folder, *result.folder.rglob("*")]
+    assert any(p.suffix == ".pdf" for p in paths) and any(p.is_dir() for p in paths[1:])
+    loose = {str(p.relative_to(out)): oct(p.stat().st_mode & 0o777) for p in paths
+             if p.stat().st_mode & 0o077}  # fmt: skip
+    assert loose == {}
+
+
 _KILLED_EXPORT = """
 import sys
 from pathlib import Path
@@ -284,3 +303,26 @@ def test_a_killed_export_leaves_no_workers_and_its_leftovers_go_at_the_next_star
     with database.read() as session:
         (entry,) = audit.search(session, action="export.cleanup")
     assert str(left[0]) in entry.detail
+
+
+def test_manifest_lists_every_file_with_its_hash(
+    database: Database, clinic: list[int], out: Path
+) -> None:
+    """manifest.json names every exported file with its size and SHA-256, and has the place
+    for the audit log's anchor."""
+    import hashlib
+    import json
+
+    result = run_export(database, clinic[:2], out, ["csv", "fhir"])
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    listed = {f["path"]: f for f in manifest["files"]}
+    on_disk = {p.relative_to(result.folder).as_posix() for p in result.files}
+    assert set(listed) == on_disk - {"manifest.json"}
+    patients = listed["csv/patients.csv"]
+    data = (result.folder / "csv" / "patients.csv").read_bytes()
+    assert patients["sha256"] == hashlib.sha256(data).hexdigest()
+    assert patients["bytes"] == len(data)
+    assert manifest["patients"] == 2
+    # The audit log's head at export, the same as the anchor file `audit verify` reads.
+    anchor = json.loads((result.folder / "audit-anchor.json").read_text())
+    assert manifest["audit_anchor"] == anchor and anchor["seq"] >= 1

@@ -8,7 +8,11 @@ stored and read back exactly, and the stored family name finds the patient.
 
 from __future__ import annotations
 
+import os
+import signal
 import string
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, date
 from pathlib import Path
@@ -20,8 +24,10 @@ from hypothesis import strategies as st
 
 from charting import cli
 from charting.bodymap import load_bodymap
+from charting.config import sqlite_url
 from charting.models import ImplantedDevice, MarkKind, Role, Sex, Visit
 from charting.models.db import Database
+from charting.models.migrate import open_database
 from charting.services import demo as demo_service
 from charting.services.accounts import AccountInput, check_password, validate_account
 from charting.services.errors import ValidationError
@@ -52,7 +58,7 @@ from charting.services.settings import (
 from charting.services.validation import check_name
 from charting.services.visit_record import FIELDS, record, update_fields, validate_field
 from charting.services.visits import start_visit
-from tests.factories import patient_input
+from tests.factories import TEST_PASSWORD, add_account, patient_input, sign_in_test_user
 
 BM = load_bodymap()
 FIXTURES = [HealthCheck.function_scoped_fixture]
@@ -360,11 +366,40 @@ GOOD_VALUES = {
     "--since": ["2020-01-01", "2026-12-31"],
     "--until": ["2030-01-01", "1999-12-31"],
     "--format": ["pdf", "csv", "fhir", "csv,fhir", "CSV, pdf"],
+    "--anchor": ["notes.sqlite3", "nope.json", "pipe.sqlite3"],
 }
 SUBCOMMAND_OPTIONS = {
     "demo": ["--patients", "--visits-per-patient", "--seed", "--db"],
     "export": ["--out", "--patient", "--since", "--until", "--format", "--db"],
+    "backup": ["--out", "--db"],
+    "audit": ["--db", "--anchor"],
 }
+# Characters that break URLs and paths, and text no file system or database takes.
+URL_ODD = ":/@?#%[]^ \\,;'\"\x01\t\ud800\udcff\u00e9\u4e2d-_."
+url_piece = st.text(alphabet=string.ascii_lowercase + string.digits + URL_ODD, max_size=12)
+database_urls = st.one_of(
+    st.builds(
+        lambda user, host, port, name, query: (
+            f"postgresql+psycopg://{user}@{host}{port}/{name}{query}"
+        ),
+        url_piece,
+        url_piece,
+        st.one_of(
+            st.just(""),
+            st.integers(-10, 100_000).map(lambda n: f":{n}"),
+            url_piece.map(lambda t: f":{t}"),
+        ),
+        url_piece,
+        st.sampled_from(["", "?connect_timeout=1", "?sslmode=bogus", "?host=no-such-folder"]),
+    ),
+    st.builds(lambda name: f"sqlite:///{name}", url_piece),
+    st.integers(1, 400).map(lambda n: "a" * n + ".sqlite3"),
+    st.sampled_from(["pipe.sqlite3", "staffed.sqlite3", "folder.sqlite3", "/dev/null"]),
+)
+USERS = st.one_of(st.sampled_from(["ana", "bob", "cy", "nobody", ""]), url_piece)
+
+
+RESTORE_SOURCES = ["clinic.sqlite3", "staffed.sqlite3", "notes.sqlite3", "pipe.sqlite3", "nope"]
 
 
 def _value(option: str) -> st.SearchStrategy[str]:
@@ -376,9 +411,16 @@ def command_lines(draw: st.DrawFn) -> list[str]:
     """Mostly well-formed commands with good and odd values; sometimes any words at all."""
     if draw(st.integers(0, 3)) == 0:
         return draw(st.lists(argument, max_size=7))
-    argv = ["--db", draw(_value("--db") | argument)] if draw(st.booleans()) else []
-    command = draw(st.sampled_from(sorted(SUBCOMMAND_OPTIONS)))
+    argv = ["--db", draw(_value("--db") | argument | database_urls)] if draw(st.booleans()) else []
+    if draw(st.integers(0, 2)) == 0:
+        argv += ["--user", draw(USERS)]
+    command = draw(st.sampled_from([*sorted(SUBCOMMAND_OPTIONS), "restore"]))
     argv.append(command)
+    if command == "audit":
+        argv.append(draw(st.sampled_from(["verify", "verify", "check", ""])))
+    if command == "restore":
+        argv.append(draw(st.sampled_from(RESTORE_SOURCES) | argument))
+        return argv
     if command == "export" and draw(st.integers(0, 3)):
         argv += ["--out", draw(_value("--out"))]
     for _ in range(draw(st.integers(0, 3))):
@@ -419,18 +461,48 @@ def quiet_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     scratch = tmp_path / "cwd"
     scratch.mkdir()
     (scratch / "notes.sqlite3").write_text("not a database")
+    os.mkfifo(scratch / "pipe.sqlite3")
+    (scratch / "folder.sqlite3").mkdir()
+    staffed = open_database(sqlite_url(scratch / "staffed.sqlite3")).database
+    staffed.actor = sign_in_test_user(staffed)
+    add_account(staffed, "bob", Role.FRONT_DESK)
+    add_account(staffed, "cy", Role.ADMIN)
+    staffed.dispose()
+    monkeypatch.setenv("CHARTING_PASSWORD", TEST_PASSWORD)
     monkeypatch.chdir(scratch)
 
 
-@settings(deadline=None, max_examples=80, suppress_health_check=FIXTURES)
+class _HangError(Exception):
+    """The command line did not answer within its time."""
+
+
+@contextmanager
+def _answers_within(seconds: int) -> Iterator[None]:
+    """Fail (instead of waiting forever) when the code inside takes longer than ``seconds``."""
+
+    def hang(_signum: int, _frame: object) -> None:
+        raise _HangError(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@settings(deadline=None, max_examples=150, suppress_health_check=FIXTURES)
 @given(argv=command_lines())
 def test_command_line_answers_any_arguments(
     argv: list[str], quiet_cli: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Any argument list ends with exit code 0, 1 or 2 and at most one error line."""
+    """Any argument list (any --db URL, --user, subcommand) ends within seconds with exit
+    code 0, 1 or 2 and at most one error line: never a traceback, never a hang."""
     capsys.readouterr()
     try:
-        code: object = cli.main(argv)
+        with _answers_within(30):
+            code: object = cli.main(argv)
     except SystemExit as exc:
         code = exc.code
     captured = capsys.readouterr()

@@ -213,3 +213,41 @@ def test_demo_printouts_say_demo_clinic(database: Database) -> None:
     build_visit_summary(report, load_bodymap(), out, invariant=True)
     pages = PdfReader(io.BytesIO(out.getvalue())).pages
     assert all("DEMO CLINIC" in page.extract_text() for page in pages)
+
+
+def test_demo_pain_drawings_ease_and_their_measures_are_the_ones_the_app_computes(
+    database: Database,
+) -> None:
+    """Demo patients have pain drawings (first visit, every third and the last) whose stored
+    measures equal what the app computes from the strokes, whose leg pain pulls back over a
+    course (in a few it spreads), and which the signatures cover."""
+    from charting.models import PainArea, PainSummary
+    from charting.services import pain_drawings, signatures
+    from charting.services.pain_measures import PainMeasures
+
+    bodymap = load_bodymap()
+    with database.write() as session:
+        create_demo_clinic(session, 80, 7, seed=7)
+    with database.read() as session:
+        drawn = set(session.scalars(select(PainArea.visit_id)))
+        summaries = session.scalars(select(PainSummary)).all()
+        assert drawn and {s.visit_id for s in summaries} == drawn
+        for summary in summaries[:40]:
+            assert PainMeasures.from_json(summary.measures) == pain_drawings.compute_measures(
+                session, bodymap, summary.visit_id
+            )
+        firsts = {
+            v.patient_id: v.id
+            for v in session.scalars(select(Visit).where(Visit.number == 1))
+            if v.id in drawn
+        }
+        eased = spread = 0
+        for summary in summaries:
+            m = PainMeasures.from_json(summary.measures)
+            if summary.visit_id in firsts.values():
+                assert m.since_previous is None and m.overlap_previous is None
+            else:
+                eased += m.since_first == "centralised"
+                spread += m.since_first == "peripheralised"
+        assert eased > spread > 0, (eased, spread)
+        assert list(signatures.check_all(session)) == []

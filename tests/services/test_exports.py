@@ -12,7 +12,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from charting.bodymap import load_bodymap
-from charting.models import Practitioner, Visit
+from charting.models import Patient, Practitioner, Visit
 from charting.models.db import Database
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.exports import (
@@ -23,6 +23,7 @@ from charting.services.exports import (
     CSV_TABLES,
     ICD10CM_SYSTEM,
     LOINC_SYSTEM,
+    ODI_LOINC,
     PAIN_LOINC,
     atomic_write_text,
     atomic_writer,
@@ -320,7 +321,9 @@ def test_bundle_parses_as_r4b_and_passes_our_checks(
     assert encounters[0]["class"]["code"] == "AMB"
     assert encounters[0]["period"]["start"] == "2025-03-04T15:30:00Z"
 
-    pains = _resources(bundle, "Observation")
+    pains = [
+        o for o in _resources(bundle, "Observation") if o["code"]["coding"][0]["code"] == PAIN_LOINC
+    ]
     assert [(o["valueInteger"], o["note"][0]["text"]) for o in pains] == [
         (7, "Before treatment"),
         (3, "After treatment"),
@@ -341,6 +344,47 @@ def test_bundle_parses_as_r4b_and_passes_our_checks(
     ]
     assert procedures[0]["code"]["text"] == "Acupuncture"
     assert "quadratus lumborum" in procedures[0]["note"][0]["text"].lower()
+
+
+def test_bundle_carries_flags_outcomes_ea_and_adverse_events(
+    database: Database, chart: dict[str, Any]
+) -> None:
+    """Health flags (Flag, AllergyIntolerance), ODI/RMDQ/PSFS, EA settings and adverse
+    events are in the bundle, which stays R4B-valid and passes our checks."""
+    with database.write() as session:
+        patient = session.get(Patient, chart["patient_id"])
+        assert patient is not None
+        patient.metal_allergy = patient.anticoagulant = True
+        patient.implanted_device = "pacemaker"
+        visit = session.get(Visit, chart["visits"][1])
+        assert visit is not None
+        visit.odi_percent, visit.rmdq_score = 38, 11
+    bundle = _bundle(database, chart)
+    assert validate_bundle(bundle, BM) == []
+    flags = {f["code"]["coding"][0]["code"]: f for f in _resources(bundle, "Flag")}
+    assert set(flags) == {"anticoagulant", "implanted_device_pacemaker"}
+    assert flags["implanted_device_pacemaker"]["code"]["text"] == "Implanted device: Pacemaker"
+    (allergy,) = _resources(bundle, "AllergyIntolerance")
+    assert allergy["code"]["text"] == "Metal (nickel) allergy"
+    by_code = {o["code"]["coding"][0]["code"]: o for o in _resources(bundle, "Observation")}
+    assert by_code[ODI_LOINC]["valueQuantity"]["value"] == 38
+    assert by_code["rmdq"]["valueInteger"] == 11
+    assert [(c["code"]["text"], c["valueInteger"]) for c in by_code["psfs"]["component"]] == [
+        ("Walking", 4),
+        ("Sitting", 6),
+    ]
+    procedure = _resources(bundle, "Procedure")[0]
+    ea = procedure["note"][-1]["text"]
+    assert ea == "Electroacupuncture: BL23 (left) - BL23 (right): Continuous, 2 Hz, 1.5 mA, 20 min"
+    (event,) = _resources(bundle, "AdverseEvent")
+    assert event["severity"]["coding"][0]["code"] == "mild"
+    assert event["event"]["text"] == "Bruising: -small bruise. Action taken: Pressure applied"
+    # Our checks hold the new observations to their ranges.
+    by_code[ODI_LOINC]["valueQuantity"]["value"] = 140
+    by_code["psfs"]["component"][0]["valueInteger"] = 12
+    problems = validate_bundle(bundle, BM)
+    assert any("ODI score 140 is outside 0-100" in p for p in problems)
+    assert any("score 12 is not 0-10" in p for p in problems)
 
 
 def test_body_site_per_acupoint_mark_with_side(database: Database, chart: dict[str, Any]) -> None:
@@ -493,3 +537,54 @@ def test_failure_mid_write_keeps_the_previous_file(tmp_path: Path) -> None:
         raise RuntimeError("disk full")
     assert target.read_text(encoding="utf-8") == "complete"
     assert [p.name for p in tmp_path.iterdir()] == ["visits.csv"]
+
+
+def test_visits_csv_says_whether_each_signature_still_holds(
+    database: Database, chart: dict[str, Any], tmp_path: Path
+) -> None:
+    """The signature column says 'valid' for an intact signed visit, nothing for a draft, and
+    'ALTERED AFTER SIGNING' once the signed record was changed behind Charting's back, so a
+    stored hash is never passed off as a valid signature."""
+    signed, draft = chart["visits"]
+    rows = {
+        int(r["visit_id"]): r
+        for r in read_csv_rows(_export_csv(database, chart, tmp_path / "a")["visits.csv"])
+    }
+    assert rows[signed]["signature"] == "valid" and rows[draft]["signature"] == ""
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE visit SET pain_now = 1 WHERE id = {signed}")
+    rows = {
+        int(r["visit_id"]): r
+        for r in read_csv_rows(_export_csv(database, chart, tmp_path / "b")["visits.csv"])
+    }
+    assert rows[signed]["signature"].startswith("ALTERED AFTER SIGNING: this record was changed")
+
+
+def test_the_record_around_the_visit_is_exported_too(
+    database: Database, chart: dict[str, Any], practitioner_id: int, tmp_path: Path
+) -> None:
+    """Handouts given, pain drawings with their measures, consents and appointments are
+    exported with the visit they belong to."""
+    from charting.services import handouts, pain_drawings
+    from charting.services.pain_measures import AreaShape
+
+    signed, draft = chart["visits"]
+    with database.write() as session:
+        handouts.record_handout(session, signed, "printed")
+        pain_drawings.add_area(
+            session,
+            BM,
+            draft,
+            AreaShape("posterior", "region", "practitioner", region="low_back", side="L",
+                      quality="aching", intensity=6),
+        )  # fmt: skip
+    files = _export_csv(database, chart, tmp_path / "out")
+    (handout,) = read_csv_rows(files["handouts.csv"])
+    assert int(handout["visit_id"]) == signed and handout["how"] == "printed"
+    (area,) = read_csv_rows(files["pain_areas.csv"])
+    assert int(area["visit_id"]) == draft and area["quality"] == "aching"
+    (summary,) = read_csv_rows(files["pain_summaries.csv"])
+    assert int(summary["visit_id"]) == draft and '"extent_percent"' in summary["measures"]
+    assert {"consents.csv", "appointments.csv", "billing.csv", "needle_resolutions.csv"} <= set(
+        files
+    )

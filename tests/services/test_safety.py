@@ -110,6 +110,7 @@ def everything_on() -> SafetyContext:
         ea_pairs=(pair(bl13_l, bl13_r),),
         cupping=(CuppingInfo(11, "dry"), CuppingInfo(12, "wet")),
         bloodletting=True,
+        consented=frozenset(),
         position="seated",
     )
 

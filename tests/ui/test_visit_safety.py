@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from charting.bodymap import load_bodymap
 from charting.models import Visit
 from charting.models.db import Database
+from charting.services import consent
 from charting.services.marks import list_marks
 from charting.services.visit_record import acknowledgements
 from charting.services.visits import start_visit
@@ -61,6 +62,9 @@ def test_pregnancy_point_warning_appears_and_is_acknowledged(
     pid = make_patient(pregnant=True, pregnancy_due_date=date.today() + timedelta(days=150))
     with database.write() as session:
         vid, _ = start_visit(session, pid, practitioner_id)
+        treatments = ["acupuncture", "pregnancy"]  # consented: only the point warning is left
+        risks = [r.key for r in consent.risks_for(treatments)]
+        consent.record_consent(session, consent.ConsentInput(pid, "", treatments, risks))
     page = _page(qtbot, database, vid)
     assert "No safety warnings" in page.safety.summary.text()
     _click(qtbot, page, "SP6", "L")

@@ -16,8 +16,8 @@ VIEW_BUTTONS: dict[str, str] = {
     "medial_leg": "Medial leg",
     "anterior": "Front",
 }
-#: Region presets on F5 … (F2-F4 choose what a click places).
-REGION_KEYS = ("F5", "F6", "F7", "F8")
+#: Region presets on F5, F7, F8, F9 (F2-F4 choose what a click places; F6 is the pain drawing).
+REGION_KEYS = ("F5", "F7", "F8", "F9")
 MODES = (
     ("point", "Point", "F2"),
     ("ashi", "Ashi", "F3"),
@@ -38,7 +38,7 @@ def _tool(text: str, name: str, tip: str) -> QToolButton:
 
 class MapPanel(QWidget):
     """The body map with its buttons: one per view of the model (Ctrl+1 …), one per region
-    preset the view offers (F5 …), and what a click places (F2 point, F3 ashi, F4 cup).
+    preset the view offers (F5, F7, F8, F9), and what a click places (F2 point, F3 ashi, F4 cup).
 
     The buttons come from the model (its views) and from the region presets, so a view or
     preset added there appears here with its key."""

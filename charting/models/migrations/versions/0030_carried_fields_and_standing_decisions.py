@@ -2,7 +2,7 @@
 which visit an acknowledgement was carried over from.
 
 Revision ID: 0030
-Revises: 0010
+Revises: 0050
 Create Date: 2026-12-04
 """
 
@@ -15,7 +15,7 @@ import charting.models.base
 
 
 revision: str = '0030'
-down_revision: str | None = '0010'
+down_revision: str | None = '0050'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

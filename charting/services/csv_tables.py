@@ -1,0 +1,1067 @@
+"""The CSV export's tables, declared once: what each file holds, how it is read from the
+database (set-based, streamed) and how the importer reads it back.
+
+Adding a table to the export is one :class:`CsvTable` entry in :data:`TABLES`: its file name,
+the model, how its rows reach a patient (``scope``), the meaning of each column for the data
+dictionary, and the columns that refer to other exported rows (``refs``, so the importer can
+link them again). Every database column is exported unless it is listed in ``omit``; a test
+fails when a table of the schema is in neither :data:`TABLES` nor :data:`NOT_EXPORTED`, or a
+column has no meaning.
+
+Cells are written as :func:`cell_writer` says for the column's type: integers and floats as
+plain numbers, booleans ``true``/``false``, times ISO 8601 UTC with a ``Z``, dates
+``YYYY-MM-DD``, lists ``"; "``-separated (a ``;`` or ``\\`` inside an item is escaped with a
+backslash), other JSON as JSON text; text cells are guarded against formula injection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    Integer,
+    Select,
+    case,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
+from sqlalchemy import String as SqlString
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from charting.models import (
+    AdverseEvent,
+    Amendment,
+    Appointment,
+    AppointmentChange,
+    AuditEvent,
+    ClinicSetting,
+    Consent,
+    EAPair,
+    HandoutIssue,
+    Mark,
+    NeedleCountResolution,
+    PainArea,
+    PainSummary,
+    Patient,
+    Practitioner,
+    Protocol,
+    SafetyAcknowledgement,
+    UserAccount,
+    Visit,
+    VisitBilling,
+)
+from charting.models.base import UTCDateTime
+
+#: Patients read per query: one statement per table per chunk keeps memory flat at any
+#: clinic size and stays below every backend's bound-parameter limit.
+CHUNK = 2_000
+
+# OWASP ASVS 1.2.10 triggers, plus NUL (reliability.md §3.6); "'" makes the guard reversible.
+INJECTION_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0", "'")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an exported CSV file, as the data dictionary describes it.
+
+    ``attr`` is the database column it holds (empty for a column derived for readers, such as
+    a point's English name, which the importer skips); ``kind`` says how the cell is written
+    and read back (text, integer, number, boolean, datetime, date, list, psfs, json).
+    """
+
+    name: str
+    meaning: str
+    type: str
+    allowed: str = ""
+    attr: str = ""
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """One exported file: a table of the schema (or a view of one) and how to read it.
+
+    ``scope`` is the column that ties a row to a patient (``Visit.patient_id`` for rows of a
+    visit, joined through ``joins``), or None for clinic-wide tables (practitioners, settings),
+    which are exported whole. ``refs`` names, per column, the exported table its value points
+    to (``{"visit_id": "visits.csv"}``), so an import can link rows under their new ids.
+    """
+
+    file: str
+    model: Any
+    description: str
+    meanings: Mapping[str, str | tuple[str, str]]
+    scope: Any = None
+    joins: tuple[Any, ...] = ()
+    order_by: tuple[Any, ...] = ()
+    refs: Mapping[str, str] = field(default_factory=dict)
+    rename: Mapping[str, str] = field(default_factory=dict)
+    omit: frozenset[str] = frozenset()
+    extra: tuple[tuple[Column, ColumnElement[Any]], ...] = ()
+    #: Read back by the importer (the audit log and accounts are exported for the record).
+    importable: bool = True
+    types: Mapping[str, str] = field(default_factory=dict)
+    #: Columns looked up for readers from another exported column, e.g. a point's English
+    #: name from its code: (column, source database column, function of (bodymap, value)).
+    lookups: tuple[tuple[Column, str, Callable[[Any, Any], str]], ...] = ()
+    #: Columns computed for readers from the rows of each chunk with the database at hand,
+    #: e.g. whether a signed visit still matches its signature: (column, source database
+    #: column, function of (session, the chunk's source values) giving text by value).
+    checks: tuple[tuple[Column, str, Callable[[Session, list[Any]], Mapping[Any, str]]], ...] = ()
+
+    @property
+    def table(self) -> Any:
+        """The SQLAlchemy table."""
+        return self.model.__table__
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """Every column of the file, in order, with its data-dictionary entry."""
+        return (
+            tuple(c for c, _ in self._layout())
+            + tuple(c for c, _, _ in self.lookups)
+            + tuple(c for c, _, _ in self.checks)
+        )
+
+    def _layout(self, dialect: str = "sqlite") -> list[tuple[Column, ColumnElement[Any]]]:
+        out: list[tuple[Column, ColumnElement[Any]]] = []
+        for db_column in self.table.columns:
+            if db_column.name in self.omit:
+                continue
+            kind = self.types.get(db_column.name) or _kind_of(db_column.type)
+            meaning = self.meanings.get(db_column.name, "")
+            meaning, allowed = meaning if isinstance(meaning, tuple) else (meaning, "")
+            name = self.rename.get(db_column.name, db_column.name)
+            column = Column(name, meaning, _TYPE_WORDS[kind], allowed, db_column.name, kind)
+            out.append((column, _read_expression(db_column, kind, dialect)))
+        out.extend(
+            (column, guarded(expr, dialect).label(column.name) if column.kind == "text" else expr)
+            for column, expr in self.extra
+        )
+        return out
+
+    def query(self, patient_ids: Sequence[int] | None, dialect: str = "sqlite") -> Select[Any]:
+        """The one statement that reads this file's rows for a chunk of patients."""
+        layout = self._layout(dialect)
+        statement = select(*(expr for _, expr in layout)).select_from(self.table)
+        for join in self.joins:
+            statement = statement.join(join)
+        if self.scope is not None and patient_ids is not None:
+            statement = statement.where(self.scope.in_(patient_ids))
+        return statement.order_by(*(self.order_by or tuple(self.table.primary_key.columns)))
+
+
+_TYPE_WORDS = {
+    "text": "text",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean (true; false)",
+    "datetime": "date-time (ISO 8601, UTC)",
+    "date": "date (YYYY-MM-DD)",
+    "list": "list separated by '; '",
+    "psfs": "list of activity=score separated by '; '",
+    "json": "JSON",
+}
+
+
+def _kind_of(sql_type: Any) -> str:
+    if isinstance(sql_type, UTCDateTime):
+        return "datetime"
+    if isinstance(sql_type, Boolean):
+        return "boolean"
+    if isinstance(sql_type, Integer):
+        return "integer"
+    if isinstance(sql_type, Float):
+        return "number"
+    if isinstance(sql_type, Date):
+        return "date"
+    if isinstance(sql_type, JSON):
+        return "json"
+    return "text"
+
+
+def _read_expression(db_column: Any, kind: str, dialect: str) -> ColumnElement[Any]:
+    # Times, dates and JSON are read as the driver gives them (strings on SQLite) and
+    # formatted by string slicing: parsing 500,000 timestamps into datetime objects only to
+    # print them again was a third of the export's time.
+    if kind == "datetime":
+        return utc_text(db_column, dialect).label(db_column.name)
+    if kind in ("date", "list", "psfs", "json"):
+        return type_coerce(db_column, SqlString).label(db_column.name)
+    if kind == "text":
+        return guarded(db_column, dialect).label(db_column.name)
+    return db_column
+
+
+def utc_text(expression: Any, dialect: str) -> ColumnElement[Any]:
+    """A stored time as ISO 8601 UTC text with a ``Z`` ("2025-03-01T09:30:00Z"), in SQL.
+
+    PostgreSQL formats its timestamptz in UTC. SQLite stores UTC text already, which
+    :func:`_datetime_cell` slices faster than SQLite's own ``strftime`` reformats it.
+    """
+    if dialect == "postgresql":
+        text = func.to_char(func.timezone("UTC", expression), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        return func.regexp_replace(text, r"\.000000Z$", "Z")
+    return type_coerce(expression, SqlString)
+
+
+def guarded(expression: Any, dialect: str) -> ColumnElement[Any]:
+    """``expression`` with the formula-injection guard applied by the database itself.
+
+    The same rule as :func:`guard_cell`, evaluated in SQL: one ``CASE`` per cell costs the
+    database nothing next to a Python call per cell (4.5 million of them for a
+    5,000-patient clinic). PostgreSQL text cannot hold NUL, so it is not tested there.
+    """
+    starts = [s for s in INJECTION_STARTS if dialect == "sqlite" or s != "\0"]
+    return case(
+        (func.substr(expression, 1, 1).in_(starts), literal("'", SqlString).concat(expression)),
+        else_=expression,
+    )
+
+
+# -- cells ---------------------------------------------------------------------------------------
+def guard_cell(text: str) -> str:
+    """Neutralise a text cell a spreadsheet would run as a formula (OWASP ASVS 1.2.10)."""
+    return "'" + text if text.startswith(INJECTION_STARTS) else text
+
+
+def _text_cell(value: Any) -> Any:
+    if value is None or value == "":
+        return value
+    return "'" + value if value.startswith(INJECTION_STARTS) else value
+
+
+def _bool_cell(value: Any) -> str:
+    return "" if value is None else ("true" if value else "false")
+
+
+def _datetime_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.endswith("Z"):
+        return value  # formatted by the database (utc_text)
+    if isinstance(value, str):
+        # SQLite: "2025-03-01 09:30:00.250000" (stored in UTC) -> "2025-03-01T09:30:00.250000Z";
+        # whole seconds are written without the fraction ("2025-03-01T09:30:00Z").
+        fraction = value[19:26]
+        if fraction.strip(".0"):
+            return f"{value[:10]}T{value[11:19]}{fraction}Z"
+        return f"{value[:10]}T{value[11:19]}Z"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC).replace(tzinfo=None)
+    spec = "microseconds" if value.microsecond else "seconds"
+    return value.isoformat(timespec=spec) + "Z"
+
+
+def _date_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return value[:10] if isinstance(value, str) else value.isoformat()
+
+
+def _escape_item(text: str) -> str:
+    return str(text).replace("\\", "\\\\").replace(";", "\\;")
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _list_cell(value: Any) -> str:
+    if value is None or value == "[]":
+        return ""
+    items = _loads(value) or []
+    return _text_cell("; ".join(_escape_item(v) for v in items)) or ""
+
+
+def _psfs_cell(value: Any) -> str:
+    items = _loads(value) or []
+    text = "; ".join(f"{_escape_item(i['activity'])}={i['score']}" for i in items)
+    return _text_cell(text) or ""
+
+
+def _json_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    data = _loads(value)
+    return _text_cell(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+#: How each kind of column becomes a cell (the csv module writes None as an empty cell and
+#: numbers with str(), which round-trips floats exactly).
+CELL_WRITERS: dict[str, Callable[[Any], Any]] = {
+    # Text is guarded in the query (see guarded()).
+    "text": _same,
+    "integer": _same,
+    "number": _same,
+    "boolean": _bool_cell,
+    "datetime": _datetime_cell,
+    "date": _date_cell,
+    "list": _list_cell,
+    "psfs": _psfs_cell,
+    "json": _json_cell,
+}
+
+
+def cell_writer(kind: str) -> Callable[[Any], Any]:
+    """The function that turns a database value of this kind into a CSV cell."""
+    return CELL_WRITERS[kind]
+
+
+# -- reading cells back (the importer) ------------------------------------------------------------
+def _split_items(text: str) -> list[str]:
+    items: list[str] = []
+    current: list[str] = []
+    chars = iter(text)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char == ";":
+            items.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    items.append("".join(current).strip())
+    return [i for i in items if i]
+
+
+def read_cell(kind: str, text: str) -> Any:
+    """The database value of a cell written by :func:`cell_writer` (guard already undone).
+
+    Raises:
+        ValueError: the cell is not a value of that kind.
+    """
+    if kind == "text":
+        return text
+    if text == "":
+        return [] if kind in ("list", "psfs") else None
+    if kind == "integer":
+        return int(text)
+    if kind == "number":
+        return float(text)
+    if kind == "boolean":
+        if text not in ("true", "false"):
+            raise ValueError(f"{text!r} is not true or false")
+        return text == "true"
+    if kind == "datetime":
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    if kind == "date":
+        return date.fromisoformat(text)
+    if kind == "list":
+        return _split_items(text)
+    if kind == "psfs":
+        out = []
+        for item in _split_items(text):
+            activity, _, score = item.rpartition("=")
+            out.append({"activity": activity, "score": int(score)})
+        return out
+    if kind == "json":
+        return json.loads(text)
+    raise ValueError(f"unknown column kind {kind}")
+
+
+# -- the tables ---------------------------------------------------------------------------------
+_CREATED = "When the row was created"
+_UPDATED = "When the row was last changed"
+_SIDES = "L (left); R (right); M (midline)"
+
+
+def _visit_meanings() -> tuple[dict[str, str | tuple[str, str]], dict[str, str]]:
+    from charting.services.visit_record import FIELDS
+
+    units = {
+        "pain_now": "0-10 numeric rating scale (before treatment)",
+        "pain_best": "0-10 numeric rating scale",
+        "pain_worst": "0-10 numeric rating scale",
+        "pain_after": "0-10 numeric rating scale (after treatment)",
+        "retention_minutes": "minutes",
+        "odi_percent": "percent (Oswestry Disability Index total)",
+        "rmdq_score": "points (Roland-Morris total)",
+        "needles_out": "needles",
+    }
+    meanings: dict[str, str | tuple[str, str]] = {}
+    kinds: dict[str, str] = {}
+    for name, spec in FIELDS.items():
+        allowed = ""
+        if spec.kind == "int":
+            allowed = f"{spec.low}-{spec.high} {units.get(name, '')}".strip()
+        elif spec.kind == "choices":
+            allowed = "; ".join(sorted(spec.choices)) if spec.choices else "free entries"
+            kinds[name] = "list"
+        elif spec.kind == "psfs":
+            allowed = "score 0 (unable) - 10 (as before the problem)"
+            kinds[name] = "psfs"
+        meanings[name] = (spec.label, allowed)
+    meanings["psfs"] = (
+        "Patient-Specific Functional Scale items",
+        "score 0 (unable) - 10 (as before the problem)",
+    )
+    return meanings, kinds
+
+
+_VISIT_MEANINGS, _VISIT_KINDS = _visit_meanings()
+
+
+def _choices(values: Any) -> str:
+    return "; ".join(sorted(str(v) for v in values if v))
+
+
+def _lists() -> Any:
+    from charting.services import clinical_lists
+
+    return clinical_lists
+
+
+_L = _lists()
+
+
+def _words() -> tuple[str, str, str]:
+    """The allowed values of pain qualities, handout ways and needle-count outcomes, from
+    the services that define them."""
+    from charting.services.handouts import HOW
+    from charting.services.pain_drawings import QUALITIES
+    from charting.services.visit_record import NEEDLE_OUTCOMES
+
+    return _choices(QUALITIES), _choices(HOW), _choices(NEEDLE_OUTCOMES)
+
+
+_QUALITIES, _HANDOUT_HOW, _NEEDLE_OUTCOMES = _words()
+
+
+def _pinyin(bodymap: Any, code: str | None) -> str:
+    try:
+        return bodymap.point(code).pinyin if code else ""
+    except KeyError:
+        return ""
+
+
+def _english(bodymap: Any, code: str | None) -> str:
+    try:
+        return bodymap.point(code).english if code else ""
+    except KeyError:
+        return ""
+
+
+def _muscle(bodymap: Any, muscle_id: str | None) -> str:
+    try:
+        return bodymap.muscle(muscle_id).name if muscle_id else ""
+    except KeyError:
+        return ""
+
+
+def _signature_words(session: Session, visit_ids: list[Any]) -> dict[Any, str]:
+    """ "valid" or "ALTERED AFTER SIGNING: what is wrong" for each signed visit, checked at
+    export time, so a stored hash is never passed off as a valid signature."""
+    from charting.services import signatures
+
+    return {
+        visit_id: "valid" if problem is None else f"ALTERED AFTER SIGNING: {problem}"
+        for visit_id, problem in signatures.problems(session, visit_ids).items()
+    }
+
+
+TABLES: tuple[CsvTable, ...] = (
+    CsvTable(
+        "practitioners.csv",
+        Practitioner,
+        "one row per practitioner (treating and signing)",
+        {
+            "id": "Practitioner id (practitioner_id in other files)",
+            "name": "Practitioner's name",
+            "credentials": "Credentials printed after the name (e.g. L.Ac.)",
+            "licence_number": "Licence or registration number",
+            "style": "Style of practice",
+            "npi": ("US National Provider Identifier (printed on superbills)", "10 digits"),
+            "active": "Whether the practitioner still practises at the clinic",
+            "created_at": _CREATED,
+        },
+        rename={"id": "practitioner_id"},
+    ),
+    CsvTable(
+        "patients.csv",
+        Patient,
+        "one row per patient: demographics, contacts, health flags and treatment plan",
+        {
+            "id": "Patient id (patient_id in other files)",
+            "chart_number": ("Chart number", "six digits"),
+            "family_name": "Family name",
+            "given_name": "Given name",
+            "preferred_name": "Preferred name",
+            "date_of_birth": "Date of birth",
+            "sex": ("Sex (administrative)", "female; intersex; male; unknown"),
+            "phone": "Phone",
+            "email": "E-mail address",
+            "address": "Postal address",
+            "emergency_contact": "Emergency contact's name",
+            "emergency_phone": "Emergency contact's phone",
+            "pregnant": "Health flag: pregnant",
+            "pregnancy_due_date": "Expected due date (pregnant patients)",
+            "implanted_device": (
+                "Health flag: implanted electrical device",
+                "icd; none; other; pacemaker; pump; stimulator",
+            ),
+            "bleeding_disorder": "Health flag: bleeding disorder",
+            "anticoagulant": "Health flag: takes anticoagulants",
+            "epilepsy": "Health flag: epilepsy",
+            "diabetes": "Health flag: diabetes",
+            "metal_allergy": "Health flag: metal (nickel) allergy",
+            "needle_fainting": "Health flag: has fainted with needles",
+            "medical_history": "Medical history",
+            "medications": "Current medications",
+            "plan_sessions": ("Treatment plan: sessions planned in the course", "sessions"),
+            "plan_frequency": "Treatment plan: how often (e.g. twice a week)",
+            "created_at": "When the patient was registered",
+            "updated_at": _UPDATED,
+            "deleted_at": "When the patient was hidden from lists (records are kept)",
+        },
+        scope=Patient.id,
+        rename={"id": "patient_id"},
+        omit=frozenset({"search_key", "family_key"}),
+    ),
+    CsvTable(
+        "visits.csv",
+        Visit,
+        "one row per visit, every field of the record (SOAP, STRICTA, outcomes, signature)",
+        {
+            "id": "Visit id (visit_id in other files)",
+            "patient_id": "Patient (patient_id in patients.csv)",
+            "practitioner_id": "Treating practitioner (practitioner_id in practitioners.csv)",
+            "started_at": "When the visit started",
+            "number": ("Visit number in the patient's course", "1 or more"),
+            "status": ("Whether the visit is signed", "draft; signed"),
+            **_VISIT_MEANINGS,
+            "chief_complaint": "Chief complaint",
+            "notes": "Notes",
+            "signed_at": "When the visit was signed",
+            "signed_by_id": "Practitioner who signed (practitioner_id in practitioners.csv)",
+            "signature_format": ("Layout of the signed content the hash covers", "1 or more"),
+            "version": "Edit counter of the visit row (bumped by every save)",
+            "content_hash": ("SHA-256 of the signed content", "64 hex digits, empty if draft"),
+            "handout_given": (
+                "Handout ticked as given on the visit itself (before handouts were recorded as "
+                "events; see handouts.csv)"
+            ),
+            "created_at": _CREATED,
+            "updated_at": _UPDATED,
+        },
+        scope=Visit.patient_id,
+        order_by=(Visit.patient_id, Visit.number),
+        refs={
+            "patient_id": "patients.csv",
+            "practitioner_id": "practitioners.csv",
+            "signed_by_id": "practitioners.csv",
+        },
+        rename={"id": "visit_id"},
+        types=_VISIT_KINDS,
+        checks=(
+            (
+                Column(
+                    "signature",
+                    "Whether the signed content still matches its signature (checked at export)",
+                    "text",
+                    "valid; ALTERED AFTER SIGNING: what is wrong; empty if draft",
+                ),
+                "id",
+                _signature_words,
+            ),
+        ),
+        extra=(
+            (
+                Column("chart_number", "Patient's chart number (as in patients.csv)", "text"),
+                select(Patient.chart_number)
+                .where(Patient.id == Visit.patient_id)
+                .scalar_subquery(),
+            ),
+            (
+                Column("practitioner", "Treating practitioner's name and credentials", "text"),
+                select(
+                    case(
+                        (
+                            Practitioner.credentials != "",
+                            Practitioner.name.concat(", ").concat(Practitioner.credentials),
+                        ),
+                        else_=Practitioner.name,
+                    )
+                )
+                .where(Practitioner.id == Visit.practitioner_id)
+                .scalar_subquery(),
+            ),
+        ),
+    ),
+    CsvTable(
+        "marks.csv",
+        Mark,
+        "one row per body-map mark (acupoints, trigger points, ashi points, cupping sites)",
+        {
+            "id": "Mark id (mark_id in ea_pairs.csv)",
+            "visit_id": "Visit (visit_id in visits.csv)",
+            "kind": ("What the mark records", "acupoint; ashi; cupping; trigger_point"),
+            "point_code": ("WHO acupoint code (acupoint marks)", "codes of the catalog"),
+            "muscle_id": ("Muscle id (trigger points)", "ids of the muscle catalog"),
+            "side": ("Side of the body", _SIDES),
+            "view": "Body-map view the mark was made on",
+            "x": "Horizontal position in body-model units of the view",
+            "y": "Vertical position in body-model units of the view",
+            "location_variant": "Alternative point location used",
+            "technique": "Technique used",
+            "depth_mm": ("Needling depth", "above 0 up to 150 mm"),
+            "response": "Response obtained",
+            "note": "Practitioner's note on the mark",
+            "cup_type": ("Cupping type", _choices(_L.ids(_L.CUP_TYPES))),
+            "cup_count": ("Number of cups", "cups"),
+            "cup_minutes": ("Cup retention", "minutes"),
+            "skin_response": "Skin response to cupping",
+            "version": "Edit counter of the row (bumped by every save)",
+            "created_at": _CREATED,
+            "updated_at": _UPDATED,
+        },
+        scope=Visit.patient_id,
+        joins=(Visit,),
+        order_by=(Mark.visit_id, Mark.id),
+        refs={"visit_id": "visits.csv"},
+        rename={"id": "mark_id", "muscle_id": "muscle"},
+        lookups=(
+            (Column("pinyin", "Acupoint name in pinyin", "text"), "point_code", _pinyin),
+            (
+                Column("english", "Acupoint name in English (translations vary)", "text"),
+                "point_code",
+                _english,
+            ),
+            (Column("muscle_name", "Muscle name (trigger points)", "text"), "muscle_id", _muscle),
+        ),
+    ),
+    CsvTable(
+        "ea_pairs.csv",
+        EAPair,
+        "one row per electroacupuncture pair (two marks joined by a lead)",
+        {
+            "id": "EA pair id",
+            "visit_id": "Visit (visit_id in visits.csv)",
+            "mark_a_id": "First needle (mark_id in marks.csv)",
+            "mark_b_id": "Second needle (mark_id in marks.csv)",
+            "waveform": ("Stimulation waveform", _choices(_L.EA_WAVEFORMS)),
+            "frequency_hz": ("Stimulation frequency", "above 0 up to 200 Hz"),
+            "intensity_ma": ("Stimulation intensity", "0-50 mA"),
+            "minutes": ("Stimulation time", "above 0 up to 120 minutes"),
+            "frequency2_hz": (
+                "Second frequency of a dense-disperse waveform (e.g. 100 in 2/100 Hz)",
+                "above 0 up to 200 Hz; empty for one frequency",
+            ),
+            "device": "Stimulator device",
+            "version": "Edit counter of the row (bumped by every save)",
+        },
+        scope=Visit.patient_id,
+        joins=(Visit,),
+        order_by=(EAPair.visit_id, EAPair.id),
+        refs={"visit_id": "visits.csv", "mark_a_id": "marks.csv", "mark_b_id": "marks.csv"},
+        rename={"id": "pair_id"},
+    ),
+    CsvTable(
+        "adverse_events.csv",
+        AdverseEvent,
+        "one row per adverse event and the action taken",
+        {
+            "id": "Adverse event id",
+            "visit_id": "Visit (visit_id in visits.csv)",
+            "kind": ("What happened", _choices(_L.ids(_L.ADVERSE_EVENT_KINDS))),
+            "severity": ("Severity", _choices(_L.ids(_L.ADVERSE_SEVERITIES))),
+            "action": "Action taken",
+            "note": "Description",
+            "patient_told": "What the patient was told",
+            "created_at": "When the event was recorded",
+            "version": "Edit counter of the row (bumped by every save)",
+        },
+        scope=Visit.patient_id,
+        joins=(Visit,),
+        order_by=(AdverseEvent.visit_id, AdverseEvent.id),
+        refs={"visit_id": "visits.csv"},
+        rename={"id": "event_id", "created_at": "recorded_at"},
+    ),
+    CsvTable(
+        "safety_decisions.csv",
+        SafetyAcknowledgement,
+        "one row per safety warning acknowledged or overridden (with the reason)",
+        {
+            "id": "Safety decision id",
+            "visit_id": "Visit (visit_id in visits.csv)",
+            "warning_key": "Which warning (rule and the marks or flags it concerned)",
+            "rule": "Safety rule that raised the warning",
+            "severity": ("Severity of the warning", "block; caution; info"),
+            "message": "The warning as shown to the practitioner",
+            "reason": "Reason given for overriding a blocking warning",
+            "acknowledged_by_id": "Practitioner who decided (practitioner_id)",
+            "acknowledged_at": "When the decision was made",
+        },
+        scope=Visit.patient_id,
+        joins=(Visit,),
+        order_by=(SafetyAcknowledgement.visit_id, SafetyAcknowledgement.id),
+        refs={"visit_id": "visits.csv", "acknowledged_by_id": "practitioners.csv"},
+        rename={"id": "decision_id"},
+    ),
+    CsvTable(
+        "amendments.csv",
+        Amendment,
+        "one row per correction of a signed visit (the signed values stay in visits.csv)",
+        {
+            "id": "Amendment id",
+            "visit_id": "Visit (visit_id in visits.csv)",
+            "author_id": "Practitioner who amended (practitioner_id)",
+            "created_at": "When the amendment was made",
+            "field": "Visit field corrected (a column of visits.csv)",
+            "original": "Value as signed",
+            "corrected": "Corrected value",
+            "reason": "Reason for the amendment",
+        },
+        scope=Visit.patient_id,
+        joins=(Visit,),
+        order_by=(Amendment.visit_id, Amendment.id),
+        refs={"visit_id": "visits.csv", "author_id": "practitioners.csv"},
+        rename={"id": "amendment_id"},
+    ),
+    CsvTable(
+        "needle_resolutions.csv",
+        NeedleCountResolution,
+        "one row per visit whose needles in and out differed: how it was resolved",
+        {
+            "id": "Resolution id",
+            "visit_id": "Visit (visit_id in visits.csv)",
+            "needles_in": ("Needles inserted", "needles"),
+            "needles_out": ("Needles counted out", "needles"),
+            "outcome": ("How it was resolved", _NEEDLE_OUTCOMES),
+            "note": "What was found or done",
+            "adverse_event_id": "Adverse event recorded for it (event_id in adverse_events.csv)",
+            "recorded_by_id": "Practitioner who recorded it (practitioner_id)",
+            "recorded_at": "When it was recorded",
+        },
+        scope=Visit.patient_id,
+        joins=(Visit,),
+        order_by=(NeedleCountResolution.visit_id,),
+        refs={
+            "visit_id": "visits.csv",
+            "adverse_event_id": "adverse_events.csv",
+            "recorded_by_id": "practitioners.csv",
+        },
+        rename={"id": "resolution_id"},
+    ),
+    CsvTable(
+        "handouts.csv",
+        HandoutIssue,
+        "one row per aftercare handout given (an event beside the visit, also after signing)",
+        {
+            "id": "Handout id",
+            "visit_id": "Visit (visit_id in visits.csv)",
+            "how": ("How it was given", _HANDOUT_HOW),
+            "issued_at": "When it was given",
+            "issued_by": "Who gave it",
+        },
+        scope=Visit.patient_id,
+        joins=(Visit,),
+        order_by=(HandoutIssue.visit_id, HandoutIssue.id),
+        refs={"visit_id": "visits.csv"},
+        rename={"id": "handout_id"},
+    ),
+    CsvTable(
+        "pain_areas.csv",
+        PainArea,
+        "one row per area of a pain drawing (a brush stroke, a region filled or an eraser stroke)",
+        {
+            "id": "Pain area id",
+            "visit_id": "Visit (visit_id in visits.csv)",
+            "view": "Body-map view drawn on",
+            "kind": ("What the area is", "stroke; region; erase"),
+            "points": ("Outline or stroke path", "JSON list of [x, y] in body-model units"),
+            "width": ("Brush width", "body-model units; empty for a region"),
+            "region": "Body region filled (region fills)",
+            "side": ("Side of the body", _SIDES),
+            "quality": ("Quality of the pain", _QUALITIES),
+            "intensity": ("Intensity of the pain drawn", "0-10 numeric rating scale"),
+            "drawn_by": ("Who drew it", "patient; practitioner"),
+            "created_at": "When it was drawn",
+        },
+        scope=Visit.patient_id,
+        joins=(Visit,),
+        order_by=(PainArea.visit_id, PainArea.id),
+        refs={"visit_id": "visits.csv"},
+        rename={"id": "pain_area_id"},
+    ),
+    CsvTable(
+        "pain_summaries.csv",
+        PainSummary,
+        "one row per pain drawing: the measures Charting computed from it",
+        {
+            "visit_id": "Visit (visit_id in visits.csv)",
+            "measures": (
+                "Extent, share of each region, furthest reach down each leg, overlap with and "
+                "change since the previous and first drawings, dermatome hint",
+                "JSON object",
+            ),
+            "computed_at": "When the measures were computed",
+        },
+        scope=Visit.patient_id,
+        joins=(Visit,),
+        order_by=(PainSummary.visit_id,),
+        refs={"visit_id": "visits.csv"},
+    ),
+    CsvTable(
+        "consents.csv",
+        Consent,
+        "one row per consent recorded: treatments agreed to, risks explained, withdrawal",
+        {
+            "id": "Consent id",
+            "patient_id": "Patient (patient_id in patients.csv)",
+            "course": "Course of treatment it covers",
+            "treatments": "Treatments agreed to",
+            "risks": "Risks explained (keys of the clinic's risk list)",
+            "note": "Note",
+            "taken_by_id": "Practitioner who took it (practitioner_id)",
+            "taken_at": "When it was taken",
+            "withdrawn_at": "When it was withdrawn (empty if in force)",
+            "withdrawn_by": "Who recorded the withdrawal",
+            "withdrawal_reason": "The patient's reason for withdrawing",
+        },
+        scope=Consent.patient_id,
+        order_by=(Consent.patient_id, Consent.id),
+        refs={"patient_id": "patients.csv", "taken_by_id": "practitioners.csv"},
+        rename={"id": "consent_id"},
+        types={"treatments": "list", "risks": "list"},
+    ),
+    CsvTable(
+        "appointments.csv",
+        Appointment,
+        "one row per appointment in the book (with its visit once started)",
+        {
+            "id": "Appointment id (appointment_id in appointment_changes.csv)",
+            "patient_id": "Patient (patient_id in patients.csv)",
+            "practitioner_id": "Practitioner booked (practitioner_id)",
+            "starts_at": "When it starts",
+            "minutes": ("Length", "minutes"),
+            "reason": "Reason for the visit",
+            "status": ("Status", "arrived; booked; cancelled; done; no_show"),
+            "booked_by": "Who booked it",
+            "booked_at": "When it was booked",
+            "visit_id": "Visit started from it (visit_id in visits.csv)",
+            "version": "Edit counter of the row (bumped by every change)",
+            "updated_at": _UPDATED,
+        },
+        scope=Appointment.patient_id,
+        order_by=(Appointment.patient_id, Appointment.id),
+        refs={
+            "patient_id": "patients.csv",
+            "practitioner_id": "practitioners.csv",
+            "visit_id": "visits.csv",
+        },
+        rename={"id": "appointment_id"},
+    ),
+    CsvTable(
+        "appointment_changes.csv",
+        AppointmentChange,
+        "one row per change to an appointment (booked, moved, cancelled ...): who, when, from, to",
+        {
+            "id": "Change id",
+            "appointment_id": "Appointment (appointment_id in appointments.csv)",
+            "at": "When",
+            "username": "Who (sign-in name)",
+            "action": "What was done",
+            "before": "Before",
+            "after": "After",
+        },
+        scope=Appointment.patient_id,
+        joins=(Appointment,),
+        order_by=(AppointmentChange.appointment_id, AppointmentChange.id),
+        refs={"appointment_id": "appointments.csv"},
+        rename={"id": "change_id"},
+    ),
+    CsvTable(
+        "billing.csv",
+        VisitBilling,
+        "one row per visit with billing times: contact minutes, re-insertions, CPT codes",
+        {
+            "visit_id": "Visit (visit_id in visits.csv)",
+            "needles_in_at": "When the needles went in",
+            "needles_out_at": "When the needles came out",
+            "ea_on_at": "When electrical stimulation started",
+            "ea_off_at": "When electrical stimulation stopped",
+            "contact_minutes": ("Personal one-on-one contact time", "minutes"),
+            "reinsertions": ("Times needles were re-inserted", "0 or more"),
+            "lines": ("CPT codes and units confirmed", "JSON list of {code, units}"),
+            "confirmed_by_id": "Practitioner who confirmed the codes (practitioner_id)",
+            "confirmed_at": "When the codes were confirmed",
+            "updated_at": _UPDATED,
+        },
+        scope=Visit.patient_id,
+        joins=(Visit,),
+        order_by=(VisitBilling.visit_id,),
+        refs={"visit_id": "visits.csv", "confirmed_by_id": "practitioners.csv"},
+    ),
+    CsvTable(
+        "protocols.csv",
+        Protocol,
+        "one row per saved treatment protocol (a named set of marks)",
+        {
+            "id": "Protocol id",
+            "name": "Protocol name",
+            "items": "The protocol's marks (kind, code, muscle, side, view, x, y, technique)",
+            "created_at": _CREATED,
+        },
+        rename={"id": "protocol_id"},
+    ),
+    CsvTable(
+        "clinic_settings.csv",
+        ClinicSetting,
+        "one row per clinic setting (letterhead, handout wording, security, import mapping)",
+        {"key": "Setting name", "value": "Setting value"},
+    ),
+    CsvTable(
+        "accounts.csv",
+        UserAccount,
+        "one row per sign-in account, for the record (password hashes are never exported)",
+        {
+            "id": "Account id (user_id in audit_log.csv)",
+            "username": "Sign-in name",
+            "display_name": "Name shown in the app",
+            "roles": ("Roles", "admin; front_desk; practitioner"),
+            "practitioner_id": "Practitioner profile the account charts as",
+            "active": "Whether the account may sign in",
+            "created_at": _CREATED,
+            "last_login_at": "Last successful sign-in",
+        },
+        rename={"id": "account_id"},
+        omit=frozenset({"password_hash", "failed_logins", "locked_until", "password_changed_at"}),
+        importable=False,
+    ),
+    CsvTable(
+        "audit_log.csv",
+        AuditEvent,
+        "the audit-log entries about the exported patients (who saw, changed or printed what)",
+        {
+            "id": "Entry id",
+            "seq": "Position in the clinic's log (1, 2, 3...)",
+            "at": "When",
+            "user_id": "Account (account_id in accounts.csv)",
+            "username": "Sign-in name at the time",
+            "action": "What was done",
+            "patient_id": "Patient concerned (patient_id)",
+            "target": "Record concerned",
+            "outcome": ("Outcome", "ok; denied; failed"),
+            "detail": "Details",
+            "prev_hash": "Hash of the entry before (the chain)",
+            "hash": "SHA-256 of this entry chained to the one before",
+        },
+        scope=AuditEvent.patient_id,
+        order_by=(AuditEvent.seq,),
+        rename={"id": "entry_id"},
+        importable=False,
+    ),
+)
+
+#: Tables of the schema deliberately left out of the CSV export, and why.
+NOT_EXPORTED: dict[str, str] = {
+    "counter": "internal counters (the importer sets them from the imported rows)",
+    "alembic_version": "schema version bookkeeping",
+}
+
+DICTIONARY = (
+    Column("file", "CSV file name", "text"),
+    Column("column", "Column name (first row of the file)", "text"),
+    Column("meaning", "What the column holds", "text"),
+    Column("type", "Value type", "text"),
+    Column("allowed", "Allowed values or units", "text"),
+)
+
+
+def table(file: str) -> CsvTable:
+    """The table written to ``file``."""
+    for item in TABLES:
+        if item.file == file:
+            return item
+    raise KeyError(file)
+
+
+def dictionary_rows() -> Iterator[list[str]]:
+    """The data dictionary's rows: every column of every file (itself included)."""
+    for item in TABLES:
+        for column in item.columns:
+            yield [item.file, column.name, column.meaning, column.type, column.allowed]
+    for column in DICTIONARY:
+        yield ["data_dictionary.csv", column.name, column.meaning, column.type, column.allowed]
+
+
+def stream_rows(
+    session: Session, item: CsvTable, patient_ids: Sequence[int] | None, bodymap: Any = None
+) -> Iterator[Sequence[Any]]:
+    """The file's rows as sequences of cells, read chunk by chunk with one statement each.
+
+    ``patient_ids`` None means every row (clinic-wide tables ignore it anyway).
+    """
+    stored = item.columns[: len(item.columns) - len(item.lookups) - len(item.checks)]
+    dialect = session.connection().dialect.name
+    # Only the columns that need it are converted in Python; numbers, (SQL-guarded) text and
+    # (SQL-formatted) times go as read.
+    convert = [
+        (i, cell_writer(c.kind))
+        for i, c in enumerate(stored)
+        if cell_writer(c.kind) is not _same and not (c.kind == "datetime" and dialect in _SQL_TIMES)
+    ]
+    looks: list[tuple[int, Callable[[Any, Any], str], dict[Any, str]]] = []
+    if item.lookups:
+        from charting.bodymap import load_bodymap
+
+        bodymap = bodymap or load_bodymap()
+        at = {c.attr: i for i, c in enumerate(stored)}
+        # A few hundred codes recur across a clinic's marks: look each up once.
+        looks = [(at[source], fn, {}) for _, source, fn in item.lookups]
+    at_column = {c.attr: i for i, c in enumerate(stored)}
+    checks = [(at_column[source], fn) for _, source, fn in item.checks]
+    for partition in _partitions(session, item, patient_ids, dialect):
+        if not convert and not looks and not checks:
+            yield from partition
+            continue
+        found = [(i, fn(session, [row[i] for row in partition])) for i, fn in checks]
+        for row in partition:
+            cells = list(row)
+            for i, w in convert:
+                cells[i] = w(cells[i])
+            for i, fn, seen in looks:
+                value = cells[i]
+                if value not in seen:
+                    seen[value] = _text_cell(fn(bodymap, value))
+                cells.append(seen[value])
+            for i, words in found:
+                cells.append(_text_cell(words.get(row[i], "")))
+            yield cells
+
+
+_SQL_TIMES = ("postgresql",)
+
+
+def _partitions(
+    session: Session, item: CsvTable, patient_ids: Sequence[int] | None, dialect: str
+) -> Iterator[Sequence[Any]]:
+    chunks: list[Sequence[int] | None]
+    if item.scope is None or patient_ids is None:
+        chunks = [None]
+    else:
+        ids = sorted(patient_ids)
+        chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    # Core, not the ORM: rows come as plain tuples, without the ORM's per-row bookkeeping.
+    connection = session.connection()
+    for chunk in chunks:
+        statement = item.query(chunk, dialect)
+        result = connection.execution_options(yield_per=5_000).execute(statement)
+        yield from result.partitions()

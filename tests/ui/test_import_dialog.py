@@ -1,0 +1,144 @@
+"""File ▸ Import patients…: map, preview with problems, fix a row, skip a row, import."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLineEdit
+from sqlalchemy import select
+
+from charting.models import Patient, Role
+from charting.models.db import Database
+from charting.ui.import_dialog import ImportDialog
+from charting.ui.main_window import MainWindow
+from tests.factories import add_account
+
+LIST = (
+    "Surname;First name;Geb. am;Gender;E-mail\r\n"
+    "Müller;Jörg;1980-04-02;m;jorg@example.org\r\n"
+    "Nguyen;Lan;1986-02-30;f;\r\n"
+    "Silva;Rita;1970-07-07;f;rita(at)example\r\n"
+    "Ruiz;Ana;1985-06-15;f;\r\n"
+    "Berg;Ole;1965-05-05;m;\r\n"
+)
+
+
+def _open(qtbot, window: MainWindow, tmp_path: Path) -> ImportDialog:  # type: ignore[no-untyped-def]
+    path = tmp_path / "list.csv"
+    path.write_bytes(LIST.encode("cp1252"))
+    dialog = ImportDialog(window.ops, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.load(path)
+    return dialog
+
+
+def test_map_preview_fix_and_import(
+    qtbot, window: MainWindow, make_patient, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The admin maps "Geb. am", sees each problem in the preview, fixes a date by typing,
+    skips a row, and imports: the summary names imported, skipped and duplicates."""
+    make_patient(family_name="Ruiz", given_name="Ana", date_of_birth=date(1985, 6, 15))
+    dialog = _open(qtbot, window, tmp_path)
+    assert dialog.combos["Surname"].currentData() == "family_name"
+    # "Geb. am" is not a known header: no preview until the date of birth is mapped.
+    assert "date of birth" in dialog.mapping_problems.text()
+    assert not dialog.import_button.isEnabled()
+    combo: QComboBox = dialog.combos["Geb. am"]
+    combo.setFocus()
+    qtbot.keyClicks(combo, "Date of birth")
+    assert combo.currentData() == "date_of_birth"
+    assert dialog.mapping_problems.text() == ""
+    model = dialog.model
+    assert model.rowCount() == 5
+    status = 2
+    texts = [model.index(r, status).data() for r in range(5)]
+    assert texts == [
+        "Ready",
+        "1 problem: skipped",
+        "1 problem: skipped",
+        "Duplicate of 000001?",
+        "Ready",
+    ]
+    listed = dialog.problems.toPlainText().splitlines()
+    assert listed[:2] == [
+        "Line 3, Date of birth: 1986-02-30 is not a date: February has no day 30.",
+        "Line 4, E-mail: E-mail does not look like an address (name@example.org).",
+    ]
+    assert listed[2].startswith("Line 5: same name and date of birth as 000001")
+    born = model.fields.index("date_of_birth") + 3
+    # Fix line 3's date by typing into the preview.
+    cell = model.index(1, born)
+    dialog.preview.setCurrentIndex(cell)
+    dialog.preview.setFocus()
+    qtbot.keyClick(dialog.preview, Qt.Key.Key_F2)
+    editor = dialog.preview.focusWidget()
+    assert isinstance(editor, QLineEdit)
+    editor.selectAll()
+    qtbot.keyClicks(editor, "1986-02-28")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    # The view commits the edit from its event loop.
+    qtbot.waitUntil(lambda: model.index(1, status).data() == "Ready")
+    # Skip Berg with a click on the Skip box.
+    rect = dialog.preview.visualRect(model.index(4, 1))
+    qtbot.mouseClick(dialog.preview.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert model.index(4, status).data() == "Skipped by you"
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert dialog.summary.text().startswith(
+        "Imported from list.csv: 2 imported (chart numbers 000002-000003), 3 skipped, "
+        "1 likely duplicate(s) skipped"
+    )
+    with window.database.read() as session:
+        names = set(session.scalars(select(Patient.family_name)))
+        nguyen = session.scalars(select(Patient).where(Patient.family_name == "Nguyen")).one()
+    assert names == {"Ruiz", "Müller", "Nguyen"}
+    assert nguyen.date_of_birth == date(1986, 2, 28)
+    # The mapping is remembered for the next file.
+    again = _open(qtbot, window, tmp_path)
+    assert again.combos["Geb. am"].currentData() == "date_of_birth"
+
+
+def test_a_bad_file_is_named_and_cannot_be_imported(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A binary file shows why it cannot be imported; the Import button stays off."""
+    path = tmp_path / "photo.csv"
+    path.write_bytes(b"\x89PNG\x00\x00")
+    dialog = ImportDialog(window.ops, window)
+    qtbot.addWidget(dialog)
+    assert not dialog.load(path)
+    assert "not a text file" in dialog.file_info.text()
+    assert not dialog.import_button.isEnabled()
+    assert path.read_bytes() == b"\x89PNG\x00\x00"
+
+
+def test_the_menu_action_is_for_admins_only(qtbot, database: Database, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """File ▸ Import patients… shows for an admin and is hidden from a practitioner."""
+    assert window.import_action.isVisible()
+    assert window.import_action in window.menuBar().actions()[0].menu().actions()
+    database.actor = add_account(database, "pat", Role.PRACTITIONER)
+    window.apply_actor()
+    assert not window.import_action.isVisible()
+
+
+def test_a_long_file_previews_its_first_rows_and_imports_all(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A 3,000-row list shows only its first 200 rows, and Import stores all 3,000."""
+    lines = ["family,given,dob"] + [
+        f"Name{i:05d},Given,1980-01-{i % 28 + 1:02d}" for i in range(3000)
+    ]
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    dialog = ImportDialog(window.ops, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.load(path)
+    assert dialog.model.rowCount() == 200
+    assert dialog.counts.text().startswith("The first 200 rows: 200 ready")
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert "3,000 imported" in dialog.summary.text()
+    with window.database.read() as session:
+        assert len(session.scalars(select(Patient.id)).all()) == 3000
