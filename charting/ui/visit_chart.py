@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
-    QStackedWidget,
+    QScrollArea,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -63,6 +63,7 @@ from charting.ui.mark_commands import (
     RepeatVisitCommand,
 )
 from charting.ui.ops import OpRunner
+from charting.ui.page_stack import PageStack
 from charting.ui.pain.panel import PainPanel
 from charting.ui.visit_extras import AdverseEventPanel, EAPanel
 from charting.ui.visit_form import VisitForm
@@ -75,6 +76,15 @@ from charting.ui.visit_parts.safety import SafetyColumn
 #: Narrowest the three columns get (the page fits a 1024-pixel screen with room to spare).
 FORM_MIN_WIDTH = 270
 SIDE_MIN_WIDTH = 250
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """``widget`` in a frameless scroll area that fills the room it is given."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 class _StepButton(QToolButton):
@@ -178,7 +188,7 @@ class VisitChartPage(QWidget):
         self.map = self.map_panel.map
         # The map for points, or the pain drawing of the same visit (F6).
         self.pain = PainPanel(ops, bodymap, self.undo_stack)
-        self.centre_stack = QStackedWidget()
+        self.centre_stack = PageStack()
         self.centre_stack.setObjectName("visitCentre")
         self.centre_stack.addWidget(self.map_panel)
         self.centre_stack.addWidget(self.pain)
@@ -248,9 +258,11 @@ class VisitChartPage(QWidget):
         self.side_tabs = QTabWidget()
         self.side_tabs.setObjectName("visitSideTabs")
         self.side_tabs.setUsesScrollButtons(False)
-        self.side_tabs.addTab(marks_tab, "&Marks")
-        self.side_tabs.addTab(self.ea_panel, "&EA")
-        self.side_tabs.addTab(self.adverse_panel, "Ad&verse")
+        # Each tab scrolls when the column is narrower than its content: the column never
+        # sets the window's minimum width (a laptop screen is 1024 pixels wide).
+        self.side_tabs.addTab(_scrolling(marks_tab), "&Marks")
+        self.side_tabs.addTab(_scrolling(self.ea_panel), "&EA")
+        self.side_tabs.addTab(_scrolling(self.adverse_panel), "Ad&verse")
         self.side_tabs.addTab(self.amendment_list, "Amend.")
         self.side_tabs.setTabToolTip(2, "Adverse events")
         self.side_tabs.setTabToolTip(3, "Amendments")
