@@ -38,6 +38,8 @@ class PageStack(QStackedWidget):
         ignored = QSizePolicy.Policy.Ignored
         for i in range(self.count()):
             page = self.widget(i)
+            if page is None:
+                continue
             policy: QSizePolicy = page.property("_pageStackPolicy") or page.sizePolicy()
             if page.property("_pageStackPolicy") is None:
                 page.setProperty("_pageStackPolicy", policy)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QStringListModel, Qt, Signal, Slot
+from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
-    QScrollArea,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -355,6 +355,7 @@ class VisitChartPage(QWidget):
         self.map.mark_activated.connect(self._on_map_mark_activated)
         self.map.selection_changed.connect(self._on_map_selection_changed)
         self.point_entry.marks_requested.connect(self._on_point_entry_marks_requested)
+        self.point_entry.changes_requested.connect(self._on_point_entry_changes_requested)
         self.show_previous.toggled.connect(self.map.set_ghosts_visible)
         self.repeat_button.clicked.connect(self.repeat_last_visit)
         self.protocol_menu.aboutToShow.connect(self._on_protocol_menu_about_to_show)
@@ -449,6 +450,8 @@ class VisitChartPage(QWidget):
         self._apply_access(access)
         self._show_amendments()
         self.pain.show_visit(visit_id, access.editable)
+        # The page's keys (Ctrl+K, Alt+1..., F2...) work from the moment it is shown.
+        QTimer.singleShot(0, self._focus_map)
 
     def _apply_access(self, access: VisitAccess) -> None:
         """Make the page editable or read-only as the visit allows, and say why in the banner.
@@ -558,6 +561,12 @@ class VisitChartPage(QWidget):
             # Decisions that stand from an earlier visit are recorded on this one (audited).
             self.ops.run(self, visit_record.carry_over_decisions, vid, carry)
 
+    @Slot()
+    def _focus_map(self) -> None:
+        focus = QApplication.focusWidget()
+        if self.isVisible() and (focus is None or not self.isAncestorOf(focus)):
+            self.map.setFocus()
+
     def _rows_with(self, ids: Sequence[int]) -> list[MarkRow]:
         wanted = set(ids)
         return [r for r in self._rows if r.id in wanted]
@@ -595,6 +604,36 @@ class VisitChartPage(QWidget):
     def _on_point_entry_marks_requested(self, specs: list[MarkSpec], text: str) -> None:
         if self.add_marks(specs, text):
             self.point_entry.clear()
+
+    @Slot(list, list, str)
+    def _on_point_entry_changes_requested(
+        self, specs: list[MarkSpec], removals: list[tuple[str, str | None]], text: str
+    ) -> None:
+        """Typed marks taken off and added, as one undoable step."""
+        if self.visit_id is None or not self._editable:
+            return
+        ids: list[int] = []
+        for code, side in removals:
+            found = [
+                r.id
+                for r in self._rows
+                if r.spec.point_code == code and (side is None or r.spec.side == side)
+            ]
+            if not found:
+                self.point_entry.show_problem(
+                    f"{code}{' ' + side if side else ''} is not marked on this visit: "
+                    "nothing was changed."
+                )
+                return
+            ids.extend(found)
+        self.undo_stack.beginMacro(text)
+        try:
+            self.delete_marks(ids)
+            if specs:
+                self.add_marks(specs, text)
+        finally:
+            self.undo_stack.endMacro()
+        self.point_entry.clear()
 
     def repeat_last_visit(self) -> None:
         """Copy the previous visit's marks (techniques, depths, cupping details) and its EA

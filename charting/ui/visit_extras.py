@@ -72,6 +72,10 @@ class _ShownPair:
     label: str
 
 
+#: The waveform two alternating frequencies ("2/100 Hz") are given with.
+DENSE_DISPERSE = "Dense-disperse"
+
+
 class EAPanel(QWidget):
     """The visit's electroacupuncture pairs, each with its own stimulation (STRICTA 2e).
 
@@ -258,8 +262,14 @@ class EAPanel(QWidget):
             ValidationError: the frequency is not one number or two separated by "/".
         """
         first, second = visit_record.parse_frequency(self.frequency.text())
+        waveform = self.waveform.currentText().strip()
+        if second is not None and not waveform:
+            # Two frequencies typed ("2/100") alternate: that is the dense-disperse waveform,
+            # chosen for the person (and shown) rather than refused.
+            waveform = DENSE_DISPERSE
+            self.waveform.setCurrentText(waveform)
         return visit_record.EASettings(
-            self.waveform.currentText().strip(),
+            waveform,
             first,
             self.intensity.value() or None,
             self.minutes.value() or None,

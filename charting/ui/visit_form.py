@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDateTime, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFocusEvent, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -116,6 +116,32 @@ PHASE_BUTTONS: dict[str, str] = {
 }
 
 
+#: Fields a phase's page shows first, where it differs from the record's order: the pain
+#: scores are asked at the start of every visit, before the history is (re)taken.
+FIRST_ON_PAGE: dict[str, tuple[str, ...]] = {
+    "consultation": ("chief_complaint", "pain_now", "pain_best", "pain_worst"),
+}
+
+
+class NumberBox(QSpinBox):
+    """A number field whose whole text is selected when it gets the focus, by click or key,
+    so a number typed replaces "not recorded" (or the old value) instead of being refused."""
+
+    _fresh = False
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.selectAll()
+        # A click places the cursor when the button is released: select again then.
+        self._fresh = event.reason() == Qt.FocusReason.MouseFocusReason
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        if self._fresh:
+            self._fresh = False
+            self.selectAll()
+
+
 class VisitForm(QWidget):
     """Every written field of a visit, one phase of the session at a time, autosaved.
 
@@ -216,7 +242,8 @@ class VisitForm(QWidget):
         self.phase_buttons.idClicked.connect(self._on_phase_buttons_id_clicked)
         for phase, names in phase_fields().items():
             form = self._layouts[phase]
-            for name in names:
+            first = FIRST_ON_PAGE.get(phase, ())
+            for name in [*first, *(n for n in names if n not in first)]:
                 if name not in NOT_ON_FORM:
                     self._field(form, name)
             if phase == "after":
@@ -350,7 +377,7 @@ class VisitForm(QWidget):
 
     def _number(self, form: QFormLayout, name: str, suffix: str = "") -> QSpinBox:
         spec = visit_record.FIELDS[name]
-        spin = QSpinBox()
+        spin = NumberBox()
         spin.setRange(NOT_RECORDED, spec.high)
         spin.setSpecialValueText("not recorded")
         spin.setSuffix(suffix)

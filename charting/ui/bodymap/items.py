@@ -43,6 +43,9 @@ LABEL_PX = 11
 Z_ARTWORK, Z_REFERRAL, Z_POINTS, Z_PREGNANCY, Z_GHOSTS, Z_MARKS, Z_HOVER = (0, 1, 2, 3, 5, 10, 20)
 Z_EA = 8
 Z_SELECTED = 11
+#: Cups lie under the needles (a click on a needle's dot inside a cup picks the needle), a
+#: selected cup above the other cups.
+Z_CUPS, Z_CUP_SELECTED = 9.0, 9.5
 Z_LABELS = 12
 SELECT_COLOR = "#ffb000"
 HOVER_COLOR = "#1f6fb2"
@@ -439,9 +442,9 @@ class MarkItem(QGraphicsItem):
             self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
             self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable)
             self.setCursor(Qt.CursorShape.PointingHandCursor)
-            self.setZValue(Z_MARKS)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.set_row(row, units_per_cun, caution)
+        self.show_selected(False)
 
     @property
     def mark_id(self) -> int:
@@ -513,7 +516,14 @@ class MarkItem(QGraphicsItem):
         Done from the scene's selection signal rather than ``itemChange``, which Qt would
         call into Python for every change of every item.
         """
-        self.setZValue(Z_SELECTED if selected else (Z_GHOSTS if self.ghost else Z_MARKS))
+        z: float
+        if self.ghost:
+            z = Z_GHOSTS
+        elif self.row.spec.kind == "cupping":
+            z = Z_CUP_SELECTED if selected else Z_CUPS
+        else:
+            z = Z_SELECTED if selected else Z_MARKS
+        self.setZValue(z)
         self.label.update()
 
     def _build_ops(self) -> list[tuple[QPen, QBrush, QPainterPath]]:

@@ -1,4 +1,5 @@
-"""Typed entry: a point typed as "bl23", "gb30 r" or "shenshu b" becomes marks on the map."""
+"""Typed entry: points typed as "bl23", "gb30 r", "shenshu b" or "bl23 bl25 b, gb30 r" become
+marks on the map."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtCore import QStringListModel, Qt, Signal, Slot
 from PySide6.QtWidgets import QCompleter, QLineEdit, QMenu, QWidget
 
 from charting.bodymap import BodyMap
+from charting.bodymap.catalog import Acupoint
 from charting.services.marks import MarkSpec
 from charting.ui.app_rules import plain_tooltip
 
@@ -23,9 +25,13 @@ class PointEntry(QLineEdit):
 
     Signals:
         marks_requested(list specs, str text): marks to add for what was typed.
+        changes_requested(list specs, list removals, str text): marks to add and marks to
+            take off (``(code, side or None)``; a group typed with a leading minus, "-bl40 r")
+            for what was typed, as one step.
     """
 
     marks_requested = Signal(list, str)
+    changes_requested = Signal(list, list, str)
 
     def __init__(
         self,
@@ -39,7 +45,7 @@ class PointEntry(QLineEdit):
         self.bodymap = bodymap
         self._current_view = current_view
         self._show_view = show_view
-        self.setPlaceholderText("Type a point: bl23, gb30 r, shenshu b  (Ctrl+K)")
+        self.setPlaceholderText("Type points: bl23 bl25 b, gb30 r, -bl40 r  (Ctrl+K)")
         self.setClearButtonEnabled(True)
         self._completions = QStringListModel(self)
         completer = QCompleter(self._completions, self)
@@ -60,8 +66,13 @@ class PointEntry(QLineEdit):
         text = self.text().strip()
         if not text:
             return
-        specs = self.specs_for_typed(text)
-        if specs:
+        parsed = self.parse(text)
+        if parsed is None:
+            return
+        specs, removals = parsed
+        if removals:
+            self.changes_requested.emit(specs, removals, f"Chart {text}")
+        elif specs:
             self.marks_requested.emit(specs, f"Mark {text}")
 
     @Slot(str)
@@ -75,34 +86,83 @@ class PointEntry(QLineEdit):
         self.setToolTip(plain_tooltip(problem) if problem else "")
 
     def specs_for_typed(self, text: str) -> list[MarkSpec] | None:
-        """Marks for a typed point ("bl23", "bl23 l", "shenshu both"); asks the side if needed.
+        """Marks to add for what was typed (see :meth:`parse`)."""
+        parsed = self.parse(text)
+        return None if parsed is None else parsed[0]
 
+    def parse(self, text: str) -> tuple[list[MarkSpec], list[tuple[str, str | None]]] | None:
+        """Marks to add, and marks to take off, for what was typed; asks the side if needed.
+
+        One point ("bl23", "bl23 l", "shenshu both"), several sharing a side ("bl23 bl25
+        bl40 b") or groups with their own sides separated by commas ("bl23 bl25 b, gb30 r").
         A code that names no point is refused with the reason and the nearest matches (a
-        menu: choosing one puts it in the line, ready for Enter)."""
-        side_word = None
+        menu: choosing one puts it in the line, ready for Enter); nothing of the line is
+        added then. A group with a leading minus ("-bl40 r", "-bl40" for every side) names
+        marks to take off."""
+        groups = [g.strip() for g in text.split(",") if g.strip()]
+        parsed: list[tuple[list[Acupoint], str | None]] = []
+        removals: list[tuple[str, str | None]] = []
+        for group in groups:
+            removing = group.startswith("-")
+            found = self._parse_group(group.lstrip("-").strip())
+            if found is None:
+                return None
+            if removing:
+                points, side_word = found
+                which: list[str | None] = (
+                    ["L", "R"] if side_word == "b" else [side_word.upper() if side_word else None]
+                )
+                removals.extend((p.code, side) for p in points for side in which)
+            else:
+                parsed.append(found)
+        self._set_problem("")
+        specs: list[MarkSpec] = []
+        for points, side_word in parsed:
+            sides: list[str] | None = None
+            if side_word in ("l", "r"):
+                sides = [side_word.upper()]
+            elif side_word == "b":
+                sides = ["L", "R"]
+            elif any(p.sides != ("M",) for p in points):
+                # One question for the group: its bilateral points share the answer.
+                sides = self.ask_side(" ".join(p.code for p in points if p.sides != ("M",)))
+                if sides is None:
+                    return None
+            for point in points:
+                specs.extend(self._specs(point, ["M"] if point.sides == ("M",) else sides or []))
+        return specs, removals
+
+    def show_problem(self, problem: str) -> None:
+        """Say beside the line why what was typed was not done (in red, and in its tooltip)."""
+        self._set_problem(problem)
+
+    def _parse_group(self, text: str) -> tuple[list[Acupoint], str | None] | None:
+        """The points of one group and its side word ("l", "r", "b" or None); None (with the
+        reason shown) when a code names no point."""
         match = _SIDE_SUFFIX.match(text)
         point = self.bodymap.lookup(text)
-        if point is None and match:
+        if point is not None:
+            return [point], None
+        if match:
             point = self.bodymap.lookup(match["code"])
-            side_word = match["side"].lower()[0]
-        if point is None:
-            point = self.bodymap.lookup(text.split("  ")[0])  # a completer line
-        if point is None:
-            typed = match["code"] if match else text
-            self._offer_nearest(typed, match["side"] if match else "")
-            return None
-        self._set_problem("")
-        if point.sides == ("M",):
-            sides = ["M"]
-        elif side_word in ("l", "r"):
-            sides = [side_word.upper()]
-        elif side_word == "b":
-            sides = ["L", "R"]
-        else:
-            chosen = self.ask_side(point.code)
-            if chosen is None:
+            if point is not None:
+                return [point], match["side"].lower()[0]
+        point = self.bodymap.lookup(text.split("  ")[0])  # a completer line
+        if point is not None:
+            return [point], None
+        codes = match["code"] if match else text
+        side_word = match["side"].lower()[0] if match else None
+        tokens = codes.split()
+        points: list[Acupoint] = []
+        for token in tokens if len(tokens) > 1 else [codes]:
+            point = self.bodymap.lookup(token)
+            if point is None:
+                self._offer_nearest(token, match["side"] if match else "")
                 return None
-            sides = chosen
+            points.append(point)
+        return points, side_word
+
+    def _specs(self, point: Acupoint, sides: list[str]) -> list[MarkSpec]:
         views = self.bodymap.views_for(point.code)
         current = self._current_view()
         view = current if current in views else views[0]
