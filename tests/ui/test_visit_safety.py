@@ -286,3 +286,33 @@ def _refuse_then_override(qtbot, dialog, seen: list[tuple[str, bool, str]]) -> N
     reason.clear()
     qtbot.keyClicks(reason, "Cardiologist cleared low-frequency EA in writing")
     qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+
+def test_a_decision_stands_for_later_visits_until_its_point_changes(  # type: ignore[no-untyped-def]
+    qtbot, database: Database, make_patient, practitioner_id: int
+) -> None:
+    """SP6 acknowledged for a pregnant patient at visit 1 is shown as carried over (and
+    stored) at visit 2; SP6 on the other side comes back to be decided."""
+    pid = make_patient(pregnant=True, pregnancy_due_date=date.today() + timedelta(days=150))
+    with database.write() as session:
+        first, _ = start_visit(session, pid, practitioner_id)
+        treatments = ["acupuncture", "pregnancy"]
+        risks = [r.key for r in consent.risks_for(treatments)]
+        consent.record_consent(session, consent.ConsentInput(pid, "", treatments, risks))
+    page = _page(qtbot, database, first)
+    _click(qtbot, page, "SP6", "L")
+    page.safety.acknowledge_requested.emit(
+        next(w.warning for w in page.safety.warnings if w.warning.key == "preg-point:SP6:L")
+    )
+    with database.write() as session:
+        second, _ = start_visit(session, pid, practitioner_id)
+    page.open_visit(second)
+    _click(qtbot, page, "SP6", "L")
+    (held,) = [w for w in page.safety.warnings if w.warning.key == "preg-point:SP6:L"]
+    assert held.acknowledged and held.carried_from
+    assert "carried over" in page.safety.counts.text()
+    with database.read() as session:
+        assert "preg-point:SP6:L" in acknowledgements(session, second)
+    _click(qtbot, page, "SP6", "R")
+    (fresh,) = [w for w in page.safety.warnings if w.warning.key == "preg-point:SP6:R"]
+    assert fresh.needs_attention and not fresh.carried_from
