@@ -229,3 +229,20 @@ def test_the_form_fits_a_narrow_column_and_long_diagnoses_wrap(  # type: ignore[
     assert box.isChecked()
     form.flush()
     assert _stored(database, visit_id)["icd10_codes"] == ["M54.41"]
+
+
+def test_the_next_appointment_defaults_to_a_week_on_in_working_hours() -> None:
+    """Unbooked, the next appointment offered is a week on, on the half hour, 08:00-18:00,
+    never a Sunday."""
+    from datetime import datetime
+
+    from charting.ui.visit_form import next_appointment_slot
+
+    slot = next_appointment_slot(datetime(2026, 12, 4, 17, 47))  # a Friday, late
+    assert (slot.day, slot.hour, slot.minute) == (12, 9, 0)  # 18:00 is closed: next morning
+    early = next_appointment_slot(datetime(2026, 12, 1, 6, 5))
+    assert (early.day, early.hour, early.minute) == (8, 8, 0)
+    saturday = next_appointment_slot(datetime(2026, 12, 5, 10, 10))  # a week on is Saturday
+    assert (saturday.day, saturday.hour, saturday.minute) == (12, 10, 30)
+    sunday = next_appointment_slot(datetime(2026, 12, 6, 10, 0))
+    assert sunday.weekday() == 0 and (sunday.hour, sunday.minute) == (10, 0)
