@@ -272,7 +272,9 @@ class VisitChartPage(QWidget):
         self.side.addWidget(self.side_tabs)
         self.side.setChildrenCollapsible(False)
         self.side.setStretchFactor(0, 1)
-        self.side.setStretchFactor(1, 2)
+        self.side.setStretchFactor(1, 1)
+        # Nearly half the column for the warnings: several show at once, never a strip.
+        self.side.setSizes([450, 550])
         self.side.setMinimumWidth(SIDE_MIN_WIDTH)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("visitSplitter")
