@@ -89,6 +89,13 @@ class MarkDetailsPanel(QGroupBox):
         self.detail_info = rich_label()
         self.detail_info.setWordWrap(True)
         self.detail_info.setStyleSheet("color: #555;")
+        for combo in (self.technique, self.response):
+            # A long choice never makes the side column (and the window) wider: the box
+            # shortens its text and the drop-down shows it whole.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(10)
         form = self._form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow(self.detail_title)
