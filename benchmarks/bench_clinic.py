@@ -277,8 +277,18 @@ def _day_list(
         if sqlite
         else [start, end]
     )
+    # One practitioner: the one with the most appointments that day (a full list to show).
+    with window.database.read() as s:
+        busiest = s.scalar(
+            select(Appointment.practitioner_id)
+            .where(Appointment.starts_at >= start, Appointment.starts_at < end)
+            .group_by(Appointment.practitioner_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        )
+    one = max(day.practitioner.findData(busiest), 1)
     measures: list[Measure] = []
-    for label, index in (("the whole clinic", 0), ("one practitioner", 1)):
+    for label, index in (("the whole clinic", 0), ("one practitioner", one)):
         day.practitioner.setCurrentIndex(index)
         pid = day.practitioner_id
 

@@ -20,6 +20,8 @@ from charting.reports.handout import build_handout
 from charting.reports.visit_summary import build_visit_summary
 from charting.services.access import Actor
 from charting.services.marks import MarkSpec, add_marks
+from charting.services.pain_drawings import add_area
+from charting.services.pain_measures import AreaShape
 from charting.services.patients import PatientInput, create_patient
 from charting.services.practitioners import PractitionerInput, save_practitioner
 from charting.services.report_data import course_report, visit_report
@@ -135,7 +137,7 @@ def main() -> int:
                         "needle_gauge": "0.25 mm",
                         "needle_length": "40 mm",
                         "needle_lot": "L2291",
-                        "needles_out": 8,
+                        "needles_out": 9,
                         "icd10_codes": ["M54.42"],
                         "tcm_patterns": ["Qi and Blood stagnation"],
                         "home_advice": ["heat", "walking"],
@@ -144,6 +146,18 @@ def main() -> int:
                         "next_appointment": start + timedelta(days=7 * i + 7, hours=1),
                     },
                 )
+                # The pain drawing: low back and a band down the left leg that pulls back
+                # towards the buttock as the course goes on (centralising).
+                route = [("BL25", "L"), ("GB30", "L"), ("BL36", "L"), ("BL40", "L"), ("BL57", "L")]
+                reach = route[: max(2, len(route) - i // 2)]
+                line = tuple(bm.position(c, side, "posterior") for c, side in reach)  # type: ignore[misc]
+                for area in (
+                    AreaShape("posterior", "region", "patient", region="low_back", side="L",
+                              quality="aching", intensity=8 - i // 2),
+                    AreaShape("posterior", "stroke", "patient", line, 28.0, quality="burning",
+                              intensity=6 - i // 2),
+                ):  # fmt: skip
+                    add_area(s, bm, vid, area)
             add_adverse_event(s, vid, "bruising", "mild", "Pressure applied for 2 minutes")
         with db.read() as s:
             single = visit_report(s, vid, bm)

@@ -219,6 +219,16 @@ def _text_box(x: float, y: float, text: str, font: str, size: float, anchor: str
     return _Box(start, y - 0.24 * size, start + w, y + 0.76 * size)
 
 
+def _nudged_in(
+    d: BodyMapDrawing, x: float, y: float, text: str, font: str, size: float, anchor: str
+) -> tuple[float, float, _Box]:
+    """Where a panel label prints, nudged inside the figure, and its box."""
+    box = _text_box(x, y, text, font, size, anchor)
+    x += max(0.0, 2 - box.x0) - max(0.0, box.x1 - d.width + 2)
+    y -= max(0.0, box.y1 - d.height + 2)
+    return x, y, _text_box(x, y, text, font, size, anchor)
+
+
 def _artwork_text(
     d: BodyMapDrawing, shape: ModelShape, avoid: list[_Box], texts: list[_Box]
 ) -> String | None:
@@ -226,7 +236,8 @@ def _artwork_text(
 
     Text is set no smaller than a printed minimum, so at small scales the guide labels can
     outgrow their places: one that collides with a mark, its label or an earlier text is left
-    out rather than printed over it. Panel labels are kept, nudged inside the figure.
+    out rather than printed over it. Panel labels are kept, nudged inside the figure (the sides
+    shortened to "L" and "R" when a small figure has no room for them).
     """
     style = style_for(shape.role)
     low, high = TEXT_SIZE_LIMITS.get(shape.role, (5.0, 7.0))
@@ -238,10 +249,13 @@ def _artwork_text(
         return None
     box = _text_box(x, y, text, font, size, shape.anchor)
     if shape.role == "panel_label":
-        dx = max(0.0, 2 - box.x0) - max(0.0, box.x1 - d.width + 2)
-        dy = -max(0.0, box.y1 - d.height + 2)
-        x, y = x + dx, y + dy
-        box = _text_box(x, y, text, font, size, shape.anchor)
+        if text.startswith("Patient's") and (
+            stringWidth("Patient's LEFT  Patient's RIGHT", font, size) + 24 > d.width
+        ):
+            text = text.split()[-1][0]  # a small figure: the sides as "L" and "R"
+        x, y, box = _nudged_in(d, x, y, text, font, size, shape.anchor)
+        if any(box.overlap(b) > 0 for b in texts):
+            return None  # a view's title crowded out (the figure's caption names the view)
     else:
         # A little clearance, so neighbouring labels never read as one phrase.
         clear = _Box(box.x0 - 3, box.y0 - 1, box.x1 + 3, box.y1 + 1)

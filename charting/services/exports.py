@@ -41,11 +41,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap, load_bodymap
+from charting.bodymap import regions as body_regions
 from charting.models import (
     AdverseEvent,
     EAPair,
     Mark,
     MarkKind,
+    PainSummary,
     Patient,
     Practitioner,
     Visit,
@@ -592,6 +594,65 @@ def _outcome_resources(visit: Any, refs: dict[str, Any]) -> list[tuple[str, dict
     return out
 
 
+def _pain_drawing_resource(
+    visit: Any, measures: dict[str, Any], refs: dict[str, Any]
+) -> dict[str, Any]:
+    """The measures of a visit's pain drawing as one Observation: the extent as its value,
+    each leg's furthest reach, the overlap with and change since the previous and the first
+    drawings, and the share of each region, as components (LOINC has no codes for pain
+    drawing measures that we could confirm: our own codes, in words)."""
+    resource = _survey(
+        {"coding": [{"system": OUTCOME_SYSTEM, "code": "pain-drawing",
+                     "display": "Pain drawing: extent of the body shown that is shaded"}],
+         "text": "Pain drawing (extent, % of the body shown)"},
+        visit,
+        refs,
+    )  # fmt: skip
+    resource["valueQuantity"] = {
+        "value": measures.get("extent_percent", 0.0), "unit": "%", "system": UCUM_SYSTEM,
+        "code": "%",
+    }  # fmt: skip
+
+    def component(code: str, text: str, **value: Any) -> dict[str, Any]:
+        return {"code": {"coding": [{"system": OUTCOME_SYSTEM, "code": code}], "text": text},
+                **value}  # fmt: skip
+
+    components = []
+    for side, leg in (("L", "left"), ("R", "right")):
+        level = (measures.get("furthest") or {}).get(side, "none")
+        words = body_regions.EXTENT_LABELS.get(level, level)
+        components.append(
+            component(f"furthest-{leg}", f"Furthest extent down the {leg} leg",
+                      valueCodeableConcept={"text": words})
+        )  # fmt: skip
+    if measures.get("overlap_previous") is not None:
+        components.append(
+            component("overlap-previous", "Overlap with the previous drawing (Jaccard index)",
+                      valueQuantity={"value": measures["overlap_previous"], "unit": "1",
+                                     "system": UCUM_SYSTEM, "code": "1"})
+        )  # fmt: skip
+    for key, text in (("since_previous", "since the previous drawing"),
+                      ("since_first", "since the first drawing")):  # fmt: skip
+        if measures.get(key):
+            components.append(
+                component(key.replace("_", "-"), f"Change {text}", valueString=measures[key])
+            )
+    for key, share in sorted((measures.get("regions") or {}).items()):
+        if share:
+            region, _, side = key.partition(":")
+            components.append(
+                component(f"region-{region}-{side}",
+                          f"{body_regions.REGION_LABELS.get(region, region)}, {side}: shaded",
+                          valueQuantity={"value": share, "unit": "%", "system": UCUM_SYSTEM,
+                                         "code": "%"})
+            )  # fmt: skip
+    resource["component"] = components
+    hints = measures.get("dermatome_hints") or []
+    if hints:
+        resource["note"] = [{"text": f"{h} (not a diagnosis)"} for h in hints]
+    return resource
+
+
 def _ea_note(pairs: Sequence[Any], marks_by_id: dict[int, Any], bodymap: BodyMap) -> str:
     """The electroacupuncture pairs with their stimulation, for Procedure.note."""
     parts = []
@@ -690,6 +751,7 @@ def iter_bundles(
         marks: dict[int, list[Any]] = {}
         pairs: dict[int, list[Any]] = {}
         events: dict[int, list[Any]] = {}
+        drawings: dict[int, list[Any]] = {}
         for begin in range(0, len(visit_ids), 5_000):
             part = visit_ids[begin : begin + 5_000]
             marks |= _rows_by(
@@ -706,6 +768,9 @@ def iter_bundles(
                 session, AdverseEvent.__table__, AdverseEvent.__table__.c.visit_id, part,
                 [AdverseEvent.__table__.c.id],
             )  # fmt: skip
+            drawings |= _rows_by(
+                session, PainSummary.__table__, PainSummary.__table__.c.visit_id, part, []
+            )
         for patient in patients:
             yield (
                 patient.chart_number,
@@ -717,6 +782,7 @@ def iter_bundles(
                     events,
                     practitioners,
                     bodymap,
+                    drawings,
                 ),
             )
 
@@ -729,6 +795,7 @@ def _bundle(
     events: dict[int, list[Any]],
     practitioners: dict[int, Any],
     bodymap: BodyMap,
+    drawings: dict[int, list[Any]] | None = None,
 ) -> dict[str, Any]:
     patient_url = fhir_uuid("Patient", patient.id)
     entries = [_entry(patient_url, _patient_resource(patient))]
@@ -798,6 +865,9 @@ def _bundle(
                 url = fhir_uuid("Observation", "pain", when, visit.id)
                 entries.append(_entry(url, _pain_resource(visit, value, when, refs)))
         entries.extend(_entry(url, r) for url, r in _outcome_resources(visit, refs))
+        for summary in (drawings or {}).get(visit.id, []):
+            url = fhir_uuid("Observation", "pain-drawing", visit.id)
+            entries.append(_entry(url, _pain_drawing_resource(visit, summary.measures, refs)))
         for event in events.get(visit.id, []):
             url = fhir_uuid("AdverseEvent", event.id)
             entries.append(_entry(url, _adverse_event_resource(event, visit, refs)))
@@ -855,6 +925,11 @@ def _check_observation(where: str, resource: dict[str, Any]) -> list[str]:
     elif (OUTCOME_SYSTEM, "rmdq") in codes:
         low, high, value = 0, 24, resource.get("valueInteger")
         label = "an RMDQ score"
+    elif (OUTCOME_SYSTEM, "pain-drawing") in codes:
+        value = (resource.get("valueQuantity") or {}).get("value")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            problems.append(f"{where}: a pain drawing's extent {value!r} is not 0-100 %.")
+        return problems
     elif (OUTCOME_SYSTEM, "psfs") in codes:
         components = resource.get("component") or []
         if not components:
@@ -868,7 +943,7 @@ def _check_observation(where: str, resource: dict[str, Any]) -> list[str]:
         found = ", ".join(f"{s}|{c}" for s, c in codes) or "no coding"
         return [
             f"{where}: an observation must be a pain score (LOINC {PAIN_LOINC}), ODI (LOINC "
-            f"{ODI_LOINC}), RMDQ or PSFS (found {found})."
+            f"{ODI_LOINC}), RMDQ, PSFS or a pain drawing (found {found})."
         ]
     if isinstance(value, bool) or not isinstance(value, int):
         problems.append(f"{where}: {label} must be a whole number.")
@@ -1142,6 +1217,12 @@ point to those fullUrls inside the same file.
                 Roland-Morris (valueInteger 0-24) and the Patient-Specific Functional
                 Scale (one component per activity, 0-10) coded in our own CodeSystem
                 {outcome} (no LOINC code for them was confirmed).
+                A pain drawing's measures, code "pain-drawing" in the same CodeSystem:
+                valueQuantity the extent (% of the body shown that is shaded); components
+                furthest-left / furthest-right (how far down each leg), overlap-previous
+                (Jaccard index), since-previous / since-first (centralised, peripheralised
+                or unchanged) and region-<region>-<side> (% of that region shaded); a
+                dermatome hint, if any, in the note (a hint, not a diagnosis).
   Flag          one per health flag (pregnancy with its due date, implanted electrical
                 device, bleeding disorder, anticoagulants, epilepsy, diabetes, fainting
                 with needles): status active, category clinical, coded in

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Slot
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Slot
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,41 +26,17 @@ from charting.models.db import Database
 from charting.reports.consent_form import build_consent_form
 from charting.services import consent as consent_service
 from charting.services.consent import RISKS, TREATMENTS, ConsentInput, ConsentRow
+from charting.ui.app_rules import rich_label
 from charting.ui.documents import DocumentAudit, save_document
 from charting.ui.forms import ErrorLabel, WrappingCheckBox, text_box
 from charting.ui.ops import OpRunner
+from charting.ui.table_models import RowsModel
 
 
-class ConsentModel(QAbstractTableModel):
-    """A patient's consents, newest first."""
+class ConsentModel(RowsModel):
+    """A patient's consents (ConsentRow), newest first."""
 
-    HEADERS = ("Recorded", "Course", "Treatments", "Taken by", "Status")
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[ConsentRow] = []
-
-    def set_rows(self, rows: list[ConsentRow]) -> None:
-        """Show ``rows``."""
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> object:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
+    COLUMNS = ("Recorded", "Course", "Treatments", "Taken by", "Status")
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
@@ -130,7 +106,7 @@ class ConsentDialog(QDialog):
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(QLabel("<b>Consents on record</b>"))
+        top_layout.addWidget(rich_label("<b>Consents on record</b>"))
         top_layout.addWidget(self.table, 1)
         top_layout.addLayout(list_buttons)
 

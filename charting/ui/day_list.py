@@ -45,6 +45,7 @@ from charting.services.appointments import AppointmentInput, BookRow
 from charting.services.changes import Changes
 from charting.services.drafts import DraftRow
 from charting.services.patients import abbreviate_flags
+from charting.ui.app_rules import esc, rich_label
 from charting.ui.appointment_book import (
     STATUS_COLOURS,
     BookingDialog,
@@ -56,6 +57,7 @@ from charting.ui.appointment_book import (
     show_history,
 )
 from charting.ui.ops import OpRunner
+from charting.ui.table_models import RowsModel
 
 COLUMNS = ("Time", "Patient", "Visit", "Health flags", "Status", "Chart")
 CLINICAL_COLUMNS = frozenset({3, 5})
@@ -517,7 +519,7 @@ class DraftsDialog(QDialog):
         self.setWindowTitle(f"{whose} visits not signed")
         today = date.today()
         summary = draft_service.summary(self.rows) or "Every visit before today is signed."
-        label = QLabel(f"<b>{summary}.</b> Open one to finish and sign it.")
+        label = rich_label(f"<b>{esc(summary)}.</b> Open one to finish and sign it.")
         self.table = QTableView()
         self.table.setObjectName("draftsTable")
         self.model = _DraftsModel(self.rows, today, self)
@@ -549,29 +551,13 @@ class DraftsDialog(QDialog):
             self.accept()
 
 
-class _DraftsModel(QAbstractTableModel):
-    HEADERS = ("Visit date", "Days ago", "Patient", "Visit", "Practitioner")
+class _DraftsModel(RowsModel):
+    COLUMNS = ("Visit date", "Days ago", "Patient", "Visit", "Practitioner")
 
     def __init__(self, rows: list[DraftRow], today: date, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.rows = rows
+        self.set_rows(rows)
         self.today = today
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> object:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt, Slot
+from PySide6.QtCore import QDate, QModelIndex, QPersistentModelIndex, Qt, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -29,38 +29,13 @@ from charting.services import recall
 from charting.services.changes import Changes
 from charting.services.recall import RecallQuery, RecallRow
 from charting.ui.ops import OpRunner
+from charting.ui.table_models import RowsModel
 
 
-class RecallModel(QAbstractTableModel):
-    """The visits found."""
+class RecallModel(RowsModel):
+    """The visits found (RecallRow)."""
 
-    HEADERS = ("Visit date", "Patient", "Chart", "Phone", "Needles", "Lot", "Practitioner")
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[RecallRow] = []
-
-    def set_rows(self, rows: list[RecallRow]) -> None:
-        """Show ``rows``."""
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> object:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
+    COLUMNS = ("Visit date", "Patient", "Chart", "Phone", "Needles", "Lot", "Practitioner")
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole

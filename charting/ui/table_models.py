@@ -45,6 +45,11 @@ class RowsModel(ColumnsModel):
         self._rows = list(rows)
         self.endResetModel()
 
+    @property
+    def rows(self) -> list[Any]:
+        """The row objects shown, in order."""
+        return self._rows
+
     def item(self, row: int) -> Any:
         """The row object at ``row``, or None outside the table."""
         return self._rows[row] if 0 <= row < len(self._rows) else None

@@ -588,3 +588,39 @@ def test_the_record_around_the_visit_is_exported_too(
     assert {"consents.csv", "appointments.csv", "billing.csv", "needle_resolutions.csv"} <= set(
         files
     )
+
+
+def test_a_pain_drawing_goes_into_the_bundle_as_an_observation_of_its_measures(
+    database: Database, chart: dict[str, Any]
+) -> None:
+    """The drawing's extent is the Observation's value; each leg's furthest reach and the
+    shaded regions are components; the bundle still passes the R4B model and our checks."""
+    from charting.services import pain_drawings
+    from charting.services.pain_measures import AreaShape
+
+    _signed, draft = chart["visits"]
+    with database.write() as session:
+        pain_drawings.add_area(
+            session,
+            BM,
+            draft,
+            AreaShape("posterior", "region", "patient", region="thigh", side="L",
+                      quality="burning", intensity=7),
+        )  # fmt: skip
+    with database.read() as session:
+        bundle = patient_bundle(session, chart["patient_id"], BM)
+        stored = pain_drawings.stored_measures(session, [draft])[draft]
+    (drawing,) = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "pain-drawing"
+    ]
+    assert drawing["valueQuantity"]["value"] == stored.extent_percent > 0
+    parts = {c["code"]["coding"][0]["code"]: c for c in drawing["component"]}
+    assert parts["furthest-left"]["valueCodeableConcept"]["text"] == "Thigh"
+    assert parts["furthest-right"]["valueCodeableConcept"]["text"] == "No pain drawn"
+    # The left thigh is shaded on the back view only: its share over all views that show it.
+    assert parts["region-thigh-L"]["valueQuantity"]["value"] == stored.regions["thigh:L"] > 0
+    assert "region-thigh-R" not in parts
+    assert validate_bundle(bundle, BM) == []
