@@ -12,7 +12,7 @@ os.environ.setdefault(
     "CHARTING_DATA_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache", "data")
 )
 
-SUITES = ("bodymap", "pain", "reports", "clinic", "clinic_postgresql", "exports")
+SUITES = ("bodymap", "pain", "reports", "clinic", "clinic_postgresql", "exports", "walkthrough")
 
 
 def main(argv: list[str]) -> int:

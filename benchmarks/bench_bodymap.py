@@ -134,6 +134,37 @@ def run() -> None:
             )
         )
 
+        # A wheel step in or out, painted: the scale, clashing labels hidden, the repaint (the
+        # labels are laid out afresh once the wheel stops). Alternating keeps the zoom in range.
+        steps = iter(range(10_000))
+
+        def zoom_step() -> None:
+            if next(steps) % 2:
+                page.map.zoom_out()
+            else:
+                page.map.zoom_in()
+            page.map.viewport().repaint()
+
+        measures.append(
+            summarise(
+                f"zoom step with {MARKS} marks: scale, keep labels clear, repaint",
+                sample(zoom_step, 60),
+                baseline=empty_m.name,
+                baseline_median=empty_m.median,
+                target="<= 16 ms median",
+            )
+        )
+        measures.append(
+            summarise(
+                f"labels laid out afresh once the zoom settles, {MARKS} marks (once a wheel turn)",
+                sample(page.map.layout_labels, 30),
+                baseline=empty_m.name,
+                baseline_median=empty_m.median,
+            )
+        )
+        page.map.zoom_to_region("whole")
+        app.processEvents()
+
         where = page.map.viewport_point(*unmarked_point(page._rows, bodymap))
 
         def click() -> None:

@@ -245,7 +245,10 @@ def _formats(text: str) -> list[str]:
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # A message may quote typed text that is not valid Unicode (a lone surrogate from the
+    # command line): shown escaped rather than failing to print.
+    text = f"{PROG}: error: {message}".encode("utf-8", "backslashreplace").decode("utf-8")
+    print(text, file=sys.stderr)
     return code
 
 

@@ -49,7 +49,10 @@ def test_self_check_reports_a_failure_with_its_reason(monkeypatch: pytest.Monkey
 def test_bundle_builds_and_passes_its_self_check(tmp_path: Path) -> None:
     """build.spec makes a one-folder app whose --self-check passes offscreen."""
     pyinstaller = Path(sys.executable).with_name("pyinstaller")
-    assert pyinstaller.exists(), "pyinstaller comes with the project's dist extra"
+    if not pyinstaller.exists():
+        pytest.skip(
+            "PyInstaller is not installed (it comes with the dist extra: pip install -e .[dist])"
+        )
     build = subprocess.run(
         [
             str(pyinstaller),

@@ -24,6 +24,7 @@ from charting.models.migrate import open_database
 from charting.services.accounts import AccountInput, create_account, create_first_admin
 from charting.services.demo import create_demo_clinic
 from charting.services.marks import MarkSpec, add_marks
+from charting.services.visit_fields import PHASES
 from charting.services.visit_record import update_fields
 from charting.services.visits import start_visit
 from charting.ui.app import make_application
@@ -256,7 +257,7 @@ def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Pa
         ]
         add_marks(session, bodymap, vid, specs)
     _course_history(db, pid, bodymap)
-    for size in ((1280, 800), (1920, 1080)):
+    for size in ((1024, 768), (1280, 800), (1920, 1080)):
         window = MainWindow(db, settings)
         window.resize(*size)
         window.show()
@@ -271,13 +272,25 @@ def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Pa
         chart = window.visit_chart
         assert chart is not None
         chart.map.select_marks([chart._rows[0].id])
+        app.processEvents()
+        tag = f"{size[0]}x{size[1]}"
+        # The record's phases (Alt+1 ... Alt+5), the map framed on the low back beside them.
+        for phase, _title in PHASES[:5]:
+            chart.form.show_phase(phase)
+            app.processEvents()
+            window.grab().save(str(out / f"visit-{phase}-{tag}.png"))
+        chart.form.show_phase("consultation")
         for view in ("posterior", "lateral_leg", "medial_leg"):
-            if size[0] == 1280 and view != "posterior":
+            if size[0] != 1920 and view != "posterior":
                 continue
             chart.set_view(view)
             app.processEvents()
             suffix = "" if view == "posterior" else f"-{view.replace('_', '-')}"
-            window.grab().save(str(out / f"visit-body-map-{size[0]}x{size[1]}{suffix}.png"))
+            window.grab().save(str(out / f"visit-body-map-{tag}{suffix}.png"))
+        chart.set_view("posterior")
+        chart.map_panel.zoom_to("whole")
+        app.processEvents()
+        window.grab().save(str(out / f"visit-whole-view-{tag}.png"))
         window.close()
 
 

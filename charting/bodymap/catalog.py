@@ -23,7 +23,7 @@ from charting.bodymap.geometry import (
 from charting.bodymap.model import View, build_views
 from charting.bodymap.placement import Definition, resolve, resolve_polygon
 from charting.bodymap.resources import resource_path
-from charting.bodymap.search import SearchKey, make_key, rank
+from charting.bodymap.search import SearchKey, make_key, nearest, rank, why_unknown
 from charting.bodymap.types import Side
 
 ALLOWED_FLAGS = frozenset(
@@ -461,6 +461,14 @@ class BodyMap:
     def search(self, text: str, limit: int = 10) -> list[Acupoint]:
         """Type-ahead matches: exact code, exact pinyin, code prefix, pinyin prefix, others."""
         return [self.points[i] for i in rank(self._keys, text, limit)]
+
+    def nearest_matches(self, text: str, limit: int = 5) -> list[Acupoint]:
+        """The points most like ``text`` (for a typed code that names none)."""
+        return [self.points[i] for i in nearest(self._keys, text, limit)]
+
+    def why_unknown(self, text: str) -> str:
+        """Why ``text`` names no point of the catalog, in words."""
+        return why_unknown(text, {p.code.rstrip("0123456789").rstrip("-") for p in self.points})
 
     def views_for(self, code: str) -> tuple[str, ...]:
         """Ids of the views a point is drawn on (empty for an unknown code)."""

@@ -44,3 +44,75 @@ FONT_FAMILY = "DejaVu Sans, Helvetica, Arial, sans-serif"
 def style_for(role: str) -> RoleStyle:
     """The style of a role (unknown roles draw as guides)."""
     return ROLE_STYLES.get(role, ROLE_STYLES["guide"])
+
+
+# --- Mark symbols: one style for the screen (charting.ui.bodymap) and paper (reports) ---------
+
+
+@dataclass(frozen=True)
+class MarkStyle:
+    """How a kind of mark is drawn, wherever it is drawn.
+
+    Attributes:
+        shape: "dot" (acupoint), "cross" (trigger point), "diamond" (ashi point) or "ring"
+            (cupping site, drawn the cup's size).
+        fill: Symbol colour.
+        ink: Label text colour.
+    """
+
+    shape: str
+    fill: str
+    ink: str
+
+
+MARK_STYLES: dict[str, MarkStyle] = {
+    "acupoint": MarkStyle("dot", "#1f6fb2", "#123f6b"),
+    "trigger_point": MarkStyle("cross", "#d62f3a", "#8e1820"),
+    "ashi": MarkStyle("diamond", "#ef8a12", "#8a4a00"),
+    "cupping": MarkStyle("ring", "#7d4cc2", "#4f2b86"),
+}
+#: The order marks are explained in a legend.
+MARK_KIND_ORDER: tuple[str, ...] = ("acupoint", "trigger_point", "ashi", "cupping")
+#: Radius of an acupoint's dot, in local B-cun; the other symbols are drawn in proportion to
+#: it (:data:`SYMBOL`). The screen and paper both draw this size (paper keeps it within
+#: legible printed limits).
+MARK_RADIUS_CUN = 0.34
+#: Each symbol's parts as multiples of the dot's radius ``r``, for every renderer.
+SYMBOL: dict[str, float] = {
+    "dot_rim": 0.26,  # white rim of the dot (stroke width)
+    "dot_outer": 1.13,  # thin dark ring around it (radius)
+    "dot_outer_width": 0.09,
+    "cross_arm": 0.95,  # half-length of each arm of the trigger point's cross
+    "cross_halo": 0.72,  # white halo under the cross (stroke width)
+    "cross_width": 0.36,
+    "diamond": 1.3,  # half-diagonal of the ashi point's diamond
+    "diamond_rim": 0.26,
+    "cup_halo": 0.7,  # white halo under the cup's ring (stroke width)
+    "cup_width": 0.38,
+    "cup_centre": 0.36,  # the dot at the cup's centre (radius)
+}
+#: How far a point symbol reaches, in dot radii (the diamond is the largest).
+SYMBOL_EXTENT = 1.3
+#: A cup of about 2.5 cun across (a medium glass cup on the back).
+CUP_DIAMETER_CUN = 2.5
+#: The previous visit's marks: grey and faint.
+GHOST_COLOUR = "#7b7b7b"
+GHOST_OPACITY = 0.35
+#: Electroacupuncture leads between paired needles.
+EA_COLOUR = "#0b7a75"
+#: The depth-caution badge beside a label.
+CAUTION_COLOUR = "#c26a00"
+#: Points cautioned in pregnancy.
+PREGNANCY_COLOUR = "#d6336c"
+#: A mark with an open safety warning is ringed in this colour.
+ALERT_COLOUR = "#d93025"
+
+
+def mark_style(kind: str) -> MarkStyle:
+    """The style of a mark kind (unknown kinds draw as ashi points)."""
+    return MARK_STYLES.get(kind, MARK_STYLES["ashi"])
+
+
+def mark_extent_cun(kind: str) -> float:
+    """How far a mark's symbol reaches from its centre, in local B-cun."""
+    return CUP_DIAMETER_CUN / 2 if kind == "cupping" else MARK_RADIUS_CUN * SYMBOL_EXTENT

@@ -8,6 +8,7 @@ from charting.models.day import (
     Consent,
     VisitBilling,
 )
+from charting.models.decisions import StandingDecision
 from charting.models.entities import (
     AdverseEvent,
     Amendment,
@@ -57,6 +58,7 @@ __all__ = [
     "Role",
     "SafetyAcknowledgement",
     "Sex",
+    "StandingDecision",
     "UserAccount",
     "Visit",
     "VisitBilling",

@@ -346,6 +346,9 @@ class Visit(Base):
     psfs: Mapped[list[dict[str, Any]]] = _json_list()
     odi_percent: Mapped[int | None] = mapped_column(Integer)
     rmdq_score: Mapped[int | None] = mapped_column(Integer)
+    # Fields filled from the patient's last visit when this one was started and not changed
+    # since (shown as "from the last visit"; not part of the signed content).
+    carried_fields: Mapped[list[str]] = _json_list()
     # Signing.
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id"))
@@ -556,6 +559,11 @@ class SafetyAcknowledgement(Base):
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("practitioner.id"))
     acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the decision was carried over from a standing decision made at an earlier
+    # visit (the visit it was made at), rather than made again at this one.
+    carried_from_visit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visit.id", ondelete="SET NULL")
+    )
 
 
 class Amendment(Base):

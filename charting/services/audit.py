@@ -46,6 +46,7 @@ from charting.models import (
     Practitioner,
     Protocol,
     SafetyAcknowledgement,
+    StandingDecision,
     UserAccount,
     Visit,
     VisitBilling,
@@ -246,7 +247,7 @@ def record_separately(
 def _patient_of(session: Session, obj: object) -> int | None:
     if isinstance(obj, Patient):
         return obj.id
-    if isinstance(obj, (Visit, Appointment, Consent)):
+    if isinstance(obj, (Visit, Appointment, Consent, StandingDecision)):
         return obj.patient_id
     visit_id = getattr(obj, "visit_id", None)
     if visit_id is None:
@@ -293,6 +294,7 @@ _NOUNS: dict[type, str] = {
     EAPair: "ea_pair",
     AdverseEvent: "adverse_event",
     SafetyAcknowledgement: "safety_ack",
+    StandingDecision: "standing_decision",
     Amendment: "amendment",
     HandoutIssue: "handout_issue",
     NeedleCountResolution: "needle_resolution",
@@ -332,6 +334,7 @@ def _permission_for(actor: Actor, obj: object, verb: str, changed: Sequence[str]
             EAPair,
             AdverseEvent,
             SafetyAcknowledgement,
+            StandingDecision,
             NeedleCountResolution,
             PainArea,
             Protocol,

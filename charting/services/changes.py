@@ -14,6 +14,9 @@ class Changes:
     practitioners: frozenset[int] = field(default_factory=frozenset)
     marks: frozenset[int] = field(default_factory=frozenset)
     protocols: frozenset[int] = field(default_factory=frozenset)
+    #: Who asked for the change (the screen part that made it), set by the UI's op runner so
+    #: that part does not redraw what it already shows; None when not said.
+    origin: object = field(default=None, compare=False)
 
     def __or__(self, other: Changes) -> Changes:
         return Changes(
@@ -22,4 +25,5 @@ class Changes:
             self.practitioners | other.practitioners,
             self.marks | other.marks,
             self.protocols | other.protocols,
+            self.origin if self.origin is not None else other.origin,
         )

@@ -57,6 +57,7 @@ from charting.models import (
     Practitioner,
     Protocol,
     SafetyAcknowledgement,
+    StandingDecision,
     UserAccount,
     Visit,
     VisitBilling,
@@ -156,7 +157,12 @@ class CsvTable:
         layout = self._layout(dialect)
         statement = select(*(expr for _, expr in layout)).select_from(self.table)
         for join in self.joins:
-            statement = statement.join(join)
+            # A join is a model, or (model, on-clause) where two foreign keys could join.
+            statement = (
+                statement.join(join[0], join[1])
+                if isinstance(join, tuple)
+                else statement.join(join)
+            )
         if self.scope is not None and patient_ids is not None:
             statement = statement.where(self.scope.in_(patient_ids))
         return statement.order_by(*(self.order_by or tuple(self.table.primary_key.columns)))
@@ -560,6 +566,10 @@ TABLES: tuple[CsvTable, ...] = (
                 "Handout ticked as given on the visit itself (before handouts were recorded as "
                 "events; see handouts.csv)"
             ),
+            "carried_fields": (
+                "Fields filled from the patient's last visit when this one was started and "
+                "not changed since"
+            ),
             "created_at": _CREATED,
             "updated_at": _UPDATED,
         },
@@ -714,12 +724,46 @@ TABLES: tuple[CsvTable, ...] = (
             "reason": "Reason given for overriding a blocking warning",
             "acknowledged_by_id": "Practitioner who decided (practitioner_id)",
             "acknowledged_at": "When the decision was made",
+            "carried_from_visit_id": (
+                "Visit the standing decision was made at, when it was carried over to this "
+                "visit (visit_id in visits.csv; empty when decided at this visit)"
+            ),
         },
         scope=Visit.patient_id,
-        joins=(Visit,),
+        joins=((Visit, Visit.id == SafetyAcknowledgement.visit_id),),
         order_by=(SafetyAcknowledgement.visit_id, SafetyAcknowledgement.id),
-        refs={"visit_id": "visits.csv", "acknowledged_by_id": "practitioners.csv"},
+        refs={
+            "visit_id": "visits.csv",
+            "acknowledged_by_id": "practitioners.csv",
+            "carried_from_visit_id": "visits.csv",
+        },
         rename={"id": "decision_id"},
+    ),
+    CsvTable(
+        "standing_decisions.csv",
+        StandingDecision,
+        "one row per safety decision that holds for the patient's later visits",
+        {
+            "id": "Standing decision id",
+            "patient_id": "Patient (patient_id in patients.csv)",
+            "warning_key": "Which warning (rule and the point, side or technique it concerns)",
+            "basis": "Hash of what the warning said; a change brings the warning back",
+            "rule": "Safety rule that raised the warning",
+            "severity": ("Severity of the warning", "block; caution; info"),
+            "message": "The warning as decided",
+            "reason": "Reason given for overriding a blocking warning",
+            "visit_id": "Visit it was decided at (visit_id in visits.csv)",
+            "decided_by_id": "Practitioner who decided (practitioner_id)",
+            "decided_at": "When it was decided",
+        },
+        scope=StandingDecision.patient_id,
+        order_by=(StandingDecision.patient_id, StandingDecision.id),
+        refs={
+            "patient_id": "patients.csv",
+            "visit_id": "visits.csv",
+            "decided_by_id": "practitioners.csv",
+        },
+        rename={"id": "standing_decision_id"},
     ),
     CsvTable(
         "amendments.csv",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date
 
@@ -54,6 +55,41 @@ def parse_date(text: str) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
+
+
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def date_problem(text: str) -> str | None:
+    """Why ``text`` is not a date, telling a badly written date ("14/03/1975") from an
+    impossible one ("1986-02-30"); None when it is a date (or empty)."""
+    text = text.strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+        return "Write the date as YYYY-MM-DD, e.g. 1975-03-14."
+    year, month, day = (int(p) for p in text.split("-"))
+    if not 1 <= month <= 12:
+        return f"{text} is not a date: there is no month {month} (months are 1 to 12)."
+    if year < 1:
+        return f"{text} is not a date: there is no year {year}."
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        return f"{text} is not a date: {_MONTHS[month - 1]} {year} has {days} days."
+    return None
 
 
 def check_birth_date(value: date | None, today: date) -> str | None:

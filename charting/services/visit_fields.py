@@ -68,9 +68,6 @@ FIELDS: dict[str, FieldSpec] = {
     "tcm_patterns": FieldSpec("TCM patterns", "choices", max_len=200),
     "assessment": _text("Assessment"),
     "icd10_codes": FieldSpec("ICD-10-CM codes", "choices", choices=lists.ids(lists.ICD10_CODES)),
-    "patient_position": FieldSpec(
-        "Patient position", "choice", choices=lists.ids(lists.PATIENT_POSITIONS)
-    ),
     "needle_brand": _text("Needle brand", 120),
     "needle_gauge": _text("Needle gauge", 30),
     "needle_length": _text("Needle length", 30),
@@ -78,6 +75,9 @@ FIELDS: dict[str, FieldSpec] = {
     "needle_expiry": FieldSpec("Needle expiry", "date"),
     "needles_out": FieldSpec("Needles out", "int", 0, 200),
     "retention_minutes": FieldSpec("Retention", "int", 0, 240),
+    "patient_position": FieldSpec(
+        "Patient position", "choice", choices=lists.ids(lists.PATIENT_POSITIONS)
+    ),
     "moxibustion": _text("Moxibustion", 1_000),
     "heat_lamp": FieldSpec("Heat lamp", "bool"),
     "home_advice": FieldSpec("Home advice", "choices", choices=lists.ids(lists.HOME_ADVICE)),
@@ -97,6 +97,44 @@ REMEMBERED_FROM_PREVIOUS = (
     "needle_lot",
     "needle_expiry",
 )
+#: What a follow-up usually repeats: filled from the last visit when a visit starts, shown
+#: as "from the last visit" until changed, and cleared together in one click.
+CARRIED_FORWARD = (
+    "icd10_codes",
+    "tcm_patterns",
+    *REMEMBERED_FROM_PREVIOUS,
+    "retention_minutes",
+)
+#: The phases of a session, in order: the written record is shown one phase at a time.
+PHASES: tuple[tuple[str, str], ...] = (
+    ("consultation", "Consultation"),
+    ("examination", "Examination"),
+    ("assessment", "Assessment"),
+    ("treatment", "Treatment"),
+    ("after", "After"),
+    ("outcomes", "Outcomes"),
+)
+#: The first field of each phase in FIELDS; every later field belongs to the same phase
+#: until the next phase starts (so a field added beside its neighbours joins their phase).
+PHASE_STARTS: dict[str, str] = {
+    "chief_complaint": "consultation",
+    "posture": "examination",
+    "tcm_patterns": "assessment",
+    "needle_brand": "treatment",
+    "pain_after": "after",
+    "next_appointment": "after",
+    "psfs": "outcomes",
+}
+
+
+def phase_fields() -> dict[str, list[str]]:
+    """The visit's fields by phase, each in FIELDS order."""
+    result: dict[str, list[str]] = {phase: [] for phase, _ in PHASES}
+    phase = PHASES[0][0]
+    for name in FIELDS:
+        phase = PHASE_STARTS.get(name, phase)
+        result[phase].append(name)
+    return result
 
 
 def validate_field(name: str, value: Any, visit: Visit | None = None) -> str | None:

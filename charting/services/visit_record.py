@@ -7,10 +7,11 @@ does; corrections are amendments kept beside the untouched original.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from charting.models import (
     MarkKind,
     NeedleCountResolution,
     SafetyAcknowledgement,
+    StandingDecision,
     Visit,
     VisitStatus,
     utcnow,
@@ -43,11 +45,12 @@ from charting.services.validation import check_text
 from charting.services.versions import ConcurrentEditError as ConcurrentEditError
 from charting.services.versions import check_version
 from charting.services.visit_fields import (
-    FIELDS as FIELDS,
-)
-from charting.services.visit_fields import (
+    CARRIED_FORWARD,
     REMEMBERED_FROM_PREVIOUS,
     validate_field,
+)
+from charting.services.visit_fields import (
+    FIELDS as FIELDS,
 )
 from charting.services.visit_fields import (
     FieldSpec as FieldSpec,
@@ -96,6 +99,9 @@ def update_fields(
         raise ValidationError(errors)
     for name, value in values.items():
         setattr(visit, name, value.strip() if FIELDS[name].kind == "text" else value)
+    if visit.carried_fields and set(values) & set(visit.carried_fields):
+        # A field changed by hand is no longer "from the last visit".
+        visit.carried_fields = [n for n in visit.carried_fields if n not in values]
     return Changes(visits=frozenset({visit_id}))
 
 
@@ -127,6 +133,68 @@ def remembered_values(session: Session, visit_id: int) -> dict[str, Any]:
         for name in REMEMBERED_FROM_PREVIOUS
         if getattr(previous, name) and not getattr(visit, name)
     }
+
+
+def _previous_visit(session: Session, visit: Visit) -> Visit | None:
+    return session.scalar(
+        select(Visit)
+        .where(Visit.patient_id == visit.patient_id, Visit.number < visit.number)
+        .order_by(Visit.number.desc())
+        .limit(1)
+    )
+
+
+def carry_forward(session: Session, visit: Visit) -> list[str]:
+    """Fill a new visit's empty fields that usually repeat (diagnoses, TCM patterns, needle
+    product and lot, retention) from the patient's last visit; return the fields filled.
+
+    Called by ``visits.start_visit`` in its transaction. The names are kept in
+    ``visit.carried_fields``, shown as "from the last visit" until changed or cleared.
+    """
+    previous = _previous_visit(session, visit)
+    if previous is None:
+        return []
+    carried = []
+    for name in CARRIED_FORWARD:
+        value = getattr(previous, name)
+        if value not in (None, "", []) and getattr(visit, name) in (None, "", []):
+            setattr(visit, name, list(value) if isinstance(value, list) else value)
+            carried.append(name)
+    visit.carried_fields = carried
+    return carried
+
+
+def clear_carried(session: Session, visit_id: int, expected_version: int | None = None) -> Changes:
+    """Empty the fields a draft visit took from the last visit and has not changed since."""
+    visit = _draft(session, visit_id)
+    check_version(session, visit, expected_version, "This visit")
+    for name in visit.carried_fields or []:
+        spec = FIELDS[name]
+        empty: Any = [] if spec.kind == "choices" else "" if spec.kind == "text" else None
+        setattr(visit, name, empty)
+    visit.carried_fields = []
+    return Changes(visits=frozenset({visit_id}))
+
+
+def carried_fields(session: Session, visit_id: int) -> list[str]:
+    """The visit's fields still as they were taken from the last visit."""
+    visit = session.get(Visit, visit_id)
+    return list(visit.carried_fields or []) if visit is not None else []
+
+
+def previous_ea_settings(session: Session, visit_id: int) -> EASettings | None:
+    """The settings of the last EA pair of the patient's last visit (a first pair today
+    starts with them), or None."""
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        return None
+    previous = _previous_visit(session, visit)
+    if previous is None:
+        return None
+    pair = session.scalar(
+        select(EAPair).where(EAPair.visit_id == previous.id).order_by(EAPair.id.desc()).limit(1)
+    )
+    return settings_of(pair) if pair is not None else None
 
 
 def needles_in(session: Session, visit_id: int) -> int:
@@ -414,6 +482,96 @@ def acknowledge(
     ack.rule, ack.severity, ack.message, ack.reason = rule, severity, message, reason.strip()
     ack.acknowledged_by_id = practitioner_id
     ack.acknowledged_at = utcnow()
+    ack.carried_from_visit_id = None
+    _stand(session, visit_id, ack)
+    return Changes(visits=frozenset({visit_id}))
+
+
+def acknowledge_all(
+    session: Session,
+    visit_id: int,
+    warnings: Sequence[tuple[str, str, str, str]],
+    practitioner_id: int | None,
+) -> Changes:
+    """Acknowledge several warnings (key, rule, severity, message) at once; blocks are
+    refused here (each needs its own override with a reason)."""
+    if any(severity == "block" for _, _, severity, _ in warnings):
+        raise ValidationError({"reason": "A block is overridden on its own, with a reason."})
+    changes = Changes(visits=frozenset({visit_id}))
+    for key, rule, severity, message in warnings:
+        changes = changes | acknowledge(
+            session, visit_id, key, rule, severity, message, practitioner_id
+        )
+    return changes
+
+
+def decision_basis(key: str, message: str) -> str:
+    """What a standing decision was made about: the warning's key and what it said (which
+    names the health flag, point and technique behind it). A change to any of them is a new
+    warning, to be decided again."""
+    return hashlib.sha256(f"{key}\n{message}".encode()).hexdigest()
+
+
+def _stand(session: Session, visit_id: int, ack: SafetyAcknowledgement) -> None:
+    """Keep ``ack`` as the patient's standing decision on its warning (audited as a row)."""
+    visit = session.get(Visit, visit_id)
+    assert visit is not None
+    decision = session.scalar(
+        select(StandingDecision).where(
+            StandingDecision.patient_id == visit.patient_id,
+            StandingDecision.warning_key == ack.warning_key,
+        )
+    )
+    if decision is None:
+        decision = StandingDecision(patient_id=visit.patient_id, warning_key=ack.warning_key)
+        session.add(decision)
+    decision.basis = decision_basis(ack.warning_key, ack.message)
+    decision.rule, decision.severity, decision.message = ack.rule, ack.severity, ack.message
+    decision.reason = ack.reason
+    decision.visit_id = visit_id
+    decision.decided_by_id = ack.acknowledged_by_id
+    decision.decided_at = utcnow()
+
+
+def standing_decisions(session: Session, patient_id: int) -> dict[str, StandingDecision]:
+    """The patient's standing safety decisions by warning key."""
+    require(session, Permission.VIEW_CLINICAL)
+    query = select(StandingDecision).where(StandingDecision.patient_id == patient_id)
+    return {d.warning_key: d for d in session.scalars(query)}
+
+
+def carry_over_decisions(
+    session: Session, visit_id: int, keys: Sequence[tuple[str, str]]
+) -> Changes:
+    """Record on a draft visit the standing decisions that still hold for its warnings.
+
+    Args:
+        keys: (warning key, message) of the warnings to carry over; only those whose
+            standing decision has the same basis are recorded (each an acknowledgement of
+            this visit naming the visit it was decided at, audited like any other).
+    """
+    visit = _draft(session, visit_id)
+    decisions = standing_decisions(session, visit.patient_id)
+    existing = acknowledgements(session, visit_id)
+    for key, message in keys:
+        decision = decisions.get(key)
+        if key in existing or decision is None:
+            continue
+        if decision.basis != decision_basis(key, message) or decision.visit_id == visit_id:
+            continue
+        session.add(
+            SafetyAcknowledgement(
+                visit_id=visit_id,
+                warning_key=key,
+                rule=decision.rule,
+                severity=decision.severity,
+                message=message,
+                reason=decision.reason,
+                acknowledged_by_id=decision.decided_by_id,
+                acknowledged_at=utcnow(),
+                carried_from_visit_id=decision.visit_id,
+            )
+        )
     return Changes(visits=frozenset({visit_id}))
 
 

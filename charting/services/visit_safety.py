@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from charting.bodymap import BodyMap
@@ -28,16 +29,58 @@ from charting.services.safety import (
 
 @dataclass(frozen=True)
 class VisitWarning:
-    """A warning for a visit, with how (and whether) it was acknowledged."""
+    """A warning for a visit, with how (and whether) it was acknowledged.
+
+    Attributes:
+        carried_from: When the decision was made at an earlier visit and holds still (a
+            standing decision), which visit ("visit 3, 2026-11-20"); else "".
+        pending_carry: The standing decision holds but is not recorded on this visit yet
+            (the chart records it, see ``visit_record.carry_over_decisions``).
+    """
 
     warning: SafetyWarning
     acknowledged: bool
     reason: str
+    carried_from: str = ""
+    pending_carry: bool = False
 
     @property
     def needs_attention(self) -> bool:
         """Not yet acknowledged (a block needs an override with a reason)."""
         return not self.acknowledged
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A standing decision as the warnings need it (read once per visit opened)."""
+
+    key: str
+    basis: str
+    reason: str
+    severity: str
+    made_at: str
+
+
+def decisions_for(session: Session, visit_id: int) -> dict[str, Decision]:
+    """The standing safety decisions of the visit's patient, by warning key."""
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFoundError("That visit no longer exists.")
+    found = visit_record.standing_decisions(session, visit.patient_id)
+    labels = _visit_labels(session, {d.visit_id for d in found.values() if d.visit_id})
+    return {
+        key: Decision(key, d.basis, d.reason, d.severity, labels.get(d.visit_id or 0, ""))
+        for key, d in found.items()
+    }
+
+
+def _visit_labels(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Visit.id, Visit.number, Visit.started_at).where(Visit.id.in_(ids))
+    )
+    return {vid: f"visit {number}, {started:%Y-%m-%d}" for vid, number, started in rows}
 
 
 def context_for(
@@ -90,17 +133,39 @@ def visit_warnings(
     bodymap: BodyMap,
     marks: Sequence[MarkRow] | None = None,
     ea_pairs: Sequence[EAPair] | None = None,
+    decisions: Mapping[str, Decision] | None = None,
 ) -> list[VisitWarning]:
     """Every warning that applies to the visit now, with its acknowledgement (``marks`` and
-    ``ea_pairs``: the visit's marks and EA pairs, if already read in this session)."""
+    ``ea_pairs``: the visit's marks and EA pairs, if already read in this session).
+
+    A warning not acknowledged at this visit counts as decided when the patient has a
+    standing decision on it that still holds (``decisions``: the patient's, if already read;
+    see :func:`decisions_for`)."""
     require(session, Permission.VIEW_CLINICAL)
     acks = visit_record.acknowledgements(session, visit_id)
     context = context_for(session, visit_id, bodymap, marks, ea_pairs)
+    warnings = evaluate(context, bodymap)
+    carried_ids = {a.carried_from_visit_id for a in acks.values() if a.carried_from_visit_id}
+    labels = _visit_labels(session, carried_ids)
+    if decisions is None and any(w.key not in acks for w in warnings):
+        decisions = decisions_for(session, visit_id)
     result = []
-    for warning in evaluate(context, bodymap):
+    for warning in warnings:
         ack = acks.get(warning.key)
-        valid = ack is not None and (warning.severity != "block" or bool(ack.reason))
-        result.append(VisitWarning(warning, valid, ack.reason if ack else ""))
+        if ack is not None:
+            valid = warning.severity != "block" or bool(ack.reason)
+            carried = labels.get(ack.carried_from_visit_id or 0, "")
+            result.append(VisitWarning(warning, valid, ack.reason, carried))
+            continue
+        decision = (decisions or {}).get(warning.key)
+        basis = visit_record.decision_basis(warning.key, warning.message)
+        if decision is not None and decision.basis == basis:
+            valid = warning.severity != "block" or bool(decision.reason)
+            result.append(
+                VisitWarning(warning, valid, decision.reason, decision.made_at, pending_carry=True)
+            )
+            continue
+        result.append(VisitWarning(warning, False, ""))
     return result
 
 

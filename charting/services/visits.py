@@ -46,8 +46,12 @@ def start_visit(
     practitioner_id: int,
     started_at: datetime | None = None,
     chief_complaint: str = "",
+    carry_forward: bool = False,
 ) -> tuple[int, Changes]:
     """Open a new draft visit, numbered next in the patient's course.
+
+    With ``carry_forward``, what usually repeats is filled from the patient's last visit
+    (see ``visit_record.carry_forward``).
 
     Raises:
         NotFoundError: the patient or practitioner does not exist.
@@ -75,6 +79,10 @@ def start_visit(
         chief_complaint=chief_complaint.strip(),
     )
     session.add(visit)
+    if carry_forward:
+        from charting.services.visit_record import carry_forward as carry
+
+        carry(session, visit)
     session.flush()
     return visit.id, Changes(visits=frozenset({visit.id}), patients=frozenset({patient_id}))
 

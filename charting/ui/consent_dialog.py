@@ -46,7 +46,7 @@ class ConsentModel(RowsModel):
         row = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             status = (
-                "Active" if row.active else f"Withdrawn {row.withdrawn_at.astimezone():%Y-%m-%d}"  # type: ignore[union-attr]
+                "Active" if row.active else f"Withdrawn {row.withdrawn_at.astimezone():%Y-%m-%d}"
             )
             return (
                 f"{row.taken_at.astimezone():%Y-%m-%d %H:%M}",

@@ -5,21 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QDate, QSize, Qt
 from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
+    QCalendarWidget,
     QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
+    QWidgetAction,
 )
 
 ERROR_STYLE = "color: #b3261e; font-size: 90%;"
@@ -138,6 +142,47 @@ class FieldForm(QFormLayout):
         # Only messages already shown are updated (a field is not scolded while typed in).
         for n in shown:
             self.errors[n].show_message(fresh.get(n))
+
+
+def with_calendar(edit: QLineEdit) -> QWidget:
+    """``edit`` (a YYYY-MM-DD date typed by hand) with a button that opens a calendar; a day
+    picked there is written into the field. The calendar opens on the typed date if it is one
+    (else on 1980 for a birth date: few patients are born this year)."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(4)
+    button = QToolButton()
+    button.setObjectName(f"{edit.objectName() or 'date'}Calendar")
+    button.setText("Calendar\u2026")
+    button.setToolTip("Pick the date on a calendar")
+    button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+    menu = QMenu(button)
+    calendar = QCalendarWidget()
+    calendar.setObjectName("dateCalendar")
+    calendar.setMaximumDate(QDate.currentDate())
+    calendar.setGridVisible(True)
+    holder = QWidgetAction(menu)
+    holder.setDefaultWidget(calendar)
+    menu.addAction(holder)
+    button.setMenu(menu)
+
+    def show_typed() -> None:
+        typed = QDate.fromString(edit.text().strip(), "yyyy-MM-dd")
+        calendar.setSelectedDate(typed if typed.isValid() else QDate(1980, 1, 1))
+
+    def picked(day: QDate) -> None:
+        edit.setText(day.toString("yyyy-MM-dd"))
+        edit.textEdited.emit(edit.text())
+        menu.close()
+        edit.setFocus()
+
+    menu.aboutToShow.connect(show_typed)
+    calendar.clicked.connect(picked)
+    calendar.activated.connect(picked)
+    layout.addWidget(edit, 1)
+    layout.addWidget(button)
+    return row
 
 
 def line(placeholder: str = "", max_length: int = 200) -> QLineEdit:

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
-    QStackedWidget,
     QTableView,
     QToolBar,
     QVBoxLayout,
@@ -46,6 +45,7 @@ from charting.ui.demo_launch import launch_demo
 from charting.ui.lock import IdleWatcher, LockPage
 from charting.ui.login_dialog import ChangePasswordDialog, LoginDialog
 from charting.ui.ops import OpRunner
+from charting.ui.page_stack import PageStack
 from charting.ui.patient_dialog import PatientDialog
 from charting.ui.patient_list import PatientListModel
 from charting.ui.patient_panel import PatientPanel
@@ -135,7 +135,9 @@ class MainWindow(QMainWindow):
         self.patient_panel = PatientPanel()
         self.visit_chart: VisitChartPage | None = None  # made on first use (loads the body map)
         self._charted_patient: int | None = None
-        self.pages = QStackedWidget()
+        # Pages are added here (welcome, no selection, the patient, a visit, ...); the stack
+        # asks for the room of the page shown only.
+        self.pages = PageStack()
         self.pages.setObjectName("pages")
         for page in (self.welcome, self.no_selection, self.patient_panel):
             self.pages.addWidget(page)
@@ -153,7 +155,7 @@ class MainWindow(QMainWindow):
             self.lock_page.hint = (
                 f"Demo clinic: the account is {DEMO_USERNAME}, the password {DEMO_PASSWORD}."
             )
-        self.central = QStackedWidget()
+        self.central = PageStack()
         self.central.setObjectName("centralStack")
         self.central.addWidget(self.splitter)
         self.central.addWidget(self.lock_page)
@@ -605,6 +607,7 @@ class MainWindow(QMainWindow):
             choice.practitioner_id,
             choice.started_at,
             choice.chief_complaint,
+            carry_forward=True,
         )
         if result is not None:
             self.statusBar().showMessage("Visit started.", 5000)

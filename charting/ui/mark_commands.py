@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from charting.bodymap import BodyMap
 from charting.services import marks as mark_service
-from charting.services import visit_record
+from charting.services import visit_record, visit_templates
 from charting.services.marks import MarkDetails, MarkSpec, RemovedMarks
 from charting.ui.ops import OpRunner
 
@@ -107,6 +107,29 @@ class RepeatVisitCommand(AddMarksCommand):
         return self._run(
             mark_service.repeat_visit, self.bodymap, self.visit_id, self.source_visit_id
         )
+
+
+class ApplyTemplateCommand(_MarkCommand):
+    """Apply a visit template (points, EA pairs, cupping, plan fields) as one step; undo takes
+    its marks off and puts the plan fields back."""
+
+    def __init__(
+        self, ops: OpRunner, bodymap: BodyMap, visit_id: int, template_id: str, text: str
+    ) -> None:
+        super().__init__(ops, bodymap, text)
+        self.visit_id, self.template_id = visit_id, template_id
+        self.applied: visit_templates.AppliedTemplate | None = None
+
+    def redo(self) -> None:
+        result = self._run(
+            visit_templates.apply_template, self.bodymap, self.visit_id, self.template_id
+        )
+        if result is not None:
+            self.applied = result[0]
+
+    def undo(self) -> None:
+        if self.applied is not None:
+            self._run(visit_templates.undo_template, self.applied)
 
 
 class DeleteMarksCommand(_MarkCommand):

@@ -25,8 +25,8 @@ from charting.services.patients import (
     PatientInput,
     validate_patient,
 )
-from charting.services.validation import parse_date
-from charting.ui.forms import FieldForm, line, text_box
+from charting.services.validation import date_problem, parse_date
+from charting.ui.forms import FieldForm, line, text_box, with_calendar
 
 FLAG_BOXES = (
     ("bleeding_disorder", "Bleeding disorder (e.g. haemophilia)"),
@@ -66,7 +66,12 @@ class PatientDialog(QDialog):
         identity.add("family_name", "&Family name *", self.family_name)
         identity.add("given_name", "&Given name *", self.given_name)
         identity.add("preferred_name", "&Preferred name", self.preferred_name)
-        identity.add("date_of_birth", "Date of &birth *", self.date_of_birth)
+        identity.add(
+            "date_of_birth",
+            "Date of &birth *",
+            with_calendar(self.date_of_birth),
+            self.date_of_birth,
+        )
         identity.add("sex", "&Sex", self.sex)
         identity.add("phone", "P&hone", self.phone)
         identity.add("email", "E-&mail", self.email)
@@ -217,7 +222,7 @@ class PatientDialog(QDialog):
             return None
         parsed = parse_date(text)
         if parsed is None:
-            errors[name] = "Write the date as YYYY-MM-DD, e.g. 1975-03-14."
+            errors[name] = date_problem(text) or "Write the date as YYYY-MM-DD, e.g. 1975-03-14."
         return parsed
 
     @Slot()

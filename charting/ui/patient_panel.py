@@ -114,6 +114,9 @@ class PatientPanel(QWidget):
         self.subtitle = QLabel()
         self.subtitle.setObjectName("patientSubtitle")
         self.subtitle.setStyleSheet("color: #555;")
+        # A long name wraps rather than setting the window's minimum width.
+        self.title.setWordWrap(True)
+        self.subtitle.setWordWrap(True)
         self.edit_button = edit = QPushButton("&Edit patient")
         edit.setObjectName("editPatientButton")
         edit.clicked.connect(self.edit_requested)

@@ -27,11 +27,18 @@ COLOURS = {
 class SafetyPanel(QFrame):
     """The warnings that apply now, most serious first.
 
+    The summary counts the warnings by severity and says how many still need a decision.
+    A decision made at an earlier visit that still holds (a standing decision) is shown as
+    carried over, with the visit it was made at.
+
     Signals:
         acknowledge_requested(object): the user acknowledges (or overrides) a SafetyWarning.
+        acknowledge_all_requested(list): the user acknowledges every open warning that is not
+            a block (blocks are overridden one by one, each with its reason).
     """
 
     acknowledge_requested = Signal(object)
+    acknowledge_all_requested = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,9 +52,22 @@ class SafetyPanel(QFrame):
         self.summary.setObjectName("safetySummary")
         self.summary.setStyleSheet("font-weight: 600;")
         self.summary.setWordWrap(True)
+        self.counts = QLabel()
+        self.counts.setObjectName("safetyCounts")
+        self.counts.setWordWrap(True)
+        self.acknowledge_all = QPushButton("Acknowledge all warnings")
+        self.acknowledge_all.setObjectName("acknowledgeAll")
+        self.acknowledge_all.setToolTip(
+            "Acknowledge every open warning and advisory shown (blocks need their own "
+            "override with a reason)"
+        )
+        self.acknowledge_all.clicked.connect(self._on_acknowledge_all_clicked)
         self._layout.addWidget(self.summary)
+        self._layout.addWidget(self.counts)
+        self._layout.addWidget(self.acknowledge_all)
         self._rows: list[QWidget] = []
         self.warnings: list[VisitWarning] = []
+        self._open_warnings: list[SafetyWarning] = []
         self._editable = True
 
     def show_warnings(self, warnings: list[VisitWarning], editable: bool = True) -> None:
@@ -71,6 +91,26 @@ class SafetyPanel(QFrame):
             self.summary.setStyleSheet(
                 "font-weight: 600; color: #8c1d18;" if open_count else "font-weight: 600;"
             )
+        by_severity = {
+            severity: sum(1 for w in warnings if w.warning.severity == severity)
+            for severity in COLOURS
+        }
+        self.counts.setText(
+            "  \u00b7  ".join(
+                f"{n} {COLOURS[s][2].lower()}{'s' if n != 1 else ''}"
+                for s, n in by_severity.items()
+                if n
+            )
+            + (
+                f"  \u00b7  {sum(1 for w in warnings if w.carried_from)} carried over"
+                if any(w.carried_from for w in warnings)
+                else ""
+            )
+        )
+        self.counts.setVisible(bool(warnings))
+        open_warnings = [w for w in warnings if w.needs_attention and w.warning.severity != "block"]
+        self.acknowledge_all.setVisible(editable and len(open_warnings) > 1)
+        self._open_warnings = [w.warning for w in open_warnings]
         for item in warnings:
             row = self._row(item, editable)
             self._layout.addWidget(row)
@@ -97,6 +137,8 @@ class SafetyPanel(QFrame):
         footer = QHBoxLayout()
         if item.acknowledged:
             done = "\u2713 Overridden: " + item.reason if item.reason else "\u2713 Acknowledged"
+            if item.carried_from:
+                done += f" (carried over from {item.carried_from})"
             status = QLabel(done)
             status.setWordWrap(True)
             status.setStyleSheet("color: #2e7d32;")
@@ -112,3 +154,6 @@ class SafetyPanel(QFrame):
 
     def _request(self, warning: SafetyWarning) -> None:
         self.acknowledge_requested.emit(warning)
+
+    def _on_acknowledge_all_clicked(self) -> None:
+        self.acknowledge_all_requested.emit(list(self._open_warnings))

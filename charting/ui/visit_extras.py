@@ -72,6 +72,10 @@ class _ShownPair:
     label: str
 
 
+#: The waveform two alternating frequencies ("2/100 Hz") are given with.
+DENSE_DISPERSE = "Dense-disperse"
+
+
 class EAPanel(QWidget):
     """The visit's electroacupuncture pairs, each with its own stimulation (STRICTA 2e).
 
@@ -99,6 +103,8 @@ class EAPanel(QWidget):
         self._editable = False
         self._loading = False
         self._shown: list[_ShownPair] = []
+        #: The last visit's last pair's settings, which a first pair today starts with.
+        self.previous_settings: visit_record.EASettings | None = None
         self._pair_ids: list[int] = []
         self.model = QStringListModel(self)
         self.pairs = QListView()
@@ -256,8 +262,14 @@ class EAPanel(QWidget):
             ValidationError: the frequency is not one number or two separated by "/".
         """
         first, second = visit_record.parse_frequency(self.frequency.text())
+        waveform = self.waveform.currentText().strip()
+        if second is not None and not waveform:
+            # Two frequencies typed ("2/100") alternate: that is the dense-disperse waveform,
+            # chosen for the person (and shown) rather than refused.
+            waveform = DENSE_DISPERSE
+            self.waveform.setCurrentText(waveform)
         return visit_record.EASettings(
-            self.waveform.currentText().strip(),
+            waveform,
             first,
             self.intensity.value() or None,
             self.minutes.value() or None,
@@ -301,7 +313,11 @@ class EAPanel(QWidget):
         self.undo_stack.push(command)
 
     def _last_settings(self) -> visit_record.EASettings:
-        return self._shown[-1].settings if self._shown else visit_record.EASettings()
+        """A new pair's settings: the last pair's today, else the last visit's (carried
+        forward), else none."""
+        if self._shown:
+            return self._shown[-1].settings
+        return self.previous_settings or visit_record.EASettings()
 
     @Slot()
     def _on_add_button_clicked(self) -> None:

@@ -6,35 +6,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDateTime, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QFocusEvent, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
     QFormLayout,
+    QFrame,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
+    QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from charting.models.db import RETRYABLE_ERRORS, Database, DatabaseError
+from charting.models.db import RETRYABLE_ERRORS, DatabaseError
 from charting.services import clinical_lists as lists
 from charting.services import red_flags, visit_record
 from charting.services.changes import Changes
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.validation import parse_date
+from charting.services.visit_fields import PHASES, phase_fields
 from charting.ui.forms import ErrorLabel, Readout, WrappingCheckBox, text_box
+from charting.ui.ops import OpRunner
 
 #: Typing is saved this long after the last keystroke (and at once when the field is left).
 SAVE_DELAY_MS = 500
@@ -59,35 +66,127 @@ class Binding:
     error: ErrorLabel
 
 
-class VisitForm(QScrollArea):
-    """Every written field of a visit, autosaved.
+#: How fields are shown (what a field is, its label and limits, comes from visit_fields.FIELDS):
+#: a hint in the empty field, and which take several lines.
+PLACEHOLDERS: dict[str, str] = {
+    "chief_complaint": "e.g. Low back pain radiating to the left calf",
+    "onset": "e.g. 3 weeks ago, lifting a suitcase",
+    "pain_quality": "dull, sharp, burning, electric…",
+    "radiation": "e.g. left buttock to lateral calf",
+    "aggravating": "sitting, bending, coughing…",
+    "easing": "walking, heat, lying down…",
+    "response_since_last": "How did the last treatment go?",
+    "range_of_motion": "e.g. flexion 50%, painful extension",
+    "palpation": "Trigger points come from the map; add other findings",
+    "straight_leg_raise": "e.g. L positive at 45°, R negative",
+    "assessment": "Your assessment in words",
+    "needle_brand": "e.g. Seirin J-type",
+    "needle_gauge": "e.g. 0.25 mm",
+    "needle_length": "e.g. 40 mm",
+    "needle_expiry": "YYYY-MM-DD",
+    "home_advice_notes": "Other advice given",
+    "patient_response": "How the patient felt",
+}
+MULTILINE = frozenset(
+    {"response_since_last", "palpation", "assessment", "home_advice_notes", "patient_response"}
+)
+SUFFIXES: dict[str, str] = {
+    "pain_now": " / 10",
+    "pain_best": " / 10",
+    "pain_worst": " / 10",
+    "pain_after": " / 10",
+    "retention_minutes": " min",
+    "odi_percent": " %",
+    "rmdq_score": " / 24",
+}
+CHOICE_LISTS: dict[str, tuple[lists.Choice, ...]] = {
+    "red_flags": lists.RED_FLAGS,
+    "tcm_patterns": tuple(lists.Choice(p, p) for p in lists.TCM_PATTERNS),
+    "icd10_codes": tuple(lists.Choice(c.id, f"{c.id}  {c.label}") for c in lists.ICD10_CODES),
+    "home_advice": lists.HOME_ADVICE,
+}
+#: One-of drop-downs (kind "choice"): their choices.
+ONE_OF: dict[str, tuple[lists.Choice, ...]] = {
+    "referral_outcome": lists.REFERRAL_OUTCOMES,
+    "patient_position": lists.PATIENT_POSITIONS,
+}
+#: Long lists with a search line above them: how typed words pick entries.
+SEARCHES: dict[str, Callable[[str], list[lists.Choice]]] = {"icd10_codes": lists.match_codes}
+#: Fields kept in the record but not typed on this form.
+NOT_ON_FORM = frozenset({"notes"})
+#: Short words for the phase buttons (the section title says the whole name).
+PHASE_BUTTONS: dict[str, str] = {
+    "consultation": "Consult",
+    "examination": "Exam",
+    "assessment": "Assess",
+    "treatment": "Treat",
+    "after": "After",
+    "outcomes": "Outcomes",
+}
+
+
+#: Fields a phase's page shows first, where it differs from the record's order: the pain
+#: scores are asked at the start of every visit, before the history is (re)taken.
+FIRST_ON_PAGE: dict[str, tuple[str, ...]] = {
+    "consultation": ("chief_complaint", "pain_now", "pain_best", "pain_worst"),
+}
+
+
+class NumberBox(QSpinBox):
+    """A number field whose whole text is selected when it gets the focus, by click or key,
+    so a number typed replaces "not recorded" (or the old value) instead of being refused."""
+
+    _fresh = False
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.selectAll()
+        # A click places the cursor when the button is released: select again then.
+        self._fresh = event.reason() == Qt.FocusReason.MouseFocusReason
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        if self._fresh:
+            self._fresh = False
+            self.selectAll()
+
+
+class VisitForm(QWidget):
+    """Every written field of a visit, one phase of the session at a time, autosaved.
+
+    The phases (consultation, examination, assessment, treatment, after, outcomes) come from
+    ``visit_fields.PHASES`` and each field's phase from ``visit_fields.phase_fields``; Alt+1 …
+    Alt+6 show a phase (the page adds :attr:`phase_actions` to itself so they work anywhere
+    on it). Every save goes through the op runner (``OpRunner.attempt``), announced as a
+    change from this form.
 
     Signals:
-        saved(Changes): after fields were stored.
         save_failed(str): the database refused a save (the message says why).
         handout_given_requested(): "Given by hand" was pressed for the aftercare handout.
         save_state_changed(str state, str text): "saved", "saving" or "unsaved" (typing the
             database could not take yet: it is kept and tried again), with words to show.
+        phase_changed(str phase): another phase is shown.
     """
 
-    saved = Signal(object)
     save_failed = Signal(str)
     handout_given_requested = Signal()
     save_state_changed = Signal(str, str)
+    phase_changed = Signal(str)
 
-    def __init__(self, database: Database, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: OpRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("visitForm")
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.database = database
+        self.ops = ops
         self.visit_id: int | None = None
         # The visit's version when this form last read or saved it: a save from an older
         # copy is refused by the service (another workstation changed the visit).
         self._version: int | None = None
         self.bindings: dict[str, Binding] = {}
+        self._captions: dict[str, QLabel] = {}
         self._dirty: set[str] = set()
         self._loading = False
+        self._carried: list[str] = []
+        self._editable = True
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SAVE_DELAY_MS)
@@ -101,29 +200,127 @@ class VisitForm(QScrollArea):
         self.save_state = "saved"
         self.save_state_text = "All changes saved"
 
-        body = QWidget()
-        self._layout = QVBoxLayout(body)
-        self._layout.setContentsMargins(4, 4, 8, 4)
-        self._consultation()
-        self._examination()
-        self._assessment()
-        self._treatment()
-        self._after()
-        self._outcomes()
-        self._layout.addStretch(1)
-        self.setWidget(body)
+        # "From the last visit": what was carried forward, cleared in one click.
+        self.carried = QFrame()
+        self.carried.setObjectName("carriedForward")
+        self.carried.setStyleSheet(
+            "#carriedForward { background: #eef4fb; border: 1px solid #9db9d8; "
+            "border-radius: 4px; }"
+        )
+        self.carried_text = QLabel()
+        self.carried_text.setObjectName("carriedText")
+        self.carried_text.setWordWrap(True)
+        self.clear_carried_button = QPushButton("Clear")
+        self.clear_carried_button.setObjectName("clearCarried")
+        self.clear_carried_button.setToolTip("Empty every field taken from the last visit")
+        self.clear_carried_button.clicked.connect(self.clear_carried)
+        carried_row = QHBoxLayout(self.carried)
+        carried_row.setContentsMargins(6, 3, 6, 3)
+        carried_row.addWidget(self.carried_text, 1)
+        carried_row.addWidget(self.clear_carried_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.carried.hide()
 
-    # -- building ----------------------------------------------------------------------------
-    def _section(self, title: str) -> QFormLayout:
-        box = QGroupBox(title)
-        form = QFormLayout(box)
+        self.phase_buttons = QButtonGroup(self)
+        nav = QWidget()
+        nav.setObjectName("phaseButtons")
+        nav_grid = QGridLayout(nav)
+        nav_grid.setContentsMargins(0, 0, 0, 0)
+        nav_grid.setSpacing(2)
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("phasePages")
+        self.phase_actions: list[QAction] = []
+        self._phase_scroll: dict[str, QScrollArea] = {}
+        self._phase_ids = [phase for phase, _ in PHASES]
+        self._layouts: dict[str, QFormLayout] = {}
+        for i, (phase, title) in enumerate(PHASES):
+            button = QToolButton()
+            button.setObjectName(f"phase_{phase}")
+            button.setText(f"{i + 1} {PHASE_BUTTONS.get(phase, title)}")
+            button.setToolTip(f"{title} (Alt+{i + 1})")
+            button.setCheckable(True)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            self.phase_buttons.addButton(button, i)
+            nav_grid.addWidget(button, i // 3, i % 3)
+            action = QAction(f"Show {title.lower()}", self)
+            action.setShortcut(QKeySequence(f"Alt+{i + 1}"))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda _=False, p=phase: self.show_phase(p, focus=True))
+            self.addAction(action)
+            self.phase_actions.append(action)
+            self.pages.addWidget(self._phase_page(phase, title))
+        self.phase_buttons.idClicked.connect(self._on_phase_buttons_id_clicked)
+        for phase, names in phase_fields().items():
+            form = self._layouts[phase]
+            first = FIRST_ON_PAGE.get(phase, ())
+            for name in [*first, *(n for n in names if n not in first)]:
+                if name not in NOT_ON_FORM:
+                    self._field(form, name)
+            if phase == "after":
+                self._handouts(form)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(nav)
+        layout.addWidget(self.carried)
+        layout.addWidget(self.pages, 1)
+        self.show_phase(self._phase_ids[0])
+
+    # -- phases --------------------------------------------------------------------------------
+    def _phase_page(self, phase: str, title: str) -> QScrollArea:
+        scroll = QScrollArea()
+        scroll.setObjectName(f"phasePage_{phase}")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(2, 2, 8, 2)
+        heading = QLabel(title)
+        heading.setStyleSheet("font-size: 12pt; font-weight: 600;")
+        column.addWidget(heading)
+        form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         # Labels above their fields: the form lives in a narrow column beside the map.
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         form.setVerticalSpacing(4)
-        self._layout.addWidget(box)
-        return form
+        column.addLayout(form)
+        column.addStretch(1)
+        scroll.setWidget(body)
+        self._layouts[phase] = form
+        self._phase_scroll[phase] = scroll
+        return scroll
 
+    @property
+    def phase(self) -> str:
+        """The phase shown."""
+        return self._phase_ids[self.pages.currentIndex()]
+
+    def show_phase(self, phase: str, focus: bool = False) -> None:
+        """Show one phase of the record (and, with ``focus``, put the cursor in its first
+        field)."""
+        index = self._phase_ids.index(phase)
+        changed = index != self.pages.currentIndex()
+        self.pages.setCurrentIndex(index)
+        self.phase_buttons.button(index).setChecked(True)
+        self._phase_scroll[phase].verticalScrollBar().setValue(0)
+        if focus:
+            first = next(
+                (b for b in self.bindings.values() if self.phase_of(b.name) == phase), None
+            )
+            if first is not None and first.widget.isEnabled():
+                first.widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if changed:
+            self.phase_changed.emit(phase)
+
+    def phase_of(self, name: str) -> str:
+        """The phase field ``name`` is shown in."""
+        return next(p for p, names in phase_fields().items() if name in names)
+
+    @Slot(int)
+    def _on_phase_buttons_id_clicked(self, index: int) -> None:
+        self.show_phase(self._phase_ids[index])
+
+    # -- building ----------------------------------------------------------------------------
     def _bind(
         self,
         form: QFormLayout,
@@ -141,10 +338,42 @@ class VisitForm(QScrollArea):
         box.setSpacing(1)
         box.addWidget(widget)
         box.addWidget(error)
-        caption = QLabel(label or visit_record.FIELDS[name].label)
+        caption = QLabel(visit_record.FIELDS[name].label if label is None else label)
         caption.setBuddy(widget)
         form.addRow(caption, holder)
+        self._captions[name] = caption
         self.bindings[name] = Binding(name, widget, read, write, error)
+
+    def _field(self, form: QFormLayout, name: str) -> None:
+        """Add field ``name`` with the widget its kind calls for."""
+        special = {
+            "referral_decision": self._referral,
+            "needle_expiry": self._expiry,
+            "needles_out": self._needles_out,
+            "next_appointment": self._appointment,
+            "psfs": self._psfs,
+        }.get(name)
+        if special is not None:
+            special(form, name)
+            return
+        spec = visit_record.FIELDS[name]
+        if spec.kind == "int":
+            self._number(form, name, SUFFIXES.get(name, ""))
+        elif spec.kind == "bool":
+            self._flag(form, name, spec.label)
+        elif spec.kind == "choice":
+            self._choice(form, name, ONE_OF.get(name) or tuple(
+                lists.Choice(c, c) for c in sorted(spec.choices)
+            ))  # fmt: skip
+        elif spec.kind == "choices":
+            choices = CHOICE_LISTS.get(name) or tuple(
+                lists.Choice(c, c) for c in sorted(spec.choices)
+            )
+            self._checks(form, name, choices, SEARCHES.get(name))
+        elif name in MULTILINE:
+            self._box(form, name, PLACEHOLDERS.get(name, ""))
+        else:
+            self._line(form, name, PLACEHOLDERS.get(name, ""))
 
     def _line(self, form: QFormLayout, name: str, placeholder: str = "") -> QLineEdit:
         edit = QLineEdit()
@@ -161,7 +390,7 @@ class VisitForm(QScrollArea):
 
     def _number(self, form: QFormLayout, name: str, suffix: str = "") -> QSpinBox:
         spec = visit_record.FIELDS[name]
-        spin = QSpinBox()
+        spin = NumberBox()
         spin.setRange(NOT_RECORDED, spec.high)
         spin.setSpecialValueText("not recorded")
         spin.setSuffix(suffix)
@@ -240,54 +469,10 @@ class VisitForm(QScrollArea):
         edit.returnPressed.connect(pick)
         return edit
 
-    def _flag(self, form: QFormLayout, name: str, text: str) -> None:
-        box = QCheckBox(text)
-        box.toggled.connect(lambda _c, n=name: self._edited(n, at_once=True))
-        self._bind(form, name, box, box.isChecked, lambda v: box.setChecked(bool(v)), "")
-
-    def _consultation(self) -> None:
-        form = self._section("Consultation (S)")
-        self._line(form, "chief_complaint", "e.g. Low back pain radiating to the left calf")
-        self._number(form, "pain_now", " / 10")
-        self._number(form, "pain_best", " / 10")
-        self._number(form, "pain_worst", " / 10")
-        self._line(form, "onset", "e.g. 3 weeks ago, lifting a suitcase")
-        self._line(form, "duration")
-        self._line(form, "mechanism")
-        self._line(form, "pain_quality", "dull, sharp, burning, electric…")
-        self._line(form, "radiation", "e.g. left buttock to lateral calf")
-        self._line(form, "aggravating", "sitting, bending, coughing…")
-        self._line(form, "easing", "walking, heat, lying down…")
-        self._line(form, "sleep")
-        self._line(form, "current_medications")
-        self._box(form, "response_since_last", "How did the last treatment go?")
-        self._checks(form, "red_flags", lists.RED_FLAGS)
-        self._choice(form, "referral_outcome", lists.REFERRAL_OUTCOMES)
-        decision = QComboBox()
-        decision.setEditable(True)
-        decision.addItem("")
-        decision.addItems(lists.REFERRAL_DECISIONS)
-        if (typed := decision.lineEdit()) is not None:
-            typed.setPlaceholderText("To whom, how urgently, or why not referred")
-        # As wide as the form allows, not as wide as the longest decision; the list that
-        # drops down is wide enough to read each one whole.
-        decision.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        decision.setMinimumContentsLength(12)
-        decision.view().setMinimumWidth(decision.view().sizeHintForColumn(0) + 24)
-        decision.currentTextChanged.connect(lambda _t: self._edited("referral_decision"))
-        self._bind(
-            form,
-            "referral_decision",
-            decision,
-            decision.currentText,
-            lambda v: decision.setCurrentText(v or ""),
-        )
-
     def _choice(self, form: QFormLayout, name: str, choices: tuple[lists.Choice, ...]) -> None:
         """A drop-down of one of ``choices`` (or none), saved as soon as it is picked."""
         combo = QComboBox()
+        combo.setObjectName(name)
         combo.addItem("Not recorded", "")
         for choice in choices:
             combo.addItem(choice.label, choice.id)
@@ -301,66 +486,76 @@ class VisitForm(QScrollArea):
 
         self._bind(form, name, combo, lambda: combo.currentData() or "", write)
 
-    def _examination(self) -> None:
-        form = self._section("Examination (O)")
-        self._line(form, "posture")
-        self._line(form, "range_of_motion", "e.g. flexion 50%, painful extension")
-        self._box(form, "palpation", "Trigger points come from the map; add other findings")
-        self._line(form, "straight_leg_raise", "e.g. L positive at 45°, R negative")
-        self._line(form, "reflexes")
-        self._line(form, "sensation")
-        self._line(form, "tongue")
-        self._line(form, "pulse")
+    def _flag(self, form: QFormLayout, name: str, text: str) -> None:
+        box = QCheckBox(text)
+        box.toggled.connect(lambda _c, n=name: self._edited(n, at_once=True))
+        self._bind(form, name, box, box.isChecked, lambda v: box.setChecked(bool(v)), "")
 
-    def _assessment(self) -> None:
-        form = self._section("Assessment (A)")
-        self._checks(form, "tcm_patterns", tuple(lists.Choice(p, p) for p in lists.TCM_PATTERNS))
-        self._box(form, "assessment", "Your assessment in words")
-        self._checks(
-            form,
-            "icd10_codes",
-            tuple(lists.Choice(c.id, f"{c.id}  {c.label}") for c in lists.ICD10_CODES),
-            search=lists.match_codes,
+    def _referral(self, form: QFormLayout, name: str) -> None:
+        decision = QComboBox()
+        decision.setEditable(True)
+        decision.addItem("")
+        decision.addItems(lists.REFERRAL_DECISIONS)
+        if (typed := decision.lineEdit()) is not None:
+            typed.setPlaceholderText("To whom, how urgently, or why not referred")
+        # As wide as the form allows, not as wide as the longest decision; the list that
+        # drops down is wide enough to read each one whole.
+        decision.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        decision.setMinimumContentsLength(12)
+        decision.view().setMinimumWidth(decision.view().sizeHintForColumn(0) + 24)
+        decision.currentTextChanged.connect(lambda _t: self._edited(name))
+        self._bind(
+            form, name, decision, decision.currentText, lambda v: decision.setCurrentText(v or "")
         )
 
-    def _treatment(self) -> None:
-        form = self._section("Treatment (P)")
-        self._choice(form, "patient_position", lists.PATIENT_POSITIONS)
-        self._line(form, "needle_brand", "e.g. Seirin J-type")
-        self._line(form, "needle_gauge", "e.g. 0.25 mm")
-        self._line(form, "needle_length", "e.g. 40 mm")
-        self._line(form, "needle_lot")
+    def _expiry(self, form: QFormLayout, name: str) -> None:
         expiry = QLineEdit()
-        expiry.setPlaceholderText("YYYY-MM-DD")
-        expiry.textEdited.connect(lambda _t: self._edited("needle_expiry"))
+        expiry.setPlaceholderText(PLACEHOLDERS.get(name, "YYYY-MM-DD"))
+        expiry.textEdited.connect(lambda _t: self._edited(name))
         expiry.editingFinished.connect(self.flush)
         self._bind(
             form,
-            "needle_expiry",
+            name,
             expiry,
             lambda: _date_or_text(expiry.text()),
             lambda v: expiry.setText(v.isoformat() if v else ""),
         )
+
+    def _needles_out(self, form: QFormLayout, name: str) -> None:
         self.needles_in = Readout("needlesIn")
         self.needles_in.setText("0")
         form.addRow("Needles in (from the map)", self.needles_in)
-        self._number(form, "needles_out")
+        spin = self._number(form, name)
+        self.all_out_button = QPushButton("All out")
+        self.all_out_button.setObjectName("allNeedlesOut")
+        self.all_out_button.setToolTip("Every needle in has been counted out")
+        self.all_out_button.clicked.connect(self._on_all_out_button_clicked)
+        row = spin.parentWidget()
+        assert row is not None
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        layout = row.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.removeWidget(spin)
+        line.addWidget(spin)
+        line.addWidget(self.all_out_button)
+        line.addStretch(1)
+        layout.insertLayout(0, line)
         self.needle_warning = QLabel()
         self.needle_warning.setObjectName("needleCountWarning")
         self.needle_warning.setStyleSheet("color: #b3261e; font-weight: 600;")
         self.needle_warning.setWordWrap(True)
         self.needle_warning.hide()
         form.addRow(self.needle_warning)
-        self._number(form, "retention_minutes", " min")
-        self._line(form, "moxibustion")
-        self._flag(form, "heat_lamp", "Heat lamp used")
-        self._checks(form, "home_advice", lists.HOME_ADVICE)
-        self._box(form, "home_advice_notes", "Other advice given")
 
-    def _after(self) -> None:
-        form = self._section("After treatment")
-        self._number(form, "pain_after", " / 10")
-        self._box(form, "patient_response", "How the patient felt")
+    @Slot()
+    def _on_all_out_button_clicked(self) -> None:
+        self.set_value("needles_out", int(self.needles_in.text()))
+        self._check_needles()
+
+    def _appointment(self, form: QFormLayout, name: str) -> None:
         when = QDateTimeEdit()
         when.setDisplayFormat("yyyy-MM-dd HH:mm")
         when.setCalendarPopup(True)
@@ -371,8 +566,8 @@ class VisitForm(QScrollArea):
         layout.addWidget(booked)
         layout.addWidget(when, 1)
         booked.toggled.connect(when.setEnabled)
-        booked.toggled.connect(lambda _c: self._edited("next_appointment", at_once=True))
-        when.dateTimeChanged.connect(lambda _d: self._edited("next_appointment"))
+        booked.toggled.connect(lambda _c: self._edited(name, at_once=True))
+        when.dateTimeChanged.connect(lambda _d: self._edited(name))
 
         def read() -> datetime | None:
             if not booked.isChecked():
@@ -384,10 +579,13 @@ class VisitForm(QScrollArea):
         def write(value: datetime | None) -> None:
             booked.setChecked(value is not None)
             when.setEnabled(value is not None)
-            shown = value if value is not None else datetime.now().astimezone()
+            # Not booked yet: offer a sensible slot (a week on, on the half hour, in hours).
+            shown = value if value is not None else next_appointment_slot(datetime.now())
             when.setDateTime(QDateTime.fromSecsSinceEpoch(int(shown.timestamp())))
 
-        self._bind(form, "next_appointment", row, read, write)
+        self._bind(form, name, row, read, write)
+
+    def _handouts(self, form: QFormLayout) -> None:
         # Handouts given are events beside the visit (also after signing), not a field of it.
         self.handout_label = QLabel("Not given yet.")
         self.handout_label.setObjectName("handoutsGiven")
@@ -411,10 +609,7 @@ class VisitForm(QScrollArea):
         """Show the handouts given for the visit (texts such as "2026-12-04 10:31, printed")."""
         self.handout_label.setText("\n".join(given) if given else "Not given yet.")
 
-    def _outcomes(self) -> None:
-        form = self._section("Outcome measures")
-        self._number(form, "odi_percent", " %")
-        self._number(form, "rmdq_score", " / 24")
+    def _psfs(self, form: QFormLayout, name: str) -> None:
         holder = QWidget()
         grid = QGridLayout(holder)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -428,8 +623,8 @@ class VisitForm(QScrollArea):
             score.setSpecialValueText("–")
             score.setValue(NOT_RECORDED)
             score.setObjectName(f"psfs_score_{i}")
-            activity.textEdited.connect(lambda _t: self._edited("psfs"))
-            score.valueChanged.connect(lambda _v: self._edited("psfs"))
+            activity.textEdited.connect(lambda _t: self._edited(name))
+            score.valueChanged.connect(lambda _v: self._edited(name))
             grid.addWidget(activity, i, 0)
             grid.addWidget(score, i, 1)
             rows.append((activity, score))
@@ -447,20 +642,28 @@ class VisitForm(QScrollArea):
                 activity.setText(item["activity"] if item else "")
                 score.setValue(item["score"] if item else NOT_RECORDED)
 
-        self._bind(form, "psfs", holder, read, write, "PSFS (0 = unable, 10 = as before)")
+        self._bind(form, name, holder, read, write, "PSFS (0 = unable, 10 = as before)")
 
     # -- loading and saving ------------------------------------------------------------------
     def load(self, visit_id: int, editable: bool = True) -> None:
-        """Fill the form from the stored visit (saving anything pending first)."""
+        """Fill the form from the stored visit (saving anything pending first). Another
+        visit opens at its first phase (consultation)."""
         self.flush()
-        if visit_id != self.visit_id:
+        opened_new = visit_id != self.visit_id
+        if opened_new:
             self._forget_pending()
             self._set_state("saved", "All changes saved")
         self.visit_id = visit_id
-        with self.database.read() as session:
-            values = visit_record.record(session, visit_id)
-            self._version = visit_record.current_version(session, visit_id)
-            remembered = visit_record.remembered_values(session, visit_id) if editable else {}
+        self._editable = editable
+
+        def read(session: Any) -> tuple[dict[str, Any], int, list[str]]:
+            return (
+                visit_record.record(session, visit_id),
+                visit_record.current_version(session, visit_id),
+                visit_record.carried_fields(session, visit_id),
+            )
+
+        values, self._version, carried = self.ops.read(read)
         self._loading = True
         try:
             for name, binding in self.bindings.items():
@@ -469,11 +672,52 @@ class VisitForm(QScrollArea):
                 binding.widget.setEnabled(editable)
         finally:
             self._loading = False
+        self.all_out_button.setEnabled(editable)
+        self.handout_button.setEnabled(True)
+        self._show_carried(carried if editable else [])
         self._show_referral_hint()
-        if remembered:
-            for name, value in remembered.items():
-                self.bindings[name].write(value)
-            self._save(remembered)
+        if opened_new:
+            self.show_phase(self._phase_ids[0])
+
+    def _show_referral_hint(self) -> None:
+        """Say under the referral decision what signing will ask for (ticked red flags)."""
+        read = {n: self.bindings[n].read() for n in REFERRAL_FIELDS}
+        problem = red_flags.referral_problem(
+            read["red_flags"], read["referral_outcome"], read["referral_decision"]
+        )
+        self.bindings["referral_outcome"].error.show_message(problem)
+
+    def _show_carried(self, carried: list[str]) -> None:
+        """Mark the fields taken from the last visit, and offer to clear them."""
+        self._carried = list(carried)
+        for name, caption in self._captions.items():
+            label = visit_record.FIELDS[name].label if name != "psfs" else caption.text()
+            if name in carried:
+                caption.setText(f"{label}  · from the last visit")
+                caption.setStyleSheet("color: #1a4f86;")
+            elif caption.styleSheet():
+                caption.setText(label)
+                caption.setStyleSheet("")
+        names = ", ".join(visit_record.FIELDS[n].label for n in carried)
+        self.carried_text.setText(f"From the last visit: {names}." if carried else "")
+        self.carried.setVisible(bool(carried))
+
+    @property
+    def carried_fields(self) -> list[str]:
+        """The fields shown as taken from the last visit."""
+        return list(self._carried)
+
+    @Slot()
+    def clear_carried(self) -> None:
+        """Empty every field taken from the last visit (one step)."""
+        if self.visit_id is None or not self._carried:
+            return
+        self.flush()
+        result = self.ops.run(
+            self, visit_record.clear_carried, self.visit_id, self._version, origin=self
+        )
+        if result is not None:
+            self.load(self.visit_id, self._editable)
 
     def set_value(self, name: str, value: Any) -> None:
         """Show ``value`` in field ``name`` and save it at once (e.g. "handout given")."""
@@ -486,9 +730,10 @@ class VisitForm(QScrollArea):
         self._save({name: value})
 
     def focus_field(self, name: str) -> None:
-        """Scroll to field ``name`` and put the cursor in it."""
+        """Show field ``name``'s phase, scroll to it and put the cursor in it."""
+        self.show_phase(self.phase_of(name))
         widget = self.bindings[name].widget
-        self.ensureWidgetVisible(widget)
+        self._phase_scroll[self.phase].ensureWidgetVisible(widget)
         widget.setFocus()
 
     def set_needles_in(self, count: int) -> None:
@@ -522,14 +767,6 @@ class VisitForm(QScrollArea):
             self._timer.start()
         if name in REFERRAL_FIELDS:
             self._show_referral_hint()
-
-    def _show_referral_hint(self) -> None:
-        """Say under the referral decision what signing will ask for (ticked red flags)."""
-        read = {n: self.bindings[n].read() for n in REFERRAL_FIELDS}
-        problem = red_flags.referral_problem(
-            read["red_flags"], read["referral_outcome"], read["referral_decision"]
-        )
-        self.bindings["referral_outcome"].error.show_message(problem)
 
     @Slot()
     def flush(self) -> None:
@@ -580,11 +817,14 @@ class VisitForm(QScrollArea):
         if not attempt:
             return
         try:
-            with self.database.write(busy_timeout_ms=AUTOSAVE_WAIT_MS) as session:
-                changes: Changes = visit_record.update_fields(
-                    session, self.visit_id, attempt, expected_version=self._version
-                )
-                self._version = visit_record.current_version(session, self.visit_id)
+            self._version, _changes = self.ops.attempt(
+                _store_fields,
+                self.visit_id,
+                attempt,
+                self._version,
+                origin=self,
+                busy_timeout_ms=AUTOSAVE_WAIT_MS,
+            )
         except RETRYABLE_ERRORS as exc:
             # Kept, not dropped: shown as not saved yet, and tried again shortly.
             self._pending = attempt
@@ -625,12 +865,37 @@ class VisitForm(QScrollArea):
         self._forget_pending()
         if not self._dirty:
             self._set_state("saved", "All changes saved")
-        self.saved.emit(changes)
+        if self._carried and set(attempt) & set(self._carried):
+            self._show_carried([n for n in self._carried if n not in attempt])
 
     def _forget_pending(self) -> None:
         self._pending = {}
         self._retries = 0
         self._retry.stop()
+
+
+def _store_fields(
+    session: Any, visit_id: int, values: dict[str, Any], version: int | None
+) -> tuple[int, Changes]:
+    """Store typed fields (refused if the visit changed since ``version``); return the
+    visit's new version with the changes."""
+    changes = visit_record.update_fields(session, visit_id, values, expected_version=version)
+    return visit_record.current_version(session, visit_id), changes
+
+
+def next_appointment_slot(now: datetime) -> datetime:
+    """A sensible next appointment: a week on, at the next half hour, within 08:00-18:00, and
+    not on a Sunday (the practitioner changes it in two clicks when another suits)."""
+    slot = (now + timedelta(days=7)).replace(second=0, microsecond=0)
+    if slot.minute not in (0, 30):
+        slot += timedelta(minutes=30 - slot.minute % 30)
+    if slot.hour < 8:
+        slot = slot.replace(hour=8, minute=0)
+    elif slot.hour >= 18:
+        slot = (slot + timedelta(days=1)).replace(hour=9, minute=0)
+    if slot.weekday() == 6:
+        slot += timedelta(days=1)
+    return slot.astimezone()
 
 
 def _first_sentence(exc: BaseException) -> str:

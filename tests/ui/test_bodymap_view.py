@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from charting.bodymap import BodyMap, load_bodymap
 from charting.services.marks import MarkRow, MarkSpec
-from charting.ui.bodymap_view import BodyMapView
+from charting.ui.bodymap import BodyMapView
 
 LEFT = Qt.MouseButton.LeftButton
 

@@ -351,3 +351,31 @@ def test_patient_list_rows_show_born_visits_and_flags_read_in_one_go(  # type: i
     assert [model.data(model.index(emeka, c)) for c in (2, 3, 4)] == ["1990-07-01", "0", ""]
     assert model.data(model.index(chi, 4), Qt.ItemDataRole.ForegroundRole) is not None
     assert model.data(model.index(emeka, 4), Qt.ItemDataRole.ForegroundRole) is None
+
+
+def test_a_birth_date_is_picked_on_a_calendar_and_a_wrong_one_is_told_apart(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, when_modal
+) -> None:
+    """'1986-02-30' is said to be impossible, '30.02.1986' badly written; a day picked on the
+    calendar fills the field as YYYY-MM-DD."""
+    from PySide6.QtCore import QDate
+    from PySide6.QtWidgets import QCalendarWidget
+
+    seen: dict[str, str] = {}
+
+    def fill(dialog: PatientDialog) -> None:
+        error = dialog.findChild(QLabel, "date_of_birthError")
+        for text in ("1986-02-30", "30.02.1986"):
+            _fill_patient(qtbot, dialog, family_name="Nguyen", date_of_birth=text)
+            _save(qtbot, dialog)
+            seen[text] = error.text()
+        calendar = dialog.findChild(QCalendarWidget, "dateCalendar")
+        calendar.clicked.emit(QDate(1986, 2, 28))
+        seen["picked"] = dialog.findChild(QLineEdit, "date_of_birth").text()
+        dialog.reject()
+
+    when_modal(fill)
+    window.new_patient_action.trigger()
+    assert "not a date" in seen["1986-02-30"] and "28 days" in seen["1986-02-30"]
+    assert "YYYY-MM-DD" in seen["30.02.1986"]
+    assert seen["picked"] == "1986-02-28"

@@ -73,7 +73,7 @@ def test_a_signed_visit_is_visibly_read_only(  # type: ignore[no-untyped-def]
     complaint = page.form.findChild(QLineEdit, "chief_complaint")
     assert not pain.isEnabled() and not complaint.isEnabled()
     page.map.select_marks([page.mark_model.mark(0).id])  # type: ignore[union-attr]
-    assert not page.note.isEnabled() and not page.technique.isEnabled()
+    assert not page.details.note.isEnabled() and not page.details.technique.isEnabled()
     assert not page.point_entry.isEnabled()
     assert page.sign_button.text().startswith("Amend")
 
@@ -127,11 +127,11 @@ def test_a_refused_mark_edit_shows_what_is_stored(  # type: ignore[no-untyped-de
     told: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a: told.append(a[2])))
     page.map.select_marks([first.id])
-    page.note.setFocus()
-    qtbot.keyClicks(page.note, "from room 1")
-    qtbot.keyClick(page.note, Qt.Key.Key_Return)
+    page.details.note.setFocus()
+    qtbot.keyClicks(page.details.note, "from room 1")
+    qtbot.keyClick(page.details.note, Qt.Key.Key_Return)
     assert told and "was changed" in told[0]
-    assert page.note.text() == "from room 2"
+    assert page.details.note.text() == "from room 2"
 
 
 def test_an_altered_signed_visit_opens_with_a_warning(  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 from charting.bodymap import load_bodymap
 from charting.models import AuditEvent, Visit
 from charting.models.db import Database
+from charting.services import visit_record
 from charting.services.marks import MarkSpec, add_marks, list_marks, list_protocols
 from charting.services.visits import start_visit
 from charting.ui.main_window import MainWindow
@@ -207,11 +208,20 @@ def test_unknown_typed_point_is_flagged_and_nothing_stored(
     database: Database,
     visits,  # type: ignore[no-untyped-def]
 ) -> None:
-    """A code that is not in the catalog is refused at the field and nothing is stored."""
-    qtbot.keyClicks(page.point_entry, "xx99")
+    """A code that names no point says why, offers the nearest points, and stores nothing;
+    choosing a suggestion puts it in the line, and Enter then charts it."""
+    qtbot.keyClicks(page.point_entry, "bl233 r")
     qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
     assert _stored(database, visits[1]) == []
-    assert "No acupoint" in page.point_entry.toolTip()
+    assert "The Bladder channel has points 1 to 67" in page.point_entry.toolTip()
+    menu = page.point_entry.suggestions
+    assert menu is not None
+    offered = [a.text().split()[0] for a in menu.actions() if a.isEnabled() and a.text()]
+    assert "BL23" in offered
+    next(a for a in menu.actions() if a.text().startswith("BL23")).trigger()
+    assert page.point_entry.text() == "BL23 r"
+    qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
+    assert _stored(database, visits[1]) == ["BL23 R"]
 
 
 def test_typed_leg_point_switches_to_its_view(
@@ -341,7 +351,9 @@ def test_save_and_apply_a_protocol(
     page.undo_stack.undo()
     assert _stored(database, visits[1]) == []
     page._on_protocol_menu_about_to_show()
-    apply = next(a for a in page.protocol_menu.actions() if a.text().startswith("Acute"))
+    apply = next(
+        a for a in page.protocol_menu.actions() if a.text() == "Acute low back pain  (2 marks)"
+    )
     apply.trigger()
     assert _stored(database, visits[1]) == ["BL25 L", "BL25 R"]
 
@@ -355,14 +367,14 @@ def test_mark_details_are_saved_from_the_side_panel(
     """Choosing electroacupuncture, 30 mm and de qi for the selected mark stores them."""
     _click_point(qtbot, page, "BL23", "L")
     _click_point(qtbot, page, "BL23", "L")  # select it
-    page.technique.setCurrentIndex(page.technique.findData("electro"))
-    page.technique.activated.emit(page.technique.currentIndex())
-    page.depth_box.setValue(30)
-    page.depth_box.editingFinished.emit()
-    page.response.setCurrentIndex(page.response.findData("de_qi"))
-    page.response.activated.emit(page.response.currentIndex())
-    qtbot.keyClicks(page.note, "Oblique toward spine")
-    qtbot.keyClick(page.note, Qt.Key.Key_Return)
+    page.details.technique.setCurrentIndex(page.details.technique.findData("electro"))
+    page.details.technique.activated.emit(page.details.technique.currentIndex())
+    page.details.depth_box.setValue(30)
+    page.details.depth_box.editingFinished.emit()
+    page.details.response.setCurrentIndex(page.details.response.findData("de_qi"))
+    page.details.response.activated.emit(page.details.response.currentIndex())
+    qtbot.keyClicks(page.details.note, "Oblique toward spine")
+    qtbot.keyClick(page.details.note, Qt.Key.Key_Return)
     with database.read() as session:
         (row,) = list_marks(session, visits[1])
     assert (row.spec.technique, row.spec.depth_mm, row.spec.response, row.spec.note) == (
@@ -452,8 +464,8 @@ def test_list_and_map_match_the_stored_marks_after_every_kind_of_edit(
         _click_point(qtbot, page, code, side)
         check()
     _click_point(qtbot, page, "BL25", "R")  # select it
-    page.technique.setCurrentIndex(page.technique.findData("electro"))
-    page.technique.activated.emit(page.technique.currentIndex())
+    page.details.technique.setCurrentIndex(page.details.technique.findData("electro"))
+    page.details.technique.activated.emit(page.details.technique.currentIndex())
     check()
     assert "Electroacupuncture" in page.mark_model.index(1).data()
     x, y = BM.position("BL23", "L", "posterior")  # type: ignore[misc]
@@ -600,4 +612,88 @@ def test_ctrl_4_shows_the_front_view(qtbot, page: VisitChartPage) -> None:  # ty
     page.map.setFocus()
     qtbot.keyClick(page, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
     assert page.map.view_id == "anterior"
-    assert [b.text() for b in page.view_buttons.buttons() if b.isChecked()] == ["Front"]
+    assert [b.text() for b in page.map_panel.view_buttons.buttons() if b.isChecked()] == ["Front"]
+
+
+def test_a_technique_set_for_several_selected_marks_is_stored_for_each(  # type: ignore[no-untyped-def]
+    qtbot, page: VisitChartPage, database: Database, visits
+) -> None:
+    """Ctrl+click two marks, choose a technique once: both store it, in one undoable step."""
+    page.repeat_last_visit()
+    _click_point(qtbot, page, "BL23", "L")
+    x, y = BM.position("BL23", "R", page.map.view_id)  # type: ignore[misc]
+    _click(qtbot, page, x, y, Qt.KeyboardModifier.ControlModifier)
+    assert len(page.map.selected_mark_ids()) == 2
+    assert page.details.technique.isEnabled()
+    index = page.details.technique.findData("electro")
+    page.details.technique.setCurrentIndex(index)
+    page.details.technique.activated.emit(index)
+    with database.read() as session:
+        techniques = {r.label: r.spec.technique for r in list_marks(session, visits[1])}
+    assert techniques["BL23 L"] == techniques["BL23 R"] == "electro"
+    assert techniques["GV4"] != "electro"
+    page.undo_stack.undo()
+    with database.read() as session:
+        assert {r.spec.technique for r in list_marks(session, visits[1])} != {"electro"}
+
+
+def test_a_template_sets_points_ea_and_plan_in_one_undoable_step(  # type: ignore[no-untyped-def]
+    qtbot, page: VisitChartPage, database: Database, visits
+) -> None:
+    """Templates ▸ Acute low back pain adds its points and EA pair; one Undo removes them."""
+    page._on_protocol_menu_about_to_show()
+    action = next(a for a in page.protocol_menu.actions() if a.text() == "Acute low back pain")
+    action.trigger()
+    stored = _stored(database, visits[1])
+    assert "BL23 L" in stored and len(stored) >= 4
+    with database.read() as session:
+        assert visit_record.ea_pairs(session, visits[1])
+    page.undo_stack.undo()
+    assert _stored(database, visits[1]) == []
+    with database.read() as session:
+        assert not visit_record.ea_pairs(session, visits[1])
+
+
+def test_a_new_visit_carries_forward_what_repeats_and_clears_it_in_one_click(  # type: ignore[no-untyped-def]
+    qtbot, database: Database, make_patient, practitioner_id: int
+) -> None:
+    """Needle lot and retention come from the last visit, shown as such; Clear empties them."""
+    pid = make_patient()
+    with database.write() as session:
+        first, _ = start_visit(session, pid, practitioner_id)
+        visit_record.update_fields(session, first, {"needle_lot": "L2291", "retention_minutes": 20})
+        second, _ = start_visit(session, pid, practitioner_id, carry_forward=True)
+    chart = VisitChartPage(OpRunner(database), BM)
+    qtbot.addWidget(chart)
+    chart.resize(1200, 900)
+    chart.show()
+    chart.open_visit(second)
+    assert chart.form.phase == "consultation"
+    assert chart.form.carried.isVisible()
+    with database.read() as session:
+        stored = visit_record.record(session, second)
+    assert (stored["needle_lot"], stored["retention_minutes"]) == ("L2291", 20)
+    qtbot.mouseClick(chart.form.clear_carried_button, Qt.MouseButton.LeftButton)
+    chart.form.flush()
+    with database.read() as session:
+        stored = visit_record.record(session, second)
+    assert (stored["needle_lot"], stored["retention_minutes"]) == ("", None)
+    assert not chart.form.carried.isVisible()
+
+
+def test_alt_and_a_digit_show_each_phase_of_the_record(  # type: ignore[no-untyped-def]
+    qtbot, page: VisitChartPage
+) -> None:
+    """The visit opens at consultation; Alt+4 shows treatment with the cursor in its first
+    field, Alt+5 the after phase, from anywhere on the page (here the map)."""
+    assert page.form.phase == "consultation"
+    page.activateWindow()
+    qtbot.waitActive(page)
+    page.map.setFocus()
+    qtbot.keyClick(page.map, Qt.Key.Key_4, Qt.KeyboardModifier.AltModifier)
+    assert page.form.phase == "treatment"
+    assert page.form.bindings["needle_brand"].widget.hasFocus()
+    qtbot.keyClick(page.map, Qt.Key.Key_5, Qt.KeyboardModifier.AltModifier)
+    assert page.form.phase == "after"
+    assert not page.form.bindings["needle_brand"].widget.isVisible()
+    assert page.form.bindings["pain_after"].widget.isVisible()

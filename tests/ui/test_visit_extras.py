@@ -45,7 +45,7 @@ def page(qtbot, database: Database, charted) -> VisitChartPage:  # type: ignore[
 
 def _pair(qtbot, page: VisitChartPage, a: int, b: int) -> None:  # type: ignore[no-untyped-def]
     page.map.select_marks([a, b])
-    page.side_tabs.setCurrentWidget(page.ea_panel)
+    page.side_tabs.setCurrentIndex(1)  # EA
     qtbot.mouseClick(page.ea_panel.add_button, Qt.MouseButton.LeftButton)
 
 

@@ -17,6 +17,7 @@ from charting.models.db import Database
 from charting.models.migrate import open_database
 from charting.services.visit_record import record, update_fields
 from charting.services.visits import start_visit
+from charting.ui.ops import OpRunner
 from charting.ui.visit_form import SAVE_DELAY_MS, VisitForm
 from tests.factories import TEST_PASSWORD, TEST_USERNAME, count_needles_out
 
@@ -32,7 +33,7 @@ def visit_id(database: Database, make_patient, practitioner_id: int) -> int:  # 
 @pytest.fixture
 def form(qtbot, database: Database, visit_id: int) -> VisitForm:  # type: ignore[no-untyped-def]
     """The form on that visit."""
-    widget = VisitForm(database)
+    widget = VisitForm(OpRunner(database))
     qtbot.addWidget(widget)
     widget.resize(420, 900)
     widget.show()
@@ -89,6 +90,7 @@ def test_a_bad_value_is_flagged_beside_its_field_and_the_rest_saves(
     visit_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """An impossible expiry date gets a message beside it; the lot number still saves."""
+    form.focus_field("needle_expiry")
     qtbot.keyClicks(form.findChild(QLineEdit, "needle_expiry"), "2027-13-45")
     qtbot.keyClicks(form.findChild(QLineEdit, "needle_lot"), "L2291")
     form.flush()
@@ -100,6 +102,7 @@ def test_a_bad_value_is_flagged_beside_its_field_and_the_rest_saves(
 
 def test_needle_count_mismatch_is_warned(qtbot, form: VisitForm) -> None:  # type: ignore[no-untyped-def]
     """Needles out different from needles in shows a forgotten-needle warning."""
+    form.focus_field("needles_out")
     form.set_needles_in(12)
     form.findChild(QSpinBox, "needles_out").setValue(11)
     assert form.needle_warning.isVisible()
@@ -117,7 +120,7 @@ def test_signed_visit_form_is_read_only(
     with database.write() as session:
         count_needles_out(session, visit_id)
         sign_visit(session, visit_id, practitioner_id)
-    widget = VisitForm(database)
+    widget = VisitForm(OpRunner(database))
     qtbot.addWidget(widget)
     widget.load(visit_id, editable=False)
     assert not widget.findChild(QLineEdit, "chief_complaint").isEnabled()
@@ -131,11 +134,12 @@ CHILD = textwrap.dedent(
     from charting.models.migrate import open_database
     from charting.ui.app import make_application
     from charting.services.accounts import sign_in
+    from charting.ui.ops import OpRunner
     from charting.ui.visit_form import VisitForm
     app = make_application()
     db = open_database(sys.argv[1]).database
     db.actor = sign_in(db, sys.argv[3], sys.argv[4])
-    form = VisitForm(db)
+    form = VisitForm(OpRunner(db))
     form.show()
     form.load(int(sys.argv[2]))
     edit = form.bindings["assessment"].widget
@@ -210,15 +214,17 @@ def test_the_form_fits_a_narrow_column_and_long_diagnoses_wrap(  # type: ignore[
     diagnosis and referral labels wrap or shorten, and clicking a wrapped label ticks it."""
     from charting.ui.forms import WrappingCheckBox
 
-    form.resize(300, 700)
-    qtbot.waitUntil(lambda: form.viewport().width() < 300)
-    assert form.widget().minimumSizeHint().width() <= form.viewport().width()
-    assert form.widget().width() <= form.viewport().width()
+    form.resize(240, 700)
+    form.focus_field("icd10_codes")
+    page = form._phase_scroll[form.phase]
+    qtbot.waitUntil(lambda: page.viewport().width() < 240)
+    assert page.widget().minimumSizeHint().width() <= page.viewport().width()
+    assert page.widget().width() <= page.viewport().width()
     box = form.findChild(QCheckBox, "icd10_codes_M54.41")
     row = box.parentWidget()
     assert isinstance(row, WrappingCheckBox)
     assert "Lumbago with sciatica, right side" in row.text()
-    assert row.label.height() > row.label.fontMetrics().height() * 1.5  # on two lines
+    qtbot.waitUntil(lambda: row.label.height() > row.label.fontMetrics().height() * 1.5)
     qtbot.mouseClick(row.label, Qt.MouseButton.LeftButton)
     assert box.isChecked()
     form.flush()
@@ -230,6 +236,7 @@ def test_icd_codes_are_picked_by_typing(
 ) -> None:  # type: ignore[no-untyped-def]
     """Typing words narrows the ICD-10-CM list to the matching codes (ticked ones stay in
     view); typing part of a code and Enter ticks it and stores it."""
+    form.show_phase("assessment")
     search = form.findChild(QLineEdit, "icd10_codes_filter")
     sacro = form.findChild(QCheckBox, "icd10_codes_M46.1")
     disc = form.findChild(QCheckBox, "icd10_codes_M51.26")
@@ -242,3 +249,20 @@ def test_icd_codes_are_picked_by_typing(
     qtbot.keyClick(search, Qt.Key.Key_Return)
     assert search.text() == ""
     assert _stored(database, visit_id)["icd10_codes"] == ["M51.26", "G57.02"]
+
+
+def test_the_next_appointment_defaults_to_a_week_on_in_working_hours() -> None:
+    """Unbooked, the next appointment offered is a week on, on the half hour, 08:00-18:00,
+    never a Sunday."""
+    from datetime import datetime
+
+    from charting.ui.visit_form import next_appointment_slot
+
+    slot = next_appointment_slot(datetime(2026, 12, 4, 17, 47))  # a Friday, late
+    assert (slot.day, slot.hour, slot.minute) == (12, 9, 0)  # 18:00 is closed: next morning
+    early = next_appointment_slot(datetime(2026, 12, 1, 6, 5))
+    assert (early.day, early.hour, early.minute) == (8, 8, 0)
+    saturday = next_appointment_slot(datetime(2026, 12, 5, 10, 10))  # a week on is Saturday
+    assert (saturday.day, saturday.hour, saturday.minute) == (12, 10, 30)
+    sunday = next_appointment_slot(datetime(2026, 12, 6, 10, 0))
+    assert sunday.weekday() == 0 and (sunday.hour, sunday.minute) == (10, 0)

@@ -7,10 +7,11 @@ from datetime import date, timedelta
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
+    QDialogButtonBox,
     QGraphicsEllipseItem,
-    QInputDialog,
     QLabel,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
 )
 
@@ -114,8 +115,8 @@ def test_device_with_electroacupuncture_blocks_signing_until_overridden(
     page = _page(qtbot, database, vid)
     _click(qtbot, page, "BL25", "L")
     _click(qtbot, page, "BL25", "L")  # select it
-    page.technique.setCurrentIndex(page.technique.findData("electro"))
-    page.technique.activated.emit(page.technique.currentIndex())
+    page.details.technique.setCurrentIndex(page.details.technique.findData("electro"))
+    page.details.technique.activated.emit(page.details.technique.currentIndex())
     assert "device-ea" in _warning_keys(page)
     monkeypatch.setattr(
         QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
@@ -127,13 +128,11 @@ def test_device_with_electroacupuncture_blocks_signing_until_overridden(
     with database.read() as session:
         assert session.get(Visit, vid).status == "draft"  # type: ignore[union-attr]
 
-    monkeypatch.setattr(
-        QInputDialog,
-        "getText",
-        staticmethod(lambda *a, **k: ("Cardiologist cleared low-frequency EA in writing", True)),
-    )
+    seen: list[tuple[str, bool, str]] = []
+    when_modal(lambda dialog: _refuse_then_override(qtbot, dialog, seen))
     block = next(w for w in page.safety.warnings if w.warning.key == "device-ea")
     page.safety.acknowledge_requested.emit(block.warning)
+    assert seen == [("ok", True, "Say why this is safe to do (at least a few words).")]
     page.form.set_value("needles_out", 1)
     page.sign()
     with database.read() as session:
@@ -181,11 +180,11 @@ def test_wet_cupping_details_are_stored_and_block_on_anticoagulants(
     qtbot.mouseClick(page.map.viewport(), Qt.MouseButton.LeftButton, pos=where)
     page.set_mode("point")
     qtbot.mouseClick(page.map.viewport(), Qt.MouseButton.LeftButton, pos=where)  # select it
-    assert page._detail_form.isRowVisible(page.cup_type)
-    page.cup_type.setCurrentIndex(page.cup_type.findData("wet"))
-    page.cup_type.activated.emit(page.cup_type.currentIndex())
-    page.cup_count.setValue(4)
-    page.cup_count.editingFinished.emit()
+    assert page.details._form.isRowVisible(page.details.cup_type)
+    page.details.cup_type.setCurrentIndex(page.details.cup_type.findData("wet"))
+    page.details.cup_type.activated.emit(page.details.cup_type.currentIndex())
+    page.details.cup_count.setValue(4)
+    page.details.cup_count.editingFinished.emit()
     with database.read() as session:
         (row,) = list_marks(session, vid)
     assert (row.spec.cup_type, row.spec.cup_count) == ("wet", 4)
@@ -274,3 +273,46 @@ def test_safety_ring_follows_a_moved_mark_and_goes_when_acknowledged(
     qtbot.waitUntil(lambda: bool(buttons()))
     qtbot.mouseClick(buttons()[0], Qt.MouseButton.LeftButton)
     assert ring_centres() == []
+
+
+def _refuse_then_override(qtbot, dialog, seen: list[tuple[str, bool, str]]) -> None:  # type: ignore[no-untyped-def]
+    """Press Override with a too-short reason (refused, typing kept), then a real one."""
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    reason = dialog.findChild(QPlainTextEdit, "overrideReason")
+    qtbot.keyClicks(reason, "ok")
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)  # too short: refused, typing kept
+    error = dialog.findChild(QLabel, "overrideReasonError")
+    seen.append((reason.toPlainText(), dialog.isVisible(), error.text()))
+    reason.clear()
+    qtbot.keyClicks(reason, "Cardiologist cleared low-frequency EA in writing")
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+
+def test_a_decision_stands_for_later_visits_until_its_point_changes(  # type: ignore[no-untyped-def]
+    qtbot, database: Database, make_patient, practitioner_id: int
+) -> None:
+    """SP6 acknowledged for a pregnant patient at visit 1 is shown as carried over (and
+    stored) at visit 2; SP6 on the other side comes back to be decided."""
+    pid = make_patient(pregnant=True, pregnancy_due_date=date.today() + timedelta(days=150))
+    with database.write() as session:
+        first, _ = start_visit(session, pid, practitioner_id)
+        treatments = ["acupuncture", "pregnancy"]
+        risks = [r.key for r in consent.risks_for(treatments)]
+        consent.record_consent(session, consent.ConsentInput(pid, "", treatments, risks))
+    page = _page(qtbot, database, first)
+    _click(qtbot, page, "SP6", "L")
+    page.safety.acknowledge_requested.emit(
+        next(w.warning for w in page.safety.warnings if w.warning.key == "preg-point:SP6:L")
+    )
+    with database.write() as session:
+        second, _ = start_visit(session, pid, practitioner_id)
+    page.open_visit(second)
+    _click(qtbot, page, "SP6", "L")
+    (held,) = [w for w in page.safety.warnings if w.warning.key == "preg-point:SP6:L"]
+    assert held.acknowledged and held.carried_from
+    assert "carried over" in page.safety.counts.text()
+    with database.read() as session:
+        assert "preg-point:SP6:L" in acknowledgements(session, second)
+    _click(qtbot, page, "SP6", "R")
+    (fresh,) = [w for w in page.safety.warnings if w.warning.key == "preg-point:SP6:R"]
+    assert fresh.needs_attention and not fresh.carried_from

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QScrollArea, QSpinBox, QV
 from charting.models.db import Database
 from charting.services.visit_record import record
 from charting.services.visits import start_visit
+from charting.ui.ops import OpRunner
 from charting.ui.visit_form import SAVE_DELAY_MS, VisitForm
 
 
@@ -79,14 +80,14 @@ def test_wheel_over_the_visit_forms_pain_score_stores_nothing(  # type: ignore[n
     """Scrolling the visit form over a recorded pain score neither changes nor saves it."""
     with database.write() as session:
         vid, _ = start_visit(session, make_patient(), practitioner_id)
-    form = VisitForm(database)
+    form = VisitForm(OpRunner(database))
     qtbot.addWidget(form)
     form.resize(320, 500)
     form.show()
     form.load(vid)
     form.set_value("pain_now", 7)
     pain = form.findChild(QSpinBox, "pain_now")
-    form.ensureWidgetVisible(pain)
+    form.focus_field("pain_now")
     form.setFocus()
     for _ in range(3):
         _wheel(pain)

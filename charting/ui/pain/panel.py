@@ -175,6 +175,7 @@ class PainPanel(QWidget):
         self.legend = QLabel()
         self.legend.setObjectName("painLegend")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)  # never sets the window's minimum width
         self.legend.setText(
             "  ".join(
                 f"<span style='color:{QUALITY_COLOURS[k]}'>\u25a0</span> {label}"
