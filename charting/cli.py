@@ -435,17 +435,18 @@ def _run_restore(url: str, args: argparse.Namespace) -> int:
 
     source = args.file.expanduser()
     folder = backup_dir()
+    unreadable = ""
     try:
         try:
             opened = open_database(url, folder)
         except DatabaseFileError as exc:
-            if not Path(exc.path).is_file():
+            try:
+                present = Path(exc.path).is_file()
+            except OSError:  # e.g. a name longer than the file system allows
+                present = False
+            if not present:
                 raise
-            print(
-                f"The current database cannot be opened ({exc.problem}); it will be moved "
-                f"into {folder}, not deleted.",
-                file=sys.stderr,
-            )
+            unreadable = f" (it could not be opened: {exc.problem}; it is kept untouched)"
             result = restore_over_unreadable(
                 Path(exc.path),
                 source,
@@ -466,7 +467,7 @@ def _run_restore(url: str, args: argparse.Namespace) -> int:
     upgraded = f"; upgraded from schema {result.upgraded_from}" if result.upgraded_from else ""
     print(
         f"Restored {result.restored_from}{upgraded}. The database as it was is saved as "
-        f"{result.saved_current_as}."
+        f"{result.saved_current_as}{unreadable}."
     )
     return 0
 

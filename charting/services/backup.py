@@ -150,11 +150,11 @@ def make_copy(
         except OSError as exc:
             raise BackupError(f"The backup folder {folder} cannot be used: {exc}") from None
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        out = folder / f"{path.stem}-{kind}-{stamp}{SUFFIX}"
+        out = folder / f"{backup_stem(path)}-{kind}-{stamp}{SUFFIX}"
         n = 1
         while out.exists():
             n += 1
-            out = folder / f"{path.stem}-{kind}-{stamp}-{n}{SUFFIX}"
+            out = folder / f"{backup_stem(path)}-{kind}-{stamp}-{n}{SUFFIX}"
     elif out.exists():
         raise BackupError(f"{out} already exists; choose a new file name.")
     partial = out.with_name(out.name + ".partial")
@@ -263,6 +263,17 @@ def back_up(
     return copy
 
 
+#: Longest database name kept in a backup's file name: file systems allow 255 bytes per name,
+#: and the kind, the time and the suffix take about 45 of them.
+STEM_CHARS = 120
+
+
+def backup_stem(path: Path) -> str:
+    """The database's name as its backups start with (shortened, so a long database name
+    still gives a backup file name the file system accepts)."""
+    return path.stem[:STEM_CHARS]
+
+
 def list_backups(folder: Path, stem: str | None = None) -> list[BackupInfo]:
     """The backups in ``folder`` (optionally of one database file), newest first."""
     found: list[BackupInfo] = []
@@ -301,7 +312,7 @@ def daily_backup_if_due(
     path = database.sqlite_path
     if not path:
         return None
-    stem = Path(path).stem
+    stem = backup_stem(Path(path))
     day = today or utcnow().date()
     if any(b.kind == "daily" and b.taken_at.date() == day for b in list_backups(folder, stem)):
         return None
@@ -429,11 +440,11 @@ def restore_over_unreadable(
     database.dispose()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     # Never over an earlier one: two restores within a second keep both damaged files.
-    saved = folder / f"{path.stem}-unreadable-{stamp}{SUFFIX}"
+    saved = folder / f"{backup_stem(path)}-unreadable-{stamp}{SUFFIX}"
     n = 1
     while saved.exists() or Path(f"{saved}-wal").exists():
         n += 1
-        saved = folder / f"{path.stem}-unreadable-{stamp}-{n}{SUFFIX}"
+        saved = folder / f"{backup_stem(path)}-unreadable-{stamp}-{n}{SUFFIX}"
     for suffix in ("-wal", "-shm"):
         extra = Path(f"{path}{suffix}")
         if extra.exists():

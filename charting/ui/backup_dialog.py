@@ -246,7 +246,7 @@ class BackupDialog(QDialog):
     @property
     def stem(self) -> str:
         """The database file's name without its suffix (backups are named after it)."""
-        return Path(self.database.sqlite_path or "").stem
+        return backup.backup_stem(Path(self.database.sqlite_path or ""))
 
     def reload(self) -> None:
         """List the backups in the folder again."""
