@@ -28,7 +28,7 @@ from charting.models.file_checks import FileCheckRecords
 BUSY_TIMEOUT_S = 10
 
 # Every SQLite connection runs these, in this order, outside any transaction
-# (reliability.md §1.6: WAL + synchronous=FULL survives a power cut; foreign keys are off
+# (SQLite's documentation: WAL + synchronous=FULL survives a power cut; foreign keys are off
 # in SQLite unless each connection switches them on).
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",

@@ -207,7 +207,7 @@ class Patient(Base):
     emergency_contact: Mapped[str] = mapped_column(String(200), default="")
     emergency_phone: Mapped[str] = mapped_column(String(40), default="")
 
-    # Health flags used by the safety rules (domain.md §3).
+    # Health flags used by the safety rules.
     pregnant: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     pregnancy_due_date: Mapped[date | None] = mapped_column(Date)
     implanted_device: Mapped[str] = mapped_column(
@@ -225,7 +225,7 @@ class Patient(Base):
     )
     medical_history: Mapped[str] = mapped_column(Text, default="")
     medications: Mapped[str] = mapped_column(Text, default="")
-    # The current course's treatment plan (e.g. 10 sessions, twice a week; domain.md §4.4).
+    # The current course's treatment plan (e.g. 10 sessions, twice a week).
     plan_sessions: Mapped[int | None] = mapped_column(Integer)
     plan_frequency: Mapped[str] = mapped_column(String(60), default="", server_default="")
 
@@ -290,7 +290,7 @@ class Visit(Base):
     chief_complaint: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
 
-    # Consultation (S). Pain is the 0-10 numeric rating scale (domain.md §4.3).
+    # Consultation (S). Pain is the 0-10 numeric rating scale.
     onset: Mapped[str] = _text()
     duration: Mapped[str] = _text()
     mechanism: Mapped[str] = _text()

@@ -1,8 +1,8 @@
 """When a database file may be used at start-up before its page-by-page check has finished.
 
 ``PRAGMA quick_check`` reads every page of the file: 0.6 s for 300 MB, and for a 2 GB
-clinic about 5 s in the disk cache, 30 s from a cold disk (reliability.md §1.5). At
-start-up it runs in the background, and until it has passed nothing is written, so a
+clinic about 5 s in the disk cache, 30 s from a cold disk (measured on the benchmark clinic).
+At start-up it runs in the background, and until it has passed nothing is written, so a
 person who signs in quickly waits for it.
 
 The rule that lets them skip that wait: **the file is exactly as Charting left it when it

@@ -235,7 +235,7 @@ def backup_sqlite(path: Path, folder: Path, label: str) -> Path:
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)
-        # A backup counts only once it passes the full check (reliability.md §1.6).
+        # A backup counts only once it passes the full check.
         check = [row[0] for row in dst.execute("PRAGMA integrity_check").fetchall()]
     finally:
         dst.close()

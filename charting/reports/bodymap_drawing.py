@@ -33,6 +33,14 @@ from reportlab.lib.validators import isAnything
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from charting.bodymap import BodyMap, View, label_anchor, style_for
+from charting.bodymap.style import (
+    CUP_DIAMETER_CUN,
+    EA_COLOUR,
+    GHOST_COLOUR,
+    GHOST_OPACITY,
+    MARK_KIND_ORDER,
+    MARK_STYLES,
+)
 from charting.bodymap.types import Shape as ModelShape
 from charting.reports.fonts import SANS, SANS_BOLD, register_fonts
 from charting.services.marks import KIND_LABELS, MarkRow
@@ -42,21 +50,11 @@ VIEW_ORDER: tuple[str, ...] = ("posterior", "anterior", "lateral_leg", "medial_l
 #: Only the tall whole-body views are worth cropping to their marks.
 CROPPABLE_VIEWS = frozenset({"posterior", "anterior"})
 
-# Mark colours per kind (symbol fill, label ink): the same as KIND_COLORS in
-# charting.ui.bodymap_view, which reports may not import (it is Qt).
-KIND_COLORS: dict[str, tuple[str, str]] = {
-    "acupoint": ("#1f6fb2", "#123f6b"),
-    "trigger_point": ("#d62f3a", "#8e1820"),
-    "ashi": ("#ef8a12", "#8a4a00"),
-    "cupping": ("#7d4cc2", "#4f2b86"),
-}
-KIND_ORDER: tuple[str, ...] = ("acupoint", "trigger_point", "ashi", "cupping")
-EA_COLOUR = "#0b7a75"
+# Mark colours per kind (symbol fill, label ink), cup size and the previous visit's grey: the
+# one symbol style the screen draws too (charting.bodymap.style).
+KIND_COLORS: dict[str, tuple[str, str]] = {k: (m.fill, m.ink) for k, m in MARK_STYLES.items()}
+KIND_ORDER: tuple[str, ...] = MARK_KIND_ORDER
 EA_LABEL = "Electroacupuncture lead"
-GHOST_COLOUR = "#7b7b7b"
-GHOST_OPACITY = 0.35
-#: A cup of about 2.5 cun across, as on screen (charting.ui.bodymap_view.CUP_DIAMETER_CUN).
-CUP_DIAMETER_CUN = 2.5
 
 #: Mark labels: bold, legible in print.
 LABEL_FONT_SIZE = 7.0

@@ -2,8 +2,8 @@
 
 Passwords are hashed with argon2-cffi's ``PasswordHasher``, whose defaults follow RFC 9106's
 low-memory recommendation (Argon2id, t=3, m=64 MiB, p=4), above OWASP's minimum of
-m=19 MiB, t=2 (reliability.md §3.4). When those parameters are raised, a stored hash is
-re-hashed the next time its owner signs in.
+m=19 MiB, t=2 (OWASP Password Storage Cheat Sheet). When those parameters are raised, a
+stored hash is re-hashed the next time its owner signs in.
 """
 
 from __future__ import annotations

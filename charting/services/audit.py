@@ -11,7 +11,7 @@ Two kinds of entry are written:
 Each entry stores ``hash = sha256(prev_hash + entry)``; ``seq`` runs without gaps, and the
 ``audit`` counter holds the last ``seq``. Editing an entry breaks its hash, deleting one
 leaves a gap (or a counter ahead of the log), and :func:`verify_chain` names the first
-entry where the chain breaks (reliability.md §3.2: a hash chain catches deletion and
+entry where the chain breaks (a hash chain catches deletion and
 reordering, not only edits).
 """
 

@@ -1,7 +1,7 @@
 """Backups of the SQLite file: daily and before migrations, rotated, checked, and restored safely.
 
 Copies are made with SQLite's online backup API, never a file copy, so a backup taken while
-someone is charting is still a consistent database (reliability.md §1.3, §1.5). Every copy is
+someone is charting is still a consistent database (SQLite's online backup API). Every copy is
 checked with ``PRAGMA integrity_check`` before it counts as a backup. A restore first backs up
 the database as it is, then copies the chosen backup in with the same API: that copy is one
 transaction on the destination, so a failure (or a crash) mid-way leaves the database as it

@@ -68,7 +68,7 @@ from charting.models.base import UTCDateTime
 #: clinic size and stays below every backend's bound-parameter limit.
 CHUNK = 2_000
 
-# OWASP ASVS 1.2.10 triggers, plus NUL (reliability.md §3.6); "'" makes the guard reversible.
+# OWASP ASVS 1.2.10 triggers, plus NUL; "'" makes the guard reversible.
 INJECTION_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0", "'")
 
 

@@ -572,7 +572,7 @@ def _cupping(rng: random.Random, bodymap: BodyMap) -> list[dict[str, Any]]:
 
 
 def _safe_for_ea(patient: dict[str, Any]) -> bool:
-    # EA is not given where the safety rules would block or warn strongly (domain.md §3.1).
+    # EA is not given where the safety rules would block or warn strongly.
     return (
         patient["implanted_device"] == ImplantedDevice.NONE.value
         and not patient["pregnant"]

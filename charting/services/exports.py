@@ -2,7 +2,7 @@
 
 Every file is written to a temporary name in the target folder and renamed into place, so a
 failed export never leaves a half-written file, and plaintext PHI never passes through the
-system's temporary folder (reliability.md §3.6). Output is deterministic: rows are sorted and
+system's temporary folder. Output is deterministic: rows are sorted and
 FHIR ids are uuid5 values derived from our database ids, so two exports of the same data are
 byte-for-byte identical.
 
@@ -14,7 +14,7 @@ Choices made here:
   leading ``'``. Numbers we write ourselves (ints and floats from numeric columns) are never
   prefixed, so a negative coordinate stays numeric: a number cannot carry a formula.
 * **Times are UTC** (ISO 8601 with a ``Z``); dates of birth and expiry dates are plain dates.
-* **FHIR** follows reliability.md §4.1: Patient, Practitioner, Encounter, Procedure (one per
+* **FHIR** follows HL7 FHIR R4B: Patient, Practitioner, Encounter, Procedure (one per
   visit with marks, one ``bodySite`` per acupoint mark), Observation (LOINC 72514-3 pain before
   and after) and Condition (ICD-10-CM). fhir.resources checks shape only, so
   :func:`validate_bundle` adds our own code and range rules.
@@ -62,7 +62,7 @@ from charting.services.patients import search_patient_ids
 
 # -- canonical URLs ----------------------------------------------------------------------------
 CHARTING_FHIR_BASE = "https://charting.example/fhir"
-# There is no HL7 or SNOMED code system for acupoints (reliability.md §4.1): the WHO
+# There is no HL7 or SNOMED code system for acupoints (none in HL7's terminology): the WHO
 # alphanumeric codes are published as our own local CodeSystem.
 ACUPOINT_SYSTEM = f"{CHARTING_FHIR_BASE}/CodeSystem/acupoint"
 CHART_NUMBER_SYSTEM = f"{CHARTING_FHIR_BASE}/NamingSystem/chart-number"
@@ -88,7 +88,7 @@ ODI_DISPLAY = "Oswestry disability index score ODI"
 
 PAIN_LOINC = "72514-3"
 PAIN_LOINC_DISPLAY = "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
-# CPT acupuncture codes, initial 15 minutes (reliability.md §4.1, [F8]). Only one initial code
+# CPT acupuncture codes, initial 15 minutes ([F8]). Only one initial code
 # is reported per day (electro when any needle was stimulated); the add-on codes 97811/97814
 # count one-on-one contact time, which the chart does not record, so they are not emitted.
 CPT_MANUAL = "97810"
@@ -997,7 +997,7 @@ def validate_bundle(bundle: dict[str, Any], bodymap: BodyMap) -> list[str]:
     """Problems of an exported bundle, as readable lines; empty when it is valid.
 
     Checks the R4B structure with fhir.resources, then our own rules, which fhir.resources
-    does not check (reliability.md §4.2): pain scores are LOINC 72514-3 integers 0-10;
+    does not check: pain scores are LOINC 72514-3 integers 0-10;
     diagnoses are current ICD-10-CM codes from our list; acupoint codings use our CodeSystem
     and catalog codes with a laterality; fullUrls are unique ``urn:uuid``; references resolve.
     """

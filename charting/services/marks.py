@@ -27,7 +27,7 @@ from charting.services.guard import check_editable
 from charting.services.validation import check_text
 from charting.services.versions import check_version
 
-# Techniques and responses offered per mark (STRICTA items 2b-2f; domain.md §4.1).
+# Techniques and responses offered per mark (STRICTA items 2b-2f).
 TECHNIQUES = {
     "": "Not recorded",
     "manual": "Manual needling",

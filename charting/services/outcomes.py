@@ -1,6 +1,6 @@
 """Outcome measures across a course: change from baseline, and whether it is meaningful.
 
-Minimal important change (domain.md §4.3, source MIC): pain NRS about 2 points or 30%;
+Minimal important change (source MIC in docs/sources.md): pain NRS about 2 points or 30%;
 ODI about 10 points; RMDQ about 5 points or 30%. The 30% threshold is used for display
 of any measure, as the reference advises; PSFS uses the mean of its activity scores.
 """

@@ -234,7 +234,7 @@ class SafetyWarning:
         title: Short title.
         message: One or two plain sentences naming the marks and saying what to do.
         mark_ids: Marks to highlight on the map.
-        source: Source ids of domain.md, comma-separated.
+        source: Source keys (docs/sources.md), comma-separated.
     """
 
     key: str
@@ -269,7 +269,7 @@ class Rule:
         title: Title of its warnings.
         description: What is checked, for the "what is checked" list.
         severity: Severity of every warning it raises.
-        source: Source ids of domain.md, comma-separated.
+        source: Source keys (docs/sources.md), comma-separated.
         check: Finds the situations in a context.
     """
 

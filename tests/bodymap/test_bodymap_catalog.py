@@ -52,7 +52,7 @@ def test_validation_rejects_missing_fields_and_bad_flags() -> None:
 
 
 def test_required_points_are_present() -> None:
-    """Every point of domain.md sections 1.3 to 1.8 is in the catalog."""
+    """Every point of the reference list (WHO 2008 back-and-leg points) is in the catalog."""
     codes = {p.code for p in load_bodymap().points}
     assert set(REQUIRED_CODES) - {"BL61", "BL63", "BL66"} <= codes
     assert {"Huanzhong", "EX-UE7-1", "EX-UE7-2"} <= codes

@@ -602,7 +602,7 @@ def test_warnings_carry_their_rules_severity_source_and_key_prefix() -> None:
 
 
 def test_every_rule_is_described_and_sourced() -> None:
-    """RULES ids are unique and each rule has a title, a description and domain.md source ids."""
+    """RULES ids are unique and each rule has a title, a description and source keys."""
     ids = [r.id for r in RULES]
     assert len(ids) == len(set(ids))
     for r in RULES:
