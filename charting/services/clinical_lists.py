@@ -65,7 +65,8 @@ REFERRAL_DECISIONS = (
 )
 
 # Billable ICD-10-CM codes for back and leg pain (the CMS ICD-10-CM code set). The deleted
-# header code M54.5 is deliberately absent: claims with it are rejected since 1 October 2021 (ICD-LBP).
+# header code M54.5 is deliberately absent: claims with it are rejected since 1 October 2021
+# (ICD-LBP).
 ICD10_CODES = (
     Choice("M54.50", "Low back pain, unspecified"),
     Choice("M54.51", "Vertebrogenic low back pain"),
