@@ -363,6 +363,7 @@ class VisitChartPage(QWidget):
         self.protocol_menu.aboutToShow.connect(self._on_protocol_menu_about_to_show)
         self.pain_button.toggled.connect(self._on_pain_button_toggled)
         self.pain.patient_mode_requested.connect(self._on_pain_patient_mode_requested)
+        self.pain.drawing_loaded.connect(self.map_panel.show_pain)
         self.ops.changes_applied.connect(self._on_ops_changes_applied)
         self.ops.operation_failed.connect(self._on_ops_operation_failed)
 

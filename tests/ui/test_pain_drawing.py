@@ -191,3 +191,28 @@ def test_a_signed_visits_drawing_cannot_be_drawn_on(  # type: ignore[no-untyped-
     _drag(qtbot, canvas, [(350.0, 1300.0), (350.0, 1400.0)])
     with database.read() as session:
         assert drawing(session, vid) == []
+
+
+def test_the_drawing_lies_under_the_points_shown_hidden_or_dimmed(  # type: ignore[no-untyped-def]
+    qtbot, page: VisitChartPage
+) -> None:
+    """A region tapped on the drawing appears under the point map once Pain is pressed there,
+    dimmed at first and at full strength when Dim is released; Pain again hides it."""
+    canvas = page.pain.canvases["posterior"]
+    qtbot.mouseClick(page.pain.tools.button(1), Qt.MouseButton.LeftButton)  # fill a region
+    zone = body_regions.region_shapes(BM, "posterior")[("thigh", "L")].representative_point()
+    qtbot.mouseClick(
+        canvas.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=canvas.viewport_point(zone.x, zone.y).toPoint(),
+    )
+    qtbot.keyClick(page, Qt.Key.Key_F6)  # back to the points
+    panel = page.map_panel
+    layer = panel.map.pain_layer("posterior")
+    assert panel.pain_shown.isEnabled() and not layer.isVisible()
+    qtbot.mouseClick(panel.pain_shown, Qt.MouseButton.LeftButton)
+    assert layer.isVisible() and layer.area_count == 1 and layer.dimmed
+    qtbot.mouseClick(panel.pain_dimmed, Qt.MouseButton.LeftButton)
+    assert not layer.dimmed
+    qtbot.mouseClick(panel.pain_shown, Qt.MouseButton.LeftButton)
+    assert not layer.isVisible() and not panel.pain_dimmed.isEnabled()

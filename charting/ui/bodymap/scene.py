@@ -27,6 +27,7 @@ from charting.ui.bodymap.items import (
     qcolor,
     ui_font,
 )
+from charting.ui.pain.layer import PainLayer
 
 
 class MapScene(QGraphicsScene):
@@ -51,6 +52,12 @@ class MapScene(QGraphicsScene):
         self.addItem(PointsLayer(bodymap, view))
         self.pregnancy = PregnancyLayer(bodymap, view)
         self.addItem(self.pregnancy)
+        # The visit's pain drawing under the marks: hidden until asked for, dimmed by default
+        # so the points stay readable over it.
+        self.pain = PainLayer(bodymap, view_id)
+        self.pain.setVisible(False)
+        self.pain.set_dimmed(True)
+        self.addItem(self.pain)
         self.hover = HoverMarker()
         self.addItem(self.hover)
         self.marks: dict[int, MarkItem] = {}

@@ -38,9 +38,11 @@ from charting.bodymap.clicks import MODES, SNAP_CUN, Placement, placement_at
 from charting.bodymap.presets import presets_for, region_rect
 from charting.bodymap.style import CAUTION_COLOUR
 from charting.services.marks import KIND_LABELS, MarkRow
+from charting.services.pain_measures import AreaShape
 from charting.ui.bodymap.items import FLAG_TEXT, MarkItem, MarkLabel
 from charting.ui.bodymap.marks_model import MarkIdRole, MarkListModel
 from charting.ui.bodymap.scene import MapScene
+from charting.ui.pain.layer import PainLayer
 
 ZOOM_STEP = 1.25
 #: Zoom limits relative to the fitted scale.
@@ -117,6 +119,9 @@ class BodyMapView(QGraphicsView):
         self._alerts: dict[int, str] = {}
         self._ghosts_visible = True
         self._pregnant = False
+        self._pain_areas: list[AreaShape] = []
+        self._pain_shown = False
+        self._pain_dimmed = True
         self._mode = "point"
         self._view_id = ""
         self._region = ""
@@ -465,9 +470,42 @@ class BodyMapView(QGraphicsView):
     def _scene(self) -> MapScene:
         return self._scenes[self._view_id]
 
+    def set_pain(
+        self, areas: Sequence[AreaShape], shown: bool | None = None, dimmed: bool | None = None
+    ) -> None:
+        """Lay the visit's pain drawing under the marks of every view (``areas`` all views'),
+        shown or hidden, and dimmed or at full strength (None keeps the current choice)."""
+        self._pain_areas = list(areas)
+        if shown is not None:
+            self._pain_shown = shown
+        if dimmed is not None:
+            self._pain_dimmed = dimmed
+        for scene in self._scenes.values():
+            scene.pain.set_areas(self._pain_areas)
+            scene.pain.setVisible(self._pain_shown)
+            scene.pain.set_dimmed(self._pain_dimmed)
+
+    def pain_layer(self, view_id: str) -> PainLayer:
+        """The pain drawing's item on a view's scene."""
+        scene = self._scenes.get(view_id) or self._build_scene(view_id)
+        return scene.pain
+
+    @property
+    def pain_areas(self) -> list[AreaShape]:
+        """The pain drawing laid under the marks (every view's areas)."""
+        return list(self._pain_areas)
+
+    @property
+    def pain_shown(self) -> bool:
+        """Whether the pain drawing is shown under the marks."""
+        return self._pain_shown
+
     def _build_scene(self, view_id: str) -> MapScene:
         scene = MapScene(self._bm, view_id, self)
         scene.pregnancy.setVisible(self._pregnant)
+        scene.pain.set_areas(self._pain_areas)
+        scene.pain.setVisible(self._pain_shown)
+        scene.pain.set_dimmed(self._pain_dimmed)
         self._scenes[view_id] = scene
         scene.sync(scene.marks, {}, self._rows, ghost=False)
         scene.sync(scene.ghosts, {}, self._ghost_rows, ghost=True, ghosts_visible=True)

@@ -79,6 +79,11 @@ class PainLayer(QGraphicsItem):
         ]
         self.update()
 
+    @property
+    def dimmed(self) -> bool:
+        """Whether the layer is faded."""
+        return self._dimmed
+
     def set_dimmed(self, dimmed: bool) -> None:
         """Fade the layer (while charting points over it)."""
         self._dimmed = dimmed

@@ -97,9 +97,11 @@ class PainPanel(QWidget):
 
     Signals:
         patient_mode_requested(): hand the drawing to the patient (full screen, patient mode).
+        drawing_loaded(list): the visit's drawing as read (AreaShape list), after every change.
     """
 
     patient_mode_requested = Signal()
+    drawing_loaded = Signal(list)
 
     def __init__(
         self,
@@ -239,6 +241,7 @@ class PainPanel(QWidget):
             canvas.previous_layer.setVisible(self.show_previous.isChecked())
         self.show_previous.setEnabled(bool(self._previous))
         self.measures.setText(measures_text(kept))
+        self.drawing_loaded.emit(list(self.areas))
 
     # -- drawing -----------------------------------------------------------------------------
     def _push(self, shape: AreaShape, text: str) -> None:

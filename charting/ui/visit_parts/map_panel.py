@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QToolButton, QV
 
 from charting.bodymap import BodyMap
 from charting.bodymap.presets import REGION_PRESETS
+from charting.services.pain_measures import AreaShape
 from charting.ui.bodymap import BodyMapView
 
 #: Short button titles for the views (other views show their model title).
@@ -83,6 +84,13 @@ class MapPanel(QWidget):
             self.region_buttons.addButton(button, i)
             regions.addWidget(button)
         regions.addStretch(1)
+        # The visit's pain drawing laid under the points while charting them.
+        self.pain_shown = _tool("Pain", "mapPainShown", "Show the pain drawing under the points")
+        self.pain_dimmed = _tool("Dim", "mapPainDimmed", "Fade the pain drawing behind the points")
+        self.pain_dimmed.setChecked(True)
+        self.pain_dimmed.setEnabled(False)
+        regions.addWidget(self.pain_shown)
+        regions.addWidget(self.pain_dimmed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -92,6 +100,8 @@ class MapPanel(QWidget):
         self.view_buttons.idClicked.connect(self._on_view_buttons_id_clicked)
         self.mode_buttons.idClicked.connect(self._on_mode_buttons_id_clicked)
         self.region_buttons.idClicked.connect(self._on_region_buttons_id_clicked)
+        self.pain_shown.toggled.connect(self._on_pain_toggled)
+        self.pain_dimmed.toggled.connect(self._on_pain_toggled)
         self.map.view_changed.connect(self._on_map_view_changed)
         self.map.region_changed.connect(self._on_map_region_changed)
         self._on_map_view_changed(self.map.view_id)
@@ -116,6 +126,17 @@ class MapPanel(QWidget):
         """Enable the click-mode buttons only where clicks place marks."""
         for button in self.mode_buttons.buttons():
             button.setEnabled(editable)
+
+    def show_pain(self, areas: list[AreaShape]) -> None:
+        """Give the map the visit's pain drawing (shown as the Pain and Dim buttons say)."""
+        self.pain_shown.setEnabled(bool(areas))
+        self.map.set_pain(areas)
+
+    @Slot(bool)
+    def _on_pain_toggled(self, _checked: bool) -> None:
+        shown = self.pain_shown.isChecked()
+        self.pain_dimmed.setEnabled(shown)
+        self.map.set_pain(self.map.pain_areas, shown, self.pain_dimmed.isChecked())
 
     @Slot(int)
     def _on_view_buttons_id_clicked(self, index: int) -> None:
