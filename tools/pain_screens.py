@@ -27,7 +27,8 @@ SIZES = ((1024, 768), (1280, 800), (1920, 1080))
 
 
 def pain_screens(app: QApplication, out: Path, tmp: Path) -> None:
-    """Write visit-pain-*, pain-patient-mode and course-view-pain PNGs into ``out``."""
+    """Write visit-pain-*, visit-map-with-pain, pain-patient-mode and course-view-pain PNGs
+    into ``out``."""
     db = open_database(sqlite_url(tmp / "pain-demo.sqlite3")).database
     with db.write() as session:
         db.actor = prepare_demo(session, patients=60)
@@ -63,6 +64,11 @@ def pain_screens(app: QApplication, out: Path, tmp: Path) -> None:
         window.grab().save(str(out / f"visit-pain-{width}x{height}.png"))
         if (width, height) == (1280, 800):
             _patient_mode(app, chart, out)
+            # Back on the points, with the drawing laid under them (dimmed).
+            chart.pain_button.setChecked(False)
+            chart.map_panel.pain_shown.setChecked(True)
+            app.processEvents()
+            window.grab().save(str(out / "visit-map-with-pain-1280x800.png"))
         window.close()
     db.dispose()
 
