@@ -197,7 +197,8 @@ def test_the_drawing_lies_under_the_points_shown_hidden_or_dimmed(  # type: igno
     qtbot, page: VisitChartPage
 ) -> None:
     """A region tapped on the drawing appears under the point map once Pain is pressed there,
-    dimmed at first and at full strength when Dim is released; Pain again hides it."""
+    dimmed at first and at full strength when its menu's Dimmed is unticked; Pain again hides
+    it."""
     canvas = page.pain.canvases["posterior"]
     qtbot.mouseClick(page.pain.tools.button(1), Qt.MouseButton.LeftButton)  # fill a region
     zone = body_regions.region_shapes(BM, "posterior")[("thigh", "L")].representative_point()
@@ -212,7 +213,7 @@ def test_the_drawing_lies_under_the_points_shown_hidden_or_dimmed(  # type: igno
     assert panel.pain_shown.isEnabled() and not layer.isVisible()
     qtbot.mouseClick(panel.pain_shown, Qt.MouseButton.LeftButton)
     assert layer.isVisible() and layer.area_count == 1 and layer.dimmed
-    qtbot.mouseClick(panel.pain_dimmed, Qt.MouseButton.LeftButton)
+    panel.pain_dimmed.trigger()  # the Pain button's menu: "Dimmed behind the points"
     assert not layer.dimmed
     qtbot.mouseClick(panel.pain_shown, Qt.MouseButton.LeftButton)
     assert not layer.isVisible() and not panel.pain_dimmed.isEnabled()

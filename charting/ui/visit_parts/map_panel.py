@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from charting.bodymap import BodyMap
 from charting.bodymap.presets import REGION_PRESETS
@@ -85,12 +93,19 @@ class MapPanel(QWidget):
             regions.addWidget(button)
         regions.addStretch(1)
         # The visit's pain drawing laid under the points while charting them.
-        self.pain_shown = _tool("Pain", "mapPainShown", "Show the pain drawing under the points")
-        self.pain_dimmed = _tool("Dim", "mapPainDimmed", "Fade the pain drawing behind the points")
+        # One button (its menu holds "Dimmed"), so the row stays narrow on a laptop screen.
+        self.pain_shown = _tool(
+            "Pain", "mapPainShown", "Show the pain drawing under the points (menu: dimmed or not)"
+        )
+        self.pain_shown.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        menu = QMenu(self.pain_shown)
+        self.pain_dimmed = menu.addAction("Dimmed behind the points")
+        self.pain_dimmed.setObjectName("mapPainDimmed")
+        self.pain_dimmed.setCheckable(True)
         self.pain_dimmed.setChecked(True)
         self.pain_dimmed.setEnabled(False)
+        self.pain_shown.setMenu(menu)
         regions.addWidget(self.pain_shown)
-        regions.addWidget(self.pain_dimmed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
