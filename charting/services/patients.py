@@ -65,26 +65,6 @@ class PatientInput:
         return cls(**{f.name: getattr(patient, f.name) for f in fields(cls)})
 
 
-# The health part of a patient's record: clinical data, shown only to accounts that may read
-# clinical notes (practitioners and clinic admins). Front desk finds, registers and books
-# patients with demographics and contacts only (the "minimum necessary" rule of HIPAA,
-# 45 CFR 164.502(b)): these facts matter to whoever treats the patient, not to a booking.
-CLINICAL_FIELDS = (
-    "pregnant",
-    "pregnancy_due_date",
-    "implanted_device",
-    "bleeding_disorder",
-    "anticoagulant",
-    "epilepsy",
-    "diabetes",
-    "metal_allergy",
-    "needle_fainting",
-    "peripheral_neuropathy",
-    "medical_history",
-    "medications",
-)
-
-
 @dataclass(frozen=True)
 class PatientView:
     """What the signed-in account may see of a patient: demographics and contacts for
@@ -117,6 +97,15 @@ class PatientView:
     peripheral_neuropathy: bool = False
     medical_history: str = ""
     medications: str = ""
+
+
+# The health part of a patient's record: clinical data, shown only to accounts that may read
+# clinical notes (practitioners and clinic admins). Front desk finds, registers and books
+# patients with demographics and contacts only (the "minimum necessary" rule of HIPAA,
+# 45 CFR 164.502(b)): these facts matter to whoever treats the patient, not to a booking.
+# They are the view's fields after ``clinical``: listed once, there.
+_VIEW_FIELDS = [f.name for f in fields(PatientView)]
+CLINICAL_FIELDS: tuple[str, ...] = tuple(_VIEW_FIELDS[_VIEW_FIELDS.index("clinical") + 1 :])
 
 
 def validate_patient(data: PatientInput, today: date | None = None) -> dict[str, str]:
