@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from charting.models import Appointment, Visit, VisitBilling
 from charting.models.db import Database
 from charting.services.access import Actor
+from charting.services.demo import prepare_demo
 from charting.ui.billing_dialog import BillingDialog
 from charting.ui.consent_dialog import ConsentDialog
 from charting.ui.main_window import MainWindow
@@ -20,9 +21,25 @@ SIZES = ((1024, 768), (1280, 800), (1920, 1080))
 
 
 def day_screens(app: QApplication, db: Database, settings: QSettings, out: Path) -> None:
-    """Write day-list-*, book-week-*, book-day-*, consent-* and billing-* PNGs into ``out``."""
-    actor = db.actor
-    assert isinstance(actor, Actor)
+    """Write day-list-*, book-week-*, book-day-*, consent-* and billing-* PNGs into ``out``.
+
+    The day is seen as the demo's first fictional practitioner sees it (their book, their
+    visits), so the screens show a full day; the caller's account is signed in again after.
+    """
+    signed_in = db.actor
+    with db.write() as session:
+        actor = prepare_demo(session)
+    db.actor = actor
+    try:
+        _day_screens(app, db, settings, out, actor)
+    finally:
+        db.actor = signed_in
+
+
+def _day_screens(
+    app: QApplication, db: Database, settings: QSettings, out: Path, actor: Actor
+) -> None:
+    """The screens, taken while ``actor`` is signed in."""
     with db.read() as session:
         busiest = session.scalar(select(func.min(Appointment.starts_at)))
         visit_id, patient_id = session.execute(
