@@ -681,9 +681,9 @@ class AppointmentBook(QWidget):
             rows = self.ops.read(lambda s: book.week_rows(s, pid, day)) if pid is not None else []
             self.model.set_rows(columns, "day", rows)
             end = monday + timedelta(days=6)
-            self.title.setText(
-                f"{self.practitioner.currentText()}: week of {monday:%d %b} \u2013 {end:%d %b %Y}"
-            )
+            # The practitioner is named in the box beside it; repeating the name here made the
+            # book wider than a 1024-pixel screen.
+            self.title.setText(f"Week of {monday:%d %b} \u2013 {end:%d %b %Y}")
         else:
             practitioners = self.ops.read(practitioner_service.list_practitioners)
             columns = [(p.display_name, p.id) for p in practitioners]

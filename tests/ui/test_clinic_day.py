@@ -394,3 +394,28 @@ def test_a_bad_npi_is_refused_in_the_practitioner_profile() -> None:
     errors = validate_practitioner(PractitionerInput("Ana Ruiz", npi="1234567890"))
     assert "check digit" in errors["npi"]
     assert "npi" not in validate_practitioner(PractitionerInput("Ana Ruiz", npi="1234567893"))
+
+
+def test_the_book_fits_a_1024_pixel_screen_with_a_long_practitioner_name(
+    qtbot, database: Database, make_patient, practitioner_id: int
+) -> None:  # type: ignore[no-untyped-def]
+    """Week and day views of the book need no more than 1000 px, however long the name."""
+    from charting.ui.ops import OpRunner
+
+    long = add_account(
+        database, "mira", Role.PRACTITIONER, name="Dr. Maximiliana Castellanos-Wolfeschlegel"
+    )
+    _book(database, make_patient(), int(long.practitioner_id), _today_at(9))  # type: ignore[arg-type]
+    widget = AppointmentBook(OpRunner(database))
+    qtbot.addWidget(widget)
+    widget.set_permissions(can_chart=True, own_practitioner=int(long.practitioner_id))  # type: ignore[arg-type]
+    widget.show_week(int(long.practitioner_id), datetime.now().date())  # type: ignore[arg-type]
+    widget.resize(1000, 700)
+    widget.show()
+    qtbot.wait(10)
+    assert widget.minimumSizeHint().width() <= 1000
+    assert widget.width() <= 1000
+    assert "Week of" in widget.title.text()
+    widget.show_day(datetime.now().date())
+    qtbot.wait(10)
+    assert widget.minimumSizeHint().width() <= 1000
