@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QDialog,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -47,7 +46,7 @@ from charting.ui.login_dialog import ChangePasswordDialog, LoginDialog
 from charting.ui.ops import OpRunner
 from charting.ui.page_stack import PageStack
 from charting.ui.patient_dialog import PatientDialog
-from charting.ui.patient_list import PatientListModel
+from charting.ui.patient_list import PatientListModel, ReadableNames
 from charting.ui.patient_panel import PatientPanel
 from charting.ui.practitioner_dialog import PractitionerDialog
 from charting.ui.visit_dialog import NewVisitDialog
@@ -113,11 +112,7 @@ class MainWindow(QMainWindow):
         self.patient_list.verticalHeader().setDefaultSectionSize(26)
         self.patient_list.setAlternatingRowColors(True)
         self.patient_list.setWordWrap(False)
-        header = self.patient_list.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((0, 64), (2, 88), (3, 48), (4, 110)):
-            header.resizeSection(column, width)
+        ReadableNames(self.patient_list)
         self.result_count = QLabel()
         self.result_count.setObjectName("resultCount")
         self.result_count.setStyleSheet("color: #666;")

@@ -6,12 +6,14 @@ from collections import OrderedDict
 from typing import Any
 
 from PySide6.QtCore import (
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     Qt,
 )
 from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QHeaderView, QTableView
 
 from charting.models.db import Database
 from charting.services.patients import (
@@ -240,3 +242,54 @@ class PatientListModel(ColumnsModel):
         while len(self._cache) > CACHE_ROWS:
             self._cache.popitem(last=False)
         return self._cache.get(pid)
+
+
+#: The name column never gets narrower than this (about 18 characters: "Castellanos, Mira").
+NAME_MIN_WIDTH = 150
+#: Fixed widths of the other columns, and the order they give way in when the list is too
+#: narrow for a readable name: the visit count first, then the chart number, then the flags
+#: (the chart opened beside the list shows the flags in full). Born always stays: with the
+#: name it tells two patients apart.
+OTHER_WIDTHS = {0: 64, 2: 88, 3: 48, 4: 110}
+GIVE_WAY = (3, 0, 4)
+
+
+class ReadableNames(QObject):
+    """Keeps the patient list's names readable however narrow the list gets.
+
+    The name column stretches; when the list is too narrow for the other columns and a name
+    of NAME_MIN_WIDTH, the less needed columns are hidden (and shown again when room comes
+    back), so a narrow list never shows its names as "…".
+    """
+
+    def __init__(self, table: QTableView) -> None:
+        """Set the columns' widths on ``table`` and watch its size."""
+        super().__init__(table)
+        self._table = table
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(40)
+        for column, width in OTHER_WIDTHS.items():
+            header.resizeSection(column, width)
+        table.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Re-fit the columns whenever the list's visible area changes size."""
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
+
+    def fit(self) -> None:
+        """Hide the columns that must give way so the name keeps NAME_MIN_WIDTH."""
+        room = self._table.viewport().width() - NAME_MIN_WIDTH
+        hidden: set[int] = set()
+        needed = sum(OTHER_WIDTHS.values())
+        for column in GIVE_WAY:
+            if needed <= room:
+                break
+            hidden.add(column)
+            needed -= OTHER_WIDTHS[column]
+        for column in OTHER_WIDTHS:
+            if self._table.isColumnHidden(column) != (column in hidden):
+                self._table.setColumnHidden(column, column in hidden)

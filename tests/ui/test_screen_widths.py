@@ -44,3 +44,23 @@ def test_opening_a_visit_and_returning_keeps_the_minimum_width_under_1000(
     # Back on the chart the patient list has room for its columns (no "…" names).
     assert window.patient_list.isVisible()
     assert window.patient_list.width() >= 300
+
+
+def test_names_in_the_patient_list_stay_readable_beside_the_day_list(
+    qtbot, window, make_patient
+) -> None:  # type: ignore[no-untyped-def]
+    """At 1024x768 beside today's list, and narrowed by hand, every name has >= 150 px."""
+    make_patient(family_name="Castellanos", given_name="Mira")
+    window.resize(1024, 768)
+    window.show()
+    window.clinic_day.show_today()
+    qtbot.wait(10)
+    table = window.patient_list
+    assert table.columnWidth(1) >= 150
+    window.splitter.setSizes([260, 764])
+    qtbot.wait(10)
+    assert table.columnWidth(1) >= 150
+    assert not table.isColumnHidden(2), "the date of birth always stays"
+    window.splitter.setSizes([600, 424])
+    qtbot.wait(10)
+    assert not any(table.isColumnHidden(c) for c in range(5)), "room again: all columns back"
