@@ -65,7 +65,7 @@ def main() -> int:
             window.resize(*size)
             window.show()
             window.search.setText("ko")
-            window._on_search_timer_timeout()
+            window.patient_search.apply_search()
             flagged = next(
                 (
                     window.patient_model.patient_id(r)
