@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -104,6 +104,24 @@ DEFAULT_CUPPING = MarkSpec(
 )
 
 
+#: "Not given": the factory's default applies (which ``bare`` changes).
+DEFAULT: Any = object()
+CHARTED_DEFAULTS: dict[str, Any] = {
+    "points": DEFAULT_POINTS,
+    "cupping": (DEFAULT_CUPPING,),
+    "ea": (0, 1, EASettings("Continuous", 2.0, 1.5, 20, "")),
+    "pain_now": 7,
+    "pain_after": 3,
+}
+BARE_DEFAULTS: dict[str, Any] = {
+    "points": (),
+    "cupping": (),
+    "ea": None,
+    "pain_now": None,
+    "pain_after": None,
+}
+
+
 @dataclass(frozen=True)
 class MadeVisit:
     """What :func:`build_visit` stored: the ids a test goes on with."""
@@ -125,11 +143,11 @@ def build_visit(
     practitioner_id: int | None = None,
     started_at: datetime | None = None,
     chief_complaint: str | None = None,
-    points: Sequence[tuple[str, str] | MarkSpec] = DEFAULT_POINTS,
-    cupping: Sequence[MarkSpec] = (DEFAULT_CUPPING,),
-    ea: tuple[int, int, EASettings] | None = (0, 1, EASettings("Continuous", 2.0, 1.5, 20, "")),
-    pain_now: int | None = 7,
-    pain_after: int | None = 3,
+    points: Any = DEFAULT,
+    cupping: Any = DEFAULT,
+    ea: Any = DEFAULT,
+    pain_now: Any = DEFAULT,
+    pain_after: Any = DEFAULT,
     fields: Mapping[str, object] | None = None,
     signed: bool = False,
     bare: bool = False,
@@ -141,8 +159,15 @@ def build_visit(
     pair on the BL23s (``ea`` names two of the marks by their index), dry cupping, pain 7
     before and 3 after. ``fields`` sets more of the record (``update_fields`` names).
     ``signed`` counts the needles out and signs it (a valid signature, as the app makes).
-    ``bare`` starts the visit only: no marks, EA, cupping, pain or chief complaint
-    (``chief_complaint`` and ``fields`` still apply).
+    ``bare`` changes those defaults to nothing (no marks, EA, cupping, pain or chief
+    complaint); what is passed explicitly still applies.
+
+    Args:
+        points: ``(code, side)`` pairs or MarkSpecs (placed in this order, before cupping).
+        cupping: cupping MarkSpecs.
+        ea: ``(index_a, index_b, EASettings)`` joining two of the marks, or None.
+        pain_now: pain before treatment (0-10), or None for not recorded.
+        pain_after: pain after treatment, or None.
     """
     from charting.services.patients import create_patient
     from charting.services.visit_record import add_ea_pair, sign_visit, update_fields
@@ -155,11 +180,16 @@ def build_visit(
         own = getattr(actor, "practitioner_id", None)
         assert own is not None, "the signed-in account has no practitioner profile"
         practitioner_id = int(own)
+    defaults = BARE_DEFAULTS if bare else CHARTED_DEFAULTS
+
+    def chosen(name: str, value: Any) -> Any:
+        return defaults[name] if value is DEFAULT else value
+
+    points, cupping, ea = chosen("points", points), chosen("cupping", cupping), chosen("ea", ea)
+    pain_now, pain_after = chosen("pain_now", pain_now), chosen("pain_after", pain_after)
     if chief_complaint is None:
         chief_complaint = "" if bare else "Low back pain"
     visit_id, _ = start_visit(session, patient_id, practitioner_id, started_at, chief_complaint)
-    if bare:
-        points, cupping, ea, pain_now, pain_after = (), (), None, None, None
     specs = [p if isinstance(p, MarkSpec) else point_spec(*p) for p in points]
     specs += list(cupping)
     mark_ids: list[int] = []

@@ -75,3 +75,17 @@ def test_overrides_name_the_patient_points_date_and_fields(
         assert bare.patient_id == existing and list_marks(session, bare.visit_id) == []
         assert record(session, bare.visit_id)["pain_now"] is None
         assert record(session, bare.visit_id)["chief_complaint"] == ""
+
+
+def test_bare_drops_the_defaults_but_keeps_what_is_asked_for(database: Database) -> None:
+    """``bare=True`` with points given stores those points and nothing else."""
+    made = make_visit(database, bare=True, points=[("GV4", "M")], pain_now=5)
+    with database.read() as session:
+        assert [m.spec.point_code for m in list_marks(session, made.visit_id)] == ["GV4"]
+        assert ea_pairs(session, made.visit_id) == []
+        stored = record(session, made.visit_id)
+        assert (stored["pain_now"], stored["pain_after"], stored["chief_complaint"]) == (
+            5,
+            None,
+            "",
+        )
