@@ -60,7 +60,7 @@ def main() -> int:
         _colleagues(db)
         with db.write() as session:
             create_demo_clinic(session, 400)
-        for size in ((1280, 800), (1920, 1080)):
+        for size in ((1024, 768), (1280, 800), (1920, 1080)):
             window = MainWindow(db, settings)
             window.resize(*size)
             window.show()
