@@ -39,6 +39,7 @@ class PatientSearch(QWidget):
 
     def __init__(self, database: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("patientPane")
         self._shown: int | None = None
         self.search = QLineEdit()
         self.search.setObjectName("patientSearch")
