@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -54,16 +55,30 @@ class Host:
         layout.addWidget(self.field)
         layout.addWidget(self.page)
         self.session = Session(database, self.page, owner=self.widget, **options)  # type: ignore[arg-type]
+        # The handlers hold the lists, not the host: no reference cycle through Qt.
         self.covered: list[bool] = []
         self.events: list[str] = []
+        events = self.events
         self.session.covered_changed.connect(self.covered.append)
-        self.session.locking.connect(lambda reason: self.events.append(f"locking {reason}"))
-        self.session.locked.connect(lambda reason: self.events.append(f"locked {reason}"))
-        self.session.signed_out.connect(lambda: self.events.append("signed out"))
-        self.session.started.connect(lambda a: self.events.append(f"started {a.username}"))
-        self.session.unlocked.connect(lambda a: self.events.append(f"unlocked {a.username}"))
+        self.session.locking.connect(lambda reason: events.append(f"locking {reason}"))
+        self.session.locked.connect(lambda reason: events.append(f"locked {reason}"))
+        self.session.signed_out.connect(lambda: events.append("signed out"))
+        self.session.started.connect(lambda a: events.append(f"started {a.username}"))
+        self.session.unlocked.connect(lambda a: events.append(f"unlocked {a.username}"))
         self.widget.show()
         qtbot.waitExposed(self.widget)
+
+
+@pytest.fixture(autouse=True)
+def _collect_here(qapp) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Free each test's widgets on the GUI thread, when the test ends.
+
+    Left to the cyclic garbage collector they could be freed later on whatever thread
+    happens to run it (a later test's database thread), which Qt widgets do not survive.
+    """
+    yield
+    qapp.processEvents()
+    gc.collect()
 
 
 @pytest.fixture
