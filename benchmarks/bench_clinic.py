@@ -199,8 +199,7 @@ def cold_start(clinic: Clinic) -> list[Measure]:
 def _type(window: MainWindow, text: str) -> None:
     """The search box holds ``text`` and the list shows its result (no typing pause)."""
     window.search.setText(text)
-    window._search_timer.stop()
-    window._on_search_timer_timeout()
+    window.patient_search.apply_search()
     window.patient_list.viewport().repaint()
 
 

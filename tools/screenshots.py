@@ -60,12 +60,12 @@ def main() -> int:
         _colleagues(db)
         with db.write() as session:
             create_demo_clinic(session, 400)
-        for size in ((1280, 800), (1920, 1080)):
+        for size in ((1024, 768), (1280, 800), (1920, 1080)):
             window = MainWindow(db, settings)
             window.resize(*size)
             window.show()
             window.search.setText("ko")
-            window._on_search_timer_timeout()
+            window.patient_search.apply_search()
             flagged = next(
                 (
                     window.patient_model.patient_id(r)

@@ -6,49 +6,43 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
-    QDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QSplitter,
-    QTableView,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
-from charting.config import backup_dir
 from charting.models import Visit
-from charting.models.db import Database, DatabaseError
-from charting.services import accounts as account_service
+from charting.models.db import Database
 from charting.services import audit
 from charting.services import patients as patient_service
 from charting.services import practitioners as practitioner_service
 from charting.services import visits as visit_service
 from charting.services.access import Actor, Permission
-from charting.services.backup import RestoreResult, daily_backup_if_due
+from charting.services.backup import RestoreResult
 from charting.services.changes import Changes
 from charting.services.demo import DEMO_CLINIC_NAME, DEMO_PASSWORD, DEMO_USERNAME, is_demo
 from charting.services.errors import NotFoundError, ServiceError
-from charting.services.settings import SecuritySettings, load_security
+from charting.services.settings import SecuritySettings
 from charting.ui.app import damaged_file_text
+from charting.ui.background_checks import BackgroundChecks
 from charting.ui.clinic_day import ClinicDay
 from charting.ui.demo_launch import launch_demo
-from charting.ui.lock import IdleWatcher, LockPage
-from charting.ui.login_dialog import ChangePasswordDialog, LoginDialog
+from charting.ui.lock import LockPage
+from charting.ui.login_dialog import ChangePasswordDialog
 from charting.ui.ops import OpRunner
 from charting.ui.page_stack import PageStack
 from charting.ui.patient_dialog import PatientDialog
-from charting.ui.patient_list import PatientListModel, ReadableNames
 from charting.ui.patient_panel import PatientPanel
+from charting.ui.patient_search import PatientSearch
 from charting.ui.practitioner_dialog import PractitionerDialog
+from charting.ui.session import Session
 from charting.ui.visit_dialog import NewVisitDialog
 from charting.ui.welcome import WelcomePage
 from charting.ui.workers import TaskRunner
@@ -56,16 +50,18 @@ from charting.ui.workers import TaskRunner
 if TYPE_CHECKING:
     from charting.ui.visit_chart import VisitChartPage
 
-SEARCH_DELAY_MS = 120
-MINUTE_MS = 60_000
-
 
 class MainWindow(QMainWindow):
     """Patient list and search on the left; the selected patient's chart on the right.
 
+    The window is a shell: it builds the menus, the toolbar and the page stack and wires
+    the parts that do the work: :class:`PatientSearch` (the list pane), :class:`Session`
+    (signing in and out, the idle lock), :class:`BackgroundChecks` (today's backup, the
+    file check) and :class:`ClinicDay` (today's list and the Day menu).
+
     Whoever is signed in is ``database.actor``; the window shows only what their roles
-    allow, locks itself after the idle time, and covers everything while locked or signed
-    out. ``idle_lock_ms`` overrides the clinic's idle-lock setting (tests use a short one).
+    allow, and covers everything while locked or signed out. ``idle_lock_ms`` overrides
+    the clinic's idle-lock setting (tests use a short one).
     """
 
     def __init__(
@@ -84,44 +80,18 @@ class MainWindow(QMainWindow):
             self.demo = is_demo(session)
         self.setWindowTitle(f"Charting \u2014 {DEMO_CLINIC_NAME}" if self.demo else "Charting")
         self.settings = settings or QSettings()
-        self.backup_folder = backup_folder
         self.ops = OpRunner(database, self)
-        self._patient_id: int | None = None
         self._viewed_patient: int | None = None  # the chart whose opening was last logged
-        self._idle_lock_ms = idle_lock_ms
         self._focus_before_lock: QWidget | None = None
-        self.daily_backup = TaskRunner(self)
-        # A trusted start (file_checks.py) writes while the file's check still runs: watch
-        # for its verdict, and stop at once if it finds damage.
-        self.file_damaged = False
-        self._file_check_timer = QTimer(self)
-        self._file_check_timer.setInterval(250)
+        # Started now: a trusted start's file check is watched from the first moment.
+        self.checks = BackgroundChecks(self.ops, backup_folder, self)
 
-        self.search = QLineEdit()
-        self.search.setObjectName("patientSearch")
-        self.search.setPlaceholderText("Search name, chart number or birth date (Ctrl+F)")
-        self.search.setClearButtonEnabled(True)
-        self.patient_model = PatientListModel(database, self)
-        self.patient_list = QTableView()
-        self.patient_list.setObjectName("patientList")
-        self.patient_list.setModel(self.patient_model)
-        self.patient_list.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.patient_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.patient_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.patient_list.verticalHeader().hide()
-        self.patient_list.verticalHeader().setDefaultSectionSize(26)
-        self.patient_list.setAlternatingRowColors(True)
-        self.patient_list.setWordWrap(False)
-        ReadableNames(self.patient_list)
-        self.result_count = QLabel()
-        self.result_count.setObjectName("resultCount")
-        self.result_count.setStyleSheet("color: #666;")
-        left = self.patient_pane = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(6, 6, 0, 6)
-        left_layout.addWidget(self.search)
-        left_layout.addWidget(self.patient_list, 1)
-        left_layout.addWidget(self.result_count)
+        left = self.patient_pane = self.patient_search = PatientSearch(database)
+        # The pane's parts, by the names the rest of the window (and its tests) use.
+        self.search = left.search
+        self.patient_model = left.model
+        self.patient_list = left.list
+        self.result_count = left.result_count
 
         self.welcome = WelcomePage()
         self.no_selection = QLabel("Choose a patient on the left, or add one with Ctrl+N.")
@@ -163,23 +133,23 @@ class MainWindow(QMainWindow):
             demo_label.setObjectName("demoLabel")
             demo_label.setStyleSheet("color: #8c1d18; font-weight: 600;")
             self.statusBar().addPermanentWidget(demo_label)
-        self.idle = IdleWatcher(self._idle_interval_ms(), self)
-
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self.session = Session(
+            database,
+            self.lock_page,
+            owner=self,
+            may_sign_out=self.close_visit,
+            idle_lock_ms=idle_lock_ms,
+        )
+        self.idle = self.session.idle
 
         self._make_actions()
         self._connect()
         self.clinic_day = ClinicDay(self)  # today's list, the book, drafts, consent, billing
         where = database.sqlite_path or database.url.render_as_string(hide_password=True)
         self.statusBar().showMessage(f"Database: {where}")
-        if database.actor is None:
-            self._cover()
-            self.lock_page.show_signed_out()
-        else:
+        if database.actor is not None:
             self.patient_model.refresh()
-            self.idle.start()
+        self.session.begin()
         self.apply_actor()
         self._restore_layout()
 
@@ -273,12 +243,8 @@ class MainWindow(QMainWindow):
             toolbar.addAction(act)
 
     def _connect(self) -> None:
-        self.search.textChanged.connect(self._on_search_text_changed)
-        self.search.returnPressed.connect(self._on_search_return_pressed)
-        self._search_timer.timeout.connect(self._on_search_timer_timeout)
-        self.patient_list.selectionModel().currentRowChanged.connect(
-            self._on_patient_list_current_row_changed
-        )
+        self.patient_search.patient_chosen.connect(self._on_patient_search_patient_chosen)
+        self.patient_search.patient_picked.connect(self._on_patient_search_patient_picked)
         self.ops.changes_applied.connect(self._on_ops_changes_applied)
         self.new_patient_action.triggered.connect(self.new_patient)
         self.edit_patient_action.triggered.connect(self.edit_patient)
@@ -297,17 +263,16 @@ class MainWindow(QMainWindow):
         self.audit_action.triggered.connect(self.show_audit_log)
         self.backup_action.triggered.connect(self.manage_backups)
         self.quit_action.triggered.connect(self.close)
-        self.idle.idled.connect(self._on_idle_idled)
-        self.lock_page.unlocked.connect(self._on_lock_page_unlocked)
-        self.lock_page.switch_user_requested.connect(self._on_lock_page_switch_user_requested)
-        self.lock_page.sign_in_requested.connect(self._on_lock_page_sign_in_requested)
+        self.session.covered_changed.connect(self._on_session_covered_changed)
+        self.session.locking.connect(self._on_session_locking)
+        self.session.locked.connect(self._on_session_locked)
+        self.session.unlocked.connect(self._on_session_unlocked)
+        self.session.started.connect(self._on_session_started)
+        self.session.signed_out.connect(self._on_session_signed_out)
+        self.session.message_posted.connect(self._on_part_message_posted)
         self.lock_page.quit_requested.connect(self.close)
-        self._file_check_timer.timeout.connect(self._on_file_check_timer_timeout)
-        check = self.database.integrity_check
-        if check is not None and not check.finished:
-            self._file_check_timer.start()
-        self.daily_backup.finished.connect(self._on_daily_backup_finished)
-        self.daily_backup.failed.connect(self._on_daily_backup_failed)
+        self.checks.message_posted.connect(self._on_part_message_posted)
+        self.checks.file_damaged.connect(self._on_checks_file_damaged)
         self.welcome.practitioner_requested.connect(self.edit_practitioner)
         self.welcome.new_patient_requested.connect(self.new_patient)
         self.welcome.demo_requested.connect(self.load_demo)
@@ -320,18 +285,41 @@ class MainWindow(QMainWindow):
     @property
     def current_patient_id(self) -> int | None:
         """The patient whose chart is shown."""
-        return self._patient_id
+        return self.patient_search.shown_patient
+
+    @property
+    def _patient_id(self) -> int | None:
+        # One record of the shown patient: the list pane's (it selects that row).
+        return self.patient_search.shown_patient
 
     @property
     def actor(self) -> Actor | None:
         """Whoever is signed in (None while signed out)."""
-        actor = self.database.actor
-        return actor if isinstance(actor, Actor) else None
+        return self.session.actor
 
     @property
     def is_locked(self) -> bool:
         """Whether the lock page (locked or signed out) covers the window."""
-        return self.central.currentWidget() is self.lock_page
+        return self.session.is_covered
+
+    @property
+    def backup_folder(self) -> Path | None:
+        """Where backups go (None: the data folder's)."""
+        return self.checks.folder
+
+    @backup_folder.setter
+    def backup_folder(self, folder: Path | None) -> None:
+        self.checks.folder = folder
+
+    @property
+    def daily_backup(self) -> TaskRunner:
+        """Today's backup, run in the background."""
+        return self.checks.daily_backup
+
+    @property
+    def file_damaged(self) -> bool:
+        """Whether the background file check found damage (the window then closes)."""
+        return self.checks.damage_found
 
     def can(self, permission: Permission) -> bool:
         """Whether the signed-in account may do ``permission``."""
@@ -392,11 +380,7 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentWidget(self.welcome)
         else:
             self.pages.setCurrentWidget(self.clinic_day.start_page or self.no_selection)
-        text = self.patient_model.search_text
-        self.result_count.setText(
-            f"{count:,} patient{'s' if count != 1 else ''}"
-            + (f" matching \u201c{text}\u201d" if text else "")
-        )
+        self.patient_search.update_count()
 
     def _own_practitioner_name(self) -> str | None:
         actor = self.actor
@@ -415,17 +399,8 @@ class MainWindow(QMainWindow):
 
     def select_patient(self, patient_id: int | None) -> None:
         """Show ``patient_id``'s chart (and select it in the list when it is listed)."""
-        self._patient_id = patient_id
+        self.patient_search.show_patient(patient_id)
         if patient_id is not None:
-            row = self.patient_model.row_of(patient_id)
-            if row is not None:
-                index = self.patient_model.index(row, 0)
-                self.patient_list.selectionModel().setCurrentIndex(
-                    index,
-                    QItemSelectionModel.SelectionFlag.ClearAndSelect
-                    | QItemSelectionModel.SelectionFlag.Rows,
-                )
-                self.patient_list.scrollTo(index)
             self._load_patient_panel()
         self._update_pages()
 
@@ -438,7 +413,7 @@ class MainWindow(QMainWindow):
                 with self.database.write() as session:
                     audit.record_view(session, pid)
             except ServiceError as exc:
-                self._patient_id = None
+                self.patient_search.forget_shown()
                 self.statusBar().showMessage(str(exc), 10_000)
                 return
             self._viewed_patient = pid
@@ -446,54 +421,28 @@ class MainWindow(QMainWindow):
             try:
                 patient = patient_service.patient_view(session, pid)
             except NotFoundError:
-                self._patient_id = None
+                self.patient_search.forget_shown()
                 return
             visits = visit_service.list_visits(session, patient.id)
             self.patient_panel.show_patient(patient, visits, date.today())
 
     # -- slots -------------------------------------------------------------------------
-    @Slot(str)
-    def _on_search_text_changed(self, _text: str) -> None:
-        self._search_timer.start()
+    @Slot(object)
+    def _on_patient_search_patient_chosen(self, patient_id: int | None) -> None:
+        self.select_patient(patient_id)
 
-    @Slot()
-    def _on_search_timer_timeout(self) -> None:
-        self.patient_model.set_search(self.search.text())
-        if self.patient_model.rowCount() == 1:
-            self.select_patient(self.patient_model.patient_id(0))
-        elif (
-            self._patient_id is not None
-            # Only the rows read so far: a large result is not read whole to find out.
-            and self.patient_model.row_of(self._patient_id, read_all=False) is None
-        ):
-            self.select_patient(None)
-        else:
-            self.select_patient(self._patient_id)
-
-    @Slot()
-    def _on_search_return_pressed(self) -> None:
-        if self._search_timer.isActive():
-            self._search_timer.stop()
-            self._on_search_timer_timeout()
-        if self.patient_model.rowCount():
-            self.select_patient(self.patient_model.patient_id(0))
-            self.patient_list.setFocus()
+    @Slot(int)
+    def _on_patient_search_patient_picked(self, _patient_id: int) -> None:
+        self._load_patient_panel()
+        self._update_pages()
 
     @Slot()
     def _on_find_action_triggered(self) -> None:
-        self.patient_pane.show()
-        self.search.setFocus()
-        self.search.selectAll()
+        self.patient_search.focus_search()
 
-    @Slot(QModelIndex, QModelIndex)
-    def _on_patient_list_current_row_changed(
-        self, current: QModelIndex, _prev: QModelIndex
-    ) -> None:
-        pid = self.patient_model.patient_id(current.row()) if current.isValid() else None
-        if pid is not None and pid != self._patient_id:
-            self._patient_id = pid
-            self._load_patient_panel()
-            self._update_pages()
+    @Slot(str, int)
+    def _on_part_message_posted(self, message: str, timeout_ms: int) -> None:
+        self.statusBar().showMessage(message, timeout_ms)
 
     @Slot(object)
     def _on_ops_changes_applied(self, changes: Changes) -> None:
@@ -505,9 +454,10 @@ class MainWindow(QMainWindow):
             # A mark or the record of the open visit changed: the patient's chart behind
             # it is read again when "Back to chart" shows it, not on every click.
             return
-        if self._patient_id is not None and self.patient_model.row_of(self._patient_id) is None:
-            self._patient_id = None
-        self.select_patient(self._patient_id)
+        shown = self._patient_id
+        if shown is not None and self.patient_model.row_of(shown) is None:
+            shown = None
+        self.select_patient(shown)
 
     # -- actions -----------------------------------------------------------------------
     @Slot()
@@ -522,9 +472,7 @@ class MainWindow(QMainWindow):
         if result is not None:
             new_id, _changes = result
             if self.patient_model.row_of(new_id) is None:
-                self.search.clear()
-                self._search_timer.stop()
-                self.patient_model.set_search("")
+                self.patient_search.clear_search()
             self.select_patient(new_id)
             self.statusBar().showMessage("Patient added.", 5000)
 
@@ -784,15 +732,12 @@ class MainWindow(QMainWindow):
         """Backups, restore and the security settings (clinic admins)."""
         from charting.ui.backup_dialog import BackupDialog
 
-        dialog = BackupDialog(self.database, self._backup_folder(), self)
+        dialog = BackupDialog(self.database, self.checks.backup_folder(), self)
         dialog.restore_started.connect(self._on_backup_dialog_restore_started)
         dialog.restored.connect(self._on_backup_dialog_restored)
         dialog.security_changed.connect(self._on_backup_dialog_security_changed)
         dialog.exec()
         dialog.wait_until_idle()
-
-    def _backup_folder(self) -> Path:
-        return self.backup_folder if self.backup_folder is not None else backup_dir()
 
     @Slot()
     def _on_backup_dialog_restore_started(self) -> None:
@@ -808,46 +753,34 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_backup_dialog_security_changed(self, settings: SecuritySettings) -> None:
-        if self._idle_lock_ms is None:
-            self.idle.set_interval_ms(settings.idle_lock_minutes * MINUTE_MS)
+        self.session.set_idle_minutes(settings.idle_lock_minutes)
 
     def start_daily_backup(self, folder: Path | None = None, keep: int | None = None) -> None:
-        """Make today's backup in the background if it is due (the result goes to the status
-        bar, as does any problem)."""
-        if self.database.sqlite_path is None or self.daily_backup.is_running():
-            return
-        target = folder if folder is not None else self._backup_folder()
-        if keep is None:
-            keep = self.ops.read(load_security).backups_kept
-        database = self.database
+        """Make today's backup in the background if it is due (see BackgroundChecks)."""
+        self.checks.start_daily_backup(folder, keep)
 
-        def run(_progress: object) -> Path | None:
-            return daily_backup_if_due(database, target, keep)
+    # -- locking and signing in and out (the Session decides; the window shows) --------------
+    def lock(self, reason: str = "on request") -> bool:
+        """Save what is being typed and cover the window until the password is typed again.
 
-        self.daily_backup.start(run)
+        ``reason`` is "idle" or "on request" (it goes into the audit log).
+        """
+        return self.session.lock(reason)
 
-    @Slot(object)
-    def _on_daily_backup_finished(self, path: Path | None) -> None:
-        if path is not None:
-            self.statusBar().showMessage(f"Today's backup is saved ({path.name}).", 10_000)
+    def sign_out(self) -> None:
+        """Save and close everything, log the sign-out, and show the signed-out page."""
+        self.session.sign_out()
 
-    @Slot(str)
-    def _on_daily_backup_failed(self, message: str) -> None:
-        self.statusBar().showMessage(f"The daily backup failed: {message}", 30_000)
+    def sign_in(self) -> bool:
+        """Ask who is signing in and start their session; False if cancelled."""
+        return self.session.sign_in()
 
-    # -- locking and signing in and out ------------------------------------------------------
-    def _idle_interval_ms(self) -> int:
-        if self._idle_lock_ms is not None:
-            return self._idle_lock_ms
-        try:
-            with self.database.read() as session:
-                return load_security(session).idle_lock_minutes * MINUTE_MS
-        except (DatabaseError, SQLAlchemyError):
-            return SecuritySettings().idle_lock_minutes * MINUTE_MS
+    def start_session(self, actor: Actor) -> None:
+        """Show the window to ``actor``, with what their roles allow."""
+        self.session.start(actor)
 
     def _cover(self) -> None:
         """Hide everything behind the lock page; only Quit stays usable."""
-        self.idle.stop()
         self.central.setCurrentWidget(self.lock_page)
         self.menuBar().hide()
         self.toolbar.hide()
@@ -858,41 +791,30 @@ class MainWindow(QMainWindow):
         self.central.setCurrentWidget(self.splitter)
         self.menuBar().show()
         self.toolbar.show()
-        self.idle.start()
 
-    def _close_open_dialogs(self) -> None:
-        """Cancel dialogs and menus left open (they may show a patient's details)."""
-        for _ in range(20):
-            popup = QApplication.activePopupWidget()
-            if popup is not None:
-                popup.close()
-                continue
-            modal = QApplication.activeModalWidget()
-            if modal is None or modal is self:
-                return
-            if isinstance(modal, QDialog):
-                modal.reject()
-            else:
-                modal.close()
-            if modal.isVisible():
-                return  # it refuses to close while it works (a backup); it shows no patient
+    def _forget_patients(self) -> None:
+        """Drop the search, the selection and the list (the next person starts afresh)."""
+        self.patient_search.reset()
+        self._viewed_patient = None
+        self.patient_pane.show()
+        self.pages.setCurrentWidget(self.no_selection)
 
-    def lock(self, reason: str = "on request") -> bool:
-        """Save what is being typed and cover the window until the password is typed again.
+    @Slot(bool)
+    def _on_session_covered_changed(self, covered: bool) -> None:
+        if covered:
+            self._cover()
+        else:
+            self._uncover()
 
-        ``reason`` is "idle" or "on request" (it goes into the audit log).
-        """
-        actor = self.actor
-        if actor is None or self.is_locked:
-            return False
+    @Slot(str)
+    def _on_session_locking(self, _reason: str) -> None:
         focus = QApplication.focusWidget()
         self._focus_before_lock = focus if focus is not None and self.isAncestorOf(focus) else None
         if self.visit_chart is not None:
             self.visit_chart.form.flush()
-        if reason == "idle":
-            self._close_open_dialogs()
-        self._cover()
-        self.lock_page.show_locked(actor, reason)
+
+    @Slot(str)
+    def _on_session_locked(self, _reason: str) -> None:
         # Leaving a line edit saves it too (the visit form saves on focus-out); flush again
         # for anything that only had its timer running.
         if self.visit_chart is not None:
@@ -904,87 +826,33 @@ class MainWindow(QMainWindow):
                     + "\nSome typing in the open visit is not saved yet: Charting keeps "
                     "trying while locked."
                 )
-        try:
-            account_service.record_lock(self.database, actor, reason)
-        except (ServiceError, DatabaseError, SQLAlchemyError) as exc:
-            self.statusBar().showMessage(f"The lock could not be logged: {exc}", 10_000)
-        return True
 
-    def sign_out(self) -> None:
-        """Save and close everything, log the sign-out, and show the signed-out page."""
-        actor = self.actor
-        if actor is None or not self.close_visit():
-            return
-        try:
-            account_service.record_sign_out(self.database, actor)
-        except (ServiceError, DatabaseError, SQLAlchemyError) as exc:
-            self.statusBar().showMessage(f"The sign-out could not be logged: {exc}", 10_000)
-        self.database.actor = None
-        self._forget_patients()
-        self._cover()
-        self.lock_page.show_signed_out()
+    @Slot(object)
+    def _on_session_unlocked(self, _actor: Actor) -> None:
         self.apply_actor()
+        focus, self._focus_before_lock = self._focus_before_lock, None
+        if focus is not None and focus.isVisible():
+            focus.setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def _forget_patients(self) -> None:
-        """Drop the search, the selection and the list (the next person starts afresh)."""
-        self._search_timer.stop()
-        self.search.blockSignals(True)
-        self.search.clear()
-        self.search.blockSignals(False)
-        self.patient_model.clear()
-        self._patient_id = None
-        self._viewed_patient = None
-        self.patient_pane.show()
-        self.pages.setCurrentWidget(self.no_selection)
-
-    def sign_in(self) -> bool:
-        """Ask who is signing in and start their session; False if cancelled."""
-        actor = LoginDialog.ask(self, self.database)
-        if actor is None:
-            return False
-        self.start_session(actor)
-        return True
-
-    def start_session(self, actor: Actor) -> None:
-        """Show the window to ``actor``, with what their roles allow."""
-        self.database.actor = actor
-        self.idle.set_interval_ms(self._idle_interval_ms())
-        self._uncover()
+    @Slot(object)
+    def _on_session_started(self, actor: Actor) -> None:
         self.patient_model.refresh()
         self.select_patient(None)
         self.apply_actor()
         self.statusBar().showMessage(f"Welcome, {actor.display_name}.", 5000)
 
     @Slot()
+    def _on_session_signed_out(self) -> None:
+        self._forget_patients()
+        self.apply_actor()
+
+    @Slot()
     def _on_lock_action_triggered(self) -> None:
         self.lock("on request")
 
     @Slot()
-    def _on_idle_idled(self) -> None:
-        self.lock("idle")
-
-    @Slot()
     def _on_sign_out_action_triggered(self) -> None:
-        self.sign_out()
-        self.sign_in()
-
-    @Slot(object)
-    def _on_lock_page_unlocked(self, actor: Actor) -> None:
-        self.database.actor = actor
-        self._uncover()
-        self.apply_actor()
-        focus, self._focus_before_lock = self._focus_before_lock, None
-        if focus is not None and focus.isVisible():
-            focus.setFocus(Qt.FocusReason.OtherFocusReason)
-
-    @Slot()
-    def _on_lock_page_switch_user_requested(self) -> None:
-        self.sign_out()
-        self.sign_in()
-
-    @Slot()
-    def _on_lock_page_sign_in_requested(self) -> None:
-        self.sign_in()
+        self.session.switch_user()
 
     # -- persistence of the layout ---------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -1003,21 +871,13 @@ class MainWindow(QMainWindow):
         self.settings.setValue("main/splitter", self.splitter.saveState())
         self.settings.sync()
 
-    @Slot()
-    def _on_file_check_timer_timeout(self) -> None:
-        check = self.database.integrity_check
-        if check is None or not check.finished:
-            return
-        self._file_check_timer.stop()
-        problem = check.problem
-        if problem is None:
-            return
-        self.file_damaged = True
+    @Slot(str, str)
+    def _on_checks_file_damaged(self, path: str, problem: str) -> None:
         QMessageBox.critical(
             self,
             "The database file is damaged",
             damaged_file_text(
-                check.path,
+                path,
                 problem,
                 "The check Charting runs on the file in the background has found a problem, "
                 "so Charting will close. ",
@@ -1030,7 +890,7 @@ class MainWindow(QMainWindow):
         if chart is not None and not self.file_damaged and not chart.may_leave("quit"):
             event.ignore()
             return
-        self.idle.stop()
-        self.daily_backup.wait()
+        self.session.stop()
+        self.checks.wait()
         self.save_layout()
         super().closeEvent(event)

@@ -15,28 +15,32 @@ from charting.services.guard import NotYourDraftError, SignedVisitError
 from charting.services.marks import add_marks
 from charting.services.patients import create_patient
 from charting.services.visit_record import (
-    EASettings,
     add_adverse_event,
-    add_ea_pair,
     record,
     sign_visit,
     update_fields,
 )
 from charting.services.visits import start_visit, take_over_draft, visit_access
-from tests.factories import add_account, count_needles_out, patient_input, point_spec
+from tests.factories import (
+    add_account,
+    build_visit,
+    count_needles_out,
+    patient_input,
+    point_spec,
+)
 
 
 @pytest.fixture
 def draft(database: Database, practitioner_id: int) -> int:
     """Ana's draft visit with two marks, an EA pair and an adverse event."""
     with database.write() as session:
-        patient_id, _ = create_patient(session, patient_input())
-        vid, _ = start_visit(session, patient_id, practitioner_id)
-        update_fields(session, vid, {"pain_now": 7})
-        (a, b), _ = add_marks(
-            session, load_bodymap(), vid, [point_spec("BL23", "L"), point_spec("BL25", "L")]
-        )
-        add_ea_pair(session, vid, a, b, EASettings("Continuous", 2.0, 1.5, 20, ""))
+        vid = build_visit(
+            session,
+            chief_complaint="",
+            points=[("BL23", "L"), ("BL25", "L")],
+            cupping=(),
+            pain_after=None,
+        ).visit_id
         add_adverse_event(session, vid, "bruising", "mild", "pressure applied", "")
     return vid
 

@@ -18,9 +18,8 @@ from charting.reports.visit_summary import build_visit_summary
 from charting.services import signatures
 from charting.services.marks import add_marks
 from charting.services.report_data import visit_report
-from charting.services.visit_record import sign_visit, update_fields
 from charting.services.visits import start_visit, visit_access
-from tests.factories import TEST_PASSWORD, TEST_USERNAME, count_needles_out, point_spec
+from tests.factories import TEST_PASSWORD, TEST_USERNAME, make_visit, point_spec
 
 BM = load_bodymap()
 
@@ -28,13 +27,9 @@ BM = load_bodymap()
 @pytest.fixture
 def signed(database: Database, make_patient, practitioner_id: int) -> int:  # type: ignore[no-untyped-def]
     """A signed visit: pain 7, BL23 on both sides."""
-    with database.write() as session:
-        vid, _ = start_visit(session, make_patient(), practitioner_id)
-        update_fields(session, vid, {"pain_now": 7, "chief_complaint": "Low back pain"})
-        add_marks(session, BM, vid, [point_spec("BL23", "L"), point_spec("BL23", "R")])
-        count_needles_out(session, vid)
-        sign_visit(session, vid, practitioner_id)
-    return vid
+    points = [("BL23", "L"), ("BL23", "R")]
+    made = make_visit(database, points=points, cupping=(), ea=None, pain_after=None, signed=True)
+    return made.visit_id
 
 
 def _sql(database: Database, statement: str) -> None:
@@ -137,10 +132,7 @@ def test_audit_verify_names_each_altered_visit(
     database: Database, signed: int, database_url: str, make_patient, practitioner_id: int
 ) -> None:
     """`charting audit verify` exits 1 and names every altered signed visit; 0 when none."""
-    with database.write() as session:
-        other, _ = start_visit(session, make_patient(family_name="Okafor"), practitioner_id)
-        count_needles_out(session, other)
-        sign_visit(session, other, practitioner_id)
+    other = make_visit(database, patient={"family_name": "Okafor"}, bare=True, signed=True).visit_id
 
     def verify() -> subprocess.CompletedProcess[str]:
         return subprocess.run(

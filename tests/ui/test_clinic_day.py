@@ -15,7 +15,6 @@ from charting.services import billing
 from charting.services.appointments import AppointmentInput
 from charting.services.audit import search
 from charting.services.consent import list_consents
-from charting.services.visit_record import update_fields
 from charting.services.visits import start_visit
 from charting.ui.appointment_book import AppointmentBook, BookingDialog, SlotGridModel
 from charting.ui.billing_dialog import BillingDialog
@@ -23,7 +22,7 @@ from charting.ui.consent_dialog import ConsentDialog
 from charting.ui.day_list import DayListModel
 from charting.ui.main_window import MainWindow
 from charting.ui.recall_dialog import RecallDialog
-from tests.factories import add_account
+from tests.factories import add_account, make_visit
 
 
 def _today_at(hour: int, minute: int = 0) -> datetime:
@@ -294,10 +293,7 @@ def test_billing_screen_suggests_and_confirms_codes(
     """23 minutes with one re-insertion suggests 97810 + 97811; confirming stores them."""
     from charting.ui.ops import OpRunner
 
-    pid = make_patient()
-    with database.write() as session:
-        vid, _ = start_visit(session, pid, practitioner_id)
-        update_fields(session, vid, {"icd10_codes": ["M54.50"]})
+    vid = make_visit(database, bare=True, fields={"icd10_codes": ["M54.50"]}).visit_id
     dialog = BillingDialog(OpRunner(database), database, vid, "Visit 1", can_confirm=True)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -324,10 +320,7 @@ def test_recall_screen_finds_and_saves_the_lot(
     """Searching a lot lists its visits; saving writes the CSV."""
     from charting.ui.ops import OpRunner
 
-    pid = make_patient()
-    with database.write() as session:
-        vid, _ = start_visit(session, pid, practitioner_id)
-        update_fields(session, vid, {"needle_lot": "L2291"})
+    make_visit(database, bare=True, fields={"needle_lot": "L2291"})
     dialog = RecallDialog(OpRunner(database))
     qtbot.addWidget(dialog)
     dialog.show()

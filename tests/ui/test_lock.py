@@ -15,7 +15,7 @@ from charting.services.visit_record import record
 from charting.services.visits import start_visit
 from charting.ui.login_dialog import LoginDialog
 from charting.ui.main_window import MainWindow
-from tests.factories import TEST_PASSWORD, add_account
+from tests.factories import TEST_PASSWORD, add_account, make_visit
 
 ADMIN = Actor(1, "ana", "Ana Ruiz", frozenset({Role.ADMIN}))
 
@@ -34,13 +34,11 @@ def _entries(database: Database, action: str) -> list[audit.Entry]:
 
 
 def _open_visit(window: MainWindow, database: Database, make_patient, practitioner_id: int) -> int:  # type: ignore[no-untyped-def]
-    pid = make_patient()
-    with database.write() as session:
-        vid, _ = start_visit(session, pid, practitioner_id, chief_complaint="Low back pain")
+    made = make_visit(database, bare=True, chief_complaint="Low back pain")
     window.patient_model.refresh()
-    window.select_patient(pid)
-    assert window.open_visit(vid)
-    return vid
+    window.select_patient(made.patient_id)
+    assert window.open_visit(made.visit_id)
+    return made.visit_id
 
 
 def _unlock(qtbot, window: MainWindow, password: str) -> None:  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from charting.services.visits import start_visit
 from charting.ui.main_window import MainWindow
 from charting.ui.ops import OpRunner
 from charting.ui.visit_chart import VisitChartPage
-from tests.factories import point_spec
+from tests.factories import make_visit, point_spec
 
 BM = load_bodymap()
 
@@ -26,13 +26,10 @@ BM = load_bodymap()
 @pytest.fixture
 def visits(database: Database, make_patient, practitioner_id: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """A patient's first visit (with BL23 L, BL23 R and GV4) and their second, empty visit."""
-    pid = make_patient()
-    with database.write() as session:
-        first, _ = start_visit(session, pid, practitioner_id)
-        specs = [point_spec("BL23", "L"), point_spec("BL23", "R"), point_spec("GV4", "M")]
-        add_marks(session, BM, first, specs)
-        second, _ = start_visit(session, pid, practitioner_id)
-    return first, second
+    points = [("BL23", "L"), ("BL23", "R"), ("GV4", "M")]
+    first = make_visit(database, bare=True, points=points)
+    second = make_visit(database, patient_id=first.patient_id, bare=True)
+    return first.visit_id, second.visit_id
 
 
 @pytest.fixture
@@ -417,9 +414,8 @@ def test_back_to_chart_shows_what_was_charted(
 ) -> None:
     """The patient's chart is not re-read on every click while a visit is charted, but
     "Back to chart" shows the pain just recorded, and the patient list still has its row."""
-    pid = make_patient()
-    with database.write() as session:
-        vid, _ = start_visit(session, pid, practitioner_id)
+    made = make_visit(database, bare=True)
+    pid, vid = made.patient_id, made.visit_id
     window.patient_model.refresh()
     window.select_patient(pid)
     assert window.open_visit(vid)
@@ -658,10 +654,9 @@ def test_a_new_visit_carries_forward_what_repeats_and_clears_it_in_one_click(  #
     qtbot, database: Database, make_patient, practitioner_id: int
 ) -> None:
     """Needle lot and retention come from the last visit, shown as such; Clear empties them."""
-    pid = make_patient()
+    fields = {"needle_lot": "L2291", "retention_minutes": 20}
+    pid = make_visit(database, bare=True, fields=fields).patient_id
     with database.write() as session:
-        first, _ = start_visit(session, pid, practitioner_id)
-        visit_record.update_fields(session, first, {"needle_lot": "L2291", "retention_minutes": 20})
         second, _ = start_visit(session, pid, practitioner_id, carry_forward=True)
     chart = VisitChartPage(OpRunner(database), BM)
     qtbot.addWidget(chart)

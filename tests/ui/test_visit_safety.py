@@ -21,11 +21,13 @@ from charting.models.db import Database
 from charting.services import consent
 from charting.services.marks import list_marks
 from charting.services.visit_record import acknowledgements
-from charting.services.visits import start_visit
 from charting.ui.ops import OpRunner
 from charting.ui.visit_chart import VisitChartPage
+from tests.factories import make_visit
 
 BM = load_bodymap()
+#: A patient five months from her due date.
+PREGNANT = {"pregnant": True, "pregnancy_due_date": date.today() + timedelta(days=150)}
 
 
 def _page(qtbot, database: Database, visit_id: int) -> VisitChartPage:  # type: ignore[no-untyped-def]
@@ -59,9 +61,9 @@ def test_pregnancy_point_warning_appears_and_is_acknowledged(
     practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """Marking SP6 on a pregnant patient shows a warning; Acknowledge stores it with the visit."""
-    pid = make_patient(pregnant=True, pregnancy_due_date=date.today() + timedelta(days=150))
+    made = make_visit(database, patient=PREGNANT, bare=True)
+    pid, vid = made.patient_id, made.visit_id
     with database.write() as session:
-        vid, _ = start_visit(session, pid, practitioner_id)
         treatments = ["acupuncture", "pregnancy"]  # consented: only the point warning is left
         risks = [r.key for r in consent.risks_for(treatments)]
         consent.record_consent(session, consent.ConsentInput(pid, "", treatments, risks))
@@ -91,9 +93,7 @@ def test_no_warnings_for_an_ordinary_patient(
     practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """The same points on a patient without health flags raise no pregnancy or device warnings."""
-    pid = make_patient()
-    with database.write() as session:
-        vid, _ = start_visit(session, pid, practitioner_id)
+    vid = make_visit(database, bare=True).visit_id
     page = _page(qtbot, database, vid)
     _click(qtbot, page, "SP6", "L")
     _click(qtbot, page, "BL25", "L")
@@ -109,9 +109,7 @@ def test_device_with_electroacupuncture_blocks_signing_until_overridden(
     when_modal,  # type: ignore[no-untyped-def]
 ) -> None:
     """Pacemaker + EA is a block: signing is refused until it is overridden with a reason."""
-    pid = make_patient(implanted_device="pacemaker")
-    with database.write() as session:
-        vid, _ = start_visit(session, pid, practitioner_id)
+    vid = make_visit(database, patient={"implanted_device": "pacemaker"}, bare=True).visit_id
     page = _page(qtbot, database, vid)
     _click(qtbot, page, "BL25", "L")
     _click(qtbot, page, "BL25", "L")  # select it
@@ -151,9 +149,7 @@ def test_cupping_on_a_bleeding_risk_patient_is_warned(
     flag: str,  # type: ignore[no-untyped-def]
 ) -> None:
     """A cupping site on an anticoagulated or bleeding-disorder patient is warned about."""
-    pid = make_patient(**{flag: True})
-    with database.write() as session:
-        vid, _ = start_visit(session, pid, practitioner_id)
+    vid = make_visit(database, patient={flag: True}, bare=True).visit_id
     page = _page(qtbot, database, vid)
     page.set_mode("cupping")
     qtbot.mouseClick(
@@ -171,9 +167,7 @@ def test_wet_cupping_details_are_stored_and_block_on_anticoagulants(
     practitioner_id: int,  # type: ignore[no-untyped-def]
 ) -> None:
     """Choosing wet cupping for a cupping site stores it and turns the warning into a block."""
-    pid = make_patient(anticoagulant=True)
-    with database.write() as session:
-        vid, _ = start_visit(session, pid, practitioner_id)
+    vid = make_visit(database, patient={"anticoagulant": True}, bare=True).visit_id
     page = _page(qtbot, database, vid)
     page.set_mode("cupping")
     where = page.map.viewport_point(380, 700)
@@ -200,12 +194,9 @@ def test_amending_a_signed_visit_keeps_the_original(
     when_modal,  # type: ignore[no-untyped-def]
 ) -> None:
     """Amend… on a signed visit adds a correction shown beside the untouched original."""
-    from charting.services.visit_record import amendments, record, update_fields
+    from charting.services.visit_record import amendments, record
 
-    pid = make_patient()
-    with database.write() as session:
-        vid, _ = start_visit(session, pid, practitioner_id)
-        update_fields(session, vid, {"chief_complaint": "Left sciatica"})
+    vid = make_visit(database, bare=True, chief_complaint="Left sciatica").visit_id
     page = _page(qtbot, database, vid)
     monkeypatch.setattr(
         QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
@@ -238,9 +229,7 @@ def test_safety_ring_follows_a_moved_mark_and_goes_when_acknowledged(
 ) -> None:
     """The red ring around a warned mark moves with the mark when it is dragged, stays put
     while other marks are added, and disappears once the warning is acknowledged."""
-    pid = make_patient(pregnant=True, pregnancy_due_date=date.today() + timedelta(days=150))
-    with database.write() as session:
-        vid, _ = start_visit(session, pid, practitioner_id)
+    vid = make_visit(database, patient=PREGNANT, bare=True).visit_id
     page = _page(qtbot, database, vid)
     _click(qtbot, page, "SP6", "L")
 
@@ -293,9 +282,9 @@ def test_a_decision_stands_for_later_visits_until_its_point_changes(  # type: ig
 ) -> None:
     """SP6 acknowledged for a pregnant patient at visit 1 is shown as carried over (and
     stored) at visit 2; SP6 on the other side comes back to be decided."""
-    pid = make_patient(pregnant=True, pregnancy_due_date=date.today() + timedelta(days=150))
+    made = make_visit(database, patient=PREGNANT, bare=True)
+    pid, first = made.patient_id, made.visit_id
     with database.write() as session:
-        first, _ = start_visit(session, pid, practitioner_id)
         treatments = ["acupuncture", "pregnancy"]
         risks = [r.key for r in consent.risks_for(treatments)]
         consent.record_consent(session, consent.ConsentInput(pid, "", treatments, risks))
@@ -304,8 +293,7 @@ def test_a_decision_stands_for_later_visits_until_its_point_changes(  # type: ig
     page.safety.acknowledge_requested.emit(
         next(w.warning for w in page.safety.warnings if w.warning.key == "preg-point:SP6:L")
     )
-    with database.write() as session:
-        second, _ = start_visit(session, pid, practitioner_id)
+    second = make_visit(database, patient_id=pid, bare=True).visit_id
     page.open_visit(second)
     _click(qtbot, page, "SP6", "L")
     (held,) = [w for w in page.safety.warnings if w.warning.key == "preg-point:SP6:L"]
