@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QEvent, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from charting.models.db import Database
@@ -18,6 +19,20 @@ from charting.ui.main_window import MainWindow
 def _app_wide_rules(qapp: QApplication) -> None:
     """The application-wide event rules the app installs at start-up (the wheel rule)."""
     install_app_rules(qapp)
+
+
+@pytest.fixture(autouse=True)
+def _free_widgets_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+    """Free each test's widgets on the GUI thread as it ends.
+
+    A main window and its parts refer to each other, so only Python's cycle collector frees
+    them; left to it, a later test's database worker thread could run the collection and
+    free Qt widgets off the GUI thread, which crashes the run.
+    """
+    yield
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture
