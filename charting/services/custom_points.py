@@ -7,8 +7,10 @@ them, places them on a click, finds them by code or name and marks them as custo
 
 Marks of a custom point store its code and their own position, as catalog marks do, so what a
 signature covers never depends on the custom point's row. To keep a signed visit reading the
-same, the point's code, name, view and position are fixed once a mark uses it; it can then be
-retired (no longer offered) but not deleted.
+same, what a visit shows or checks of the point (code, name, view, position, cautions and
+safe depth: the safety advisories printed on a summary quote them) is fixed once a mark uses
+it; only its location text can still change, and it can be retired (no longer offered) but
+not deleted.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ CODE_PATTERN = re.compile(r"[A-Z][A-Z0-9-]{0,19}")
 MAX_NAME = 80
 MAX_TEXT = 1_000
 MAX_SAFE_DEPTH_MM = 150.0
-#: Fields that stay as they are once a mark uses the point (what a visit shows of it).
-FIXED_ONCE_USED = ("code", "name", "view", "x", "y")
+#: Fields that stay as they are once a mark uses the point (what a visit shows or checks).
+FIXED_ONCE_USED = ("code", "name", "view", "position", "cautions", "safe_depth_mm")
 
 
 @dataclass(frozen=True)
@@ -277,8 +279,8 @@ def add_custom_point(session: Session, entry: CustomPointInput) -> tuple[int, Ch
 def update_custom_point(
     session: Session, point_id: int, entry: CustomPointInput
 ) -> tuple[int, Changes]:
-    """Change a custom point. Once a mark uses it, only its location text, cautions and safe
-    depth can change (its code, name, view and position are what visits show).
+    """Change a custom point. Once a mark uses it, only its location text can change (the
+    rest is what its visits show and check: see :data:`FIXED_ONCE_USED`).
 
     Raises:
         ValidationError: as :func:`add_custom_point`, or a fixed field changed.
@@ -297,12 +299,14 @@ def update_custom_point(
             "name": entry.name.strip() != point.name,
             "view": entry.view != point.view,
             "position": (x, entry.y) != (point.x, point.y),
+            "cautions": entry.cautions.strip() != point.cautions,
+            "safe_depth_mm": entry.safe_depth_mm != point.safe_depth_mm,
         }
         changed = [k for k, v in fixed.items() if v]
         if changed:
             raise ValidationError(
                 {
-                    k: f"{point.code} is used in charted visits, so its {k} stays as it is; "
+                    k: f"{point.code} is used in charted visits, so this stays as it is; "
                     "retire it and add a new point instead."
                     for k in changed
                 }
