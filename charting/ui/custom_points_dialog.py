@@ -80,7 +80,8 @@ class PlacementMap(QGraphicsView):
             return
         self.view_id = view_id
         view = self._bm.views[view_id]
-        self._scene.removeItem(self.marker)
+        if self.marker.scene() is not None:
+            self._scene.removeItem(self.marker)  # kept: clear() would delete it
         self._scene.clear()
         self._scene.addItem(ArtworkItem(view))
         self._scene.addItem(PointsLayer(self._bm, view))
