@@ -195,12 +195,16 @@ def _treatment(story: list[Any], v: VisitData, bodymap: BodyMap, width: float) -
         rows = []
         for m in needled:
             if m.spec.point_code:
-                point = bodymap.point(m.spec.point_code)
-                name = (
-                    f"{point.pinyin} ({CUSTOM_LABEL.lower()} of this clinic)"
-                    if point.custom
-                    else f"{point.pinyin} {point.hanzi}"
-                )
+                try:
+                    point = bodymap.point(m.spec.point_code)
+                except KeyError:  # a custom point the map was not given: say what it is
+                    name = f"{CUSTOM_LABEL} of this clinic" if m.custom else ""
+                else:
+                    name = (
+                        f"{point.pinyin} ({CUSTOM_LABEL.lower()} of this clinic)"
+                        if point.custom
+                        else f"{point.pinyin} {point.hanzi}"
+                    )
             elif m.spec.muscle_id:
                 name = f"{bodymap.muscle(m.spec.muscle_id).name} (trigger point)"
             else:

@@ -336,3 +336,58 @@ def test_a_custom_code_in_the_standard_system_is_refused(
             for coding in site["coding"]:
                 coding["system"] = ACUPOINT_SYSTEM
     assert any("C-CALF is not an acupoint" in p for p in validate_bundle(bundle, load_bodymap()))
+
+
+def test_custom_points_survive_a_csv_export_and_import(
+    database: Database, make_patient, practitioner_id: int, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Exported and imported into an empty database, the custom point comes back, its signed
+    visit still verifies, and the new clinic's map knows the mark as custom; an export made
+    before custom points existed (no custom_points.csv) still imports."""
+    from charting.config import sqlite_url
+    from charting.models.migrate import open_database
+    from charting.services.exports import select_patient_ids
+    from charting.services.importer import import_export
+    from charting.services.visit_record import verify_signature
+    from tests.factories import sign_in_test_user
+
+    vid = _charted(database, make_patient, practitioner_id, sign=True)
+    admin = database.acting_as(add_account(database, "boss", Role.ADMIN))
+    with admin.read() as session:
+        write_csv(session, select_patient_ids(session), tmp_path / "csv")
+        (before,) = cp.list_custom_points(session)
+    empty = open_database(sqlite_url(tmp_path / "empty.sqlite3"), tmp_path / "b2").database
+    empty.actor = sign_in_test_user(empty)
+    with empty.write() as session:
+        summary = import_export(session, tmp_path / "csv")
+    assert summary.counts["custom_points.csv"] == 1
+    with empty.read() as session:
+        (after,) = cp.list_custom_points(session)
+        assert verify_signature(session, vid)
+        marks = list_marks(session, vid, cp.clinic_bodymap(session))
+    keep = ("code", "name", "view", "x", "y", "laterality", "location", "cautions")
+    assert [getattr(after, k) for k in keep] == [getattr(before, k) for k in keep]
+    assert after.safe_depth_mm == before.safe_depth_mm and after.uses == 1
+    assert [m.custom for m in marks] == [True, False]
+    empty.dispose()
+    (tmp_path / "csv" / "custom_points.csv").unlink()
+    older = open_database(sqlite_url(tmp_path / "older.sqlite3"), tmp_path / "b3").database
+    older.actor = sign_in_test_user(older)
+    with older.write() as session:
+        assert "custom_points.csv" not in import_export(session, tmp_path / "csv").counts
+    older.dispose()
+
+
+def test_the_handout_says_which_points_are_the_clinics_own(
+    database: Database, make_patient, practitioner_id: int
+) -> None:  # type: ignore[no-untyped-def]
+    """The aftercare handout's words say some points are the clinic's own, not standard."""
+    from charting.reports.handout import what_was_done
+
+    vid = _charted(database, make_patient, practitioner_id)
+    with database.read() as session:
+        report = visit_report(session, vid, cp.clinic_bodymap(session))
+    assert "our clinic's own points, not standard acupuncture points" in what_was_done(report)
+    with database.read() as session:
+        catalog_only = visit_report(session, vid, load_bodymap())
+    assert "clinic's own" not in what_was_done(catalog_only)
