@@ -827,7 +827,7 @@ def _check_custom_points(facts: Facts) -> Iterator[Finding]:
     for code in sorted({m.spec.point_code or "" for m in marks}):
         with contextlib.suppress(KeyError):
             point = facts.bodymap.point(code)
-            own = [point.cautions] if point.cautions else []
+            own = [point.cautions.rstrip(". ")] if point.cautions else []
             if point.safe_depth_mm is not None:
                 own.append(f"safe depth {point.safe_depth_mm:g} mm")
             if own:
