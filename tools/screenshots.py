@@ -33,8 +33,8 @@ from charting.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tools.day_screens import day_screens  # noqa: E402 (needs the project root on the path)
 from tools.custom_point_screens import custom_point_screens  # noqa: E402
+from tools.day_screens import day_screens  # noqa: E402 (needs the project root on the path)
 from tools.pain_screens import pain_screens  # noqa: E402
 
 
