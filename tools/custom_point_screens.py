@@ -58,8 +58,10 @@ def add_sample_points(db: Database) -> None:
         ),
     )
     with db.write() as session:
+        have = {row.code for row in cp.list_custom_points(session)}
         for entry in points:
-            cp.add_custom_point(session, entry)
+            if entry.code not in have:  # the demo clinic has C-PIRI already
+                cp.add_custom_point(session, entry)
 
 
 def custom_point_screens(app: QApplication, db: Database, settings: QSettings, out: Path) -> None:
