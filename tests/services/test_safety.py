@@ -732,7 +732,7 @@ def test_custom_point_says_it_has_no_catalog_cautions_and_shows_its_own() -> Non
     w = only("custom-point", ctx(NONE, point(1, "C-SACRUM", "L"), point(2, "BL23", "L")))
     assert (w.severity, w.mark_ids) == ("advisory", (1,))
     assert "no catalog cautions" in w.message
-    assert "Press before needling." in w.message and "safe depth 20 mm" in w.message
+    assert "C-SACRUM: Press before needling; safe depth 20 mm." in w.message
 
 
 def test_custom_point_own_safe_depth_blocks_a_deeper_record() -> None:
