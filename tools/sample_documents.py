@@ -20,6 +20,7 @@ from charting.reports.course_report import build_course_report
 from charting.reports.handout import build_handout
 from charting.reports.visit_summary import build_visit_summary
 from charting.services.accounts import AccountInput, create_first_admin
+from charting.services.custom_points import CustomPointInput, add_custom_point, clinic_bodymap
 from charting.services.marks import MarkSpec, add_marks
 from charting.services.pain_drawings import add_area
 from charting.services.pain_measures import AreaShape
@@ -82,6 +83,23 @@ def main() -> int:
                     anticoagulant=True,
                 ),
             )
+            # The clinic's own point beside the catalog's (charted and printed as custom).
+            gb30 = bm.position("GB30", "L", "posterior")
+            assert gb30 is not None
+            add_custom_point(
+                s,
+                CustomPointInput(
+                    "C-PIRI",
+                    "Piriformis release point",
+                    "posterior",
+                    gb30[0] + 22,
+                    gb30[1] - 14,
+                    location="Midway between GB30 and the sacral border",
+                    cautions="Sciatic nerve lies deep here.",
+                    safe_depth_mm=50.0,
+                ),
+            )
+            bm = clinic_bodymap(s)
             start = datetime(2026, 9, 7, 15, tzinfo=UTC)
             for i in range(8):
                 vid, _ = start_visit(
@@ -98,6 +116,7 @@ def main() -> int:
                         spec("BL23", "R", depth_mm=25),
                         spec("BL25", "L", depth_mm=30, response="de_qi"),
                         spec("GB30", "L", depth_mm=50),
+                        spec("C-PIRI", "L", depth_mm=35),
                         spec("BL40", "L", depth_mm=20),
                         spec("BL57", "L"),
                         spec("GB34", "L", "lateral_leg"),
@@ -143,9 +162,9 @@ def main() -> int:
                         "retention_minutes": 25,
                         "needle_brand": "Seirin J",
                         "needle_gauge": "0.25 mm",
-                        "needle_length": "40 mm",
+                        "needle_length": "60 mm",
                         "needle_lot": "L2291",
-                        "needles_out": 11,
+                        "needles_out": 12,
                         "icd10_codes": ["M54.42"],
                         "tcm_patterns": ["Qi and Blood stagnation"],
                         "home_advice": ["heat", "walking"],

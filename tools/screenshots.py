@@ -33,6 +33,7 @@ from charting.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tools.custom_point_screens import custom_point_screens  # noqa: E402
 from tools.day_screens import day_screens  # noqa: E402 (needs the project root on the path)
 from tools.pain_screens import pain_screens  # noqa: E402
 
@@ -82,6 +83,7 @@ def main() -> int:
         day_screens(app, db, settings, out)
         pain_screens(app, out, Path(tmp))
         anterior_screens(app, db, settings, out)
+        custom_point_screens(app, db, settings, out)
         _dialog_screens(app, db, out)
         _import_screens(app, db, out, Path(tmp))
         _security_screens(app, db, settings, Path(tmp) / "backups", out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections import defaultdict
@@ -116,11 +117,80 @@ class Acupoint:
     variants: tuple[Variant, ...]
     notes: str
     locations: Mapping[str, Definition] = field(compare=False, repr=False)
+    #: A point the clinic added (see :class:`CustomPointData`), not one of the catalog's.
+    custom: bool = False
+    #: A custom point no longer offered (kept so the visits that used it still read).
+    retired: bool = False
+    #: A custom point's own safe depth in mm, if the clinic gave one.
+    safe_depth_mm: float | None = None
 
     @property
     def sides(self) -> tuple[Side, ...]:
         """The sides the point exists on: ("M",) or ("L", "R")."""
         return ("M",) if self.laterality == "midline" else ("L", "R")
+
+
+#: What a custom point's meridian reads, wherever the catalog's meridian is shown.
+CUSTOM_MERIDIAN = "Custom point (this clinic)"
+#: Its description where a catalog point shows its English name.
+CUSTOM_ENGLISH = "clinic's custom point"
+#: Its source id (a custom point has no published source).
+CUSTOM_SOURCE = "clinic"
+
+
+@dataclass(frozen=True)
+class CustomPointData:
+    """A clinic's own point as the body map needs it (handed in as data: no database here).
+
+    Attributes:
+        code: Its code, unique among custom and catalog points ("C-HEEL").
+        name: Its name ("Heel spur point").
+        view: The view it is placed on.
+        x: Where it was placed, model units of the view (any side: a bilateral point is
+            mirrored to the other side).
+        y: As ``x``.
+        laterality: "midline" or "bilateral".
+        location: Where it is, in the clinic's words.
+        cautions: Needling cautions, in the clinic's words.
+        safe_depth_mm: Deepest safe needling there, if the clinic gave one.
+        retired: No longer offered for new marks.
+    """
+
+    code: str
+    name: str
+    view: str
+    x: float
+    y: float
+    laterality: str = "bilateral"
+    location: str = ""
+    cautions: str = ""
+    safe_depth_mm: float | None = None
+    retired: bool = False
+
+    def acupoint(self) -> Acupoint:
+        """The point as the rest of the body map sees it (no catalog flags, marked custom)."""
+        return Acupoint(
+            code=self.code,
+            label=self.code,
+            pinyin=self.name,
+            hanzi="",
+            english=CUSTOM_ENGLISH,
+            meridian=CUSTOM_MERIDIAN,
+            location=self.location,
+            laterality=self.laterality,
+            views=(self.view,),
+            indications=(),
+            category="custom",
+            flags=frozenset(),
+            cautions=self.cautions,
+            source=(CUSTOM_SOURCE,),
+            variants=(),
+            notes="",
+            locations=MappingProxyType({}),
+            custom=True,
+            retired=self.retired,
+            safe_depth_mm=self.safe_depth_mm,
+        )
 
 
 @dataclass(frozen=True)
@@ -346,6 +416,83 @@ class BodyMap:
             v: max((p.units_per_cun for p in pts), default=1.0) for v, pts in self._placed.items()
         }
         self._regions, self._zones, self._tps = self._place_muscles(muscles_data["muscles"])
+        # The catalog alone, kept so custom points can be laid over it (and replaced) cheaply.
+        self._catalog = (
+            self.points,
+            dict(self._by_code),
+            list(self._keys),
+            dict(self._canonical),
+            {v: list(p) for v, p in self._placed.items()},
+        )
+        self.custom_points: tuple[CustomPointData, ...] = ()
+
+    # --- custom points -------------------------------------------------------------------
+
+    def with_custom_points(self, custom: Sequence[CustomPointData]) -> BodyMap:
+        """A copy of this body map with the clinic's custom points laid over the catalog.
+
+        The copy shares the views, muscles and catalog; only the point tables are its own.
+
+        Raises:
+            CatalogError: A custom point names an unknown view, clashes with a catalog code,
+                or lies off the body.
+        """
+        clone = copy.copy(self)
+        clone.set_custom_points(custom)
+        return clone
+
+    def set_custom_points(self, custom: Sequence[CustomPointData]) -> None:
+        """Replace this body map's custom points (the screen's copy, when the clinic edits
+        them). Retired points stay known by code but are neither drawn, hit nor searched.
+
+        Raises:
+            CatalogError: As :meth:`with_custom_points`.
+        """
+        points, by_code, keys, canonical, placed = self._catalog
+        by_code, keys, canonical = dict(by_code), list(keys), dict(canonical)
+        placed = {v: list(p) for v, p in placed.items()}
+        active: list[Acupoint] = []
+        for data in custom:
+            view = self._require_view(data.view)
+            if data.code in by_code:
+                raise CatalogError(f"custom point {data.code} clashes with another point")
+            if not view.inside_outline(data.x, data.y):
+                raise CatalogError(f"custom point {data.code} lies off the body")
+            point = data.acupoint()
+            by_code[data.code] = point
+            if data.laterality == "midline":
+                canonical_pos: Point = (view.mirror_axis, data.y)
+            else:
+                canonical_pos = view.to_canonical(data.x, data.y)
+            canonical[(data.code, data.view, "")] = canonical_pos
+            if data.retired:
+                continue
+            active.append(point)
+            keys.append(make_key(point.code, point.pinyin, point.label, point.english))
+            for side in point.sides:
+                x, y = view.to_side(canonical_pos, side)
+                upc = view.units_per_cun(x, y)
+                placed.setdefault(data.view, []).append(
+                    PlacedPoint(point.code, side, data.view, x, y, upc)
+                )
+        self.custom_points = tuple(custom)
+        self.points = (*points, *active)
+        self._by_code, self._keys, self._canonical = by_code, keys, canonical
+        self._placed = placed
+        self._grid = self._index()
+        self._max_upc = {
+            v: max((p.units_per_cun for p in pts), default=1.0) for v, pts in self._placed.items()
+        }
+
+    @property
+    def catalog_codes(self) -> frozenset[str]:
+        """The codes of the catalog's own points (custom points not included)."""
+        return frozenset(p.code for p in self._catalog[0])
+
+    def is_custom(self, code: str | None) -> bool:
+        """True when ``code`` names one of the clinic's custom points (retired ones too)."""
+        point = self._by_code.get(code or "")
+        return point is not None and point.custom
 
     # --- construction --------------------------------------------------------------------
 

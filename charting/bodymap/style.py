@@ -54,8 +54,8 @@ class MarkStyle:
     """How a kind of mark is drawn, wherever it is drawn.
 
     Attributes:
-        shape: "dot" (acupoint), "cross" (trigger point), "diamond" (ashi point) or "ring"
-            (cupping site, drawn the cup's size).
+        shape: "dot" (acupoint), "cross" (trigger point), "diamond" (ashi point), "ring"
+            (cupping site, drawn the cup's size) or "square" (the clinic's custom point).
         fill: Symbol colour.
         ink: Label text colour.
     """
@@ -70,9 +70,12 @@ MARK_STYLES: dict[str, MarkStyle] = {
     "trigger_point": MarkStyle("cross", "#d62f3a", "#8e1820"),
     "ashi": MarkStyle("diamond", "#ef8a12", "#8a4a00"),
     "cupping": MarkStyle("ring", "#7d4cc2", "#4f2b86"),
+    # Not a kind of mark but a kind of point: a mark of a clinic's own point is drawn apart
+    # from the catalog's, so nobody reads it as a standard acupoint.
+    "custom": MarkStyle("square", "#1b8a5a", "#0f5537"),
 }
 #: The order marks are explained in a legend.
-MARK_KIND_ORDER: tuple[str, ...] = ("acupoint", "trigger_point", "ashi", "cupping")
+MARK_KIND_ORDER: tuple[str, ...] = ("acupoint", "custom", "trigger_point", "ashi", "cupping")
 #: Radius of an acupoint's dot, in local B-cun; the other symbols are drawn in proportion to
 #: it (:data:`SYMBOL`). The screen and paper both draw this size (paper keeps it within
 #: legible printed limits).
@@ -87,6 +90,8 @@ SYMBOL: dict[str, float] = {
     "cross_width": 0.36,
     "diamond": 1.3,  # half-diagonal of the ashi point's diamond
     "diamond_rim": 0.26,
+    "square": 0.95,  # half-side of the custom point's square
+    "square_rim": 0.26,
     "cup_halo": 0.7,  # white halo under the cup's ring (stroke width)
     "cup_width": 0.38,
     "cup_centre": 0.36,  # the dot at the cup's centre (radius)

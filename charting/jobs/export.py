@@ -25,12 +25,13 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-from charting.bodymap import BodyMap, load_bodymap
+from charting.bodymap import BodyMap
 from charting.config import data_dir
 from charting.models.db import Database, make_engine
 from charting.reports.course_report import build_course_report
 from charting.services import audit, audit_keys, exports
 from charting.services.access import Actor, Permission, require
+from charting.services.custom_points import clinic_bodymap
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.report_data import course_report
 
@@ -223,8 +224,8 @@ def _build_pdf(url: str, actor: Actor, patient_id: int, staging: str) -> str:
     """Build one patient's PDF in a worker process (its own engine and session), as the
     account that started the export."""
     database = _worker_database(url).acting_as(actor)
-    bodymap = load_bodymap()
     with database.read() as session:
+        bodymap = clinic_bodymap(session)
         report = course_report(session, patient_id, bodymap)
     target = Path(staging) / _pdf_name(report.patient.chart_number)
     build_course_report(report, bodymap, str(target), with_visits=True)
@@ -262,8 +263,9 @@ def run_export(
         raise ValidationError({"patients": "No patients match the selection."})
     with database.read() as session:
         actor = require(session, Permission.EXPORT)
+        # The clinic's custom points with the catalog: exported marks of them say so.
+        bodymap = bodymap or clinic_bodymap(session)
     folder = check_folder(folder)
-    bodymap = bodymap or load_bodymap()
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     final = folder / f"charting-export-{stamp}"
     n = 1
@@ -447,8 +449,8 @@ def _export_fhir(
 
 
 def _build_pdf_here(database: Database, patient_id: int, staging: Path) -> None:
-    bodymap = load_bodymap()
     with database.read() as session:
+        bodymap = clinic_bodymap(session)
         report = course_report(session, patient_id, bodymap)
     build_course_report(
         report, bodymap, str(staging / _pdf_name(report.patient.chart_number)), with_visits=True

@@ -1,6 +1,7 @@
 """SQLAlchemy models, the database engine and the schema migrations (Qt-free)."""
 
 from charting.models.base import Base, utcnow
+from charting.models.custom_points import CustomPoint
 from charting.models.day import (
     Appointment,
     AppointmentChange,
@@ -44,6 +45,7 @@ __all__ = [
     "ClinicSetting",
     "Consent",
     "Counter",
+    "CustomPoint",
     "EAPair",
     "HandoutIssue",
     "ImplantedDevice",

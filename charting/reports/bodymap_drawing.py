@@ -43,7 +43,7 @@ from charting.bodymap.style import (
 )
 from charting.bodymap.types import Shape as ModelShape
 from charting.reports.fonts import SANS, SANS_BOLD, register_fonts
-from charting.services.marks import KIND_LABELS, MarkRow
+from charting.services.marks import CUSTOM_LABEL, KIND_LABELS, MarkRow
 
 #: Views in the order a report shows them.
 VIEW_ORDER: tuple[str, ...] = ("posterior", "anterior", "lateral_leg", "medial_leg")
@@ -490,10 +490,11 @@ def mark_symbol(
     """The symbol of a mark of ``kind`` centred at ``(x, y)``, as the screen draws it.
 
     Acupoint: a dot with a white rim; trigger point: a cross on a white halo; ashi point: a
-    diamond; cupping site: a tinted ring the cup's size with a centre dot.
+    diamond; cupping site: a tinted ring the cup's size with a centre dot; the clinic's
+    custom point: a square with a white rim.
 
     Args:
-        kind: "acupoint", "trigger_point", "ashi" or "cupping".
+        kind: "acupoint", "custom", "trigger_point", "ashi" or "cupping".
         x: Centre x in points.
         y: Centre y in points.
         r: Radius of a point symbol in points.
@@ -515,6 +516,11 @@ def mark_symbol(
                 stroke = Line(x - d, y - sx * d, x + d, y + sx * d, strokeColor=paint)
                 stroke.strokeWidth, stroke.strokeLineCap = width, 1
                 group.add(stroke)
+    elif kind == "custom":
+        d = 0.95 * r
+        square = Polygon([x - d, y - d, x + d, y - d, x + d, y + d, x - d, y + d])
+        square.fillColor, square.strokeColor, square.strokeWidth = colour, white, 0.26 * r
+        group.add(square)
     elif kind == "ashi":
         d = 1.3 * r
         diamond = Polygon([x, y + d, x + d, y, x, y - d, x - d, y], fillColor=colour)
@@ -539,10 +545,10 @@ def _mark_group(
     r = _symbol_radius(d.scale, upc)
     cup = CUP_DIAMETER_CUN / 2 * upc * d.scale
     if ghost:
-        group = mark_symbol(row.kind, x, y, r, GHOST_COLOUR, cup, GHOST_OPACITY)
+        group = mark_symbol(row.symbol, x, y, r, GHOST_COLOUR, cup, GHOST_OPACITY)
     else:
         group = mark_symbol(
-            row.kind, x, y, r, KIND_COLORS.get(row.kind, KIND_COLORS["ashi"])[0], cup
+            row.symbol, x, y, r, KIND_COLORS.get(row.symbol, KIND_COLORS["ashi"])[0], cup
         )
     extent = max(cup, 1.6 * r) if row.kind == "cupping" else 1.3 * r
     return group, extent
@@ -773,7 +779,7 @@ def bodymap_drawing(
     for p in sorted(placed, key=lambda p: p.row.kind != "cupping"):
         d.add(p.symbol)
     for p, label_box, leader in label_boxes:
-        fill, ink = KIND_COLORS.get(p.row.kind, KIND_COLORS["ashi"])
+        fill, ink = KIND_COLORS.get(p.row.symbol, KIND_COLORS["ashi"])
         if leader:
             d.add(_leader(p.x, p.y, p.extent, label_box, ink))
         d.add(_label(label_box, p.row.label, fill, ink))
@@ -797,7 +803,8 @@ def legend_drawing(width: float, kinds: Iterable[str], has_ea: bool) -> Drawing:
     """
     register_fonts()
     wanted = set(kinds)
-    entries: list[tuple[str, str]] = [(k, KIND_LABELS[k]) for k in KIND_ORDER if k in wanted]
+    labels = {**KIND_LABELS, "custom": CUSTOM_LABEL}
+    entries: list[tuple[str, str]] = [(k, labels[k]) for k in KIND_ORDER if k in wanted]
     if has_ea:
         entries.append(("ea", EA_LABEL))
     size, line_h, icon_w, gap = 7.5, 13.0, 15.0, 14.0

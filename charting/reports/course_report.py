@@ -165,9 +165,17 @@ def course_story(
         )
     story.append(p("Visits", "h2"))
     rows = []
+    # The clinic's own points are starred wherever a code is listed, and the star explained.
+    custom = {m.spec.point_code or "" for v in report.visits for m in v.marks if m.custom}
+
+    def code_text(code: str) -> str:
+        return f"{code}*" if code in custom else code
+
     for v in report.visits:
         r = v.record
-        points = sorted({m.spec.point_code for m in v.marks if m.spec.point_code})
+        points = [
+            code_text(c) for c in sorted({m.spec.point_code for m in v.marks if m.spec.point_code})
+        ]
         rows.append(
             [
                 v.number,
@@ -247,12 +255,23 @@ def course_story(
         usage = list(report.point_usage)
         half = (len(usage) + 1) // 2
         left, right = usage[:half], usage[half:]
+        left = [(code_text(c), n) for c, n in left]
+        right = [(code_text(c), n) for c, n in right]
         rows = [[*left[i], *(right[i] if i < len(right) else ("", ""))] for i in range(half)]
         story.append(
             data_table(
                 ["Point", "Visits", "Point", "Visits"],
                 rows,
                 [w * width for w in (0.3, 0.2, 0.3, 0.2)],
+            )
+        )
+    if custom:
+        story.append(
+            p(
+                "* A custom point of this clinic (not a WHO standard point): "
+                + "; ".join(sorted(custom))
+                + ".",
+                "small",
             )
         )
     return story

@@ -83,6 +83,11 @@ def what_was_done(report: VisitReport) -> str:
             parts.append("Some of the needles carried a gentle electrical pulse.")
         if "trigger_point" in techniques or any(m.kind == "trigger_point" for m in needled):
             parts.append("We also needled tight knots in the muscles.")
+        if any(m.custom for m in needled):
+            parts.append(
+                "Some points (green squares on the picture) are our clinic's own points, "
+                "not standard acupuncture points."
+            )
     if any(m.kind == "cupping" for m in v.marks):
         parts.append("We used cupping too: cups that gently pull on the skin.")
     if v.record["heat_lamp"]:

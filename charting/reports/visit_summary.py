@@ -16,7 +16,7 @@ from charting.reports.pain_drawing import pain_story
 from charting.reports.template import ChartingDoc, PageDecor
 from charting.services import clinical_lists as lists
 from charting.services import red_flags
-from charting.services.marks import KIND_LABELS, RESPONSES, TECHNIQUES
+from charting.services.marks import CUSTOM_LABEL, KIND_LABELS, RESPONSES, TECHNIQUES
 from charting.services.report_data import PatientInfo, VisitData, VisitReport
 
 ICD = {c.id: c.label for c in lists.ICD10_CODES}
@@ -195,8 +195,16 @@ def _treatment(story: list[Any], v: VisitData, bodymap: BodyMap, width: float) -
         rows = []
         for m in needled:
             if m.spec.point_code:
-                point = bodymap.point(m.spec.point_code)
-                name = f"{point.pinyin} {point.hanzi}"
+                try:
+                    point = bodymap.point(m.spec.point_code)
+                except KeyError:  # a custom point the map was not given: say what it is
+                    name = f"{CUSTOM_LABEL} of this clinic" if m.custom else ""
+                else:
+                    name = (
+                        f"{point.pinyin} ({CUSTOM_LABEL.lower()} of this clinic)"
+                        if point.custom
+                        else f"{point.pinyin} {point.hanzi}"
+                    )
             elif m.spec.muscle_id:
                 name = f"{bodymap.muscle(m.spec.muscle_id).name} (trigger point)"
             else:
@@ -275,7 +283,7 @@ def _treatment(story: list[Any], v: VisitData, bodymap: BodyMap, width: float) -
         max_height=330,
     )
     if figures:
-        kinds = sorted({m.kind for m in v.marks})
+        kinds = sorted({m.symbol for m in v.marks})
         story.append(
             KeepTogether(
                 [

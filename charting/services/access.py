@@ -31,6 +31,7 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     BACKUP = "backup"  # back up and restore the database
     CLINIC_SETTINGS = "clinic_settings"
+    CUSTOM_POINTS = "custom_points"  # add, edit and retire the clinic's own body-map points
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -42,6 +43,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_CLINICAL,
             Permission.CHART,
             Permission.SIGN,
+            Permission.CUSTOM_POINTS,
         }
     ),
     Role.FRONT_DESK: frozenset(
@@ -61,6 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_AUDIT,
             Permission.BACKUP,
             Permission.CLINIC_SETTINGS,
+            Permission.CUSTOM_POINTS,
         }
     ),
 }
@@ -86,6 +89,9 @@ _REFUSALS = {
     Permission.VIEW_AUDIT: "see the audit log (a clinic admin can)",
     Permission.BACKUP: "back up or restore the database (a clinic admin can)",
     Permission.CLINIC_SETTINGS: "change the clinic's settings (a clinic admin can)",
+    Permission.CUSTOM_POINTS: (
+        "add or change the clinic's custom points (practitioners and clinic admins can)"
+    ),
 }
 
 

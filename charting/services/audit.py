@@ -37,6 +37,7 @@ from charting.models import (
     ClinicSetting,
     Consent,
     Counter,
+    CustomPoint,
     EAPair,
     HandoutIssue,
     Mark,
@@ -273,6 +274,8 @@ def _describe(obj: object) -> str:
         return f"{obj.username} ({', '.join(sorted(obj.roles))})"
     if isinstance(obj, ClinicSetting):
         return obj.key
+    if isinstance(obj, CustomPoint):
+        return f"{obj.code} {obj.name} on the {obj.view} view"
     if isinstance(obj, HandoutIssue):
         return obj.how
     if isinstance(obj, Visit) and obj.status == "signed" and obj.content_hash:
@@ -306,6 +309,7 @@ _NOUNS: dict[type, str] = {
     Appointment: "appointment",
     Consent: "consent",
     VisitBilling: "billing",
+    CustomPoint: "custom_point",
 }
 
 
@@ -345,6 +349,8 @@ def _permission_for(actor: Actor, obj: object, verb: str, changed: Sequence[str]
         return Permission.CHART
     if isinstance(obj, ClinicSetting):
         return Permission.CLINIC_SETTINGS
+    if isinstance(obj, CustomPoint):
+        return Permission.CUSTOM_POINTS
     return Permission.MANAGE_ACCOUNTS
 
 

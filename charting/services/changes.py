@@ -14,6 +14,8 @@ class Changes:
     practitioners: frozenset[int] = field(default_factory=frozenset)
     marks: frozenset[int] = field(default_factory=frozenset)
     protocols: frozenset[int] = field(default_factory=frozenset)
+    #: The clinic's custom points (the body map every screen reads changes with them).
+    custom_points: frozenset[int] = field(default_factory=frozenset)
     #: Who asked for the change (the screen part that made it), set by the UI's op runner so
     #: that part does not redraw what it already shows; None when not said.
     origin: object = field(default=None, compare=False)
@@ -25,5 +27,6 @@ class Changes:
             self.practitioners | other.practitioners,
             self.marks | other.marks,
             self.protocols | other.protocols,
+            self.custom_points | other.custom_points,
             self.origin if self.origin is not None else other.origin,
         )

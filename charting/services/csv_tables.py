@@ -47,6 +47,7 @@ from charting.models import (
     AuditEvent,
     ClinicSetting,
     Consent,
+    CustomPoint,
     EAPair,
     HandoutIssue,
     Mark,
@@ -112,6 +113,8 @@ class CsvTable:
     extra: tuple[tuple[Column, ColumnElement[Any]], ...] = ()
     #: Read back by the importer (the audit log and accounts are exported for the record).
     importable: bool = True
+    #: Exports made before the table existed lack the file: an import takes it as empty.
+    optional: bool = False
     types: Mapping[str, str] = field(default_factory=dict)
     #: Columns looked up for readers from another exported column, e.g. a point's English
     #: name from its code: (column, source database column, function of (bodymap, value)).
@@ -466,6 +469,10 @@ def _english(bodymap: Any, code: str | None) -> str:
         return ""
 
 
+def _custom(bodymap: Any, code: str | None) -> str:
+    return "yes" if code and bodymap.is_custom(code) else ""
+
+
 def _muscle(bodymap: Any, muscle_id: str | None) -> str:
     try:
         return bodymap.muscle(muscle_id).name if muscle_id else ""
@@ -625,7 +632,11 @@ TABLES: tuple[CsvTable, ...] = (
             "id": "Mark id (mark_id in ea_pairs.csv)",
             "visit_id": "Visit (visit_id in visits.csv)",
             "kind": ("What the mark records", "acupoint; ashi; cupping; trigger_point"),
-            "point_code": ("WHO acupoint code (acupoint marks)", "codes of the catalog"),
+            "point_code": (
+                "WHO acupoint code (acupoint marks), or the code of one of the clinic's custom "
+                "points (custom_points.csv)",
+                "codes of the catalog or of custom_points.csv",
+            ),
             "muscle_id": ("Muscle id (trigger points)", "ids of the muscle catalog"),
             "side": ("Side of the body", _SIDES),
             "view": "Body-map view the mark was made on",
@@ -661,6 +672,16 @@ TABLES: tuple[CsvTable, ...] = (
                 _english,
             ),
             (Column("muscle_name", "Muscle name (trigger points)", "text"), "muscle_id", _muscle),
+            (
+                Column(
+                    "custom_point",
+                    "The point is one of the clinic's custom points, not a WHO standard point",
+                    "text",
+                    "yes; empty",
+                ),
+                "point_code",
+                _custom,
+            ),
         ),
     ),
     CsvTable(
@@ -973,6 +994,29 @@ TABLES: tuple[CsvTable, ...] = (
         rename={"id": "protocol_id"},
     ),
     CsvTable(
+        "custom_points.csv",
+        CustomPoint,
+        "one row per custom point the clinic added to its body map (not WHO standard points)",
+        {
+            "id": "Custom point id",
+            "code": "The point's code (point_code in marks.csv)",
+            "name": "The point's name",
+            "view": "Body-map view it is placed on",
+            "x": "Horizontal position in body-model units of the view",
+            "y": "Vertical position in body-model units of the view",
+            "laterality": ("Where it exists", "bilateral (mirrored on both sides); midline"),
+            "location": "Where it is, in the clinic's words",
+            "cautions": "Needling cautions, in the clinic's words",
+            "safe_depth_mm": ("Deepest safe needling the clinic set", "above 0 up to 150 mm"),
+            "retired": "No longer offered for new marks (kept for the visits that used it)",
+            "added_at": "When it was added",
+            "updated_at": _UPDATED,
+        },
+        rename={"id": "custom_point_id"},
+        omit=frozenset({"added_by_id"}),
+        optional=True,
+    ),
+    CsvTable(
         "clinic_settings.csv",
         ClinicSetting,
         "one row per clinic setting (letterhead, handout wording, security, import mapping)",
@@ -1071,9 +1115,9 @@ def stream_rows(
     ]
     looks: list[tuple[int, Callable[[Any, Any], str], dict[Any, str]]] = []
     if item.lookups:
-        from charting.bodymap import load_bodymap
+        from charting.services.custom_points import clinic_bodymap
 
-        bodymap = bodymap or load_bodymap()
+        bodymap = bodymap or clinic_bodymap(session)
         at = {c.attr: i for i, c in enumerate(stored)}
         # A few hundred codes recur across a clinic's marks: look each up once.
         looks = [(at[source], fn, {}) for _, source, fn in item.lookups]

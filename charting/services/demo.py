@@ -34,6 +34,7 @@ from charting.models import (
     AdverseEvent,
     ClinicSetting,
     Counter,
+    CustomPoint,
     EAPair,
     HandoutIssue,
     ImplantedDevice,
@@ -62,6 +63,8 @@ DEMO_MARKER = "Fictional demo patient."
 #: ``clinic_setting`` key set in a demo clinic's database (value "fictional").
 DEMO_SETTING = settings.DEMO_SETTING
 DEMO_CLINIC_NAME = "Demo clinic (fictional)"
+#: The demo clinic's own point (see :func:`_demo_custom_point`).
+DEMO_CUSTOM_POINT = "C-PIRI"
 
 FAMILY = (
     "Abbott Alvarez Andersen Bauer Becker Bianchi Brennan Castillo Chen Clarke Costa Dubois "
@@ -335,6 +338,29 @@ def _practitioner_ids(session: Session) -> list[int]:
             found = row.id
         ids.append(found)
     return ids
+
+
+def _demo_custom_point(session: Session, bodymap: BodyMap) -> None:
+    """One point of the demo clinic's own beside the catalog (added once, used by no mark, so
+    every signed demo visit keeps its signature): something to find, place and chart."""
+    if session.scalar(select(CustomPoint.id).where(CustomPoint.code == DEMO_CUSTOM_POINT)):
+        return
+    gb30 = bodymap.position("GB30", "L", "posterior")
+    assert gb30 is not None
+    session.add(
+        CustomPoint(
+            code=DEMO_CUSTOM_POINT,
+            name="Piriformis release point",
+            view="posterior",
+            x=gb30[0] + 22,
+            y=gb30[1] - 14,
+            laterality="bilateral",
+            location="Midway between GB30 and the sacral border, on the piriformis line",
+            cautions="Sciatic nerve lies deep here: stop if a shooting pain goes down the leg.",
+            safe_depth_mm=50.0,
+        )
+    )
+    session.flush()
 
 
 def _next_ids(session: Session) -> _Ids:
@@ -848,6 +874,7 @@ def create_demo_clinic(
     bodymap = load_bodymap()
     drawings = _Drawings(bodymap)
     practitioner_ids = _practitioner_ids(session)
+    _demo_custom_point(session, bodymap)
     practitioners = [(pid, p[0]) for pid, p in zip(practitioner_ids, PRACTITIONERS, strict=True)]
     counter = session.get(Counter, CHART_COUNTER)
     if counter is None:

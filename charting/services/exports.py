@@ -65,6 +65,9 @@ CHARTING_FHIR_BASE = "https://charting.example/fhir"
 # There is no HL7 or SNOMED code system for acupoints (none in HL7's terminology): the WHO
 # alphanumeric codes are published as our own local CodeSystem.
 ACUPOINT_SYSTEM = f"{CHARTING_FHIR_BASE}/CodeSystem/acupoint"
+#: The clinic's own points: a code system of their own, so no reader takes one for a standard
+#: (WHO) acupoint code.
+CUSTOM_POINT_SYSTEM = f"{CHARTING_FHIR_BASE}/CodeSystem/clinic-custom-point"
 CHART_NUMBER_SYSTEM = f"{CHARTING_FHIR_BASE}/NamingSystem/chart-number"
 LICENCE_SYSTEM = f"{CHARTING_FHIR_BASE}/NamingSystem/practitioner-licence"
 LOINC_SYSTEM = "http://loinc.org"
@@ -364,11 +367,16 @@ def _practitioner_resource(practitioner: Practitioner) -> dict[str, Any]:
 def _acupoint_site(mark: Mark, bodymap: BodyMap) -> dict[str, Any]:
     code = mark.point_code or ""
     pinyin, _ = _point_names(bodymap, code)
-    display = f"{code} {_plain(pinyin)}".strip()
-    return {
-        "coding": [{"system": ACUPOINT_SYSTEM, "code": code, "display": display}],
-        "text": LATERALITY.get(mark.side, mark.side),
-    }
+    if bodymap.is_custom(code):
+        display = f"{code} {pinyin} (clinic custom point, not a WHO standard point)"
+        coding = {"system": CUSTOM_POINT_SYSTEM, "code": code, "display": display}
+    else:
+        coding = {
+            "system": ACUPOINT_SYSTEM,
+            "code": code,
+            "display": f"{code} {_plain(pinyin)}".strip(),
+        }
+    return {"coding": [coding], "text": LATERALITY.get(mark.side, mark.side)}
 
 
 def _other_mark_text(mark: Mark, bodymap: BodyMap) -> str:
@@ -978,8 +986,22 @@ def _check_body_sites(where: str, resource: dict[str, Any], bodymap: BodyMap) ->
             problems.append(f"{at}: no acupoint coding.")
         for coding in codings:
             system, code = coding.get("system"), coding.get("code")
+            if system == CUSTOM_POINT_SYSTEM:
+                # The clinic's own point: not in the catalog by design; it must not reuse a
+                # catalog code, and it says it is custom.
+                text = site.get("text") if isinstance(site, dict) else None
+                if not code or code in bodymap.catalog_codes:
+                    problems.append(f"{at}: custom point code {code!r} is empty or a catalog code.")
+                if "custom" not in str(coding.get("display", "")):
+                    problems.append(f"{at}: custom point {code} does not say it is custom.")
+                if text not in ("midline", "left", "right"):
+                    problems.append(f"{at}: laterality {text!r} is not midline, left or right.")
+                continue
             if system != ACUPOINT_SYSTEM:
-                problems.append(f"{at}: coding system {system} is not {ACUPOINT_SYSTEM}.")
+                problems.append(
+                    f"{at}: coding system {system} is not {ACUPOINT_SYSTEM} (nor the clinic's "
+                    f"custom points, {CUSTOM_POINT_SYSTEM})."
+                )
                 continue
             try:
                 point = bodymap.point(str(code))

@@ -35,7 +35,15 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from charting.models import ClinicSetting, Counter, ImplantedDevice, Patient, Practitioner, Sex
+from charting.models import (
+    ClinicSetting,
+    Counter,
+    CustomPoint,
+    ImplantedDevice,
+    Patient,
+    Practitioner,
+    Sex,
+)
 from charting.services import audit, csv_tables, guard
 from charting.services.access import Permission, require
 from charting.services.changes import Changes
@@ -693,7 +701,7 @@ def import_export(session: Session, folder: Path) -> RecordSummary:
     require(session, Permission.IMPORT)
     folder = Path(folder)
     for item in csv_tables.TABLES:
-        if item.importable and not (folder / item.file).is_file():
+        if item.importable and not item.optional and not (folder / item.file).is_file():
             raise ImportFileError(f"{item.file} is missing from {folder}.")
     new_ids: dict[str, dict[int, int]] = {}
     counts: dict[str, int] = {}
@@ -703,7 +711,7 @@ def import_export(session: Session, folder: Path) -> RecordSummary:
     # under their name below).
     with guard.system_task(session, "import"):
         for item in csv_tables.TABLES:
-            if not item.importable:
+            if not item.importable or not (folder / item.file).is_file():
                 continue
             counts[item.file] = _import_table(session, folder, item, new_ids, taken_charts)
     highest = max((int(c) for c in taken_charts if c.isdigit()), default=0)
@@ -745,6 +753,10 @@ def _import_table(
     settings: set[str] = set()
     if item.model is ClinicSetting:
         settings = set(session.scalars(select(ClinicSetting.key)))
+    # A custom point already here under the same code is kept as it is (like a setting).
+    custom_codes: set[str] = set()
+    if item.model is CustomPoint:
+        custom_codes = set(session.scalars(select(CustomPoint.code)))
     mapped = new_ids.setdefault(item.file, {})
     # Keep the file's ids only if none of them is taken here (a fresh id given to one row
     # could otherwise collide with a kept id of a later row).
@@ -816,6 +828,8 @@ def _import_table(
                     count += 1
                     continue
             if item.model is ClinicSetting and values["key"] in settings:
+                continue
+            if item.model is CustomPoint and values["code"] in custom_codes:
                 continue
             if item.model is Patient:
                 chart = values["chart_number"]

@@ -58,6 +58,15 @@ KIND_LABELS = {
     MarkKind.ASHI.value: "Ashi point",
     MarkKind.CUPPING.value: "Cupping site",
 }
+#: How a mark of a clinic's custom point is named (an acupoint mark, drawn and printed apart).
+CUSTOM_LABEL = "Custom point"
+
+
+def kind_label(row: MarkRow) -> str:
+    """What a mark is, in words: its kind, or "Custom point" for a clinic's own point."""
+    return CUSTOM_LABEL if row.custom else KIND_LABELS.get(row.kind, row.kind)
+
+
 MAX_DEPTH_MM = 150.0
 CUP_TYPE_IDS = frozenset({"", "dry", "fire", "wet", "sliding", "flash"})
 SKIN_IDS = frozenset(c.id for c in lists.SKIN_STATES)
@@ -137,6 +146,8 @@ class MarkRow:
     spec: MarkSpec
     # Derived from the catalog (not stored), so it takes no part in comparisons.
     flags: frozenset[str] = field(default_factory=frozenset, compare=False)
+    #: True for a mark of one of the clinic's custom points (derived from the body map).
+    custom: bool = field(default=False, compare=False)
     # The row's version when read: an edit made from this copy is refused if it changed since.
     # (Not part of comparisons: two reads of the same mark with the same content are equal.)
     version: int = field(default=1, compare=False)
@@ -150,6 +161,11 @@ class MarkRow:
     def label(self) -> str:
         """Compact map label: "BL23 L", "GV4", "QL TrP R", "Ashi L", "Cup R"."""
         return mark_label(self.spec)
+
+    @property
+    def symbol(self) -> str:
+        """The symbol style it is drawn with: its kind, or "custom" for a custom point."""
+        return "custom" if self.custom else self.spec.kind
 
 
 MARK_FIELDS = tuple(f.name for f in fields(MarkSpec))
@@ -263,12 +279,15 @@ def _to_row(mark: Any, bodymap: BodyMap | None = None) -> MarkRow:
         skin=mark.skin,
     )
     flags: frozenset[str] = frozenset()
+    custom = False
     if bodymap is not None and mark.point_code:
         try:
-            flags = bodymap.point(mark.point_code).flags
+            point = bodymap.point(mark.point_code)
         except KeyError:
-            flags = frozenset()
-    return MarkRow(mark.id, mark.visit_id, spec, flags, getattr(mark, "version", 1))
+            pass
+        else:
+            flags, custom = point.flags, point.custom
+    return MarkRow(mark.id, mark.visit_id, spec, flags, custom, getattr(mark, "version", 1))
 
 
 def add_marks(

@@ -52,7 +52,12 @@ LOWER_LEG_FRAMES = frozenset(
 #: where the pleura lies 14.6 mm deep on average in women [GB21US].
 SAFE_DEPTH_MM: dict[str, float] = {"LUNG": 18.0, "KIDNEY": 30.0, "CORD": 25.0}
 POINT_SAFE_DEPTH_MM: dict[str, float] = {"GB21": 14.0}
-_DEPTH_RISK = {"LUNG": "pneumothorax", "KIDNEY": "kidney injury", "CORD": "the spinal canal"}
+_DEPTH_RISK = {
+    "LUNG": "pneumothorax",
+    "KIDNEY": "kidney injury",
+    "CORD": "the spinal canal",
+    "CUSTOM": "going past the depth the clinic set for this custom point",
+}
 #: Lowest level that counts as "thoracic" for EA pairs: T12, with half the gap to L1 as slack
 #: for clicks that land a little low.
 THORACIC_LIMIT = "T12+0.5"
@@ -351,13 +356,24 @@ class Facts:
             known = self._flags[id(mark)] = self._derive_flags(mark)
         return known
 
+    def custom(self, mark: MarkRow) -> bool:
+        """True for a mark of one of the clinic's custom points (no catalog flags of its own)."""
+        return mark.custom or self.bodymap.is_custom(mark.spec.point_code)
+
     def _derive_flags(self, mark: MarkRow) -> frozenset[str]:
         flags = set(mark.flags)
         code = mark.spec.point_code
+        # A custom point has no catalog flags: it gets the rules that go by position, as an
+        # ashi point at the same spot does.
+        by_position = not code or self.custom(mark)
         if code:
             with contextlib.suppress(KeyError):  # an unknown code has no catalog flags
                 flags |= self.bodymap.point(code).flags
-        elif mark.kind in ("ashi", "trigger_point") and mark.spec.view == "posterior":
+        if (
+            by_position
+            and (mark.kind in ("ashi", "trigger_point") or code)
+            and mark.spec.view == "posterior"
+        ):
             view = self.bodymap.views["posterior"]
             y = mark.spec.y
             if self.frame(mark) in TRUNK_FRAMES:
@@ -366,7 +382,7 @@ class Facts:
                         flags.add("CORD")
                 elif view.level_y(LUNG_TOP) <= y <= view.level_y(LUNG_BOTTOM):
                     flags.add("LUNG")
-        if not code and self._pregnancy_region(mark):
+        if by_position and self._pregnancy_region(mark):
             flags.add("PREG-REGION")
         return frozenset(flags)
 
@@ -375,7 +391,7 @@ class Facts:
         iliac-crest line, L4, down to the coccyx, within 3 cun of the midline) or over the
         abdomen, the regions WHO says are traditionally avoided in pregnancy [WHO99-PREG]
         (and the abdomen is never cupped in pregnancy [CUP-EC])."""
-        if mark.kind not in ("ashi", "trigger_point", "cupping"):
+        if mark.kind not in ("ashi", "trigger_point", "cupping") and not self.custom(mark):
             return False
         view = self.bodymap.views.get(mark.spec.view)
         if view is None:
@@ -777,6 +793,11 @@ def safe_depth_mm(facts: Facts, mark: MarkRow) -> tuple[float, str] | None:
     found = [(SAFE_DEPTH_MM[f], f) for f in facts.flags(mark) if f in SAFE_DEPTH_MM]
     if code in POINT_SAFE_DEPTH_MM and "LUNG" in facts.flags(mark):
         found.append((POINT_SAFE_DEPTH_MM[code], "LUNG"))
+    if facts.custom(mark):
+        with contextlib.suppress(KeyError):
+            own = facts.bodymap.point(code).safe_depth_mm
+            if own is not None:
+                found.append((own, "CUSTOM"))
     return min(found) if found else None
 
 
@@ -794,6 +815,32 @@ def _check_depth_beyond_safe(facts: Facts) -> Iterator[Finding]:
             "right, record why.",
             (mark.id,),
         )
+
+
+def _check_custom_points(facts: Facts) -> Iterator[Finding]:
+    marks = [m for m in facts.marks if facts.custom(m) and is_needled(m)]
+    if not marks:
+        return
+    # A clinic's own point is not one of the standard locations [WHO08], so the catalog's
+    # caution flags (lung, kidney, nerve, vessel, pregnancy) say nothing about it.
+    notes = []
+    for code in sorted({m.spec.point_code or "" for m in marks}):
+        with contextlib.suppress(KeyError):
+            point = facts.bodymap.point(code)
+            own = [point.cautions.rstrip(". ")] if point.cautions else []
+            if point.safe_depth_mm is not None:
+                own.append(f"safe depth {point.safe_depth_mm:g} mm")
+            if own:
+                notes.append(f"{code}: {'; '.join(own)}")
+    message = (
+        f"{_labels(marks)} {_verb(marks, 'is a custom point', 'are custom points')} of this "
+        "clinic, not a standard point: no catalog cautions are known for "
+        f"{_verb(marks, 'it', 'them')}, so only the rules that go by position (over the lung, "
+        "the spinal canal, the lumbosacral region and abdomen in pregnancy) are checked."
+    )
+    if notes:
+        message += " The clinic's own cautions: " + "; ".join(notes) + "."
+    yield Finding(",".join(sorted({m.spec.point_code or "" for m in marks})), message, _ids(marks))
 
 
 # --- the skin at the site --------------------------------------------------------------------
@@ -1091,6 +1138,15 @@ RULES: tuple[Rule, ...] = (
         "advisory",
         "WHO99-PREG",
         _check_preg_region,
+    ),
+    Rule(
+        "custom-point",
+        "The clinic's custom points",
+        "A needled custom point: it has no catalog caution flags (only the rules by position "
+        "apply), and its own cautions are shown.",
+        "advisory",
+        "WHO08",
+        _check_custom_points,
     ),
     Rule(
         "preg-cupping",

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from charting.bodymap import load_bodymap
 from charting.bodymap.regions import EXTENT_LABELS
 from charting.services import outcomes, pain_drawings
+from charting.services.custom_points import clinic_bodymap
 from charting.services.pain_measures import AreaShape, PainMeasures
 from charting.services.report_data import course_report
 from charting.ui.documents import Build, DocumentAudit, open_document, save_document
@@ -279,8 +280,9 @@ class CourseDialog(QDialog):
     def builder(self) -> Build:
         """A function that writes this patient's course report PDF."""
         pid = self.patient_id
-        bodymap = load_bodymap()
-        report = self.ops.read(lambda s: course_report(s, pid, bodymap))
+        bodymap, report = self.ops.read(
+            lambda s: (clinic_bodymap(s), course_report(s, pid, clinic_bodymap(s)))
+        )
         from charting.reports.course_report import build_course_report
 
         def build(target: object) -> None:

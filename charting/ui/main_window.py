@@ -183,6 +183,10 @@ class MainWindow(QMainWindow):
         self.accounts_action = action("&Accounts\u2026", None, "accountsAction")
         self.audit_action = action("Audit &log\u2026", None, "auditAction")
         self.backup_action = action("&Backups and security\u2026", None, "backupAction")
+        self.custom_points_action = action("Custom &points\u2026", None, "customPointsAction")
+        self.custom_points_action.setToolTip(
+            "The clinic's own named points on the body map (practitioners and clinic admins)"
+        )
         self.quit_action = action(
             "&Quit", QKeySequence(QKeySequence.StandardKey.Quit), "quitAction"
         )
@@ -198,6 +202,7 @@ class MainWindow(QMainWindow):
             self.accounts_action: Permission.MANAGE_ACCOUNTS,
             self.audit_action: Permission.VIEW_AUDIT,
             self.backup_action: Permission.BACKUP,
+            self.custom_points_action: Permission.CUSTOM_POINTS,
             self.find_action: Permission.VIEW_PATIENTS,
         }
         self._patient_actions: tuple[QAction, ...] = (
@@ -229,6 +234,7 @@ class MainWindow(QMainWindow):
         self.settings_menu = settings_menu = menu.addMenu("&Settings")
         settings_menu.addAction(self.practitioner_action)
         settings_menu.addAction(self.clinic_action)
+        settings_menu.addAction(self.custom_points_action)
         settings_menu.addSeparator()
         settings_menu.addAction(self.accounts_action)
         settings_menu.addAction(self.audit_action)
@@ -262,6 +268,7 @@ class MainWindow(QMainWindow):
         self.accounts_action.triggered.connect(self.manage_accounts)
         self.audit_action.triggered.connect(self.show_audit_log)
         self.backup_action.triggered.connect(self.manage_backups)
+        self.custom_points_action.triggered.connect(self.manage_custom_points)
         self.quit_action.triggered.connect(self.close)
         self.session.covered_changed.connect(self._on_session_covered_changed)
         self.session.locking.connect(self._on_session_locking)
@@ -726,6 +733,13 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Audit log", str(exc))
             return
         viewer.exec()
+
+    @Slot()
+    def manage_custom_points(self) -> None:
+        """List, add, edit and retire the clinic's custom points (practitioners, admins)."""
+        from charting.ui.custom_points_dialog import CustomPointsDialog
+
+        CustomPointsDialog.show_for(self, self.ops)
 
     @Slot()
     def manage_backups(self) -> None:

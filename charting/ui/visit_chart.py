@@ -43,11 +43,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from charting.bodymap import BodyMap
+from charting.bodymap import BodyMap, CustomPointData
 from charting.bodymap.presets import REGION_PRESETS
 from charting.models import EAPair, MarkKind, Patient, Visit
+from charting.services import custom_points, visit_record
 from charting.services import marks as mark_service
-from charting.services import visit_record
+from charting.services.access import Permission, actor_of
 from charting.services.changes import Changes
 from charting.services.marks import KIND_LABELS, MarkRow, MarkSpec
 from charting.services.patients import health_flags
@@ -128,7 +129,9 @@ class VisitChartPage(QWidget):
         super().__init__(parent)
         self.setObjectName("visitEditor")
         self.ops = ops
-        self.bodymap = bodymap
+        # The page's own copy of the map: the clinic's custom points are laid over it (and
+        # replaced when they change) without touching the shared catalog.
+        self.bodymap = bodymap = bodymap.with_custom_points(bodymap.custom_points)
         self.visit_id: int | None = None
         self._rows: list[MarkRow] = []
         self._previous: list[MarkRow] = []
@@ -352,6 +355,7 @@ class VisitChartPage(QWidget):
         self.map.point_clicked.connect(self._on_map_point_clicked)
         self.map.trigger_clicked.connect(self._on_map_trigger_clicked)
         self.map.free_clicked.connect(self._on_map_free_clicked)
+        self.map.custom_point_requested.connect(self._on_map_custom_point_requested)
         self.map.mark_moved.connect(self._on_map_mark_moved)
         self.map.delete_requested.connect(self._on_map_delete_requested)
         self.map.mark_activated.connect(self._on_map_mark_activated)
@@ -410,6 +414,9 @@ class VisitChartPage(QWidget):
         """Show ``visit_id`` (its patient, marks and the previous visit's marks)."""
         self.visit_id = visit_id
         self.undo_stack.clear()
+        # The clinic's custom points first: another workstation may have added one, and the
+        # marks read below are told apart by them.
+        self.reload_custom_points()
 
         def load(
             session: Any,
@@ -598,6 +605,31 @@ class VisitChartPage(QWidget):
     ) -> None:
         spec = MarkSpec(MarkKind.TRIGGER_POINT.value, view, x, y, side, muscle_id=muscle)
         self.add_marks([spec], f"Trigger point ({self.bodymap.muscle(muscle).name})")
+
+    def _apply_custom_points(self, custom: tuple[CustomPointData, ...], allowed: bool) -> None:
+        """Lay the clinic's custom points over the page's body map, if they changed."""
+        self.map.custom_points_allowed = allowed
+        if custom == self.bodymap.custom_points:
+            return
+        self.bodymap.set_custom_points(custom)
+        self.map.refresh_points()
+        self.point_entry.refresh_points()
+
+    def reload_custom_points(self) -> None:
+        """Read the clinic's custom points again and show them (map, typed entry, list)."""
+        custom, allowed = self.ops.read(
+            lambda s: (
+                custom_points.custom_point_data(s),
+                actor_of(s).can(Permission.CUSTOM_POINTS),
+            )
+        )
+        self._apply_custom_points(custom, allowed)
+
+    @Slot(str, float, float)
+    def _on_map_custom_point_requested(self, view: str, x: float, y: float) -> None:
+        from charting.ui.custom_points_dialog import CustomPointEditor
+
+        CustomPointEditor.add_at(self, self.ops, view, x, y)
 
     @Slot(str, str, str, float, float)
     def _on_map_free_clicked(self, kind: str, view: str, side: str, x: float, y: float) -> None:
@@ -863,5 +895,9 @@ class VisitChartPage(QWidget):
     def _on_ops_changes_applied(self, changes: Changes) -> None:
         if changes.origin is self.form:
             return  # the form's own typing: nothing else on the page shows it
+        if changes.custom_points:
+            self.reload_custom_points()
+            if self.visit_id is not None:
+                self.refresh()
         if self.visit_id is not None and (self.visit_id in changes.visits or changes.marks):
             self.refresh(changes.marks or None)

@@ -251,3 +251,18 @@ def test_demo_pain_drawings_ease_and_their_measures_are_the_ones_the_app_compute
                 spread += m.since_first == "peripheralised"
         assert eased > spread > 0, (eased, spread)
         assert list(signatures.check_all(session)) == []
+
+
+def test_the_demo_clinic_has_a_custom_point_of_its_own_once(database: Database) -> None:
+    """The demo adds its own point (used by no mark) to the clinic's map, once however often
+    it is filled."""
+    from charting.services.custom_points import clinic_bodymap, list_custom_points
+
+    with database.write() as session:
+        create_demo_clinic(session, 5, 2)
+        create_demo_clinic(session, 5, 2)
+    with database.read() as session:
+        (row,) = list_custom_points(session)
+        bodymap = clinic_bodymap(session)
+    assert (row.code, row.uses) == ("C-PIRI", 0)
+    assert bodymap.is_custom("C-PIRI") and bodymap.search("piriformis release")[0].code == "C-PIRI"

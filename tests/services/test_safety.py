@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from charting.bodymap import load_bodymap
+from charting.bodymap import CustomPointData, load_bodymap
 from charting.services.marks import MarkRow, MarkSpec
 from charting.services.safety import (
     RULES,
@@ -24,7 +24,31 @@ from charting.services.safety import (
     trimester,
 )
 
-BM = load_bodymap()
+CATALOG = load_bodymap()
+
+
+def _near(code: str, side: str, dx: float, dy: float = 0.0) -> tuple[float, float]:
+    """A spot ``dx``, ``dy`` model units from a catalog point (posterior view)."""
+    pos = CATALOG.position(code, side, "posterior")  # type: ignore[arg-type]
+    assert pos is not None
+    return pos[0] + dx, pos[1] + dy
+
+
+#: The clinic's own points: one over the sacrum, one over the scapula (the lung), one on the
+#: calf (no region rule), placed a little away from the catalog points they are near.
+CUSTOM = (
+    CustomPointData(
+        "C-SACRUM",
+        "Sacral knot point",
+        "posterior",
+        *_near("BL32", "L", -6, 4),
+        cautions="Press before needling.",
+        safe_depth_mm=20.0,
+    ),
+    CustomPointData("C-SCAP", "Scapular point", "posterior", *_near("BL42", "L", -14)),
+    CustomPointData("C-CALF", "Calf point", "posterior", *_near("BL57", "L", -12, 10)),
+)
+BM = CATALOG.with_custom_points(CUSTOM)
 TODAY = date(2025, 3, 3)
 NONE = PatientSafety()
 PREGNANT = PatientSafety(pregnant=True)
@@ -37,7 +61,7 @@ def point(mid: int, code: str, side: str, technique: str = "manual", view: str =
     pos = BM.position(code, side, view)  # type: ignore[arg-type]
     assert pos is not None
     spec = MarkSpec("acupoint", view, pos[0], pos[1], side, point_code=code, technique=technique)
-    return MarkRow(mid, 1, spec, BM.point(code).flags)
+    return MarkRow(mid, 1, spec, BM.point(code).flags, BM.point(code).custom)
 
 
 def at(mid: int, kind: str, code: str, side: str, technique: str) -> MarkRow:
@@ -118,6 +142,7 @@ def everything_on() -> SafetyContext:
         deep(13, "BL17", "L", 30),
         _with_skin(point(14, "BL22", "L"), "broken"),
         _with_skin(point(15, "BL22", "R"), "tattoo"),
+        point(16, "C-CALF", "R"),
     )
     return ctx(
         patient,
@@ -679,3 +704,42 @@ def test_unknown_rule_id_is_a_key_error() -> None:
     """Asking for a rule that does not exist raises KeyError."""
     with pytest.raises(KeyError):
         rule("no-such-rule")
+
+
+# --- the clinic's custom points ---------------------------------------------------------------
+
+
+def test_custom_point_over_the_sacrum_gets_the_pregnancy_region_rule() -> None:
+    """A custom point over the lumbosacral region in pregnancy raises the region advisory."""
+    w = only("preg-region", ctx(PREGNANT, point(1, "C-SACRUM", "L")))
+    assert w.mark_ids == (1,) and "C-SACRUM L" in w.message
+
+
+def test_custom_point_away_from_the_regions_gets_no_region_rule() -> None:
+    """A custom point on the calf in pregnancy: no region advisory (only the custom note)."""
+    warnings = evaluate(ctx(PREGNANT, point(1, "C-CALF", "L")), BM)
+    assert [w.rule for w in warnings] == ["custom-point"]
+
+
+def test_custom_point_over_the_lung_gets_the_lung_caution() -> None:
+    """A needled custom point over the scapula gets the lung-depth caution, as an ashi would."""
+    w = only("lung-depth", ctx(NONE, point(1, "C-SCAP", "R")))
+    assert w.mark_ids == (1,) and "C-SCAP R" in w.message
+
+
+def test_custom_point_says_it_has_no_catalog_cautions_and_shows_its_own() -> None:
+    """The custom-point advisory says there are no catalog cautions and quotes the clinic's."""
+    w = only("custom-point", ctx(NONE, point(1, "C-SACRUM", "L"), point(2, "BL23", "L")))
+    assert (w.severity, w.mark_ids) == ("advisory", (1,))
+    assert "no catalog cautions" in w.message
+    assert "C-SACRUM: Press before needling; safe depth 20 mm." in w.message
+
+
+def test_custom_point_own_safe_depth_blocks_a_deeper_record() -> None:
+    """A depth beyond the safe depth the clinic set for its point is a block."""
+    row = point(1, "C-SACRUM", "L")
+    deeper = MarkRow(1, 1, replace(row.spec, depth_mm=35.0), row.flags, True)
+    w = only("depth-beyond-safe", ctx(NONE, deeper))
+    assert "20 mm" in w.message and w.severity == "block"
+    shallow = MarkRow(1, 1, replace(row.spec, depth_mm=15.0), row.flags, True)
+    assert run("depth-beyond-safe", ctx(NONE, shallow)) == []

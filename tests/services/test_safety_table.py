@@ -260,6 +260,24 @@ TABLE: list[tuple[str, str, Case, Case]] = [
         lambda: ctx(PatientSafety(metal_allergy=True), point(1, "BL23", "L")),
         lambda: ctx(PatientSafety(metal_allergy=True), cup(1)),
     ),
+    (
+        "custom-point",
+        "a needled custom point of the clinic (a cup over it is not needled)",
+        lambda: ctx(NONE, point(1, "C-CALF", "L")),
+        lambda: ctx(NONE, point(1, "C-CALF", "L", "cupping")),
+    ),
+    (
+        "preg-region",
+        "pregnancy and a custom point over the sacrum (not one on the calf)",
+        lambda: ctx(PREGNANT, point(1, "C-SACRUM", "L")),
+        lambda: ctx(PREGNANT, point(1, "C-CALF", "L")),
+    ),
+    (
+        "lung-depth",
+        "a custom point over the scapula (not one over the sacrum)",
+        lambda: ctx(NONE, point(1, "C-SCAP", "L")),
+        lambda: ctx(NONE, point(1, "C-SACRUM", "L")),
+    ),
 ]
 
 

@@ -33,7 +33,7 @@ from charting.bodymap.style import (
     mark_extent_cun,
     mark_style,
 )
-from charting.services.marks import KIND_LABELS, RESPONSES, TECHNIQUES, MarkRow
+from charting.services.marks import RESPONSES, TECHNIQUES, MarkRow, kind_label
 
 FONT_FAMILY = "DejaVu Sans"
 #: Size of a mark's label on screen (pixels), whatever the zoom.
@@ -221,15 +221,31 @@ class ArtworkItem(QGraphicsItem):
 
 
 class PointsLayer(QGraphicsItem):
-    """Every catalog point of the view as a small faint dot (one item, cached)."""
+    """Every point of the view as a small faint dot (one item, cached); the clinic's custom
+    points as small squares in their own colour."""
 
     def __init__(self, bodymap: BodyMap, view: View) -> None:
         super().__init__()
         self._rect = QRectF(0, 0, view.width, view.height)
-        self._centres = [QPointF(p.x, p.y) for p in bodymap.placed_points(view.id)]
+        self._view = view
+        self._centres: list[QPointF] = []
+        self._custom: list[QPointF] = []
+        self.set_points(bodymap)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setZValue(Z_POINTS)
+
+    def set_points(self, bodymap: BodyMap) -> None:
+        """Take the points from ``bodymap`` again (after the clinic's custom points changed)."""
+        placed = bodymap.placed_points(self._view.id)
+        self._centres = [QPointF(p.x, p.y) for p in placed if not bodymap.is_custom(p.code)]
+        self._custom = [QPointF(p.x, p.y) for p in placed if bodymap.is_custom(p.code)]
+        self.update()
+
+    @property
+    def custom_centres(self) -> list[QPointF]:
+        """Where the custom points are drawn (scene coordinates)."""
+        return list(self._custom)
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -246,6 +262,11 @@ class PointsLayer(QGraphicsItem):
         painter.setBrush(qcolor("#4f6a8a", 0.55))
         for centre in self._centres:
             painter.drawEllipse(centre, radius, radius)
+        painter.setBrush(qcolor(mark_style("custom").fill, 0.7))
+        for centre in self._custom:
+            painter.drawRect(
+                QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius)
+            )
 
 
 class PregnancyLayer(QGraphicsItem):
@@ -455,7 +476,7 @@ class MarkItem(QGraphicsItem):
         """Symbol fill and label ink of this mark."""
         if self.ghost:
             return GHOST_COLOUR, "#4d4d4d"
-        style = mark_style(self.row.kind)
+        style = mark_style(self.row.symbol)
         return style.fill, style.ink
 
     def set_row(self, row: MarkRow, units_per_cun: float, caution: bool) -> None:
@@ -532,7 +553,7 @@ class MarkItem(QGraphicsItem):
         upc = self._upc
         fill = qcolor(self.colors()[0])
         no_brush = QBrush(Qt.BrushStyle.NoBrush)
-        kind = self.row.kind
+        kind = self.row.symbol
 
         def circle(r: float) -> QPainterPath:
             path = QPainterPath()
@@ -566,6 +587,12 @@ class MarkItem(QGraphicsItem):
                 pen.setCapStyle(Qt.PenCapStyle.RoundCap)
                 ops.append((pen, no_brush, cross))
             return ops
+        if kind == "custom":
+            d = k["square"] * r
+            square = polygon_path([(-d, -d), (d, -d), (d, d), (-d, d)], True)
+            pen = QPen(qcolor("#ffffff"), k["square_rim"] * r)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            return [(pen, QBrush(fill), square)]
         if kind == "ashi":
             d = k["diamond"] * r
             diamond = polygon_path([(0, -d), (d, 0), (0, d), (-d, 0)], True)
@@ -652,7 +679,7 @@ class HoverMarker(QGraphicsItem):
 def mark_tooltip(row: MarkRow) -> str:
     """Rich-text tooltip of a mark: what it is, where, and its technique details."""
     spec = row.spec
-    lines = [f"<b>{escape(row.label)}</b> · {escape(KIND_LABELS.get(spec.kind, spec.kind))}"]
+    lines = [f"<b>{escape(row.label)}</b> · {escape(kind_label(row))}"]
     if spec.technique:
         lines.append(escape(TECHNIQUES.get(spec.technique, spec.technique)))
     if spec.depth_mm is not None:

@@ -87,7 +87,8 @@ class MarkListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             parts = [row.label]
             if row.spec.point_code:
-                parts.append(self._bodymap.point(row.spec.point_code).pinyin)
+                name = self._bodymap.point(row.spec.point_code).pinyin
+                parts.append(f"{name} (custom point)" if row.custom else name)
             elif row.spec.muscle_id:
                 parts.append(self._bodymap.muscle(row.spec.muscle_id).name)
             else:

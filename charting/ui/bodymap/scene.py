@@ -49,7 +49,8 @@ class MapScene(QGraphicsScene):
         self.setBackgroundBrush(QColor("#ffffff"))
         self.artwork = ArtworkItem(view)
         self.addItem(self.artwork)
-        self.addItem(PointsLayer(bodymap, view))
+        self.points_layer = PointsLayer(bodymap, view)
+        self.addItem(self.points_layer)
         self.pregnancy = PregnancyLayer(bodymap, view)
         self.addItem(self.pregnancy)
         # The visit's pain drawing under the marks: hidden until asked for, dimmed by default

@@ -37,7 +37,7 @@ from charting.bodymap import BodyMap
 from charting.bodymap.clicks import MODES, SNAP_CUN, Placement, placement_at
 from charting.bodymap.presets import presets_for, region_rect
 from charting.bodymap.style import CAUTION_COLOUR
-from charting.services.marks import KIND_LABELS, MarkRow
+from charting.services.marks import MarkRow, kind_label
 from charting.services.pain_measures import AreaShape
 from charting.ui.bodymap.items import FLAG_TEXT, MarkItem, MarkLabel
 from charting.ui.bodymap.marks_model import MarkIdRole, MarkListModel
@@ -90,6 +90,9 @@ class BodyMapView(QGraphicsView):
             zoom no longer matches one).
         hover_text_changed(str text): what is under the cursor, for a status bar ("" when
             nothing).
+        custom_point_requested(str view_id, float x, float y): "Add a custom point here…"
+            from the context menu on the body (only offered when
+            :attr:`custom_points_allowed`).
     """
 
     point_clicked = Signal(str, str, str, float, float)
@@ -102,6 +105,7 @@ class BodyMapView(QGraphicsView):
     view_changed = Signal(str)
     region_changed = Signal(str)
     hover_text_changed = Signal(str)
+    custom_point_requested = Signal(str, float, float)
 
     def __init__(
         self, bodymap: BodyMap, parent: QWidget | None = None, default_region: str = "whole"
@@ -133,6 +137,10 @@ class BodyMapView(QGraphicsView):
         self._hover_text = ""
         self._menu: QMenu | None = None
         self._menu_ids: list[int] = []
+        self._menu_spot: tuple[str, float, float] | None = None
+        #: Whether the context menu on the body offers "Add a custom point here…" (the
+        #: account may add the clinic's custom points).
+        self.custom_points_allowed = False
         self._read_only = False
         self._label_timer = QTimer(self)
         self._label_timer.setSingleShot(True)
@@ -455,6 +463,12 @@ class BodyMapView(QGraphicsView):
             parts.append(f"<b>Back and leg:</b> {escape('; '.join(p.indications))}")
         if p.cautions:
             parts.append(f"<b>Cautions:</b> {escape(p.cautions)}")
+        if p.custom:
+            depth = f" Safe depth: {p.safe_depth_mm:g} mm." if p.safe_depth_mm else ""
+            parts.append(
+                "<i>The clinic's own point: it carries no catalog caution flags; the position "
+                f"rules (lung, spinal canal, pregnancy) still apply.{escape(depth)}</i>"
+            )
         for flag in sorted(p.flags):
             text = FLAG_TEXT.get(flag, flag)
             parts.append(
@@ -771,7 +785,7 @@ class BodyMapView(QGraphicsView):
         mark = self._mark_at(viewport_pos)
         placement = None
         if mark is not None:
-            text = f"{mark.row.label} · {KIND_LABELS.get(mark.row.kind, mark.row.kind)}"
+            text = f"{mark.row.label} · {kind_label(mark.row)}"
         else:
             # What a click here would place (the same rule the click uses).
             placement = placement_at(self._bm, self._view_id, x, y, self._mode)
@@ -842,10 +856,16 @@ class BodyMapView(QGraphicsView):
             return
         event.accept()
 
+    def refresh_points(self) -> None:
+        """Redraw the points of every view after the clinic's custom points changed."""
+        for scene in self._scenes.values():
+            scene.points_layer.set_points(self._bm)
+        self._clear_hover()
+
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         mark = self._mark_at(event.pos())
         if mark is None:
-            event.ignore()
+            self._body_menu(event)
             return
         if mark.mark_id not in self.selected_mark_ids():
             self.select_marks([mark.mark_id])
@@ -861,6 +881,28 @@ class BodyMapView(QGraphicsView):
         self._menu = menu
         menu.popup(event.globalPos())
         event.accept()
+
+    def _body_menu(self, event: QContextMenuEvent) -> None:
+        """The context menu on the body away from marks: add a custom point at the spot."""
+        x, y = self.model_position(event.pos())
+        if not self.custom_points_allowed or not self._bm.inside_outline(self._view_id, x, y):
+            event.ignore()
+            return
+        self._menu_spot = (self._view_id, x, y)
+        menu = QMenu(self)
+        menu.setObjectName("bodyMapMenu")
+        add = menu.addAction("Add a custom point here…")
+        add.setObjectName("addCustomPointAction")
+        add.triggered.connect(self._on_add_custom_action_triggered)
+        menu.aboutToHide.connect(menu.deleteLater)
+        self._menu = menu
+        menu.popup(event.globalPos())
+        event.accept()
+
+    @Slot()
+    def _on_add_custom_action_triggered(self) -> None:
+        if self._menu_spot is not None:
+            self.custom_point_requested.emit(*self._menu_spot)
 
     @property
     def context_menu(self) -> QMenu | None:

@@ -21,7 +21,7 @@ from charting.bodymap import BodyMap
 from charting.models import MarkKind
 from charting.services import clinical_lists as lists
 from charting.services import marks as mark_service
-from charting.services.marks import KIND_LABELS, RESPONSES, TECHNIQUES, MarkRow
+from charting.services.marks import RESPONSES, TECHNIQUES, MarkRow, kind_label
 from charting.ui.app_rules import esc, rich_label
 from charting.ui.mark_commands import EditDetailsCommand
 from charting.ui.ops import OpRunner
@@ -192,7 +192,7 @@ class MarkDetailsPanel(QGroupBox):
         self._show_cup_rows(all_cups)
         if len(rows) == 1:
             row = rows[0]
-            self.detail_title.setText(f"<b>{esc(row.label)}</b> \u2014 {KIND_LABELS[row.kind]}")
+            self.detail_title.setText(f"<b>{esc(row.label)}</b> \u2014 {kind_label(row)}")
             self.detail_info.setText(self._describe(row))
             self.note.setEnabled(self._editable)
             if self.note.text() != row.spec.note:

@@ -53,13 +53,17 @@ class PointEntry(QLineEdit):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCompletionRole(Qt.ItemDataRole.DisplayRole)
         self.setCompleter(completer)
-        self._completions.setStringList(
-            [f"{p.code}  {p.pinyin}  {p.english}" for p in bodymap.points]
-        )
+        self.refresh_points()
         self.suggestions: QMenu | None = None
         self.problem = ""
         self.returnPressed.connect(self._on_return_pressed)
         self.textEdited.connect(self._on_text_edited)
+
+    def refresh_points(self) -> None:
+        """Offer the body map's points again (after the clinic's custom points changed)."""
+        self._completions.setStringList(
+            [f"{p.code}  {p.pinyin}  {p.english}" for p in self.bodymap.points]
+        )
 
     @Slot()
     def _on_return_pressed(self) -> None:
