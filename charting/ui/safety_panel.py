@@ -17,6 +17,14 @@ from charting.services.safety import SafetyWarning
 from charting.services.visit_safety import VisitWarning
 from charting.ui.app_rules import esc, rich_label
 
+
+def _count(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural when n is not 1 ("1 advisory", "3 advisories")."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun[:-1]}ies" if noun.endswith("y") else f"{n} {noun}s"
+
+
 COLOURS = {
     "block": ("#fde7e9", "#8c1d18", "BLOCK"),
     "warning": ("#fff4e0", "#7a4b00", "WARNING"),
@@ -65,6 +73,7 @@ class SafetyPanel(QFrame):
         self._layout.addWidget(self.summary)
         self._layout.addWidget(self.counts)
         self._layout.addWidget(self.acknowledge_all)
+        self._layout.addStretch(1)
         self._rows: list[QWidget] = []
         self.warnings: list[VisitWarning] = []
         self._open_warnings: list[SafetyWarning] = []
@@ -84,9 +93,12 @@ class SafetyPanel(QFrame):
             self.summary.setText("\u2713 No safety warnings for these points and techniques")
             self.summary.setStyleSheet("font-weight: 600; color: #2e7d32;")
         else:
+            # Advisories and blocks are counted on the line below; the summary only says what
+            # still needs a decision ("1 warning" over a lone advisory read as a contradiction).
             self.summary.setText(
-                f"Safety: {len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
-                + (f", {open_count} to acknowledge" if open_count else ", all acknowledged")
+                f"Safety: {open_count} to acknowledge"
+                if open_count
+                else f"Safety: {_count(len(warnings), 'item')}, all acknowledged"
             )
             self.summary.setStyleSheet(
                 "font-weight: 600; color: #8c1d18;" if open_count else "font-weight: 600;"
@@ -96,11 +108,7 @@ class SafetyPanel(QFrame):
             for severity in COLOURS
         }
         self.counts.setText(
-            "  \u00b7  ".join(
-                f"{n} {COLOURS[s][2].lower()}{'s' if n != 1 else ''}"
-                for s, n in by_severity.items()
-                if n
-            )
+            "  \u00b7  ".join(_count(n, COLOURS[s][2].lower()) for s, n in by_severity.items() if n)
             + (
                 f"  \u00b7  {sum(1 for w in warnings if w.carried_from)} carried over"
                 if any(w.carried_from for w in warnings)
@@ -113,7 +121,9 @@ class SafetyPanel(QFrame):
         self._open_warnings = [w.warning for w in open_warnings]
         for item in warnings:
             row = self._row(item, editable)
-            self._layout.addWidget(row)
+            # Before the closing stretch: spare height stays below the last card instead of
+            # opening gaps between the heading and the cards.
+            self._layout.insertWidget(self._layout.count() - 1, row)
             self._rows.append(row)
 
     def _row(self, item: VisitWarning, editable: bool) -> QWidget:

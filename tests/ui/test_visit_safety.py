@@ -304,3 +304,39 @@ def test_a_decision_stands_for_later_visits_until_its_point_changes(  # type: ig
     _click(qtbot, page, "SP6", "R")
     (fresh,) = [w for w in page.safety.warnings if w.warning.key == "preg-point:SP6:R"]
     assert fresh.needs_attention and not fresh.carried_from
+
+
+def test_the_safety_heading_counts_what_needs_a_decision_and_names_advisories(
+    qtbot, database: Database, make_patient, practitioner_id: int
+) -> None:  # type: ignore[no-untyped-def]
+    """The heading says how many need acknowledging; the counts say "advisories", not
+    "advisorys"; the cards sit right under the heading with the spare room below them."""
+    made = make_visit(database, patient=PREGNANT, bare=True)
+    page = _page(qtbot, database, made.visit_id)
+    _click(qtbot, page, "SP6", "L")
+    from charting.ui.safety_panel import SafetyPanel
+
+    panel = SafetyPanel()  # the page's warnings in a panel taller than they need
+    qtbot.addWidget(panel)
+    panel.show_warnings(page.safety.warnings)
+    panel.resize(300, 1400)
+    panel.show()
+    qtbot.wait(10)
+    summary = panel.summary.text()
+    assert summary.startswith("Safety: ") and "to acknowledge" in summary
+    for part in panel.counts.text().split("\u00b7"):
+        n, noun = part.split(maxsplit=1)
+        assert noun in (
+            ("block", "warning", "advisory")
+            if n == "1"
+            else ("blocks", "warnings", "advisories", "carried over")
+        ), part
+    cards = [w for w in panel._rows if w.isVisible()]
+    assert cards
+    first = min(w.geometry().top() for w in cards)
+    heading = sum(
+        w.heightForWidth(w.width()) if w.hasHeightForWidth() else w.sizeHint().height()
+        for w in (panel.summary, panel.counts, panel.acknowledge_all)
+        if w.isVisible()
+    )
+    assert first - panel.summary.geometry().top() <= heading + 24, (first, heading)
