@@ -194,16 +194,20 @@ def content_of(rows: VisitRows, fmt: int = SIGNATURE_FORMAT) -> dict[str, Any]:
             "acknowledgements": sorted(list(a) for a in rows.acknowledgements),
         }
     position = {m["id"]: i for i, m in enumerate(rows.marks)}
+    # The same values as a comprehension calling jsonable() on each, built with C-level
+    # zip/map: checking a whole clinic builds this for every signed visit.
+    get = v.get
+    keys = _V3_RECORD_FIELDS if fmt < 4 else _RECORD_FIELDS
+    record = dict(zip(keys, map(get, keys, map(FIELD_BLANKS.__getitem__, keys)), strict=True))
+    for key in _TIME_FIELDS:
+        if key in record:
+            record[key] = jsonable(record[key])
+    mark_fields = _V3_MARK_FIELDS if fmt < 4 else MARK_FIELDS
     content = {
         "format": fmt,
         "visit": head,
-        "record": {
-            k: jsonable(v.get(k, FIELD_BLANKS[k]))
-            for k in (_V3_RECORD_FIELDS if fmt < 4 else FIELDS)
-        },
-        "marks": [
-            {c: m.get(c) for c in (_V3_MARK_FIELDS if fmt < 4 else MARK_FIELDS)} for m in rows.marks
-        ],
+        "record": record,
+        "marks": [dict(zip(mark_fields, map(m.get, mark_fields), strict=True)) for m in rows.marks],
         "ea_pairs": [
             {
                 "a": position.get(p["mark_a_id"]),
@@ -221,6 +225,11 @@ def content_of(rows: VisitRows, fmt: int = SIGNATURE_FORMAT) -> dict[str, Any]:
     return content
 
 
+_RECORD_FIELDS = tuple(FIELDS)
+#: Record fields held as dates or times (written as ISO text in the content).
+_TIME_FIELDS = tuple(k for k, spec in FIELDS.items() if spec.kind in ("date", "datetime"))
+
+
 def hash_content(content: dict[str, Any]) -> str:
     """SHA-256 of signed content, canonically serialised."""
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -233,30 +242,57 @@ def _table(cls: type) -> Table:
     return table
 
 
+#: The columns the signed content is built from in any layout (and what checking needs), so
+#: loading reads nothing else: the rows' other times alone cost more to convert than the
+#: content does to hash.
+_VISIT_COLUMNS = tuple(
+    dict.fromkeys(
+        ("status", "signature_format", "content_hash", *_VISIT_KEYS, *_V1_RECORD_FIELDS, *FIELDS)
+    )
+)
+_MARK_COLUMNS = ("id", "visit_id", *dict.fromkeys((*MARK_FIELDS, *_V3_MARK_FIELDS)))
+_PAIR_COLUMNS = (
+    "visit_id",
+    *dict.fromkeys(("mark_a_id", "mark_b_id", *_V1_EA_COLUMNS, *EA_PAIR_COLUMNS)),
+)
+_EVENT_READ = ("visit_id", *_EVENT_COLUMNS)
+_PAIN_READ = ("visit_id", *_PAIN_COLUMNS)
+
+
+def _grouped(
+    session: Session, table: Table, names: Sequence[str], ids: list[int]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(visit id, row as a dict of names)`` for the rows of ``table`` of visits ``ids``,
+    in id order (one statement)."""
+    statement = (
+        select(*(table.c[n] for n in names)).where(table.c.visit_id.in_(ids)).order_by(table.c.id)
+    )
+    for row in session.execute(statement).all():
+        values = dict(zip(names, row, strict=True))
+        yield values["visit_id"], values
+
+
 def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows]:
-    """The rows of ``visit_ids`` (a few hundred at a time), as plain values, by visit id."""
+    """The rows of ``visit_ids`` (a few hundred at a time), as plain values, by visit id.
+
+    Only the columns the signed content covers are read (plus what checking needs).
+    """
     visits = _table(Visit)
     found: dict[int, VisitRows] = {}
-    for row in session.execute(select(visits).where(visits.c.id.in_(visit_ids))).mappings():
-        found[row["id"]] = VisitRows(dict(row), [], [], [], [], None)
+    names = [n for n in _VISIT_COLUMNS if n in visits.c]
+    statement = select(*(visits.c[n] for n in names)).where(visits.c.id.in_(visit_ids))
+    for row in session.execute(statement).all():
+        values = dict(zip(names, row, strict=True))
+        found[values["id"]] = VisitRows(values, [], [], [], [], None)
     if not found:
         return found
     ids = list(found)
-    marks = _table(Mark)
-    for row in session.execute(
-        select(marks).where(marks.c.visit_id.in_(ids)).order_by(marks.c.id)
-    ).mappings():
-        found[row["visit_id"]].marks.append(dict(row))
-    pairs = _table(EAPair)
-    for row in session.execute(
-        select(pairs).where(pairs.c.visit_id.in_(ids)).order_by(pairs.c.id)
-    ).mappings():
-        found[row["visit_id"]].pairs.append(dict(row))
-    events = _table(AdverseEvent)
-    for row in session.execute(
-        select(events).where(events.c.visit_id.in_(ids)).order_by(events.c.id)
-    ).mappings():
-        found[row["visit_id"]].events.append(dict(row))
+    for visit_id, values in _grouped(session, _table(Mark), _MARK_COLUMNS, ids):
+        found[visit_id].marks.append(values)
+    for visit_id, values in _grouped(session, _table(EAPair), _PAIR_COLUMNS, ids):
+        found[visit_id].pairs.append(values)
+    for visit_id, values in _grouped(session, _table(AdverseEvent), _EVENT_READ, ids):
+        found[visit_id].events.append(values)
     acks = _table(SafetyAcknowledgement)
     ack_rows = session.execute(
         select(acks.c.visit_id, acks.c.warning_key, acks.c.severity, acks.c.reason).where(
@@ -265,17 +301,23 @@ def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows
     )
     for ack in ack_rows:
         found[ack.visit_id].acknowledgements.append((ack.warning_key, ack.severity, ack.reason))
-    pain = _table(PainArea)
-    for row in session.execute(
-        select(pain).where(pain.c.visit_id.in_(ids)).order_by(pain.c.id)
-    ).mappings():
-        found[row["visit_id"]].pain.append(dict(row))
+    for visit_id, values in _grouped(session, _table(PainArea), _PAIN_READ, ids):
+        found[visit_id].pain.append(values)
     resolutions = _table(NeedleCountResolution)
     for row in session.execute(
-        select(resolutions).where(resolutions.c.visit_id.in_(ids))
-    ).mappings():
-        found[row["visit_id"]].needle_resolution = {
-            k: row[k] for k in ("needles_in", "needles_out", "outcome", "note")
+        select(
+            resolutions.c.visit_id,
+            resolutions.c.needles_in,
+            resolutions.c.needles_out,
+            resolutions.c.outcome,
+            resolutions.c.note,
+        ).where(resolutions.c.visit_id.in_(ids))
+    ):
+        found[row.visit_id].needle_resolution = {
+            "needles_in": row.needles_in,
+            "needles_out": row.needles_out,
+            "outcome": row.outcome,
+            "note": row.note,
         }
     return found
 
