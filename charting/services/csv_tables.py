@@ -201,11 +201,15 @@ def _kind_of(sql_type: Any) -> str:
 
 
 def _read_expression(db_column: Any, kind: str, dialect: str) -> ColumnElement[Any]:
-    # Times, dates and JSON are read as the driver gives them (strings on SQLite) and
-    # formatted by string slicing: parsing 500,000 timestamps into datetime objects only to
-    # print them again was a third of the export's time.
+    # Times, dates and booleans are formatted by the database and JSON is read as the driver
+    # gives it: converting half a million timestamps into datetime objects only to print
+    # them again was a third of the export's time, and a Python call per cell is the rest.
     if kind == "datetime":
         return utc_text(db_column, dialect).label(db_column.name)
+    if kind == "boolean":
+        return bool_text(db_column).label(db_column.name)
+    if kind == "date" and dialect in SQL_DATES:
+        return func.substr(type_coerce(db_column, SqlString), 1, 10).label(db_column.name)
     if kind in ("date", "list", "psfs", "json"):
         return type_coerce(db_column, SqlString).label(db_column.name)
     if kind == "text":
@@ -213,16 +217,39 @@ def _read_expression(db_column: Any, kind: str, dialect: str) -> ColumnElement[A
     return db_column
 
 
-def utc_text(expression: Any, dialect: str) -> ColumnElement[Any]:
-    """A stored time as ISO 8601 UTC text with a ``Z`` ("2025-03-01T09:30:00Z"), in SQL.
+#: Dialects whose dates are stored as ISO text ("2025-03-01"), which SQL can cut to the day.
+SQL_DATES = ("sqlite",)
 
-    PostgreSQL formats its timestamptz in UTC. SQLite stores UTC text already, which
-    :func:`_datetime_cell` slices faster than SQLite's own ``strftime`` reformats it.
+
+def bool_text(expression: Any) -> ColumnElement[Any]:
+    """A stored boolean as ``true``/``false`` (empty when NULL), in SQL (as
+    :func:`_bool_cell`)."""
+    return case(
+        (expression.is_(None), literal(None, SqlString)),
+        (expression == True, literal("true", SqlString)),  # noqa: E712 - SQL, not Python
+        else_=literal("false", SqlString),
+    )
+
+
+def utc_text(expression: Any, dialect: str) -> ColumnElement[Any]:
+    """A stored time as ISO 8601 UTC text with a ``Z`` ("2025-03-01T09:30:00Z"), in SQL;
+    fractions of a second only when there are any ("2025-03-01T09:30:00.250000Z").
+
+    PostgreSQL formats its timestamptz in UTC. SQLite stores UTC text already
+    ("2025-03-01 09:30:00.250000"), which is cut and joined as :func:`_datetime_cell` does.
     """
     if dialect == "postgresql":
         text = func.to_char(func.timezone("UTC", expression), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
         return func.regexp_replace(text, r"\.000000Z$", "Z")
-    return type_coerce(expression, SqlString)
+    stored = type_coerce(expression, SqlString)
+    fraction = func.substr(stored, 20, 7)
+    return (
+        func.substr(stored, 1, 10)
+        .concat("T")
+        .concat(func.substr(stored, 12, 8))
+        .concat(case((func.trim(fraction, ".0") == "", literal("", SqlString)), else_=fraction))
+        .concat("Z")
+    )
 
 
 def guarded(expression: Any, dialect: str) -> ColumnElement[Any]:
@@ -1106,43 +1133,60 @@ def stream_rows(
     """
     stored = item.columns[: len(item.columns) - len(item.lookups) - len(item.checks)]
     dialect = session.connection().dialect.name
-    # Only the columns that need it are converted in Python; numbers, (SQL-guarded) text and
-    # (SQL-formatted) times go as read.
-    convert = [
-        (i, cell_writer(c.kind))
+    # Only the columns the database cannot format are converted here: lists and JSON (and
+    # dates where they are not stored as text). Their values recur (the same codes, flags
+    # and advice across a clinic), so each distinct value is converted once.
+    convert: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+        (i, cell_writer(c.kind), {})
         for i, c in enumerate(stored)
-        if cell_writer(c.kind) is not _same and not (c.kind == "datetime" and dialect in _SQL_TIMES)
+        if c.kind in _PYTHON_KINDS or (c.kind == "date" and dialect not in SQL_DATES)
     ]
-    looks: list[tuple[int, Callable[[Any, Any], str], dict[Any, str]]] = []
     if item.lookups:
         from charting.services.custom_points import clinic_bodymap
 
         bodymap = bodymap or clinic_bodymap(session)
-        at = {c.attr: i for i, c in enumerate(stored)}
-        # A few hundred codes recur across a clinic's marks: look each up once.
-        looks = [(at[source], fn, {}) for _, source, fn in item.lookups]
-    at_column = {c.attr: i for i, c in enumerate(stored)}
-    checks = [(at_column[source], fn) for _, source, fn in item.checks]
+    at = {c.attr: i for i, c in enumerate(stored)}
+    # A few hundred codes recur across a clinic's marks: the looked-up cells of each
+    # combination of source values are made once.
+    sources = [at[source] for _, source, _ in item.lookups]
+    functions = [fn for _, _, fn in item.lookups]
+    looked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    checks = [(at[source], fn) for _, source, fn in item.checks]
     for partition in _partitions(session, item, patient_ids, dialect):
-        if not convert and not looks and not checks:
+        if not convert and not sources and not checks:
             yield from partition
             continue
         found = [(i, fn(session, [row[i] for row in partition])) for i, fn in checks]
         for row in partition:
             cells = list(row)
-            for i, w in convert:
-                cells[i] = w(cells[i])
-            for i, fn, seen in looks:
+            for i, write, seen in convert:
                 value = cells[i]
-                if value not in seen:
-                    seen[value] = _text_cell(fn(bodymap, value))
-                cells.append(seen[value])
+                try:
+                    cells[i] = seen[value]
+                except KeyError:
+                    cells[i] = converted = write(value)
+                    if len(seen) < _MEMO_LIMIT:
+                        seen[value] = converted
+                except TypeError:  # not hashable (a driver's parsed JSON)
+                    cells[i] = write(value)
+            if sources:
+                key = tuple(cells[i] for i in sources)
+                extra = looked.get(key)
+                if extra is None:
+                    extra = looked[key] = tuple(
+                        _text_cell(fn(bodymap, value))
+                        for fn, value in zip(functions, key, strict=True)
+                    )
+                cells.extend(extra)
             for i, words in found:
                 cells.append(_text_cell(words.get(row[i], "")))
             yield cells
 
 
-_SQL_TIMES = ("postgresql",)
+#: Kinds written by Python (see :func:`_read_expression` for the others).
+_PYTHON_KINDS = frozenset({"list", "psfs", "json"})
+#: Distinct values remembered per column: the recurring ones are met long before this.
+_MEMO_LIMIT = 20_000
 
 
 def _partitions(
