@@ -30,6 +30,7 @@ from reportlab.graphics.shapes import (
 from reportlab.lib.attrmap import AttrMap, AttrMapValue
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.validators import isAnything
+from reportlab.pdfbase.pdfdoc import PDFResourceDictionary
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from charting.bodymap import BodyMap, View, label_anchor, style_for
@@ -315,11 +316,14 @@ class _Outline(UserNode):
 def _outline_form(canvas: object, view: View, scale: float) -> str:
     """The name of the view's outline form on ``canvas``, written on first use.
 
-    Lines keep the printed minimum width of :func:`_artwork_shape` at this scale, so the
-    form is keyed by the scale (the figures of one course mostly share a few scales).
+    Lines keep the printed minimum width of :func:`_artwork_shape` at this scale. That
+    minimum is rounded to a twentieth of a model unit (under 4% of a hairline at any printed
+    scale, which no eye sees), so the cropped figures of one course, each at its own scale,
+    share a few forms instead of writing one each.
     """
     forms: set[str] = canvas.__dict__.setdefault("_charting_outline_forms", set())
-    name = f"BodyOutline_{view.id}_{round(scale * 10_000)}"
+    thinnest = max(round(0.3 / scale * 20) / 20, 0.05)
+    name = f"BodyOutline_{view.id}_{round(thinnest * 100)}"
     if name in forms:
         return name
     forms.add(name)
@@ -339,7 +343,7 @@ def _outline_form(canvas: object, view: View, scale: float) -> str:
         if style.stroke:
             c.setStrokeColor(HexColor(style.stroke))  # type: ignore[attr-defined]
             c.setStrokeAlpha(style.opacity)  # type: ignore[attr-defined]
-            c.setLineWidth(max(style.width, 0.3 / scale))  # type: ignore[attr-defined]
+            c.setLineWidth(max(style.width, thinnest))  # type: ignore[attr-defined]
             c.setDash(list(style.dash) if style.dash else [])  # type: ignore[attr-defined]
         # As ReportLab's renderer does: an open polyline is stroked, never filled.
         closed = shape.kind in ("polygon", "circle")
@@ -358,7 +362,14 @@ def _outline_form(canvas: object, view: View, scale: float) -> str:
         if shape.kind == "polygon":
             path.close()
         c.drawPath(path, stroke=stroke, fill=fill, fillMode=0)  # type: ignore[attr-defined]
-    c.endForm()  # type: ignore[attr-defined]
+    # ReportLab writes a form's resources without the graphics states (the opacities) its
+    # drawing uses, so viewers looked those names up on the page that placed the form and
+    # drew the guide lines at whatever opacity the page's states of the same name had, or
+    # none. The form's own states are named in its resources here.
+    resources = PDFResourceDictionary()
+    resources.basicFonts()
+    resources.ExtGState = c._extgstate.getState()  # type: ignore[attr-defined]
+    c.endForm(Resources=resources)  # type: ignore[attr-defined]
     return name
 
 

@@ -14,7 +14,14 @@ from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
+from reportlab.platypus import (
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+)
 
 from charting.bodymap import BodyMap, load_bodymap
 from charting.reports.bodymap_drawing import (
@@ -305,3 +312,32 @@ def test_sample_page_renders_every_view(bodymap: BodyMap, tmp_path: Path) -> Non
     text = "\n".join(p.extract_text() for p in PdfReader(out).pages)
     for label in ("BL23 L", "GV4", "GB34 R", "SP6 L", "KI3 L", "Electroacupuncture lead"):
         assert label in text
+
+
+def test_outline_forms_carry_their_own_opacities(bodymap: BodyMap, tmp_path: Path) -> None:
+    """The body outline, written once as a form and placed on several pages, names the
+    graphics states (opacities) its guide lines use in its own resources, so every viewer
+    draws the guides faint as on screen rather than borrowing whatever states the page has."""
+    import re
+
+    marks, pairs = sample_marks(bodymap)
+    out = tmp_path / "pages.pdf"
+    frame_w = A4[0] - 40 * mm
+    story: list[Any] = []
+    for scale in (1.0, 0.8, 1.0):  # the same outline on three pages, at two sizes
+        story += [
+            bodymap_drawing(bodymap, "posterior", marks, pairs, width=frame_w * scale / 2),
+            PageBreak(),
+        ]
+    SimpleDocTemplate(str(out), pagesize=A4, invariant=1).build(story)
+    forms = []
+    for page in PdfReader(out).pages:
+        for name, ref in (page["/Resources"].get("/XObject") or {}).items():
+            if "BodyOutline" in name:
+                forms.append(ref.get_object())
+    assert forms
+    for form in forms:
+        used = set(re.findall(r"/(gRLs\d+) gs", form.get_data().decode("latin-1")))
+        assert used, "the outline's guides are drawn translucent"
+        named = set(form["/Resources"].get("/ExtGState", {}))
+        assert {f"/{u}" for u in used} <= named
