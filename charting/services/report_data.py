@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -178,8 +179,14 @@ def _practitioner(p: Practitioner) -> PractitionerInfo:
     return PractitionerInfo(p.name, p.credentials, p.licence_number, p.style)
 
 
-def visit_data(session: Session, visit: Visit, bodymap: BodyMap) -> VisitData:
-    """Everything recorded for one visit."""
+def visit_data(
+    session: Session,
+    visit: Visit,
+    bodymap: BodyMap,
+    signature_problems: Mapping[int, str | None] | None = None,
+) -> VisitData:
+    """Everything recorded for one visit (``signature_problems``: the signature check of
+    :func:`signatures.problems` already made for several visits, this one among them)."""
     require(session, Permission.VIEW_CLINICAL)
     marks = tuple(list_marks(session, visit.id, bodymap))
     labels = {m.id: m.label for m in marks}
@@ -234,7 +241,11 @@ def visit_data(session: Session, visit: Visit, bodymap: BodyMap) -> VisitData:
         needles_in=sum(1 for m in marks if m.kind != "cupping"),
         # Checked every time a signed visit is printed or exported: an altered record is
         # never printed as validly signed.
-        signature_problem=signatures.signature_problem(session, visit.id),
+        signature_problem=(
+            signatures.signature_problem(session, visit.id)
+            if signature_problems is None
+            else signature_problems.get(visit.id)
+        ),
         handouts=tuple(i.text for i in handout_issues(session, visit.id)),
         needle_resolution=resolution,
         pain_areas=tuple(a.shape for a in pain_drawings.drawing(session, visit.id)),
@@ -274,11 +285,13 @@ def course_report(
         and (until is None or v.started_at.date() <= until)
     ]
     wanted = {v.id for v in visits}
+    # Every visit's signature checked in one go (a few statements, not several per visit).
+    checked = signatures.problems(session, [v.id for v in visits])
     points = tuple(p for p in outcomes.course(session, patient_id) if p.visit_id in wanted)
     return CourseReport(
         clinic=load_settings(session),
         patient=patient_info(patient),
-        visits=tuple(visit_data(session, v, bodymap) for v in visits),
+        visits=tuple(visit_data(session, v, bodymap, checked) for v in visits),
         points=points,
         changes=tuple(outcomes.changes_from_baseline(list(points))),
         plan=outcomes.plan(session, patient_id),
