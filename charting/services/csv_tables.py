@@ -64,6 +64,7 @@ from charting.models import (
     VisitBilling,
 )
 from charting.models.base import UTCDateTime
+from charting.models.db import batches
 
 #: Patients read per query: one statement per table per chunk keeps memory flat at any
 #: clinic size and stays below every backend's bound-parameter limit.
@@ -1198,9 +1199,7 @@ def _partitions(
     else:
         ids = sorted(patient_ids)
         chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
-    # Core, not the ORM: rows come as plain tuples, without the ORM's per-row bookkeeping.
+    # Core, not the ORM, and on SQLite straight from the driver: rows come as plain tuples.
     connection = session.connection()
     for chunk in chunks:
-        statement = item.query(chunk, dialect)
-        result = connection.execution_options(yield_per=5_000).execute(statement)
-        yield from result.partitions()
+        yield from batches(connection, item.query(chunk, dialect), 5_000)

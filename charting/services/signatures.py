@@ -39,6 +39,7 @@ from charting.models import (
     Visit,
     VisitStatus,
 )
+from charting.models.db import batches
 from charting.services.marks import EA_PAIR_COLUMNS, MARK_FIELDS
 from charting.services.visit_fields import FIELD_BLANKS, FIELDS
 
@@ -267,9 +268,10 @@ def _grouped(
     statement = (
         select(*(table.c[n] for n in names)).where(table.c.visit_id.in_(ids)).order_by(table.c.id)
     )
-    for row in session.execute(statement).all():
-        values = dict(zip(names, row, strict=True))
-        yield values["visit_id"], values
+    for rows in batches(session.connection(), statement, 10_000):
+        for row in rows:
+            values = dict(zip(names, row, strict=True))
+            yield values["visit_id"], values
 
 
 def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows]:

@@ -69,6 +69,27 @@ def test_parallel_pdfs_match_the_patients(database: Database, clinic: list[int],
     ]
 
 
+def test_the_export_is_on_disk_before_it_is_renamed_into_place(
+    database: Database, clinic: list[int], out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bundles and PDFs are written without a sync each, so the whole staging folder is
+    synced once, with every file of the export in it, before it takes its final name."""
+    import charting.jobs.export as job
+
+    synced: list[set[str]] = []
+    real = job.sync_to_disk
+
+    def spy(folder: Path) -> None:
+        assert folder.name.endswith(".partial")
+        synced.append({p.relative_to(folder).as_posix() for p in folder.rglob("*.*")})
+        real(folder)
+
+    monkeypatch.setattr(job, "sync_to_disk", spy)
+    result = run_export(database, clinic, out, ["pdf", "fhir"], workers=2)
+    assert len(synced) == 1
+    assert synced[0] == {p.relative_to(result.folder).as_posix() for p in result.files}
+
+
 def test_cancel_leaves_nothing_behind(database: Database, clinic: list[int], out: Path) -> None:
     """Cancelling part-way raises and removes the staging folder: the folder stays empty."""
     calls = []
