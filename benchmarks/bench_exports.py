@@ -51,6 +51,10 @@ def clinic_file() -> Path:
              "--patients", str(PATIENTS)],
             check=True,
         )  # fmt: skip
+        # A journal left beside an earlier clinic of the same name would be replayed into
+        # this one ("database disk image is malformed").
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
         building.rename(path)
     return path
 
