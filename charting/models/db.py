@@ -306,7 +306,10 @@ def batches(connection: Connection, statement: Any, size: int) -> Iterator[Seque
         ):
             compiled = None  # a parameter needs converting on the way in
     if compiled is None:
-        yield from connection.execution_options(yield_per=size).execute(statement).partitions()
+        # Options of this statement only: on the connection they would outlive it (a server-
+        # side cursor for the session's next UPDATE, on PostgreSQL).
+        result = connection.execute(statement, execution_options={"yield_per": size})
+        yield from result.partitions()
         return
     values = compiled.construct_params()
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
