@@ -19,6 +19,7 @@ from charting.ui.bodymap.items import (
     Z_EA,
     Z_REFERRAL,
     ArtworkItem,
+    GuideTextItem,
     HoverMarker,
     MarkItem,
     PointsLayer,
@@ -49,6 +50,8 @@ class MapScene(QGraphicsScene):
         self.setBackgroundBrush(QColor("#ffffff"))
         self.artwork = ArtworkItem(view)
         self.addItem(self.artwork)
+        self.guide_text = GuideTextItem(view)
+        self.addItem(self.guide_text)
         self.addItem(PointsLayer(bodymap, view))
         self.pregnancy = PregnancyLayer(bodymap, view)
         self.addItem(self.pregnancy)
@@ -170,8 +173,8 @@ class MapScene(QGraphicsScene):
         if self._guide_boxes is not None and self._guide_boxes[0] == scale:
             return self._guide_boxes[1]
         boxes = []
-        for shape in self.artwork.texts:
-            size_px = round(max((shape.size or 8.0) * scale, ArtworkItem.min_text_px(shape.role)))
+        for shape in self.guide_text.texts:
+            size_px = round(max((shape.size or 8.0) * scale, GuideTextItem.min_text_px(shape.role)))
             metrics = QFontMetricsF(ui_font(size_px))
             w = metrics.horizontalAdvance(shape.text or "")
             x, y = shape.points[0][0] * scale, shape.points[0][1] * scale
