@@ -235,6 +235,11 @@ class VisitChartPage(QWidget):
         self.mark_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.mark_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.mark_list.setUniformItemSizes(True)
+        # The list takes the room the details leave (it scrolls itself), never the other way
+        # round: on a laptop screen the details' fields stay in view. Its own size hint is
+        # ignored; at least three rows show.
+        self.mark_list.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.mark_list.setMinimumHeight(3 * self.mark_list.fontMetrics().height() + 8)
         self.mark_count = Readout("markCount")
         self.details = MarkDetailsPanel(ops, bodymap, self.undo_stack, self._rows_with)
         self.ea_panel = EAPanel(ops, self.map.selected_mark_ids, self.undo_stack, bodymap)
@@ -251,7 +256,8 @@ class VisitChartPage(QWidget):
         # -- layout --------------------------------------------------------------------------
         marks_tab = QWidget()
         marks_layout = QVBoxLayout(marks_tab)
-        marks_layout.setContentsMargins(4, 4, 4, 4)
+        marks_layout.setContentsMargins(2, 2, 2, 2)
+        marks_layout.setSpacing(4)
         marks_layout.addWidget(self.mark_count)
         marks_layout.addWidget(self.mark_list, 1)
         marks_layout.addWidget(self.details)
