@@ -257,7 +257,7 @@ class GuideTextItem(QGraphicsItem):
     def __init__(self, view: View) -> None:
         super().__init__()
         self._rect = QRectF(0, 0, view.width, view.height).adjusted(-40, -40, 40, 40)
-        self.texts: list[Shape] = [
+        texts = [
             shape
             for shape in view.shapes
             # On screen the view buttons already name the view, and its title would
@@ -265,6 +265,9 @@ class GuideTextItem(QGraphicsItem):
             if shape.kind == "text"
             and not (shape.role == "panel_label" and shape.text == view.title)
         ]
+        #: The words in order of importance: the side labels, then the guides' names.
+        self.texts: list[Shape] = sorted(texts, key=lambda t: t.role != "panel_label")
+        self._shown: set[int] = set(range(len(self.texts)))
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setZValue(Z_ARTWORK + 0.5)
@@ -273,6 +276,19 @@ class GuideTextItem(QGraphicsItem):
     def min_text_px(cls, role: str) -> float:
         """Smallest on-screen size of the artwork's text of ``role`` (pixels)."""
         return cls.MIN_TEXT_PX.get(role, 6.0)
+
+    def set_shown(self, indices: Iterable[int]) -> None:
+        """Show only these words (indices into :attr:`texts`); the scene leaves out those
+        that would cover a mark or another word at the current zoom."""
+        shown = set(indices)
+        if shown != self._shown:
+            self._shown = shown
+            self.update()
+
+    @property
+    def shown(self) -> list[int]:
+        """Indices of the words shown, in :attr:`texts` order."""
+        return sorted(self._shown)
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -283,7 +299,9 @@ class GuideTextItem(QGraphicsItem):
         option: QStyleOptionGraphicsItem,
         widget: QWidget | None = None,
     ) -> None:
-        for shape in self.texts:
+        for i, shape in enumerate(self.texts):
+            if i not in self._shown:
+                continue
             style = style_for(shape.role)
             painter.setOpacity(style.opacity)
             _draw_text(

@@ -10,7 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene
 
 from charting.bodymap import BodyMap
-from charting.bodymap.labels import Box, LabelRequest, leader_line, place_labels
+from charting.bodymap.labels import Box, LabelRequest, keep_clear, leader_line, place_labels
 from charting.bodymap.style import ALERT_COLOUR, EA_COLOUR
 from charting.services.marks import MarkRow
 from charting.ui.app_rules import plain_tooltip
@@ -208,7 +208,12 @@ class MapScene(QGraphicsScene):
                 obstacles.append(Box(x - core, y - core, x + core, y + core))
             else:
                 obstacles.append(Box(x - extent, y - extent, x + extent, y + extent))
-        obstacles += [Box(*b) for b in self.guide_label_boxes(scale)]
+        # The artwork's words stay where they are, each shown only when it covers no mark
+        # and no word shown before it; the marks' labels then keep clear of those shown.
+        guides = [Box(*b) for b in self.guide_label_boxes(scale)]
+        kept = keep_clear(guides, obstacles)
+        self.guide_text.set_shown(kept)
+        obstacles += [guides[i] for i in kept]
         vx0, vy0 = visible.left() * scale, visible.top() * scale
         bounds = Box(vx0, vy0, visible.right() * scale, visible.bottom() * scale)
         placed = place_labels(requests, obstacles, bounds, gap=3.0)

@@ -417,6 +417,18 @@ class BodyMapView(QGraphicsView):
         scene.artwork.set_moving(False)
         scene.artwork.prepare_preview()
 
+    def guide_label_rects(self) -> list[QRectF]:
+        """Where the artwork's words shown on the current view are, in viewport pixels."""
+        scene = self._scene
+        scale = self.zoom()
+        boxes = scene.guide_label_boxes(scale)
+        origin = self.mapFromScene(QPointF(0, 0))
+        return [
+            QRectF(x0 + origin.x(), y0 + origin.y(), x1 - x0, y1 - y0)
+            for i, (x0, y0, x1, y1) in enumerate(boxes)
+            if i in scene.guide_text.shown
+        ]
+
     def labels(self) -> list[MarkLabel]:
         """The mark labels shown on the current view (after their layout)."""
         return [item.label for item in self._scene.marks.values() if item.label.isVisible()]
