@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -189,3 +189,65 @@ def test_a_settled_zoom_paints_as_crisply_as_a_fresh_map(qtbot, view: BodyMapVie
     ]
     for a, b in itertools.combinations(boxes, 2):
         assert not a.intersects(b)
+
+
+def test_no_label_covers_another_including_the_guides(  # type: ignore[no-untyped-def]
+    qtbot, window, make_patient, practitioner_id
+) -> None:
+    """With the low back charted, no two label rectangles intersect on the whole body or the
+    low back, counting the landmark guides' words (T1..L5, PSIS, ...); no word covers a mark."""
+    pid = make_patient()
+    with window.database.write() as session:
+        vid, _ = start_visit(session, pid, practitioner_id)
+    window.resize(1280, 800)
+    window.select_patient(pid)
+    assert window.open_visit(vid)
+    page = window.visit_chart
+    page.point_entry.setFocus()
+    qtbot.keyClicks(page.point_entry, "bl22 bl23 bl24 bl25 bl26 bl52 bl53 b, gv3 gv4 gv5 gb30 b")
+    qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
+    for preset in ("whole", "low_back"):
+        page.map_panel.zoom_to(preset)
+        page.map.layout_labels()
+        marks = [
+            label.box.translated(QPointF(page.map.mapFromScene(label.mark.scenePos())))
+            for label in page.map.labels()
+        ]
+        guides = page.map.guide_label_rects()
+        assert marks and len(guides) >= 5, preset
+        for a, b in itertools.combinations(marks + guides, 2):
+            assert not a.intersects(b), (preset, a, b)
+        centres = [QPointF(page.map.viewport_point(r.spec.x, r.spec.y)) for r in page._rows]
+        for rect in guides:
+            assert not any(rect.contains(c) for c in centres), (preset, rect)
+
+
+def test_mark_details_fit_a_laptop_screen_without_scrolling(  # type: ignore[no-untyped-def]
+    qtbot, window, make_patient, practitioner_id
+) -> None:
+    """At 1024x768, with a cautioned point selected, the mark details' fields all show:
+    nothing in the Marks tab has to be scrolled to."""
+    pid = make_patient()
+    with window.database.write() as session:
+        vid, _ = start_visit(session, pid, practitioner_id)
+    window.resize(1024, 768)
+    window.select_patient(pid)
+    assert window.open_visit(vid)
+    page = window.visit_chart
+    page.point_entry.setFocus()
+    qtbot.keyClicks(page.point_entry, "bl23 b, bl25 b, gv4, bl40 b, gb30 l, bl57 l, ki3 l")
+    qtbot.keyClick(page.point_entry, Qt.Key.Key_Return)
+    page.map.select_marks([page._rows[0].id])
+    qtbot.wait(50)
+    details = page.details
+    assert details.detail_caution.isVisible()  # BL23 is over the kidney
+    area = page.side_tabs.widget(0)
+    assert not area.verticalScrollBar().isVisible()
+    for field in (
+        details.technique,
+        details.depth_box,
+        details.response,
+        details.skin,
+        details.note,
+    ):
+        assert field.visibleRegion().boundingRect() == field.rect(), field.objectName()
