@@ -543,8 +543,9 @@ class VisitChartPage(QWidget):
             warnings = visit_warnings(session, vid, self.bodymap, rows, pairs, decisions)
             return rows, pairs, warnings
 
-        # One read for everything a click changes (on PostgreSQL each query is a round trip).
-        self._rows, pairs, warnings = self.ops.read(load)
+        # One read for everything a click changes (on PostgreSQL each query is a round trip,
+        # so it runs without a transaction around it: see OpRunner.read).
+        self._rows, pairs, warnings = self.ops.read(load, autocommit=True)
         self.map.set_marks(self._rows)
         cupping = MarkKind.CUPPING.value  # once: an enum lookup is slow in a loop of hundreds
         cups = sum(1 for r in self._rows if r.spec.kind == cupping)
