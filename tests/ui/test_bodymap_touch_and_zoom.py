@@ -251,3 +251,21 @@ def test_mark_details_fit_a_laptop_screen_without_scrolling(  # type: ignore[no-
         details.note,
     ):
         assert field.visibleRegion().boundingRect() == field.rect(), field.objectName()
+
+
+def test_the_leg_views_and_the_front_open_whole(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The map framed on the low back opens the leg views and the front whole, so their leg
+    points (GB34, KI3, ST36) are in sight; the back view keeps its low-back framing."""
+    view = BodyMapView(BM, default_region="low_back")
+    qtbot.addWidget(view)
+    view.resize(700, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.region == "low_back"
+    for view_id, code in (("lateral_leg", "GB34"), ("medial_leg", "KI3"), ("anterior", "ST36")):
+        view.set_view(view_id)
+        assert view.region == "whole", view_id
+        spot = view.viewport_point(*BM.position(code, "L", view_id))  # type: ignore[misc]
+        assert view.viewport().rect().contains(spot), (view_id, code)
+    view.set_view("posterior")
+    assert view.region == "low_back"

@@ -380,8 +380,15 @@ class BodyMapView(QGraphicsView):
         return self._region
 
     def _default_region_for(self, view_id: str) -> str:
-        offered = {p.id for p in presets_for(self._bm.views[view_id])}
-        return self.default_region if self.default_region in offered else "whole"
+        view = self._bm.views[view_id]
+        preset = next((p for p in presets_for(view) if p.id == self.default_region), None)
+        # A preset framed by the spine's levels (the low back) is the default only on a view
+        # that shows the spine: on the leg views and the front the preset of that name holds
+        # just the hip, and their points run down the leg, so those views open whole.
+        spinal = preset is not None and any(n.startswith("level:") for n in preset.landmarks)
+        if preset is not None and (view.levels or not spinal):
+            return preset.id
+        return "whole"
 
     def zoom_to_region(self, preset_id: str) -> bool:
         """Zoom to a region preset of the current view (kept on resize); False if the view
