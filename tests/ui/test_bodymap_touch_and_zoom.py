@@ -269,3 +269,39 @@ def test_the_leg_views_and_the_front_open_whole(qtbot) -> None:  # type: ignore[
         assert view.viewport().rect().contains(spot), (view_id, code)
     view.set_view("posterior")
     assert view.region == "low_back"
+
+
+def test_a_click_beside_a_leader_line_charts_instead_of_selecting(qtbot, view: BodyMapView) -> None:  # type: ignore[no-untyped-def]
+    """Only a label's box picks its mark: a click in the space its leader line spans (away
+    from every mark and label) places a point instead of selecting the labelled mark."""
+    codes = ["BL22", "BL23", "BL24", "BL25", "BL26", "BL52", "GV3", "GV4", "BL53", "BL31"]
+    rows = []
+    for code in codes:
+        for side in BM.point(code).sides:
+            rows.append(_row(BM, len(rows) + 1, code, side))
+    view.set_marks(rows)
+    view.layout_labels()
+    placed: list[object] = []
+    for signal in (view.point_clicked, view.trigger_clicked, view.free_clicked):
+        signal.connect(lambda *a: placed.append(a))
+    led = [label for label in view.labels() if label.has_leader]
+    assert led
+    for label in led:
+        centre = QPointF(view.mapFromScene(label.mark.scenePos()))
+        span = label.boundingRect().translated(centre)
+        box = label.box.translated(centre)
+        for fx, fy in itertools.product((0.1, 0.3, 0.5, 0.7, 0.9), repeat=2):
+            spot = QPointF(span.left() + fx * span.width(), span.top() + fy * span.height())
+            near = [QPointF(view.mapFromScene(r.spec.x, r.spec.y)) for r in rows]
+            clear = all((spot - c).manhattanLength() > 14 for c in near) and not any(
+                other.box.translated(QPointF(view.mapFromScene(other.mark.scenePos())))
+                .adjusted(-3, -3, 3, 3)
+                .contains(spot)
+                for other in view.labels()
+            )
+            if clear and not box.contains(spot):
+                qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=spot.toPoint())
+                assert view.selected_mark_ids() == [], label.text
+                assert placed, label.text
+                return
+    pytest.fail("no clear spot beside a leader line")

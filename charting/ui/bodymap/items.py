@@ -469,6 +469,13 @@ class MarkLabel(QGraphicsItem):
         self.setVisible(not self._mark.ghost)
         self.update()
 
+    def shape(self) -> QPainterPath:
+        # Only the label itself picks its mark: the rectangle that also spans its leader
+        # line would take clicks meant for the body (or for other marks) around it.
+        path = QPainterPath()
+        path.addRect(self._box)
+        return path
+
     @property
     def box(self) -> QRectF:
         """Where the label is drawn, in pixels from the mark's centre."""
