@@ -13,6 +13,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
@@ -217,6 +218,13 @@ def _spec(bodymap: BodyMap, code: str, side: str, view: str = "posterior") -> Ma
     return MarkSpec("acupoint", view, x, y, side, point_code=code)
 
 
+def _settle(app: QApplication) -> None:
+    """Let the screen settle as it does for a person: the map lays its labels out (and
+    paints its figure crisp) a moment after a zoom, a view change or new marks."""
+    app.processEvents()
+    QTest.qWait(120)
+
+
 def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Path) -> None:
     """The body map of a charted visit: each view, with last visit's marks faded."""
     bodymap = load_bodymap()
@@ -267,31 +275,31 @@ def _visit_screens(app: QApplication, db: Database, settings: QSettings, out: Pa
         if size == (1280, 800):
             course = CourseDialog(window.ops, pid, window.patient_panel.title.text(), window)
             course.show()
-            app.processEvents()
+            _settle(app)
             course.grab().save(str(out / "course-view.png"))
             course.close()
         window.open_visit(vid)
         chart = window.visit_chart
         assert chart is not None
         chart.map.select_marks([chart._rows[0].id])
-        app.processEvents()
+        _settle(app)
         tag = f"{size[0]}x{size[1]}"
         # The record's phases (Alt+1 ... Alt+5), the map framed on the low back beside them.
         for phase, _title in PHASES[:5]:
             chart.form.show_phase(phase)
-            app.processEvents()
+            _settle(app)
             window.grab().save(str(out / f"visit-{phase}-{tag}.png"))
         chart.form.show_phase("consultation")
         for view in ("posterior", "lateral_leg", "medial_leg"):
             if size[0] != 1920 and view != "posterior":
                 continue
             chart.set_view(view)
-            app.processEvents()
+            _settle(app)
             suffix = "" if view == "posterior" else f"-{view.replace('_', '-')}"
             window.grab().save(str(out / f"visit-body-map-{tag}{suffix}.png"))
         chart.set_view("posterior")
         chart.map_panel.zoom_to("whole")
-        app.processEvents()
+        _settle(app)
         window.grab().save(str(out / f"visit-whole-view-{tag}.png"))
         window.close()
 
@@ -363,7 +371,7 @@ def anterior_screens(app: QApplication, db: Database, settings: QSettings, out: 
         assert chart is not None
         chart.set_view("anterior")
         chart.map.select_marks([chart._rows[0].id])
-        app.processEvents()
+        _settle(app)
         window.grab().save(str(out / f"visit-body-map-{size[0]}x{size[1]}-anterior.png"))
         window.close()
 

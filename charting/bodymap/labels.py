@@ -219,6 +219,23 @@ def place_labels(
     return placed
 
 
+def keep_clear(boxes: Sequence[Box], obstacles: Iterable[Box] = ()) -> list[int]:
+    """Labels that cannot move (the artwork's guide words, fixed beside what they name):
+    the indices of those kept, each clear of ``obstacles`` and of every label kept before
+    it (so ``boxes`` go in order of importance). A label that would cover one is left out
+    at this scale; zooming in makes room for it."""
+    sizes = [max(b.x1 - b.x0, b.y1 - b.y0) for b in boxes]
+    grid = _Grid(max(sizes) if sizes else 16.0)
+    for box in obstacles:
+        grid.add(box)
+    kept = []
+    for i, box in enumerate(boxes):
+        if not grid.hits(box):
+            grid.add(box)
+            kept.append(i)
+    return kept
+
+
 def leader_line(x: float, y: float, extent: float, box: Box) -> tuple[float, float, float, float]:
     """A leader from a mark's edge (centre ``(x, y)``) to the nearest point of its label."""
     tx = min(max(x, box.x0), box.x1)

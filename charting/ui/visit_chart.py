@@ -238,6 +238,11 @@ class VisitChartPage(QWidget):
         self.mark_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.mark_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.mark_list.setUniformItemSizes(True)
+        # The list takes the room the details leave (it scrolls itself), never the other way
+        # round: on a laptop screen the details' fields stay in view. Its own size hint is
+        # ignored; at least three rows show.
+        self.mark_list.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.mark_list.setMinimumHeight(3 * self.mark_list.fontMetrics().height() + 8)
         self.mark_count = Readout("markCount")
         self.details = MarkDetailsPanel(ops, bodymap, self.undo_stack, self._rows_with)
         self.ea_panel = EAPanel(ops, self.map.selected_mark_ids, self.undo_stack, bodymap)
@@ -254,7 +259,8 @@ class VisitChartPage(QWidget):
         # -- layout --------------------------------------------------------------------------
         marks_tab = QWidget()
         marks_layout = QVBoxLayout(marks_tab)
-        marks_layout.setContentsMargins(4, 4, 4, 4)
+        marks_layout.setContentsMargins(2, 2, 2, 2)
+        marks_layout.setSpacing(4)
         marks_layout.addWidget(self.mark_count)
         marks_layout.addWidget(self.mark_list, 1)
         marks_layout.addWidget(self.details)
@@ -544,8 +550,9 @@ class VisitChartPage(QWidget):
             warnings = visit_warnings(session, vid, self.bodymap, rows, pairs, decisions)
             return rows, pairs, warnings
 
-        # One read for everything a click changes (on PostgreSQL each query is a round trip).
-        self._rows, pairs, warnings = self.ops.read(load)
+        # One read for everything a click changes (on PostgreSQL each query is a round trip,
+        # so it runs without a transaction around it: see OpRunner.read).
+        self._rows, pairs, warnings = self.ops.read(load, autocommit=True)
         self.map.set_marks(self._rows)
         cupping = MarkKind.CUPPING.value  # once: an enum lookup is slow in a loop of hundreds
         cups = sum(1 for r in self._rows if r.spec.kind == cupping)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import ClassVar
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPainterPathStroker,
     QPen,
+    QPixmap,
     QPolygonF,
 )
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
@@ -68,6 +69,9 @@ _FONTS: dict[tuple[int, bool], QFont] = {}
 _SELECT_PEN = QPen(QColor(255, 176, 0, 230), 3.0)
 _SELECT_PEN.setCosmetic(True)
 _SELECT_BRUSH = QBrush(QColor(255, 176, 0, 56))
+#: Mark symbols rendered once per (kind, ghost, dot radius in device pixels).
+_SPRITES: dict[tuple[str, bool, float], QPixmap] = {}
+_SPRITE_LIMIT = 512
 
 
 def ui_font(pixel_size: int, bold: bool = False) -> QFont:
@@ -142,33 +146,26 @@ class _Stroke:
 
 
 class ArtworkItem(QGraphicsItem):
-    """The view's shapes (outline, details, guides, labels), painted once into a cache."""
+    """The view's shapes (outline, details, guides), painted once into a cache per zoom.
 
-    #: Smallest on-screen size of the artwork's text, by role (pixels).
-    MIN_TEXT_PX: ClassVar[dict[str, float]] = {"panel_label": 12.0, "guide_label": 7.0}
+    Painting the figure afresh at a new scale takes several milliseconds (mostly its wide,
+    round-joined outline), too long for a wheel step. So while the zoom is moving
+    (:meth:`set_moving`), a picture of the shapes rendered once is drawn scaled instead; once
+    the zoom settles they are painted crisp at the new scale again.
+    """
+
+    #: Resolution of the picture drawn while the zoom moves (pixels per model unit).
+    PREVIEW_SCALE = 1.0
 
     def __init__(self, view: View) -> None:
         super().__init__()
         self._rect = QRectF(0, 0, view.width, view.height).adjusted(-8, -8, 8, 8)
-        self._strokes: list[_Stroke] = []
-        self.texts: list[Shape] = []
-        for shape in view.shapes:
-            if shape.kind == "text":
-                # On screen the view buttons already name the view, and its title would
-                # collide with the side labels once text is enlarged to stay legible.
-                if shape.role == "panel_label" and shape.text == view.title:
-                    continue
-                self.texts.append(shape)
-            else:
-                self._strokes.append(self._stroke(shape))
+        self._strokes = [self._stroke(shape) for shape in view.shapes if shape.kind != "text"]
+        self._preview: QPixmap | None = None
+        self._moving = False
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setZValue(Z_ARTWORK)
-
-    @classmethod
-    def min_text_px(cls, role: str) -> float:
-        """Smallest on-screen size of the artwork's text of ``role`` (pixels)."""
-        return cls.MIN_TEXT_PX.get(role, 6.0)
 
     @staticmethod
     def _stroke(shape: Shape) -> _Stroke:
@@ -190,6 +187,109 @@ class ArtworkItem(QGraphicsItem):
         brush = QBrush(QColor(style.fill)) if style.fill else QBrush(Qt.BrushStyle.NoBrush)
         return _Stroke(path, pen, brush, style.opacity)
 
+    @property
+    def moving(self) -> bool:
+        """Whether the scaled picture is drawn (the zoom is moving)."""
+        return self._moving
+
+    def prepare_preview(self) -> None:
+        """Render the picture drawn while the zoom moves (once; done when the map is idle so
+        the first wheel step does not pay for it)."""
+        if self._preview is not None:
+            return
+        k = self.PREVIEW_SCALE
+        pixmap = QPixmap(math.ceil(self._rect.width() * k), math.ceil(self._rect.height() * k))
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.scale(k, k)
+        painter.translate(-self._rect.topLeft())
+        self._draw_shapes(painter)
+        painter.end()
+        self._preview = pixmap
+
+    def set_moving(self, moving: bool) -> None:
+        """Draw the scaled picture (True, while the zoom moves) or the crisp shapes."""
+        if moving == self._moving:
+            return
+        if moving:
+            self.prepare_preview()
+        self._moving = moving
+        # Without a cache while moving: the picture is drawn straight to the screen, and
+        # the crisp cache is made afresh for the scale the zoom settles at.
+        self.setCacheMode(
+            QGraphicsItem.CacheMode.NoCache
+            if moving
+            else QGraphicsItem.CacheMode.DeviceCoordinateCache
+        )
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def _draw_shapes(self, painter: QPainter) -> None:
+        for stroke in self._strokes:
+            painter.setOpacity(stroke.opacity)
+            painter.setPen(stroke.pen)
+            painter.setBrush(stroke.brush)
+            painter.drawPath(stroke.path)
+        painter.setOpacity(1.0)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        if self._moving and self._preview is not None:
+            painter.drawPixmap(self._rect, self._preview, QRectF(self._preview.rect()))
+        else:
+            self._draw_shapes(painter)
+
+
+class GuideTextItem(QGraphicsItem):
+    """The artwork's words (side and guide labels): model-sized text that never shrinks
+    below a legible size on screen."""
+
+    #: Smallest on-screen size of the artwork's text, by role (pixels).
+    MIN_TEXT_PX: ClassVar[dict[str, float]] = {"panel_label": 12.0, "guide_label": 7.0}
+
+    def __init__(self, view: View) -> None:
+        super().__init__()
+        self._rect = QRectF(0, 0, view.width, view.height).adjusted(-40, -40, 40, 40)
+        texts = [
+            shape
+            for shape in view.shapes
+            # On screen the view buttons already name the view, and its title would
+            # collide with the side labels once text is enlarged to stay legible.
+            if shape.kind == "text"
+            and not (shape.role == "panel_label" and shape.text == view.title)
+        ]
+        #: The words in order of importance: the side labels, then the guides' names.
+        self.texts: list[Shape] = sorted(texts, key=lambda t: t.role != "panel_label")
+        self._shown: set[int] = set(range(len(self.texts)))
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setZValue(Z_ARTWORK + 0.5)
+
+    @classmethod
+    def min_text_px(cls, role: str) -> float:
+        """Smallest on-screen size of the artwork's text of ``role`` (pixels)."""
+        return cls.MIN_TEXT_PX.get(role, 6.0)
+
+    def set_shown(self, indices: Iterable[int]) -> None:
+        """Show only these words (indices into :attr:`texts`); the scene leaves out those
+        that would cover a mark or another word at the current zoom."""
+        shown = set(indices)
+        if shown != self._shown:
+            self._shown = shown
+            self.update()
+
+    @property
+    def shown(self) -> list[int]:
+        """Indices of the words shown, in :attr:`texts` order."""
+        return sorted(self._shown)
+
     def boundingRect(self) -> QRectF:
         return self._rect
 
@@ -199,12 +299,9 @@ class ArtworkItem(QGraphicsItem):
         option: QStyleOptionGraphicsItem,
         widget: QWidget | None = None,
     ) -> None:
-        for stroke in self._strokes:
-            painter.setOpacity(stroke.opacity)
-            painter.setPen(stroke.pen)
-            painter.setBrush(stroke.brush)
-            painter.drawPath(stroke.path)
-        for shape in self.texts:
+        for i, shape in enumerate(self.texts):
+            if i not in self._shown:
+                continue
             style = style_for(shape.role)
             painter.setOpacity(style.opacity)
             _draw_text(
@@ -313,6 +410,17 @@ class PregnancyLayer(QGraphicsItem):
 # --- marks ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Op:
+    """One step of drawing a mark's symbol: a circle of ``radius``, a polygon, or lines."""
+
+    pen: QPen
+    brush: QBrush
+    radius: float = 0.0
+    polygon: QPolygonF | None = None
+    lines: tuple[QLineF, ...] = ()
+
+
 class MarkLabel(QGraphicsItem):
     """A mark's compact label on a light halo, always the same size on screen.
 
@@ -381,6 +489,13 @@ class MarkLabel(QGraphicsItem):
         self._rect = rect
         self.setVisible(not self._mark.ghost)
         self.update()
+
+    def shape(self) -> QPainterPath:
+        # Only the label itself picks its mark: the rectangle that also spans its leader
+        # line would take clicks meant for the body (or for other marks) around it.
+        path = QPainterPath()
+        path.addRect(self._box)
+        return path
 
     @property
     def box(self) -> QRectF:
@@ -453,7 +568,9 @@ class MarkItem(QGraphicsItem):
         self._upc = units_per_cun
         self._shape = QPainterPath()
         self._rect = QRectF()
-        self._ops: list[tuple[QPen, QBrush, QPainterPath]] = []
+        self._ops: list[_Op] = []
+        # The sprite last blitted, with the (scale, pixel ratio) it was chosen for.
+        self._blit: tuple[tuple[float, float], QPixmap, float] | None = None
         self.label = MarkLabel(self)
         if ghost:
             self.setOpacity(GHOST_OPACITY)
@@ -463,7 +580,7 @@ class MarkItem(QGraphicsItem):
             self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
             self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable)
             self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # No cache of its own: the symbol comes from a sprite shared with like marks.
         self.set_row(row, units_per_cun, caution)
         self.show_selected(False)
 
@@ -486,6 +603,7 @@ class MarkItem(QGraphicsItem):
         self.setPos(row.spec.x, row.spec.y)
         self._shape = self._hit_shape()
         self._ops = self._build_ops()
+        self._blit = None
         self._rect = self._shape.boundingRect().adjusted(-2, -2, 2, 2)
         self.label.set_content(row.label, caution)
         self.label.setVisible(not self.ghost)
@@ -548,36 +666,31 @@ class MarkItem(QGraphicsItem):
         self.setZValue(z)
         self.label.update()
 
-    def _build_ops(self) -> list[tuple[QPen, QBrush, QPainterPath]]:
-        """The symbol as (pen, brush, path) steps, built once per row, not per paint."""
+    def _build_ops(self) -> list[_Op]:
+        """The symbol as drawing steps, built once per row, not per paint.
+
+        Circles, lines and polygons are drawn as such rather than as general paths: the
+        raster engine draws them several times faster, which a zoom step over hundreds of
+        marks (each drawn afresh at the new scale) feels.
+        """
         upc = self._upc
         fill = qcolor(self.colors()[0])
         no_brush = QBrush(Qt.BrushStyle.NoBrush)
         kind = self.row.symbol
-
-        def circle(r: float) -> QPainterPath:
-            path = QPainterPath()
-            path.addEllipse(QPointF(0, 0), r, r)
-            return path
-
         r = MARK_RADIUS_CUN * upc
         k = SYMBOL
         if kind == "acupoint":
             return [
-                (QPen(qcolor("#ffffff"), k["dot_rim"] * r), QBrush(fill), circle(r)),
-                (
+                _Op(QPen(qcolor("#ffffff"), k["dot_rim"] * r), QBrush(fill), radius=r),
+                _Op(
                     QPen(qcolor("#0b2c4d", 0.55), k["dot_outer_width"] * r),
                     no_brush,
-                    circle(k["dot_outer"] * r),
+                    radius=k["dot_outer"] * r,
                 ),
             ]
         if kind == "trigger_point":
             d = k["cross_arm"] * r
-            cross = QPainterPath()
-            cross.moveTo(-d, -d)
-            cross.lineTo(d, d)
-            cross.moveTo(-d, d)
-            cross.lineTo(d, -d)
+            arms = (QLineF(-d, -d, d, d), QLineF(-d, d, d, -d))
             ops = []
             for color, width in (
                 (qcolor("#ffffff", 0.95), k["cross_halo"] * r),
@@ -585,30 +698,63 @@ class MarkItem(QGraphicsItem):
             ):
                 pen = QPen(color, width)
                 pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-                ops.append((pen, no_brush, cross))
+                ops.append(_Op(pen, no_brush, lines=arms))
             return ops
         if kind == "custom":
             d = k["square"] * r
-            square = polygon_path([(-d, -d), (d, -d), (d, d), (-d, d)], True)
+            square = QPolygonF([QPointF(-d, -d), QPointF(d, -d), QPointF(d, d), QPointF(-d, d)])
             pen = QPen(qcolor("#ffffff"), k["square_rim"] * r)
             pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-            return [(pen, QBrush(fill), square)]
+            return [_Op(pen, QBrush(fill), polygon=square)]
         if kind == "ashi":
             d = k["diamond"] * r
-            diamond = polygon_path([(0, -d), (d, 0), (0, d), (-d, 0)], True)
+            diamond = QPolygonF([QPointF(0, -d), QPointF(d, 0), QPointF(0, d), QPointF(-d, 0)])
             pen = QPen(qcolor("#ffffff"), k["diamond_rim"] * r)
             pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-            return [(pen, QBrush(fill), diamond)]
-        ring = circle(self.extent())
+            return [_Op(pen, QBrush(fill), polygon=diamond)]
+        ring = self.extent()
         return [
-            (
+            _Op(
                 QPen(qcolor("#ffffff", 0.9), k["cup_halo"] * r),
                 QBrush(qcolor(self.colors()[0], 0.1)),
-                ring,
+                radius=ring,
             ),
-            (QPen(fill, k["cup_width"] * r), no_brush, ring),
-            (QPen(Qt.PenStyle.NoPen), QBrush(fill), circle(k["cup_centre"] * r)),
+            _Op(QPen(fill, k["cup_width"] * r), no_brush, radius=ring),
+            _Op(QPen(Qt.PenStyle.NoPen), QBrush(fill), radius=k["cup_centre"] * r),
         ]
+
+    def _sprite(self, radius_px: float) -> QPixmap:
+        """The symbol rendered for a dot radius of ``radius_px`` device pixels, shared by
+        every mark of the same kind and look drawn at that size."""
+        key = (self.row.symbol, self.ghost, radius_px)
+        sprite = _SPRITES.get(key)
+        if sprite is None:
+            if len(_SPRITES) >= _SPRITE_LIMIT:
+                _SPRITES.clear()
+            scale = radius_px / (MARK_RADIUS_CUN * self._upc)
+            half = math.ceil(max(abs(self._rect.left()), self._rect.right()) * scale) + 1
+            sprite = QPixmap(2 * half, 2 * half)
+            sprite.fill(Qt.GlobalColor.transparent)
+            sp = QPainter(sprite)
+            sp.setRenderHint(QPainter.RenderHint.Antialiasing)
+            sp.translate(half, half)
+            sp.scale(scale, scale)
+            self._draw_symbol(sp)
+            sp.end()
+            _SPRITES[key] = sprite
+        return sprite
+
+    def _draw_symbol(self, painter: QPainter) -> None:
+        origin = QPointF(0, 0)
+        for op in self._ops:
+            painter.setPen(op.pen)
+            painter.setBrush(op.brush)
+            if op.radius:
+                painter.drawEllipse(origin, op.radius, op.radius)
+            elif op.polygon is not None:
+                painter.drawPolygon(op.polygon)
+            else:
+                painter.drawLines(list(op.lines))
 
     def paint(
         self,
@@ -621,10 +767,29 @@ class MarkItem(QGraphicsItem):
             painter.setBrush(_SELECT_BRUSH)
             r = self.extent() + 0.2 * self._upc
             painter.drawEllipse(QPointF(0, 0), r, r)
-        for pen, brush, path in self._ops:
-            painter.setPen(pen)
-            painter.setBrush(brush)
-            painter.drawPath(path)
+        world = painter.worldTransform()
+        if world.m12() or world.m21():
+            self._draw_symbol(painter)  # rotated or sheared: no sprite fits
+            return
+        # The symbol is blitted from a sprite rendered once per size and kind: a zoom step
+        # draws a handful of sprites instead of every mark afresh. The size is kept to an
+        # eighth of a pixel, which no eye tells apart.
+        device = painter.device()
+        dpr = device.devicePixelRatioF() if device is not None else 1.0
+        key = (world.m11(), dpr)
+        cached = self._blit
+        if cached is None or cached[0] != key:
+            radius_px = round(MARK_RADIUS_CUN * self._upc * world.m11() * dpr * 8) / 8
+            if radius_px <= 0:
+                return
+            sprite = self._sprite(radius_px)
+            sprite.setDevicePixelRatio(dpr)
+            cached = self._blit = (key, sprite, sprite.width() / 2 / dpr)
+        _, sprite, half = cached
+        centre = world.map(QPointF(0, 0))
+        painter.resetTransform()
+        painter.drawPixmap(QPointF(round(centre.x() - half), round(centre.y() - half)), sprite)
+        painter.setWorldTransform(world)
 
 
 class HoverMarker(QGraphicsItem):

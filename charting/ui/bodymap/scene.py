@@ -10,7 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene
 
 from charting.bodymap import BodyMap
-from charting.bodymap.labels import Box, LabelRequest, leader_line, place_labels
+from charting.bodymap.labels import Box, LabelRequest, keep_clear, leader_line, place_labels
 from charting.bodymap.style import ALERT_COLOUR, EA_COLOUR
 from charting.services.marks import MarkRow
 from charting.ui.app_rules import plain_tooltip
@@ -19,6 +19,7 @@ from charting.ui.bodymap.items import (
     Z_EA,
     Z_REFERRAL,
     ArtworkItem,
+    GuideTextItem,
     HoverMarker,
     MarkItem,
     PointsLayer,
@@ -49,6 +50,8 @@ class MapScene(QGraphicsScene):
         self.setBackgroundBrush(QColor("#ffffff"))
         self.artwork = ArtworkItem(view)
         self.addItem(self.artwork)
+        self.guide_text = GuideTextItem(view)
+        self.addItem(self.guide_text)
         self.points_layer = PointsLayer(bodymap, view)
         self.addItem(self.points_layer)
         self.pregnancy = PregnancyLayer(bodymap, view)
@@ -171,8 +174,8 @@ class MapScene(QGraphicsScene):
         if self._guide_boxes is not None and self._guide_boxes[0] == scale:
             return self._guide_boxes[1]
         boxes = []
-        for shape in self.artwork.texts:
-            size_px = round(max((shape.size or 8.0) * scale, ArtworkItem.min_text_px(shape.role)))
+        for shape in self.guide_text.texts:
+            size_px = round(max((shape.size or 8.0) * scale, GuideTextItem.min_text_px(shape.role)))
             metrics = QFontMetricsF(ui_font(size_px))
             w = metrics.horizontalAdvance(shape.text or "")
             x, y = shape.points[0][0] * scale, shape.points[0][1] * scale
@@ -206,7 +209,12 @@ class MapScene(QGraphicsScene):
                 obstacles.append(Box(x - core, y - core, x + core, y + core))
             else:
                 obstacles.append(Box(x - extent, y - extent, x + extent, y + extent))
-        obstacles += [Box(*b) for b in self.guide_label_boxes(scale)]
+        # The artwork's words stay where they are, each shown only when it covers no mark
+        # and no word shown before it; the marks' labels then keep clear of those shown.
+        guides = [Box(*b) for b in self.guide_label_boxes(scale)]
+        kept = keep_clear(guides, obstacles)
+        self.guide_text.set_shown(kept)
+        obstacles += [guides[i] for i in kept]
         vx0, vy0 = visible.left() * scale, visible.top() * scale
         bounds = Box(vx0, vy0, visible.right() * scale, visible.bottom() * scale)
         placed = place_labels(requests, obstacles, bounds, gap=3.0)

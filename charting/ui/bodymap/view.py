@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -21,6 +22,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
+    QEventPoint,
     QHelpEvent,
     QKeyEvent,
     QKeySequence,
@@ -131,8 +133,9 @@ class BodyMapView(QGraphicsView):
         self._region = ""
         self._user_zoomed = False
         self._press: _Press | None = None
-        self._touch: dict[int, QPointF] | None = None
-        self._pinched = False
+        self._touch: dict[int, QPointF] | None = None  # fingers down, where last seen
+        self._touch_start: dict[int, QPointF] = {}
+        self._touch_mode = ""  # "tap", "pan" or "pinch"
         self._selection: list[int] = []
         self._hover_text = ""
         self._menu: QMenu | None = None
@@ -227,6 +230,7 @@ class BodyMapView(QGraphicsView):
         old = self._scenes.get(self._view_id)
         if old is not None:
             self._clear_hover()
+            old.artwork.set_moving(False)
         built = view_id not in self._scenes
         scene = self._scenes.get(view_id) or self._build_scene(view_id)
         self._view_id = view_id
@@ -384,8 +388,15 @@ class BodyMapView(QGraphicsView):
         return self._region
 
     def _default_region_for(self, view_id: str) -> str:
-        offered = {p.id for p in presets_for(self._bm.views[view_id])}
-        return self.default_region if self.default_region in offered else "whole"
+        view = self._bm.views[view_id]
+        preset = next((p for p in presets_for(view) if p.id == self.default_region), None)
+        # A preset framed by the spine's levels (the low back) is the default only on a view
+        # that shows the spine: on the leg views and the front the preset of that name holds
+        # just the hip, and their points run down the leg, so those views open whole.
+        spinal = preset is not None and any(n.startswith("level:") for n in preset.landmarks)
+        if preset is not None and (view.levels or not spinal):
+            return preset.id
+        return "whole"
 
     def zoom_to_region(self, preset_id: str) -> bool:
         """Zoom to a region preset of the current view (kept on resize); False if the view
@@ -418,6 +429,20 @@ class BodyMapView(QGraphicsView):
             return
         visible = self.mapToScene(self.viewport().rect()).boundingRect()
         scene.layout_labels(self.zoom(), visible)
+        scene.artwork.set_moving(False)
+        scene.artwork.prepare_preview()
+
+    def guide_label_rects(self) -> list[QRectF]:
+        """Where the artwork's words shown on the current view are, in viewport pixels."""
+        scene = self._scene
+        scale = self.zoom()
+        boxes = scene.guide_label_boxes(scale)
+        origin = self.mapFromScene(QPointF(0, 0))
+        return [
+            QRectF(x0 + origin.x(), y0 + origin.y(), x1 - x0, y1 - y0)
+            for i, (x0, y0, x1, y1) in enumerate(boxes)
+            if i in scene.guide_text.shown
+        ]
 
     def labels(self) -> list[MarkLabel]:
         """The mark labels shown on the current view (after their layout)."""
@@ -731,42 +756,58 @@ class BodyMapView(QGraphicsView):
         return super().viewportEvent(event)
 
     def _touch_event(self, event: QTouchEvent) -> None:
-        points = {p.id(): p.position() for p in event.points()}
-        kind = event.type()
+        """Follow the fingers: one that lifts where it landed taps (places or selects, as a
+        click does); one that moves pans; two pinch, zooming about the point between them."""
         event.accept()
+        kind = event.type()
+        held = {
+            p.id(): p.position() for p in event.points() if p.state() != QEventPoint.State.Released
+        }
         if kind == QEvent.Type.TouchBegin:
-            self._touch = dict(points)
-            self._pinched = False
             self._press = None
+            self._touch = dict(held)
+            self._touch_start = dict(held)
+            self._touch_mode = "tap" if len(held) == 1 else "pinch"
             return
-        start = self._touch
-        if start is None:
+        last = self._touch
+        if last is None:
             return
-        if len(points) >= 2 and len(start) >= 2:
-            (a0, b0), (a1, b1) = list(start.values())[:2], list(points.values())[:2]
-            before = (a0 - b0).manhattanLength() or 1.0
-            after = (a1 - b1).manhattanLength()
-            if after and abs(after / before - 1) > 0.01:
-                self._zoom_by(after / before, (a1 + b1) / 2)
-                self._touch = dict(points)
-                self._pinched = True
-            return
-        if len(points) == 1 and len(start) == 1 and not self._pinched:
-            (pid, now), first = next(iter(points.items())), next(iter(start.values()))
-            if kind == QEvent.Type.TouchEnd:
-                self._touch = None
-                if (now - first).manhattanLength() <= TAP_SLOP_PX:
-                    self._tap(now.toPoint())
-                return
-            if (now - first).manhattanLength() > TAP_SLOP_PX:
-                delta = now - first
+        if len(held) >= 2:
+            self._touch_mode = "pinch"
+            ids = [i for i in held if i in last][:2]
+            if len(ids) == 2:
+                a0, b0 = last[ids[0]], last[ids[1]]
+                a1, b1 = held[ids[0]], held[ids[1]]
+                before = math.hypot(*(a0 - b0).toTuple())
+                after = math.hypot(*(a1 - b1).toTuple())
+                if before > 1 and after > 1:
+                    self._zoom_by(after / before, (a1 + b1) / 2)
+            self._touch = dict(held)
+        elif len(held) == 1:
+            pid, now = next(iter(held.items()))
+            first = self._touch_start.get(pid)
+            if (
+                self._touch_mode == "tap"
+                and first is not None
+                and (now - first).manhattanLength() > TAP_SLOP_PX
+            ):
+                self._touch_mode = "pan"  # no tap any more: the finger moved
+            if self._touch_mode == "pan" and pid in last:
+                delta = now - last[pid]
                 bar_x, bar_y = self.horizontalScrollBar(), self.verticalScrollBar()
                 bar_x.setValue(bar_x.value() - round(delta.x()))
                 bar_y.setValue(bar_y.value() - round(delta.y()))
-                self._touch = {pid: now}
-                self._pinched = True  # a pan is no tap either
                 self._forget_region()
+                # Keep the fraction the scroll bars could not take for the next move.
+                now = QPointF(last[pid].x() + round(delta.x()), last[pid].y() + round(delta.y()))
+            self._touch = {pid: now}
         if kind == QEvent.Type.TouchEnd:
+            if self._touch_mode == "tap" and event.points():
+                point = event.points()[0]
+                first = self._touch_start.get(point.id())
+                lifted = point.position()
+                if first is not None and (lifted - first).manhattanLength() <= TAP_SLOP_PX:
+                    self._tap(lifted.toPoint())
             self._touch = None
 
     def _tap(self, pos: QPoint) -> None:
@@ -944,6 +985,9 @@ class BodyMapView(QGraphicsView):
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
         self._user_zoomed = True
         self._forget_region()
+        # Until the zoom settles the figure is drawn from its picture, scaled (see
+        # ArtworkItem), and the labels keep their places beside their marks.
+        self._scene.artwork.set_moving(True)
         self._label_timer.start()
 
     def _forget_region(self) -> None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from PySide6.QtCore import QTimer, Slot
-from PySide6.QtGui import QUndoStack
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QResizeEvent, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QLabel,
     QLineEdit,
+    QSizePolicy,
     QSpinBox,
     QWidget,
 )
@@ -22,7 +24,7 @@ from charting.models import MarkKind
 from charting.services import clinical_lists as lists
 from charting.services import marks as mark_service
 from charting.services.marks import RESPONSES, TECHNIQUES, MarkRow, kind_label
-from charting.ui.app_rules import esc, rich_label
+from charting.ui.app_rules import plain_tooltip
 from charting.ui.mark_commands import EditDetailsCommand
 from charting.ui.ops import OpRunner
 
@@ -38,6 +40,44 @@ def _optional_spin(name: str, high: int, suffix: str) -> QSpinBox:
     spin.setSuffix(suffix)
     spin.setSpecialValueText("not recorded")
     return spin
+
+
+class OneLine(QLabel):
+    """Plain text on one line, shortened with "…" to the width it is given (the whole text
+    is then its tooltip): it never widens its column nor grows taller."""
+
+    def __init__(self, name: str, style: str = "", bold: bool = False) -> None:
+        super().__init__()
+        self.setObjectName(name)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        if style:
+            self.setStyleSheet(style)
+        if bold:
+            font = self.font()
+            font.setBold(True)
+            self.setFont(font)
+        self._full = ""
+
+    @property
+    def full_text(self) -> str:
+        """The whole text (what :meth:`text` shows may be shortened)."""
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        """Show ``text``, shortened to fit."""
+        self._full = text
+        self._fit()
+
+    def _fit(self) -> None:
+        width = max(self.contentsRect().width(), 1)
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        self.setText(shown)
+        self.setToolTip(plain_tooltip(self._full) if shown != self._full else "")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
 
 class MarkDetailsPanel(QGroupBox):
@@ -89,12 +129,12 @@ class MarkDetailsPanel(QGroupBox):
         self.note.setObjectName("markNote")
         self.note.setMaxLength(2000)
         self.note.setPlaceholderText("e.g. needled obliquely toward the spine")
-        self.detail_title = rich_label("Select a mark to edit its details.")
-        self.detail_title.setObjectName("markDetailTitle")
-        self.detail_title.setWordWrap(True)
-        self.detail_info = rich_label()
-        self.detail_info.setWordWrap(True)
-        self.detail_info.setStyleSheet("color: #555;")
+        # One line each, so the fields below always show on a laptop screen (at 1024 x 768
+        # the column is about 300 px tall): the point's names, then its cautions, each
+        # shortened to fit with the whole text as its tooltip.
+        self.detail_title = OneLine("markDetailTitle", bold=True)
+        self.detail_info = OneLine("markDetailInfo", "color: #555;")
+        self.detail_caution = OneLine("markDetailCaution", "color: #8c1d18;")
         for combo in (self.technique, self.response, self.skin):
             # A long choice never makes the side column (and the window) wider: the box
             # shortens its text and the drop-down shows it whole.
@@ -104,8 +144,11 @@ class MarkDetailsPanel(QGroupBox):
             combo.setMinimumContentsLength(10)
         form = self._form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setContentsMargins(6, 4, 6, 4)
+        form.setVerticalSpacing(2)
         form.addRow(self.detail_title)
         form.addRow(self.detail_info)
+        form.addRow(self.detail_caution)
         form.addRow("&Technique", self.technique)
         form.addRow("&Depth", self.depth_box)
         form.addRow("&Response", self.response)
@@ -179,8 +222,9 @@ class MarkDetailsPanel(QGroupBox):
     def _show(self, rows: list[MarkRow]) -> None:
         cupping = MarkKind.CUPPING.value
         if not rows:
-            self.detail_title.setText("Select a mark to edit its details.")
-            self.detail_info.setText("")
+            self.detail_title.set_full_text("Select a mark to edit its details.")
+            self.detail_info.set_full_text("")
+            self._set_caution("")
             self._choose(self.technique, "")
             self.depth_box.setValue(0)
             self._choose(self.response, "")
@@ -192,17 +236,18 @@ class MarkDetailsPanel(QGroupBox):
         self._show_cup_rows(all_cups)
         if len(rows) == 1:
             row = rows[0]
-            self.detail_title.setText(f"<b>{esc(row.label)}</b> \u2014 {kind_label(row)}")
-            self.detail_info.setText(self._describe(row))
+            self.detail_title.set_full_text(f"{row.label} \u2014 {kind_label(row)}")
+            names, cautions = self._describe(row)
+            self.detail_info.set_full_text(names)
+            self._set_caution(cautions)
             self.note.setEnabled(self._editable)
             if self.note.text() != row.spec.note:
                 self.note.setText(row.spec.note)
         else:
             names = ", ".join(r.label for r in rows[:6]) + ("\u2026" if len(rows) > 6 else "")
-            self.detail_title.setText(
-                f"<b>{len(rows)} marks</b> \u2014 a value chosen here is set on all of them"
-            )
-            self.detail_info.setText(esc(names))
+            self.detail_title.set_full_text(f"{len(rows)} marks: a value chosen is set on all")
+            self.detail_info.set_full_text(names)
+            self._set_caution("")
             self.note.clear()
             self.note.setEnabled(False)  # notes are about one mark
         self._choose(self.technique, self._common(rows, "technique"))
@@ -250,20 +295,23 @@ class MarkDetailsPanel(QGroupBox):
         for widget in self._cup_rows:
             self._form.setRowVisible(widget, visible)
 
-    def _describe(self, row: MarkRow) -> str:
+    def _set_caution(self, text: str) -> None:
+        self.detail_caution.set_full_text(text)
+        self._form.setRowVisible(self.detail_caution, bool(text))
+
+    def _describe(self, row: MarkRow) -> tuple[str, str]:
+        """The mark's names (or a trigger point's referral) and its point's cautions."""
         if row.spec.point_code:
             point = self.bodymap.point(row.spec.point_code)
-            text = esc(f"{point.pinyin} {point.hanzi} \u00b7 {point.english}")
+            names = f"{point.pinyin} {point.hanzi} \u00b7 {point.english}"
+            cautions = ""
             if point.flags:
-                text += (
-                    "<br><span style='color:#8c1d18'>Cautions: "
-                    f"{esc(', '.join(sorted(point.flags)))}"
-                )
-                text += f" \u2014 {esc(point.cautions)}</span>" if point.cautions else "</span>"
-            return text
+                cautions = f"\u26a0 {', '.join(sorted(point.flags))}"
+                cautions += f" \u2014 {point.cautions}" if point.cautions else ""
+            return names, cautions
         if row.spec.muscle_id:
-            return esc(self.bodymap.muscle(row.spec.muscle_id).referral)
-        return ""
+            return self.bodymap.muscle(row.spec.muscle_id).referral, ""
+        return "", ""
 
     def focus(self) -> None:
         """Put the cursor in the technique box."""
