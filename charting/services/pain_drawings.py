@@ -257,3 +257,19 @@ def stored_measures(session: Session, visit_ids: Sequence[int]) -> dict[int, Pai
         )
     )
     return {vid: PainMeasures.from_json(data) for vid, data in rows}
+
+
+def course_drawings(
+    session: Session, patient_id: int
+) -> list[tuple[int, PainMeasures, list[AreaShape]]]:
+    """The patient's visits that have a drawing with shaded area, in visit order: the visit's
+    number, its stored measures and the areas' shapes (for the course view's trend)."""
+    rows = session.execute(
+        select(Visit.id, Visit.number).where(Visit.patient_id == patient_id).order_by(Visit.number)
+    ).all()
+    kept = stored_measures(session, [vid for vid, _n in rows])
+    return [
+        (number, kept[vid], [a.shape for a in drawing(session, vid)])
+        for vid, number in rows
+        if vid in kept and kept[vid].shaded_area > 0
+    ]

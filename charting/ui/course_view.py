@@ -20,13 +20,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import Session
 
 from charting.bodymap import load_bodymap
 from charting.bodymap.regions import EXTENT_LABELS
 from charting.services import outcomes, pain_drawings
 from charting.services.custom_points import clinic_bodymap
-from charting.services.pain_measures import AreaShape, PainMeasures
 from charting.services.report_data import course_report
 from charting.ui.documents import Build, DocumentAudit, open_document, save_document
 from charting.ui.ops import OpRunner
@@ -212,24 +210,7 @@ class CourseDialog(QDialog):
 
     def _show_pain(self) -> None:
         pid = self.patient_id
-
-        def load(session: object) -> list[tuple[int, object, list[AreaShape]]]:
-            from sqlalchemy import select
-
-            from charting.models import Visit
-
-            assert isinstance(session, Session)
-            rows = session.execute(
-                select(Visit.id, Visit.number).where(Visit.patient_id == pid).order_by(Visit.number)
-            ).all()
-            kept = pain_drawings.stored_measures(session, [vid for vid, _n in rows])
-            return [
-                (number, kept[vid], [a.shape for a in pain_drawings.drawing(session, vid)])
-                for vid, number in rows
-                if vid in kept and kept[vid].shaded_area > 0
-            ]
-
-        drawn = self.ops.read(load)
+        drawn = self.ops.read(lambda session: pain_drawings.course_drawings(session, pid))
         if not drawn:
             self.pain_trend.setText("No pain drawings yet.")
             for canvas in (self.first_drawing, self.latest_drawing):
@@ -237,7 +218,6 @@ class CourseDialog(QDialog):
             return
         lines = []
         for number, m, _areas in drawn:
-            assert isinstance(m, PainMeasures)
             legs = ", ".join(
                 f"{side} {EXTENT_LABELS[m.furthest.get(side, 'none')].lower()}"
                 for side in ("L", "R")
