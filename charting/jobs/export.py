@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -29,7 +30,7 @@ from charting.bodymap import BodyMap
 from charting.config import data_dir
 from charting.models.db import Database, make_engine
 from charting.reports.course_report import build_course_report
-from charting.services import audit, audit_keys, exports
+from charting.services import audit, audit_keys, csv_tables, exports
 from charting.services.access import Actor, Permission, require
 from charting.services.custom_points import clinic_bodymap
 from charting.services.errors import ServiceError, ValidationError
@@ -40,6 +41,8 @@ FORMATS = exports.FORMATS
 CSV_FILES = tuple(exports.CSV_TABLES)
 #: Below this many patients the PDFs are built in this process (starting workers costs more).
 PARALLEL_FROM = 8
+
+log = logging.getLogger(__name__)
 
 
 class ExportCancelled(ServiceError):  # noqa: N818 - reads as an event, like KeyboardInterrupt
@@ -310,15 +313,7 @@ def run_export(
         if "pdf" in wanted:
             _export_pdfs(database, patient_ids, staging, tick, cancelled, workers)
         if "csv" in wanted:
-            with database.read() as session:
-                exports.write_csv(
-                    session,
-                    patient_ids,
-                    staging / "csv",
-                    bodymap,
-                    lambda file: tick(f"CSV tables ({file})"),
-                )
-            tick("CSV tables (data_dictionary.csv)")
+            _export_csv(database, patient_ids, staging / "csv", bodymap, tick, workers)
         if "fhir" in wanted:
             _export_fhir(database, patient_ids, staging / "fhir", bodymap, tick, workers)
         exports.write_export_readme(staging, wanted)
@@ -409,6 +404,67 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         initializer=_worker_init,
         initargs=(os.getpid(),),
     )
+
+
+def _export_csv(
+    database: Database,
+    patient_ids: Sequence[int],
+    folder: Path,
+    bodymap: BodyMap,
+    tick: Callable[[str], None],
+    workers: int | None,
+) -> None:
+    """Write the CSV files here while a worker checks every signed visit against its
+    signature (the visits file's ``signature`` column), which otherwise takes as long as
+    writing all the files."""
+    workers = workers or os.cpu_count() or 1
+
+    def write(checked: Callable[[str, int], csv_tables.CheckedChunk | None] | None) -> None:
+        with database.read() as session:
+            exports.write_csv(
+                session,
+                patient_ids,
+                folder,
+                bodymap,
+                lambda file: tick(f"CSV tables ({file})"),
+                checked,
+            )
+        tick("CSV tables (data_dictionary.csv)")
+
+    if len(patient_ids) < PARALLEL_FROM or workers == 1:
+        write(None)
+        return
+    url = database.engine.url.render_as_string(hide_password=False)
+    pool = _pool(1)
+    try:
+        futures = {
+            table.file: [
+                pool.submit(_check_csv_chunk, url, database.actor, table.file, chunk)
+                for chunk in csv_tables.chunks(table, patient_ids)
+            ]
+            for table in csv_tables.TABLES
+            if table.checks
+        }
+
+        def checked(file: str, index: int) -> csv_tables.CheckedChunk | None:
+            try:
+                return futures[file][index].result()
+            except Exception:  # a worker that failed: the checks are made here instead
+                log.warning("export: checks of %s made here", file, exc_info=True)
+                return None
+
+        write(checked)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _check_csv_chunk(
+    url: str, actor: Actor, file: str, chunk: Sequence[int] | None
+) -> csv_tables.CheckedChunk:
+    """Make the checks of one chunk of a CSV file in a worker process (its own session)."""
+    database = _worker_database(url).acting_as(actor)
+    with database.read() as session:
+        return csv_tables.check_chunk(session, csv_tables.table(file), chunk)
 
 
 def _export_fhir(

@@ -16,10 +16,13 @@ backslash), other JSON as JSON text; text cells are guarded against formula inje
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -124,6 +127,10 @@ class CsvTable:
     #: e.g. whether a signed visit still matches its signature: (column, source database
     #: column, function of (session, the chunk's source values) giving text by value).
     checks: tuple[tuple[Column, str, Callable[[Session, list[Any]], Mapping[Any, str]]], ...] = ()
+    #: The database columns that decide the checks' results besides the source column (a
+    #: visit's status and stored hash, ...). Checks made by another process (see
+    #: :func:`check_chunk`) are used only for chunks whose rows read the same in these.
+    check_key: tuple[str, ...] = ()
 
     @property
     def table(self) -> Any:
@@ -156,10 +163,23 @@ class CsvTable:
         )
         return out
 
-    def query(self, patient_ids: Sequence[int] | None, dialect: str = "sqlite") -> Select[Any]:
-        """The one statement that reads this file's rows for a chunk of patients."""
+    def query(
+        self,
+        patient_ids: Sequence[int] | None,
+        dialect: str = "sqlite",
+        only: Collection[str] | None = None,
+    ) -> Select[Any]:
+        """The one statement that reads this file's rows for a chunk of patients (``only``
+        these database columns, in the file's order, when given)."""
         layout = self._layout(dialect)
+        if only is not None:
+            layout = [(c, e) for c, e in layout if c.attr in only]
         statement = select(*(expr for _, expr in layout)).select_from(self.table)
+        order = self.order_by or tuple(self.table.primary_key.columns)
+        if self.scope is not None and patient_ids is not None:
+            narrowed = self._through_key(statement, patient_ids, order)
+            if narrowed is not None:
+                return narrowed
         for join in self.joins:
             # A join is a model, or (model, on-clause) where two foreign keys could join.
             statement = (
@@ -169,7 +189,29 @@ class CsvTable:
             )
         if self.scope is not None and patient_ids is not None:
             statement = statement.where(self.scope.in_(patient_ids))
-        return statement.order_by(*(self.order_by or tuple(self.table.primary_key.columns)))
+        return statement.order_by(*order)
+
+    def _through_key(
+        self, statement: Select[Any], patient_ids: Sequence[int], order: tuple[Any, ...]
+    ) -> Select[Any] | None:
+        """The rows of a table reached through one join (a visit's marks), read as
+        ``visit_id IN (the patients' visits)`` rather than through the join, when nothing
+        else needs the joined table: the database then walks the rows in the order of the
+        foreign key's index instead of sorting every row of the chunk (a third of writing
+        marks.csv)."""
+        if len(self.joins) != 1 or isinstance(self.joins[0], tuple):
+            return None
+        joined = self.joins[0].__table__
+        keys = [fk for fk in self.table.foreign_keys if fk.column.table is joined]
+        if len(keys) != 1 or self.scope.table is not joined:
+            return None
+        parent = keys[0].column
+        narrowed = statement.where(
+            keys[0].parent.in_(select(parent).where(self.scope.in_(patient_ids)))
+        ).order_by(*order)
+        if any(table is joined for table in narrowed.get_final_froms()):
+            return None  # a column or the order refers to the joined table
+        return narrowed
 
 
 _TYPE_WORDS = {
@@ -629,6 +671,7 @@ TABLES: tuple[CsvTable, ...] = (
                 _signature_words,
             ),
         ),
+        check_key=("status", "content_hash", "signature_format", "version", "updated_at"),
         extra=(
             (
                 Column("chart_number", "Patient's chart number (as in patients.csv)", "text"),
@@ -1126,11 +1169,18 @@ def dictionary_rows() -> Iterator[list[str]]:
 
 
 def stream_rows(
-    session: Session, item: CsvTable, patient_ids: Sequence[int] | None, bodymap: Any = None
+    session: Session,
+    item: CsvTable,
+    patient_ids: Sequence[int] | None,
+    bodymap: Any = None,
+    checked: Callable[[int], CheckedChunk | None] | None = None,
 ) -> Iterator[Sequence[Any]]:
     """The file's rows as sequences of cells, read chunk by chunk with one statement each.
 
     ``patient_ids`` None means every row (clinic-wide tables ignore it anyway).
+    ``checked(n)`` gives the checks of the n-th chunk of patients already made by another
+    process (see :func:`check_chunk`), or None; they are used when the chunk's rows read
+    the same as when they were made, and the checks are made here otherwise.
     """
     stored = item.columns[: len(item.columns) - len(item.lookups) - len(item.checks)]
     dialect = session.connection().dialect.name
@@ -1151,13 +1201,37 @@ def stream_rows(
     # combination of source values are made once.
     sources = [at[source] for _, source, _ in item.lookups]
     functions = [fn for _, _, fn in item.lookups]
+
+    # The looked-up columns' source values of a row, as a tuple (made in C when several).
+    key_of: Callable[[Sequence[Any]], tuple[Any, ...]] = (
+        itemgetter(*sources) if len(sources) > 1 else lambda row: tuple(row[i] for i in sources)
+    )
     looked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     checks = [(at[source], fn) for _, source, fn in item.checks]
-    for partition in _partitions(session, item, patient_ids, dialect):
+    key_at = [i for i, c in enumerate(stored) if c.attr in _key_columns(item)]
+    for index, partition in enumerate(_partitions(session, item, patient_ids, dialect)):
         if not convert and not sources and not checks:
             yield from partition
             continue
-        found = [(i, fn(session, [row[i] for row in partition])) for i, fn in checks]
+        found: list[tuple[int, Mapping[Any, str]]] = []
+        if checks:
+            premade = checked(index) if checked is not None else None
+            if premade is not None and premade.digest == _digest(partition, key_at):
+                found = [(i, premade.text_by_value(n)) for n, (i, _) in enumerate(checks)]
+            else:
+                found = [(i, fn(session, [row[i] for row in partition])) for i, fn in checks]
+        if not convert and not found:
+            # Only looked-up cells to add (marks.csv, a quarter of a million rows).
+            for row in partition:
+                key = key_of(row)
+                extra = looked.get(key)
+                if extra is None:
+                    extra = looked[key] = tuple(
+                        _text_cell(fn(bodymap, value))
+                        for fn, value in zip(functions, key, strict=True)
+                    )
+                yield (*row, *extra)
+            continue
         for row in partition:
             cells = list(row)
             for i, write, seen in convert:
@@ -1171,7 +1245,7 @@ def stream_rows(
                 except TypeError:  # not hashable (a driver's parsed JSON)
                     cells[i] = write(value)
             if sources:
-                key = tuple(cells[i] for i in sources)
+                key = key_of(cells)
                 extra = looked.get(key)
                 if extra is None:
                     extra = looked[key] = tuple(
@@ -1184,22 +1258,83 @@ def stream_rows(
             yield cells
 
 
+@dataclass(frozen=True)
+class CheckedChunk:
+    """A table's checks for one chunk of patients, made by :func:`check_chunk` (in another
+    process), with the digest of the rows' key columns they were made from.
+
+    Results are kept by text, the integer source values of each as an array (a whole clinic's
+    verdicts, held until the file is written, take a few megabytes this way).
+    """
+
+    digest: str
+    ids_by_text: tuple[dict[str, array[int]], ...]
+
+    def text_by_value(self, check: int) -> dict[int, str]:
+        """The ``check``-th check's text for each source value."""
+        return {value: text for text, values in self.ids_by_text[check].items() for value in values}
+
+
+def check_chunk(session: Session, item: CsvTable, chunk: Sequence[int] | None) -> CheckedChunk:
+    """Make the checks of ``item`` (e.g. each signed visit against its signature) for one
+    chunk of patients (one of :func:`chunks`), as :func:`stream_rows` would, reading only
+    the columns the checks need. Run in another process while this one writes the other
+    files; the digest lets :func:`stream_rows` tell whether the rows changed in between."""
+    dialect = session.connection().dialect.name
+    only = _key_columns(item)
+    rows = [
+        row
+        for batch in batches(session.connection(), item.query(chunk, dialect, only), 5_000)
+        for row in batch
+    ]
+    names = [c.attr for c in item.columns if c.attr in only]
+    found = []
+    for _, source, fn in item.checks:
+        at = names.index(source)
+        grouped: dict[str, array[int]] = {}
+        for value, text in fn(session, [row[at] for row in rows]).items():
+            grouped.setdefault(text, array("q")).append(value)
+        found.append(grouped)
+    return CheckedChunk(_digest(rows, range(len(names))), tuple(found))
+
+
+def _key_columns(item: CsvTable) -> set[str]:
+    return {source for _, source, _ in item.checks} | set(item.check_key)
+
+
+def _digest(rows: Sequence[Sequence[Any]], at: Sequence[int] | range) -> str:
+    """SHA-256 of the values at positions ``at`` of every row, in order."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(repr(tuple(row[i] for i in at)).encode("utf-8"))
+    return digest.hexdigest()
+
+
 #: Kinds written by Python (see :func:`_read_expression` for the others).
 _PYTHON_KINDS = frozenset({"list", "psfs", "json"})
 #: Distinct values remembered per column: the recurring ones are met long before this.
 _MEMO_LIMIT = 20_000
 
 
+def chunks(item: CsvTable, patient_ids: Sequence[int] | None) -> list[Sequence[int] | None]:
+    """The chunks of patients :func:`stream_rows` reads ``item`` in, in order (one, None,
+    for every row)."""
+    if item.scope is None or patient_ids is None:
+        return [None]
+    ids = sorted(patient_ids)
+    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+
 def _partitions(
     session: Session, item: CsvTable, patient_ids: Sequence[int] | None, dialect: str
 ) -> Iterator[Sequence[Any]]:
-    chunks: list[Sequence[int] | None]
-    if item.scope is None or patient_ids is None:
-        chunks = [None]
-    else:
-        ids = sorted(patient_ids)
-        chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    """The rows of each chunk of patients in turn (the whole chunk at once when the table
+    has checks: they are made per chunk, see :func:`check_chunk`), else in batches."""
     # Core, not the ORM, and on SQLite straight from the driver: rows come as plain tuples.
     connection = session.connection()
-    for chunk in chunks:
-        yield from batches(connection, item.query(chunk, dialect), 5_000)
+    for chunk in chunks(item, patient_ids):
+        parts = batches(connection, item.query(chunk, dialect), 5_000)
+        if item.checks:
+            yield [row for part in parts for row in part]
+        else:
+            yield from parts

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -270,6 +270,7 @@ def write_csv(
     folder: Path,
     bodymap: BodyMap | None = None,
     progress: Callable[[str], None] | None = None,
+    checked: Callable[[str, int], csv_tables.CheckedChunk | None] | None = None,
 ) -> list[Path]:
     """Write every table of the CSV export and its data dictionary into ``folder``.
 
@@ -277,14 +278,22 @@ def write_csv(
     memory stays flat at any clinic size. ``patient_ids`` None exports every patient.
     ``progress(file)`` is called after each file. Files are UTF-8 with a BOM, RFC 4180
     quoting, text cells guarded against formula injection.
+
+    ``checked(file, n)`` gives the checks of a file's n-th chunk made by another process
+    (:func:`csv_tables.check_chunk`, e.g. the signatures of visits.csv): those files are
+    then written last, so the checks are made while the other files are written.
     """
     require(session, Permission.EXPORT)
     folder = Path(folder)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     ids = None if patient_ids is None else list(patient_ids)
     paths = []
-    for table in csv_tables.TABLES:
-        rows = csv_tables.stream_rows(session, table, ids, bodymap)
+    tables = csv_tables.TABLES
+    if checked is not None:
+        tables = tuple(sorted(tables, key=lambda t: bool(t.checks)))
+    for table in tables:
+        premade = None if checked is None else partial(checked, table.file)
+        rows = csv_tables.stream_rows(session, table, ids, bodymap, premade)
         paths.append(_write_rows(folder / table.file, [c.name for c in table.columns], rows))
         if progress:
             progress(table.file)

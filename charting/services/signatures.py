@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import JSON, String, Table, select, type_coerce
 from sqlalchemy.orm import Session
 
 from charting.models import (
@@ -260,18 +260,65 @@ _EVENT_READ = ("visit_id", *_EVENT_COLUMNS)
 _PAIN_READ = ("visit_id", *_PAIN_COLUMNS)
 
 
+class _JsonText:
+    """JSON read as the stored text and decoded once per distinct value.
+
+    A clinic's lists recur (no red flags, the same codes and advice), and decoding each
+    cell again was a fifth of checking every signature. Shared values are only read: the
+    signed content is serialised, never changed. PostgreSQL's driver hands JSON over decoded
+    already; such values pass through.
+    """
+
+    LIMIT = 20_000  # distinct values remembered
+
+    def __init__(self) -> None:
+        self.seen: dict[str, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.seen[value]
+        except KeyError:
+            decoded = json.loads(value)
+            if len(self.seen) < self.LIMIT:
+                self.seen[value] = decoded
+            return decoded
+
+
+def _reader(table: Table, names: Sequence[str]) -> tuple[Any, list[int]]:
+    """A select of ``names`` with JSON columns as text, and the positions of those columns."""
+    columns: list[Any] = []
+    json_at = []
+    for i, name in enumerate(names):
+        column = table.c[name]
+        if isinstance(column.type, JSON):
+            columns.append(type_coerce(column, String).label(name))
+            json_at.append(i)
+        else:
+            columns.append(column)
+    return select(*columns), json_at
+
+
 def _grouped(
-    session: Session, table: Table, names: Sequence[str], ids: list[int]
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(visit id, row as a dict of names)`` for the rows of ``table`` of visits ``ids``,
-    in id order (one statement)."""
-    statement = (
-        select(*(table.c[n] for n in names)).where(table.c.visit_id.in_(ids)).order_by(table.c.id)
-    )
+    session: Session,
+    table: Table,
+    names: Sequence[str],
+    ids: list[int],
+    found: dict[int, VisitRows],
+    into: Callable[[VisitRows], list[dict[str, Any]]],
+    decode: _JsonText,
+) -> None:
+    """Add the rows of ``table`` of visits ``ids`` (in id order, one statement) to their
+    visits' lists (``into`` names the list), as dicts of ``names``."""
+    statement, json_at = _reader(table, names)
+    statement = statement.where(table.c.visit_id.in_(ids)).order_by(table.c.id)
     for rows in batches(session.connection(), statement, 10_000):
         for row in rows:
             values = dict(zip(names, row, strict=True))
-            yield values["visit_id"], values
+            for i in json_at:
+                values[names[i]] = decode(row[i])
+            into(found[values["visit_id"]]).append(values)
 
 
 def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows]:
@@ -281,20 +328,20 @@ def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows
     """
     visits = _table(Visit)
     found: dict[int, VisitRows] = {}
+    decode = _JsonText()
     names = [n for n in _VISIT_COLUMNS if n in visits.c]
-    statement = select(*(visits.c[n] for n in names)).where(visits.c.id.in_(visit_ids))
-    for row in session.execute(statement).all():
+    statement, json_at = _reader(visits, names)
+    for row in session.execute(statement.where(visits.c.id.in_(visit_ids))):
         values = dict(zip(names, row, strict=True))
+        for i in json_at:
+            values[names[i]] = decode(row[i])
         found[values["id"]] = VisitRows(values, [], [], [], [], None)
     if not found:
         return found
     ids = list(found)
-    for visit_id, values in _grouped(session, _table(Mark), _MARK_COLUMNS, ids):
-        found[visit_id].marks.append(values)
-    for visit_id, values in _grouped(session, _table(EAPair), _PAIR_COLUMNS, ids):
-        found[visit_id].pairs.append(values)
-    for visit_id, values in _grouped(session, _table(AdverseEvent), _EVENT_READ, ids):
-        found[visit_id].events.append(values)
+    _grouped(session, _table(Mark), _MARK_COLUMNS, ids, found, _marks, decode)
+    _grouped(session, _table(EAPair), _PAIR_COLUMNS, ids, found, _pairs, decode)
+    _grouped(session, _table(AdverseEvent), _EVENT_READ, ids, found, _events, decode)
     acks = _table(SafetyAcknowledgement)
     ack_rows = session.execute(
         select(acks.c.visit_id, acks.c.warning_key, acks.c.severity, acks.c.reason).where(
@@ -303,8 +350,7 @@ def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows
     )
     for ack in ack_rows:
         found[ack.visit_id].acknowledgements.append((ack.warning_key, ack.severity, ack.reason))
-    for visit_id, values in _grouped(session, _table(PainArea), _PAIN_READ, ids):
-        found[visit_id].pain.append(values)
+    _grouped(session, _table(PainArea), _PAIN_READ, ids, found, _pain, decode)
     resolutions = _table(NeedleCountResolution)
     for row in session.execute(
         select(
@@ -322,6 +368,22 @@ def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows
             "note": row.note,
         }
     return found
+
+
+def _marks(rows: VisitRows) -> list[dict[str, Any]]:
+    return rows.marks
+
+
+def _pairs(rows: VisitRows) -> list[dict[str, Any]]:
+    return rows.pairs
+
+
+def _events(rows: VisitRows) -> list[dict[str, Any]]:
+    return rows.events
+
+
+def _pain(rows: VisitRows) -> list[dict[str, Any]]:
+    return rows.pain
 
 
 def content_hash(session: Session, visit_id: int, fmt: int | None = None) -> str:

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from charting.jobs.export import CSV_FILES, ExportCancelled, Progress, run_export
+from charting.models import Visit
 from charting.models.db import Database
+from charting.services import csv_tables
 from charting.services.demo import create_demo_clinic
 from charting.services.errors import ValidationError
-from charting.services.exports import select_patient_ids
+from charting.services.exports import read_csv_rows, select_patient_ids
 from tests.factories import TEST_PASSWORD, TEST_USERNAME
 
 
@@ -67,6 +70,38 @@ def test_parallel_pdfs_match_the_patients(database: Database, clinic: list[int],
     assert sorted(p.name for p in result.files if p.suffix == ".pdf") == [
         f"{n:06d}.pdf" for n in range(1, 11)
     ]
+
+
+def test_signatures_checked_by_a_worker_give_the_same_files(
+    database: Database, clinic: list[int], out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV export on two cores checks the signatures in a worker while it writes the other
+    files; every file is the same as when one process does it all, a visit altered after
+    signing included."""
+    with database.read() as session:
+        signed = session.scalars(
+            select(Visit.id).where(Visit.status == "signed").order_by(Visit.id)
+        ).all()
+    assert len(signed) > 3
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE visit SET pain_now = 9 WHERE id = {signed[1]}")
+    made_ahead: list[object] = []
+    real = csv_tables.stream_rows
+
+    def spy(session, item, ids, bodymap=None, checked=None):  # type: ignore[no-untyped-def]
+        if checked is not None and item.checks:
+            made_ahead.append(checked(0))
+        return real(session, item, ids, bodymap, checked)
+
+    monkeypatch.setattr(csv_tables, "stream_rows", spy)
+    one = run_export(database, clinic, out, ["csv"], workers=1).folder / "csv"
+    two = run_export(database, clinic, out, ["csv"], workers=2).folder / "csv"
+    assert made_ahead and isinstance(made_ahead[0], csv_tables.CheckedChunk)
+    for name in CSV_FILES:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    words = {int(r["visit_id"]): r["signature"] for r in read_csv_rows(two / "visits.csv")}
+    assert words[signed[1]].startswith("ALTERED AFTER SIGNING")
+    assert [words[v] for v in signed if v != signed[1]] == ["valid"] * (len(signed) - 1)
 
 
 def test_the_export_is_on_disk_before_it_is_renamed_into_place(
@@ -247,7 +282,9 @@ from charting.config import sqlite_url
 from charting.jobs.export import run_export
 from charting.models.migrate import open_database
 from charting.services.access import Actor
-from charting.services.exports import select_patient_ids
+from charting.models import Visit
+from charting.services import csv_tables
+from charting.services.exports import read_csv_rows, select_patient_ids
 
 if __name__ == "__main__":
     database = open_database(sqlite_url(Path(sys.argv[1])), Path(sys.argv[2])).database

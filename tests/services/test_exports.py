@@ -560,6 +560,42 @@ def test_visits_csv_says_whether_each_signature_still_holds(
     assert rows[signed]["signature"].startswith("ALTERED AFTER SIGNING: this record was changed")
 
 
+def test_signature_checks_made_elsewhere_are_used_only_while_the_rows_read_the_same(
+    database: Database, chart: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signature verdicts made ahead (by the export's worker) are written as they are while
+    the visits read the same, and made again once a signed visit's stored signature changed
+    in between, so a verdict never describes other rows than the ones written."""
+    from charting.services import csv_tables, signatures
+
+    signed, _ = chart["visits"]
+    visits = csv_tables.table("visits.csv")
+    with database.read() as session:
+        premade = csv_tables.check_chunk(session, visits, [chart["patient_id"]])
+    assert premade.text_by_value(0)[signed] == "valid"
+    calls: list[list[int]] = []
+    real = signatures.problems
+    monkeypatch.setattr(
+        signatures, "problems", lambda session, ids: calls.append(list(ids)) or real(session, ids)
+    )
+
+    def export(folder: Path) -> dict[int, dict[str, str]]:
+        with database.read() as session:
+            paths = write_csv(
+                session, [chart["patient_id"]], folder, BM, checked=lambda file, n: premade
+            )
+        rows = read_csv_rows(next(p for p in paths if p.name == "visits.csv"))
+        return {int(r["visit_id"]): r for r in rows}
+
+    assert export(tmp_path / "a")[signed]["signature"] == "valid"
+    assert calls == []  # the verdicts made ahead were used
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE visit SET content_hash = '{'0' * 64}' WHERE id = {signed}")
+    rows = export(tmp_path / "b")
+    assert rows[signed]["signature"].startswith("ALTERED AFTER SIGNING")
+    assert calls and signed in calls[0]
+
+
 def test_the_record_around_the_visit_is_exported_too(
     database: Database, chart: dict[str, Any], practitioner_id: int, tmp_path: Path
 ) -> None:
