@@ -414,9 +414,14 @@ def _export_csv(
     tick: Callable[[str], None],
     workers: int | None,
 ) -> None:
-    """Write the CSV files here while a worker checks every signed visit against its
-    signature (the visits file's ``signature`` column), which otherwise takes as long as
-    writing all the files."""
+    """Write the CSV files here while a worker checks signed visits against their signatures
+    (the visits file's ``signature`` column), which otherwise takes as long as writing all
+    the files.
+
+    The worker takes the chunks of patients from the last one back; this process writes the
+    visits file last, from the first chunk on, and checks itself each chunk the worker has
+    not started, so the two meet in the middle whatever the machine's load.
+    """
     workers = workers or os.cpu_count() or 1
 
     def write(checked: Callable[[str, int], csv_tables.CheckedChunk | None] | None) -> None:
@@ -437,18 +442,22 @@ def _export_csv(
     url = database.engine.url.render_as_string(hide_password=False)
     pool = _pool(1)
     try:
-        futures = {
-            table.file: [
-                pool.submit(_check_csv_chunk, url, database.actor, table.file, chunk)
-                for chunk in csv_tables.chunks(table, patient_ids)
-            ]
-            for table in csv_tables.TABLES
-            if table.checks
-        }
+        futures: dict[str, list[Future[csv_tables.CheckedChunk]]] = {}
+        for table in csv_tables.TABLES:
+            if table.checks:
+                chunks = csv_tables.chunks(table, patient_ids)
+                submitted = [
+                    pool.submit(_check_csv_chunk, url, database.actor, table.file, chunk)
+                    for chunk in reversed(chunks)
+                ]
+                futures[table.file] = submitted[::-1]
 
         def checked(file: str, index: int) -> csv_tables.CheckedChunk | None:
+            future = futures[file][index]
+            if future.cancel():
+                return None  # not started by the worker: checked here
             try:
-                return futures[file][index].result()
+                return future.result()
             except Exception:  # a worker that failed: the checks are made here instead
                 log.warning("export: checks of %s made here", file, exc_info=True)
                 return None

@@ -72,6 +72,9 @@ from charting.models.db import batches
 #: Patients read per query: one statement per table per chunk keeps memory flat at any
 #: clinic size and stays below every backend's bound-parameter limit.
 CHUNK = 2_000
+#: Patients per chunk of a file with checks (visits.csv): the export's worker and this
+#: process share the checks chunk by chunk, so small chunks keep both busy to the end.
+CHECK_CHUNK = 250
 
 # OWASP ASVS 1.2.10 triggers, plus NUL; "'" makes the guard reversible.
 INJECTION_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0", "'")
@@ -1322,7 +1325,8 @@ def chunks(item: CsvTable, patient_ids: Sequence[int] | None) -> list[Sequence[i
     if item.scope is None or patient_ids is None:
         return [None]
     ids = sorted(patient_ids)
-    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    size = CHECK_CHUNK if item.checks else CHUNK
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _partitions(
