@@ -296,7 +296,7 @@ def run_export(
     started = time.perf_counter()
     total = (
         len(patient_ids) * (1 if "pdf" in wanted else 0)
-        + (len(CSV_FILES) if "csv" in wanted else 0)
+        + (exports.csv_steps(patient_ids) if "csv" in wanted else 0)
         + (len(patient_ids) if "fhir" in wanted else 0)
     )
     done = 0
@@ -434,7 +434,6 @@ def _export_csv(
                 lambda file: tick(f"CSV tables ({file})"),
                 checked,
             )
-        tick("CSV tables (data_dictionary.csv)")
 
     if len(patient_ids) < PARALLEL_FROM or workers == 1:
         write(None)

@@ -1177,10 +1177,12 @@ def stream_rows(
     patient_ids: Sequence[int] | None,
     bodymap: Any = None,
     checked: Callable[[int], CheckedChunk | None] | None = None,
+    chunk_done: Callable[[], None] | None = None,
 ) -> Iterator[Sequence[Any]]:
     """The file's rows as sequences of cells, read chunk by chunk with one statement each.
 
     ``patient_ids`` None means every row (clinic-wide tables ignore it anyway).
+    ``chunk_done()`` is called once each chunk's rows are out (progress, see :func:`chunks`).
     ``checked(n)`` gives the checks of the n-th chunk of patients already made by another
     process (see :func:`check_chunk`), or None; they are used when the chunk's rows read
     the same as when they were made, and the checks are made here otherwise.
@@ -1212,10 +1214,11 @@ def stream_rows(
     looked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     checks = [(at[source], fn) for _, source, fn in item.checks]
     key_at = [i for i, c in enumerate(stored) if c.attr in _key_columns(item)]
-    for index, partition in enumerate(_partitions(session, item, patient_ids, dialect)):
+
+    def _cells(partition: Sequence[Any], index: int) -> Iterator[Sequence[Any]]:
         if not convert and not sources and not checks:
             yield from partition
-            continue
+            return
         found: list[tuple[int, Mapping[Any, str]]] = []
         if checks:
             premade = checked(index) if checked is not None else None
@@ -1234,7 +1237,7 @@ def stream_rows(
                         for fn, value in zip(functions, key, strict=True)
                     )
                 yield (*row, *extra)
-            continue
+            return
         for row in partition:
             cells = list(row)
             for i, write, seen in convert:
@@ -1259,6 +1262,14 @@ def stream_rows(
             for i, words in found:
                 cells.append(_text_cell(words.get(row[i], "")))
             yield cells
+
+    index = 0
+    for partition, chunk_end in _partitions(session, item, patient_ids, dialect):
+        yield from _cells(partition, index)
+        if chunk_end:
+            index += 1
+            if chunk_done is not None:
+                chunk_done()
 
 
 @dataclass(frozen=True)
@@ -1331,14 +1342,20 @@ def chunks(item: CsvTable, patient_ids: Sequence[int] | None) -> list[Sequence[i
 
 def _partitions(
     session: Session, item: CsvTable, patient_ids: Sequence[int] | None, dialect: str
-) -> Iterator[Sequence[Any]]:
-    """The rows of each chunk of patients in turn (the whole chunk at once when the table
-    has checks: they are made per chunk, see :func:`check_chunk`), else in batches."""
+) -> Iterator[tuple[Sequence[Any], bool]]:
+    """The rows of each chunk of patients in turn, each batch with whether it ends its chunk
+    (the whole chunk at once when the table has checks: they are made per chunk, see
+    :func:`check_chunk`)."""
     # Core, not the ORM, and on SQLite straight from the driver: rows come as plain tuples.
     connection = session.connection()
     for chunk in chunks(item, patient_ids):
         parts = batches(connection, item.query(chunk, dialect), 5_000)
         if item.checks:
-            yield [row for part in parts for row in part]
-        else:
-            yield from parts
+            yield [row for part in parts for row in part], True
+            continue
+        previous = None
+        for part in parts:
+            if previous is not None:
+                yield previous, False
+            previous = part
+        yield previous or [], True

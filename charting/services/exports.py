@@ -276,7 +276,8 @@ def write_csv(
 
     Each file is read with one statement per chunk of patients and streamed to disk, so
     memory stays flat at any clinic size. ``patient_ids`` None exports every patient.
-    ``progress(file)`` is called after each file. Files are UTF-8 with a BOM, RFC 4180
+    ``progress(file)`` is called after each chunk of patients of each file (and after the
+    data dictionary): :func:`csv_steps` times in all. Files are UTF-8 with a BOM, RFC 4180
     quoting, text cells guarded against formula injection.
 
     ``checked(file, n)`` gives the checks of a file's n-th chunk made by another process
@@ -293,13 +294,22 @@ def write_csv(
         tables = tuple(sorted(tables, key=lambda t: bool(t.checks)))
     for table in tables:
         premade = None if checked is None else partial(checked, table.file)
-        rows = csv_tables.stream_rows(session, table, ids, bodymap, premade)
+        step = None if progress is None else partial(progress, table.file)
+        rows = csv_tables.stream_rows(session, table, ids, bodymap, premade, step)
         paths.append(_write_rows(folder / table.file, [c.name for c in table.columns], rows))
-        if progress:
-            progress(table.file)
     header = [c.name for c in csv_tables.DICTIONARY]
     paths.append(_write_rows(folder / "data_dictionary.csv", header, csv_tables.dictionary_rows()))
+    if progress:
+        progress("data_dictionary.csv")
     return paths
+
+
+def csv_steps(patient_ids: Sequence[int] | None) -> int:
+    """How many times :func:`write_csv` reports progress for these patients: once per
+    chunk of patients of each file, and once for the data dictionary (a large clinic's
+    export says how far it is within its big files, not only between files)."""
+    ids = None if patient_ids is None else list(patient_ids)
+    return sum(len(csv_tables.chunks(t, ids)) for t in csv_tables.TABLES) + 1
 
 
 def read_csv_rows(path: Path, *, raw: bool = False) -> list[dict[str, str]]:

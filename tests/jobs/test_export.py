@@ -88,10 +88,10 @@ def test_signatures_checked_by_a_worker_give_the_same_files(
     made_ahead: list[object] = []
     real = csv_tables.stream_rows
 
-    def spy(session, item, ids, bodymap=None, checked=None):  # type: ignore[no-untyped-def]
+    def spy(session, item, ids, bodymap=None, checked=None, *rest):  # type: ignore[no-untyped-def]
         if checked is not None and item.checks:
             made_ahead.append(checked(0))
-        return real(session, item, ids, bodymap, checked)
+        return real(session, item, ids, bodymap, checked, *rest)
 
     monkeypatch.setattr(csv_tables, "stream_rows", spy)
     one = run_export(database, clinic, out, ["csv"], workers=1).folder / "csv"
@@ -102,6 +102,24 @@ def test_signatures_checked_by_a_worker_give_the_same_files(
     words = {int(r["visit_id"]): r["signature"] for r in read_csv_rows(two / "visits.csv")}
     assert words[signed[1]].startswith("ALTERED AFTER SIGNING")
     assert [words[v] for v in signed if v != signed[1]] == ["valid"] * (len(signed) - 1)
+
+
+def test_csv_progress_moves_within_the_big_files(
+    database: Database, clinic: list[int], out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV export reports each chunk of patients inside each file, so a large clinic's
+    export never sits on one step while its big files are written, and it ends on the last
+    step."""
+    monkeypatch.setattr(csv_tables, "CHUNK", 3)
+    monkeypatch.setattr(csv_tables, "CHECK_CHUNK", 3)
+    seen: list[Progress] = []
+    run_export(database, clinic, out, ["csv"], seen.append, workers=1)
+    stages = [p.stage for p in seen]
+    # Ten patients in chunks of three.
+    assert stages.count("CSV tables (marks.csv)") == stages.count("CSV tables (visits.csv)") == 4
+    assert stages.count("CSV tables (practitioners.csv)") == 1  # the clinic's, not per patient
+    assert [p.done for p in seen] == list(range(1, len(seen) + 1))
+    assert seen[-1].done == seen[-1].total and seen[-1].remaining_s == 0
 
 
 def test_the_export_is_on_disk_before_it_is_renamed_into_place(
