@@ -433,6 +433,7 @@ def _export_csv(
                 bodymap,
                 lambda file: tick(f"CSV tables ({file})"),
                 checked,
+                durable=False,  # the staging folder is synced once, before it is renamed
             )
 
     if len(patient_ids) < PARALLEL_FROM or workers == 1:

@@ -252,11 +252,13 @@ CSV_TABLES: dict[str, tuple[Column, ...]] = {
 guard_cell = csv_tables.guard_cell
 
 
-def _write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+def _write_rows(
+    path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], durable: bool = True
+) -> Path:
     # A BOM lets spreadsheets detect UTF-8; it is written by hand because the utf-8-sig
     # codec encodes every row through Python (a tenth of the export's time). The csv module
     # quotes per RFC 4180.
-    with atomic_writer(path, newline="", encoding="utf-8") as handle:
+    with atomic_writer(path, newline="", encoding="utf-8", durable=durable) as handle:
         handle.write("\ufeff")
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(header)
@@ -271,6 +273,7 @@ def write_csv(
     bodymap: BodyMap | None = None,
     progress: Callable[[str], None] | None = None,
     checked: Callable[[str, int], csv_tables.CheckedChunk | None] | None = None,
+    durable: bool = True,
 ) -> list[Path]:
     """Write every table of the CSV export and its data dictionary into ``folder``.
 
@@ -283,6 +286,8 @@ def write_csv(
     ``checked(file, n)`` gives the checks of a file's n-th chunk made by another process
     (:func:`csv_tables.check_chunk`, e.g. the signatures of visits.csv): those files are
     then written last, so the checks are made while the other files are written.
+    ``durable`` False leaves syncing the files to disk to the caller (an export syncs its
+    whole folder once).
     """
     require(session, Permission.EXPORT)
     folder = Path(folder)
@@ -296,9 +301,11 @@ def write_csv(
         premade = None if checked is None else partial(checked, table.file)
         step = None if progress is None else partial(progress, table.file)
         rows = csv_tables.stream_rows(session, table, ids, bodymap, premade, step)
-        paths.append(_write_rows(folder / table.file, [c.name for c in table.columns], rows))
+        header = [c.name for c in table.columns]
+        paths.append(_write_rows(folder / table.file, header, rows, durable))
     header = [c.name for c in csv_tables.DICTIONARY]
-    paths.append(_write_rows(folder / "data_dictionary.csv", header, csv_tables.dictionary_rows()))
+    dictionary = csv_tables.dictionary_rows()
+    paths.append(_write_rows(folder / "data_dictionary.csv", header, dictionary, durable))
     if progress:
         progress("data_dictionary.csv")
     return paths
