@@ -41,6 +41,9 @@ FORMATS = exports.FORMATS
 CSV_FILES = tuple(exports.CSV_TABLES)
 #: Below this many patients the PDFs are built in this process (starting workers costs more).
 PARALLEL_FROM = 8
+#: From this many chunks of checks (see csv_tables.CHECK_CHUNK) a CSV export starts a worker
+#: for them; fewer are checked here sooner than a worker process starts.
+CSV_WORKER_FROM = 4
 
 log = logging.getLogger(__name__)
 
@@ -436,21 +439,20 @@ def _export_csv(
                 durable=False,  # the staging folder is synced once, before it is renamed
             )
 
-    if len(patient_ids) < PARALLEL_FROM or workers == 1:
+    chunked = {t.file: csv_tables.chunks(t, patient_ids) for t in csv_tables.TABLES if t.checks}
+    if sum(map(len, chunked.values())) < CSV_WORKER_FROM or workers == 1:
         write(None)
         return
     url = database.engine.url.render_as_string(hide_password=False)
     pool = _pool(1)
     try:
         futures: dict[str, list[Future[csv_tables.CheckedChunk]]] = {}
-        for table in csv_tables.TABLES:
-            if table.checks:
-                chunks = csv_tables.chunks(table, patient_ids)
-                submitted = [
-                    pool.submit(_check_csv_chunk, url, database.actor, table.file, chunk)
-                    for chunk in reversed(chunks)
-                ]
-                futures[table.file] = submitted[::-1]
+        for file, chunks in chunked.items():
+            submitted = [
+                pool.submit(_check_csv_chunk, url, database.actor, file, chunk)
+                for chunk in reversed(chunks)
+            ]
+            futures[file] = submitted[::-1]
 
         def checked(file: str, index: int) -> csv_tables.CheckedChunk | None:
             future = futures[file][index]

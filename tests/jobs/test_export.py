@@ -89,14 +89,20 @@ def test_signatures_checked_by_a_worker_give_the_same_files(
     real = csv_tables.stream_rows
 
     def spy(session, item, ids, bodymap=None, checked=None, *rest):  # type: ignore[no-untyped-def]
-        if checked is not None and item.checks:
-            made_ahead.append(checked(0))
-        return real(session, item, ids, bodymap, checked, *rest)
+        def recording(index: int) -> object:
+            made_ahead.append(result := checked(index))
+            return result
+
+        mine = recording if checked is not None and item.checks else checked
+        return real(session, item, ids, bodymap, mine, *rest)
 
     monkeypatch.setattr(csv_tables, "stream_rows", spy)
+    monkeypatch.setattr(csv_tables, "CHECK_CHUNK", 2)  # five chunks of checks, not one
     one = run_export(database, clinic, out, ["csv"], workers=1).folder / "csv"
     two = run_export(database, clinic, out, ["csv"], workers=2).folder / "csv"
-    assert made_ahead and isinstance(made_ahead[0], csv_tables.CheckedChunk)
+    # The worker checked the last chunks at least (they were queued for it at once).
+    assert len(made_ahead) == 5
+    assert isinstance(made_ahead[-1], csv_tables.CheckedChunk)
     for name in CSV_FILES:
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
     words = {int(r["visit_id"]): r["signature"] for r in read_csv_rows(two / "visits.csv")}
