@@ -1212,6 +1212,13 @@ def stream_rows(
         itemgetter(*sources) if len(sources) > 1 else lambda row: tuple(row[i] for i in sources)
     )
     looked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def look_up(key: tuple[Any, ...]) -> tuple[Any, ...]:
+        extra = looked[key] = tuple(
+            _text_cell(fn(bodymap, value)) for fn, value in zip(functions, key, strict=True)
+        )
+        return extra
+
     checks = [(at[source], fn) for _, source, fn in item.checks]
     key_at = [i for i, c in enumerate(stored) if c.attr in _key_columns(item)]
 
@@ -1230,13 +1237,7 @@ def stream_rows(
             # Only looked-up cells to add (marks.csv, a quarter of a million rows).
             for row in partition:
                 key = key_of(row)
-                extra = looked.get(key)
-                if extra is None:
-                    extra = looked[key] = tuple(
-                        _text_cell(fn(bodymap, value))
-                        for fn, value in zip(functions, key, strict=True)
-                    )
-                yield (*row, *extra)
+                yield (*row, *(looked.get(key) or look_up(key)))
             return
         for row in partition:
             cells = list(row)
@@ -1252,13 +1253,7 @@ def stream_rows(
                     cells[i] = write(value)
             if sources:
                 key = key_of(cells)
-                extra = looked.get(key)
-                if extra is None:
-                    extra = looked[key] = tuple(
-                        _text_cell(fn(bodymap, value))
-                        for fn, value in zip(functions, key, strict=True)
-                    )
-                cells.extend(extra)
+                cells.extend(looked.get(key) or look_up(key))
             for i, words in found:
                 cells.append(_text_cell(words.get(row[i], "")))
             yield cells
