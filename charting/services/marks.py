@@ -215,7 +215,12 @@ def validate_spec(spec: MarkSpec, bodymap: BodyMap) -> dict[str, str]:
         except KeyError:
             errors["point_code"] = f"'{spec.point_code}' is not in the acupoint catalog."
         else:
-            if spec.side not in point.sides:
+            if point.retired:
+                errors["point_code"] = (
+                    f"{point.code} is a retired custom point of this clinic: it is no longer "
+                    "charted (bring it back in Settings \u25b8 Custom points\u2026)."
+                )
+            elif spec.side not in point.sides:
                 errors["side"] = f"{point.code} is not charted on side {spec.side}."
     if spec.kind == MarkKind.TRIGGER_POINT.value:
         try:
@@ -492,14 +497,17 @@ def repeat_visit(
 ) -> tuple[list[int], Changes]:
     """Copy another visit's marks (techniques, depths, cupping details) and its EA pairs with
     their settings onto this draft, in one step. Responses are not copied: they are what
-    happened that day.
+    happened that day. Marks of a custom point the clinic has retired since are left out
+    (with the EA pairs on them): see :func:`retired_points`.
 
     Raises:
         NotFoundError: the source visit does not exist.
         ValidationError: a mark is no longer valid (e.g. a point left the catalog).
     """
     require(session, Permission.CHART)
-    source = list_marks(session, source_visit_id)
+    rows = list_marks(session, source_visit_id)
+    retired = set(retired_points(bodymap, rows))
+    source = [m for m in rows if m.spec.point_code not in retired]
     ids, changes = add_marks(session, bodymap, visit_id, as_specs(source))
     new_id = {row.id: new for row, new in zip(source, ids, strict=True)}
     pairs = session.scalars(
@@ -519,6 +527,21 @@ def repeat_visit(
         )
     session.flush()
     return ids, changes
+
+
+def retired_points(bodymap: BodyMap, rows: Iterable[MarkRow]) -> list[str]:
+    """The codes of retired custom points among these marks (no longer charted anew), in
+    order."""
+    found: list[str] = []
+    for row in rows:
+        code = row.spec.point_code
+        if code and code not in found:
+            try:
+                if bodymap.point(code).retired:
+                    found.append(code)
+            except KeyError:
+                pass
+    return found
 
 
 def list_marks(

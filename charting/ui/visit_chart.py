@@ -682,15 +682,22 @@ class VisitChartPage(QWidget):
         pairs with their settings, as one undoable step."""
         if not self._previous or self.visit_id is None or not self._editable:
             return
+        retired = mark_service.retired_points(self.bodymap, self._previous)
+        count = sum(1 for r in self._previous if r.spec.point_code not in retired)
         command = RepeatVisitCommand(
             self.ops,
             self.bodymap,
             self.visit_id,
             self._previous[0].visit_id,
-            f"Repeat last visit ({len(self._previous)} marks)",
+            f"Repeat last visit ({count} mark{'' if count == 1 else 's'})",
         )
         command.parent_widget = self
         self.undo_stack.push(command)
+        if retired and not command.isObsolete():
+            self.message_posted.emit(
+                f"Not repeated: {', '.join(retired)} (retired custom "
+                f"point{'s' if len(retired) > 1 else ''} of this clinic)."
+            )
 
     # -- templates and protocols ------------------------------------------------------------------
     @Slot()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from charting.bodymap import load_bodymap
-from charting.models import AuditEvent, CustomPoint, Role
+from charting.models import AuditEvent, CustomPoint, Role, Visit
 from charting.models.db import Database
 from charting.reports.course_report import build_course_report
 from charting.reports.visit_summary import build_visit_summary
@@ -26,7 +26,7 @@ from charting.services.exports import (
     validate_bundle,
     write_csv,
 )
-from charting.services.marks import MarkSpec, add_marks, list_marks
+from charting.services.marks import MarkSpec, add_marks, list_marks, repeat_visit, retired_points
 from charting.services.report_data import course_report, visit_report
 from charting.services.signatures import problems
 from charting.services.visit_record import sign_visit
@@ -196,6 +196,35 @@ def test_a_retired_point_is_not_offered_but_old_marks_still_read(
     )
     assert bodymap.point("C-CALF").retired
     assert [m.custom for m in marks] == [True, False]
+
+
+def test_a_retired_point_is_not_charted_anew_and_repeat_last_visit_leaves_it_out(
+    database: Database, make_patient, practitioner_id: int
+) -> None:  # type: ignore[no-untyped-def]
+    """Once retired, a custom point cannot be marked on a new visit (in words, whatever the
+    path), and repeating a visit that used it copies the other marks only."""
+    first = _charted(database, make_patient, practitioner_id, sign=True)
+    with database.read() as session:
+        (row,) = cp.list_custom_points(session)
+    with database.write() as session:
+        cp.retire_custom_point(session, row.id)
+    with database.write() as session:
+        bodymap = cp.clinic_bodymap(session)
+        patient_id = session.get(Visit, first).patient_id  # type: ignore[union-attr]
+        second, _ = start_visit(session, patient_id, practitioner_id)
+    pos = bodymap.position("C-CALF", "L", "posterior")
+    assert pos is not None
+    with pytest.raises(ValidationError) as caught, database.write() as session:
+        spec = MarkSpec("acupoint", "posterior", *pos, "L", point_code="C-CALF")
+        add_marks(session, bodymap, second, [spec])
+    assert "retired custom point" in caught.value.errors["point_code"]
+    with database.write() as session:
+        previous = list_marks(session, first, bodymap)
+        assert retired_points(bodymap, previous) == ["C-CALF"]
+        repeat_visit(session, bodymap, second, first)
+    with database.read() as session:
+        copied = list_marks(session, second)
+    assert [m.spec.point_code for m in copied] == ["BL23"]
 
 
 def test_a_used_point_keeps_its_code_name_and_position_and_cannot_be_deleted(

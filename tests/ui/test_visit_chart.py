@@ -317,6 +317,43 @@ def test_repeat_last_visit_copies_ea_pairs_and_cupping_as_one_step(  # type: ign
     assert chart.map.ea_line_count() == 1
 
 
+def test_repeat_last_visit_leaves_out_a_retired_custom_point_and_says_so(  # type: ignore[no-untyped-def]
+    qtbot, database: Database, make_patient, practitioner_id: int
+) -> None:
+    """A custom point the clinic retired since the last visit is not charted again by Repeat
+    last visit: the other marks come across, and the page says which point was left out."""
+    from charting.services import custom_points as cp
+
+    x, y = BM.position("BL57", "L", "posterior")  # type: ignore[misc]
+    entry = cp.CustomPointInput(
+        code="C-CALF", name="Calf knot point", view="posterior", x=x - 12, y=y + 8
+    )
+    pid = make_patient()
+    with database.write() as session:
+        point_id, _ = cp.add_custom_point(session, entry)
+        bodymap = cp.clinic_bodymap(session)
+        first, _ = start_visit(session, pid, practitioner_id)
+        spot = bodymap.position("C-CALF", "L", "posterior")
+        assert spot is not None
+        custom = MarkSpec("acupoint", "posterior", *spot, "L", point_code="C-CALF")
+        add_marks(session, bodymap, first, [custom, point_spec("BL23", "R")])
+        cp.retire_custom_point(session, point_id)
+        second, _ = start_visit(session, pid, practitioner_id)
+    with database.read() as session:
+        bodymap = cp.clinic_bodymap(session)
+    chart = VisitChartPage(OpRunner(database), bodymap)
+    qtbot.addWidget(chart)
+    chart.resize(1280, 800)
+    chart.show()
+    chart.open_visit(second)
+    messages: list[str] = []
+    chart.message_posted.connect(messages.append)
+    qtbot.mouseClick(chart.repeat_button, Qt.MouseButton.LeftButton)
+    assert _stored(database, second) == ["BL23 R"]
+    assert messages == ["Not repeated: C-CALF (retired custom point of this clinic)."]
+    assert chart.undo_stack.undoText() == "Repeat last visit (1 mark)"
+
+
 def test_previous_visit_shown_faded_and_toggled(qtbot, page: VisitChartPage) -> None:  # type: ignore[no-untyped-def]
     """The last visit's marks are drawn faded and the toggle hides them."""
     assert page.map.ghost_item_count() == 3
