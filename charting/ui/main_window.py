@@ -128,11 +128,14 @@ class MainWindow(QMainWindow):
         self.signed_in_label = QLabel()
         self.signed_in_label.setObjectName("signedInLabel")
         self.statusBar().addPermanentWidget(self.signed_in_label)
+        self._permanent_labels = [self.signed_in_label]
         if self.demo:
             demo_label = QLabel(f"{DEMO_CLINIC_NAME}: fictional patients only")
             demo_label.setObjectName("demoLabel")
             demo_label.setStyleSheet("color: #8c1d18; font-weight: 600;")
             self.statusBar().addPermanentWidget(demo_label)
+            self._permanent_labels.append(demo_label)
+        self.statusBar().messageChanged.connect(self._on_status_bar_message_changed)
         self.session = Session(
             database,
             self.lock_page,
@@ -446,6 +449,17 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_find_action_triggered(self) -> None:
         self.patient_search.focus_search()
+
+    @Slot(str)
+    def _on_status_bar_message_changed(self, message: str) -> None:
+        # On a laptop screen "Signed in as ..." (and the demo notice) left a message a few
+        # words: they step aside while a message that needs their room is shown.
+        bar = self.statusBar()
+        labels = self._permanent_labels
+        room = bar.width() - 40 - sum(label.sizeHint().width() + 12 for label in labels)
+        needed = bar.fontMetrics().horizontalAdvance(message)
+        for label in self._permanent_labels:
+            label.setHidden(bool(message) and needed > room)
 
     @Slot(str, int)
     def _on_part_message_posted(self, message: str, timeout_ms: int) -> None:

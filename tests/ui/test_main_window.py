@@ -379,3 +379,28 @@ def test_a_birth_date_is_picked_on_a_calendar_and_a_wrong_one_is_told_apart(  # 
     assert "not a date" in seen["1986-02-30"] and "28 days" in seen["1986-02-30"]
     assert "YYYY-MM-DD" in seen["30.02.1986"]
     assert seen["picked"] == "1986-02-28"
+
+
+def test_a_status_message_gets_the_room_of_signed_in_as_on_a_laptop_screen(
+    qtbot, window: MainWindow
+) -> None:  # type: ignore[no-untyped-def]
+    """At 1024 px a long message is shown whole ("Signed in as ..." steps aside while it is
+    up), a short one leaves the label in place, and the label is back once the message
+    goes."""
+    window.resize(1024, 700)
+    bar = window.statusBar()
+    label = window.signed_in_label
+    qtbot.waitUntil(lambda: bar.width() <= 1024)
+    # A message longer than the room "Signed in as ..." leaves, shorter than the bar.
+    room = bar.width() - 40 - label.sizeHint().width()
+    message = "3 visits not signed, oldest 4 days (Day \u203a Visits not signed)"
+    while bar.fontMetrics().horizontalAdvance(message) <= room:
+        message += " and more"
+    bar.showMessage(message)
+    assert label.isHidden()
+    assert bar.fontMetrics().horizontalAdvance(message) < bar.width() - 40
+    bar.showMessage("Patient added.")
+    assert not label.isHidden()
+    bar.showMessage(message)
+    bar.clearMessage()
+    assert not label.isHidden() and label.text().startswith("Signed in as")
