@@ -40,7 +40,7 @@ import pydantic
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from charting.bodymap import BodyMap, load_bodymap
+from charting.bodymap import BodyMap
 from charting.bodymap import regions as body_regions
 from charting.models import (
     AdverseEvent,
@@ -1075,17 +1075,34 @@ def bundle_text(bundle: dict[str, Any]) -> str:
     return json.dumps(bundle, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def validate_and_write(chart: str, text: str, folder: str) -> list[str]:
-    """Check one bundle (as written by :func:`bundle_text`) and write it when valid.
+def write_valid_bundles(
+    session: Session,
+    patient_ids: Iterable[int],
+    folder: Path,
+    bodymap: BodyMap,
+    written: Callable[[], None] | None = None,
+) -> int:
+    """Build, validate and write ``<chart number>.fhir.json`` for each patient; return how many.
 
-    Runs in the export's worker processes, so validation uses both cores while the main
-    process builds the next bundles. Returns the problems (nothing is written if any).
+    The files go into an export's staging folder, which is synced as a whole before it is
+    renamed into place (see :func:`charting.jobs.export.run_export`). A whole export runs
+    this in each worker process on its own share of the patients, so the reading, the
+    building and the validation all run on every core. ``written()`` is called after each
+    file.
+
+    Raises:
+        ServiceError: a bundle fails validation (its problems are listed); it is not written.
     """
-    problems = validate_bundle(json.loads(text), load_bodymap())
-    if not problems:
-        # Into an export's staging folder, synced once as a whole before it is renamed.
-        atomic_write_text(Path(folder) / f"{chart}.fhir.json", text, durable=False)
-    return problems
+    count = 0
+    for chart, bundle in iter_bundles(session, patient_ids, bodymap):
+        problems = validate_bundle(bundle, bodymap)
+        if problems:
+            raise fhir_refusal(chart, problems)
+        atomic_write_text(Path(folder) / f"{chart}.fhir.json", bundle_text(bundle), durable=False)
+        count += 1
+        if written is not None:
+            written()
+    return count
 
 
 def fhir_refusal(chart: str, problems: Sequence[str]) -> ServiceError:
