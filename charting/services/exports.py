@@ -1154,8 +1154,9 @@ def write_valid_bundles(
 ) -> int:
     """Build, validate and write ``<chart number>.fhir.json`` for each patient; return how many.
 
-    The files go into an export's staging folder, which is synced as a whole before it is
-    renamed into place (see :func:`charting.jobs.export.run_export`). A whole export runs
+    ``folder`` is an export's staging folder (owner-only), which is synced, renamed into
+    place or removed as a whole (see :func:`charting.jobs.export.run_export`), so the files
+    are written straight into it, readable by their owner only. A whole export runs
     this in each worker process on its own share of the patients, so the reading, the
     building and the validation all run on every core. ``written()`` is called after each
     file.
@@ -1168,7 +1169,13 @@ def write_valid_bundles(
         problems = validate_bundle(bundle, bodymap)
         if problems:
             raise fhir_refusal(chart, problems)
-        atomic_write_text(Path(folder) / f"{chart}.fhir.json", bundle_text(bundle), durable=False)
+        # Straight into the staging folder, which is itself the temporary name: it is
+        # renamed into place whole, or removed whole (a rename per file cost ~0.3 ms each).
+        fd = os.open(
+            Path(folder) / f"{chart}.fhir.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+        )
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(bundle_text(bundle))
         count += 1
         if written is not None:
             written()
