@@ -40,7 +40,7 @@ import pydantic
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from charting.bodymap import BodyMap, load_bodymap
+from charting.bodymap import BodyMap
 from charting.bodymap import regions as body_regions
 from charting.models import (
     AdverseEvent,
@@ -935,16 +935,21 @@ def _format_error(error: Any) -> str:
     return f"{location}: {error.get('msg', 'invalid')}"
 
 
-def _references(node: Any) -> Iterator[str]:
+def _references(node: Any, found: list[str] | None = None) -> list[str]:
+    """Every ``reference`` string under ``node``, in document order (a plain recursion into
+    one list: nested generators cost a frame per level for every reference)."""
+    found = [] if found is None else found
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "reference" and isinstance(value, str):
-                yield value
-            else:
-                yield from _references(value)
+                found.append(value)
+            elif isinstance(value, dict | list):
+                _references(value, found)
     elif isinstance(node, list):
         for item in node:
-            yield from _references(item)
+            if isinstance(item, dict | list):
+                _references(item, found)
+    return found
 
 
 def _codings(concept: Any) -> list[dict[str, Any]]:
@@ -1047,6 +1052,79 @@ def _check_body_sites(where: str, resource: dict[str, Any], bodymap: BodyMap) ->
     return problems
 
 
+@lru_cache(maxsize=256)
+def _resource_model(resource_type: str) -> Any:
+    """The fhir.resources R4B class of a resource type, None for an unknown type. Looked up
+    once per process: validating a Bundle looks up each entry's class by importing its module
+    path again (about a tenth of the validation time)."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    try:
+        return get_fhir_model_class(resource_type)
+    except ValueError:
+        return None
+
+
+def _with_resource_models(bundle: dict[str, Any]) -> dict[str, Any]:
+    """``bundle`` with each entry's resource validated by its own R4B class (raising its
+    ValidationError), so that the Bundle's own validation takes the model as it is.
+
+    An entry whose resource is not a dict naming a known type is left as it is, for the
+    Bundle's validation to judge.
+    """
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return bundle
+    checked = []
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        model = _resource_model(kind) if isinstance(kind, str) else None
+        if model is not None:
+            entry = {**entry, "resource": model.model_validate(resource)}
+        checked.append(entry)
+    return {**bundle, "entry": checked}
+
+
+def _structure_problems(bundle: dict[str, Any]) -> list[str]:
+    """fhir.resources R4B's verdict on the bundle's structure, as readable lines.
+
+    Each resource is validated by its own class first and the Bundle then takes the models
+    as they are: the same classes check the same data as ``Bundle.model_validate(bundle)``,
+    without its per-entry lookup. Whenever that fails, the whole bundle is validated the
+    plain way, so the problems (and their locations) are exactly that validation's.
+    """
+    from fhir.resources.R4B.bundle import Bundle  # heavy import, only needed here
+
+    try:
+        Bundle.model_validate(_with_resource_models(bundle))
+    except (pydantic.ValidationError, ValueError, TypeError, KeyError):
+        pass
+    else:
+        return []
+    problems: list[str] = []
+    try:
+        Bundle.model_validate(bundle)
+    except pydantic.ValidationError as error:
+        problems.extend(_format_error(e) for e in error.errors())
+    except (ValueError, TypeError) as error:
+        problems.append(f"bundle: {error}")
+    except KeyError:
+        # fhir.resources looks the entry's class up by its resourceType and lets the
+        # KeyError of an unknown one through.
+        unknown = [
+            e["resource"]["resourceType"]
+            for e in bundle.get("entry") or []
+            if isinstance(e, dict)
+            and isinstance(e.get("resource"), dict)
+            and isinstance(e["resource"].get("resourceType"), str)
+            and _resource_model(e["resource"]["resourceType"]) is None
+        ]
+        names = ", ".join(repr(kind) for kind in unknown) or "unknown"
+        problems.append(f"bundle: resource type {names} is not a FHIR R4B resource.")
+    return problems
+
+
 def validate_bundle(bundle: dict[str, Any], bodymap: BodyMap) -> list[str]:
     """Problems of an exported bundle, as readable lines; empty when it is valid.
 
@@ -1055,15 +1133,7 @@ def validate_bundle(bundle: dict[str, Any], bodymap: BodyMap) -> list[str]:
     diagnoses are current ICD-10-CM codes from our list; acupoint codings use our CodeSystem
     and catalog codes with a laterality; fullUrls are unique ``urn:uuid``; references resolve.
     """
-    from fhir.resources.R4B.bundle import Bundle  # heavy import, only needed here
-
-    problems: list[str] = []
-    try:
-        Bundle.model_validate(bundle)
-    except pydantic.ValidationError as error:
-        problems.extend(_format_error(e) for e in error.errors())
-    except (ValueError, TypeError) as error:
-        problems.append(f"bundle: {error}")
+    problems = _structure_problems(bundle)
     if bundle.get("type") != "collection":
         problems.append("bundle: type must be 'collection'.")
     entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
@@ -1101,17 +1171,41 @@ def bundle_text(bundle: dict[str, Any]) -> str:
     return json.dumps(bundle, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def validate_and_write(chart: str, text: str, folder: str) -> list[str]:
-    """Check one bundle (as written by :func:`bundle_text`) and write it when valid.
+def write_valid_bundles(
+    session: Session,
+    patient_ids: Iterable[int],
+    folder: Path,
+    bodymap: BodyMap,
+    written: Callable[[], None] | None = None,
+) -> int:
+    """Build, validate and write ``<chart number>.fhir.json`` for each patient; return how many.
 
-    Runs in the export's worker processes, so validation uses both cores while the main
-    process builds the next bundles. Returns the problems (nothing is written if any).
+    ``folder`` is an export's staging folder (owner-only), which is synced, renamed into
+    place or removed as a whole (see :func:`charting.jobs.export.run_export`), so the files
+    are written straight into it, readable by their owner only. A whole export runs
+    this in each worker process on its own share of the patients, so the reading, the
+    building and the validation all run on every core. ``written()`` is called after each
+    file.
+
+    Raises:
+        ServiceError: a bundle fails validation (its problems are listed); it is not written.
     """
-    problems = validate_bundle(json.loads(text), load_bodymap())
-    if not problems:
-        # Into an export's staging folder, synced once as a whole before it is renamed.
-        atomic_write_text(Path(folder) / f"{chart}.fhir.json", text, durable=False)
-    return problems
+    count = 0
+    for chart, bundle in iter_bundles(session, patient_ids, bodymap):
+        problems = validate_bundle(bundle, bodymap)
+        if problems:
+            raise fhir_refusal(chart, problems)
+        # Straight into the staging folder, which is itself the temporary name: it is
+        # renamed into place whole, or removed whole (a rename per file cost ~0.3 ms each).
+        fd = os.open(
+            Path(folder) / f"{chart}.fhir.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+        )
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(bundle_text(bundle))
+        count += 1
+        if written is not None:
+            written()
+    return count
 
 
 def fhir_refusal(chart: str, problems: Sequence[str]) -> ServiceError:

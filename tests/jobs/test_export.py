@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from charting.jobs.export import CSV_FILES, ExportCancelled, Progress, run_export
-from charting.models import Visit
+from charting.models import Patient, Visit
 from charting.models.db import Database
 from charting.services import csv_tables
 from charting.services.demo import create_demo_clinic
-from charting.services.errors import ValidationError
+from charting.services.errors import ServiceError, ValidationError
 from charting.services.exports import read_csv_rows, select_patient_ids
 from tests.factories import TEST_PASSWORD, TEST_USERNAME
 
@@ -126,6 +126,40 @@ def test_csv_progress_moves_within_the_big_files(
     assert stages.count("CSV tables (practitioners.csv)") == 1  # the clinic's, not per patient
     assert [p.done for p in seen] == list(range(1, len(seen) + 1))
     assert seen[-1].done == seen[-1].total and seen[-1].remaining_s == 0
+
+
+def test_parallel_fhir_bundles_match_those_built_in_one_process(
+    database: Database, clinic: list[int], tmp_path: Path
+) -> None:
+    """Workers that read, build, validate and write the bundles write the same bytes as one
+    process does, one bundle per patient."""
+    one = run_export(database, clinic, tmp_path / "one", ["fhir"], workers=1)
+    two = run_export(database, clinic, tmp_path / "two", ["fhir"], workers=2)
+    names = [f"{n:06d}.fhir.json" for n in range(1, 11)]
+    assert sorted(p.name for p in (one.folder / "fhir").iterdir()) == names
+    for name in names:
+        assert (two.folder / "fhir" / name).read_bytes() == (
+            one.folder / "fhir" / name
+        ).read_bytes()
+
+
+def test_parallel_fhir_export_refuses_an_invalid_bundle(
+    database: Database, clinic: list[int], out: Path
+) -> None:
+    """A visit holding the deleted M54.5 (legacy data) stops a two-worker FHIR export with the
+    chart and the problem named, and leaves nothing behind."""
+    visits = Visit.__table__
+    with database.engine.begin() as connection:  # as an old version might have stored it
+        connection.execute(
+            update(visits).where(visits.c.patient_id == clinic[6]).values(icd10_codes=["M54.5"])
+        )
+    with database.read() as session:
+        chart = session.scalars(select(Patient.chart_number).where(Patient.id == clinic[6])).one()
+    with pytest.raises(ServiceError) as info:
+        run_export(database, clinic, out, ["fhir"], workers=2)
+    assert f"chart {chart} is not valid" in str(info.value)
+    assert "M54.5 is a deleted code" in str(info.value)
+    assert list(out.iterdir()) == []
 
 
 def test_the_export_is_on_disk_before_it_is_renamed_into_place(

@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
 from charting.bodymap import load_bodymap
@@ -25,6 +27,7 @@ from charting.services.exports import (
     LOINC_SYSTEM,
     ODI_LOINC,
     PAIN_LOINC,
+    _format_error,
     atomic_write_text,
     atomic_writer,
     patient_bundle,
@@ -460,6 +463,78 @@ def test_structural_errors_are_readable(database: Database, chart: dict[str, Any
     _first(bundle, "Encounter")["bogus"] = 1
     problems = validate_bundle(bundle, BM)
     assert any("bogus" in p and "resource" in p for p in problems)
+
+
+def _plain_validation(bundle: dict[str, Any]) -> list[str]:
+    """The problems of validating the whole bundle with fhir.resources the plain way."""
+    try:
+        Bundle.model_validate(bundle)
+    except pydantic.ValidationError as error:
+        return [_format_error(e) for e in error.errors()]
+    except (ValueError, TypeError) as error:
+        return [f"bundle: {error}"]
+    return []
+
+
+def _set(resource: dict[str, Any], key: str, value: Any) -> None:
+    resource[key] = value
+
+
+STRUCTURAL_ERRORS = {
+    "an unknown element": ("Encounter", lambda r: _set(r, "bogus", 1)),
+    "a code with a leading space": ("Encounter", lambda r: _set(r, "status", " finished")),
+    "a missing required element": ("Observation", lambda r: r.pop("status")),
+    "two values of one choice": ("Observation", lambda r: _set(r, "valueString", "seven")),
+    "a null in a list of elements": ("Procedure", lambda r: r["bodySite"].append(None)),
+    "a malformed date": ("Patient", lambda r: _set(r, "birthDate", "1980-13-45")),
+    "a resource type the data does not fit": (
+        "Condition",
+        lambda r: _set(r, "resourceType", "Flag"),
+    ),
+    "a resource with no type": ("Practitioner", lambda r: r.pop("resourceType")),
+    "a resource type fhir.resources does not know": (
+        "Practitioner",
+        lambda r: _set(r, "resourceType", 7),
+    ),
+}
+
+
+@pytest.mark.parametrize("error", list(STRUCTURAL_ERRORS))
+def test_each_structural_error_is_refused_as_the_whole_bundle_validation_names_it(
+    database: Database, chart: dict[str, Any], error: str
+) -> None:
+    """Validating each resource with its own class first refuses every structural error a
+    whole-bundle validation refuses, with the same lines."""
+    kind, spoil = STRUCTURAL_ERRORS[error]
+    bundle = copy.deepcopy(_bundle(database, chart))
+    assert validate_bundle(copy.deepcopy(bundle), BM) == []
+    spoil(_first(bundle, kind))
+    expected = _plain_validation(copy.deepcopy(bundle))
+    assert expected, error
+    problems = validate_bundle(bundle, BM)
+    assert problems[: len(expected)] == expected
+
+
+def test_a_resource_type_that_does_not_exist_is_refused_in_words(
+    database: Database, chart: dict[str, Any]
+) -> None:
+    """An entry whose resourceType FHIR R4B does not have is a readable problem, not a crash."""
+    bundle = copy.deepcopy(_bundle(database, chart))
+    _first(bundle, "Practitioner")["resourceType"] = "Acupuncturist"
+    problems = validate_bundle(bundle, BM)
+    assert "bundle: resource type 'Acupuncturist' is not a FHIR R4B resource." in problems
+
+
+def test_resources_are_validated_by_the_classes_the_bundle_uses(
+    database: Database, chart: dict[str, Any]
+) -> None:
+    """Each exported resource type is validated by the same R4B class the Bundle picks for it."""
+    bundle = _bundle(database, chart)
+    entries = Bundle.model_validate(copy.deepcopy(bundle)).entry or []
+    kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert {"Patient", "Encounter", "Procedure", "Observation", "Condition"} <= kinds
+    for entry, validated in zip(bundle["entry"], entries, strict=True):
+        assert type(validated.resource) is get_fhir_model_class(entry["resource"]["resourceType"])
 
 
 def test_write_fhir_writes_one_file_per_patient(
