@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -430,7 +430,7 @@ def _export_csv(
     workers = workers or os.cpu_count() or 1
 
     def write(checked: Callable[[str, int], csv_tables.CheckedChunk | None] | None) -> None:
-        with database.read() as session:
+        with _fewer_collections(), database.read() as session:
             exports.write_csv(
                 session,
                 patient_ids,
@@ -475,6 +475,7 @@ def _check_csv_chunk(
     url: str, actor: Actor, file: str, chunk: Sequence[int] | None
 ) -> csv_tables.CheckedChunk:
     """Make the checks of one chunk of a CSV file in a worker process (its own session)."""
+    _collect_less()
     database = _worker_database(url).acting_as(actor)
     with database.read() as session:
         return csv_tables.check_chunk(session, csv_tables.table(file), chunk)
@@ -487,17 +488,42 @@ FHIR_TASK = 25
 
 @cache
 def _fhir_worker_ready() -> None:
-    """Once per worker: load fhir.resources, then spare its import from the garbage collector.
-
-    Validation allocates hundreds of models per bundle, which set the collector off every
-    700 allocations to walk every object of the process, the library's thousands of classes
-    included: frozen (``gc.freeze``) and collected less often, the worker validates about
-    8% faster. Reference counting still frees the models; a worker lives for one export.
-    """
+    """Once per worker: load fhir.resources, then spare its import from the garbage collector
+    (see :func:`_collect_less`): validation allocates hundreds of models per bundle, and the
+    worker validates about 8% faster."""
     import fhir.resources.R4B.bundle  # noqa: F401 - imported before the freeze on purpose
 
+    _collect_less()
+
+
+@cache
+def _collect_less() -> None:
+    """Once per worker: take what is loaded out of the garbage collector's walks
+    (``gc.freeze``) and collect less often.
+
+    An export allocates rows, dicts and models by the hundred thousand, which set the
+    collector off every 700 allocations to walk every object of the process, the libraries'
+    thousands of classes included. Reference counting still frees them (they hold no
+    cycles); a worker lives for one export.
+    """
     gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
+    gc.set_threshold(*_FEWER_COLLECTIONS)
+
+
+#: Collector thresholds while an export allocates (Python's default is 700, 10, 10).
+_FEWER_COLLECTIONS = (20_000, 50, 100)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Collect less often for a while in this process (see :func:`_collect_less`); the
+    settings are put back after, as this may be the app's own process."""
+    before = gc.get_threshold()
+    gc.set_threshold(*_FEWER_COLLECTIONS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _write_fhir_part(url: str, actor: Actor, patient_ids: list[int], folder: str) -> int:
