@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from reportlab.graphics.shapes import (
     Circle,
@@ -329,39 +330,17 @@ def _outline_form(canvas: object, view: View, scale: float) -> str:
     forms.add(name)
     c = canvas  # a reportlab.pdfgen.canvas.Canvas
     c.beginForm(name, 0, -view.height, view.width, 0)  # type: ignore[attr-defined]
-    c.setLineJoin(1)  # type: ignore[attr-defined]
-    c.setLineCap(1)  # type: ignore[attr-defined]
-    for shape in view.shapes:
-        if shape.kind == "text":
-            continue
-        style = style_for(shape.role)
-        if not style.fill and not style.stroke:
-            continue
-        if style.fill:
-            c.setFillColor(HexColor(style.fill))  # type: ignore[attr-defined]
-            c.setFillAlpha(style.opacity)  # type: ignore[attr-defined]
-        if style.stroke:
-            c.setStrokeColor(HexColor(style.stroke))  # type: ignore[attr-defined]
-            c.setStrokeAlpha(style.opacity)  # type: ignore[attr-defined]
-            c.setLineWidth(max(style.width, thinnest))  # type: ignore[attr-defined]
-            c.setDash(list(style.dash) if style.dash else [])  # type: ignore[attr-defined]
-        # As ReportLab's renderer does: an open polyline is stroked, never filled.
-        closed = shape.kind in ("polygon", "circle")
-        stroke, fill = int(bool(style.stroke)), int(bool(style.fill) and closed)
-        if not stroke and not fill:
-            continue
-        if shape.kind == "circle":
-            (cx, cy) = shape.points[0]
-            c.circle(cx, -cy, shape.radius or 1.0, stroke=stroke, fill=fill)  # type: ignore[attr-defined]
-            continue
-        path = c.beginPath()  # type: ignore[attr-defined]
-        (x, y), *rest = shape.points
-        path.moveTo(x, -y)
-        for px, py in rest:
-            path.lineTo(px, -py)
-        if shape.kind == "polygon":
-            path.close()
-        c.drawPath(path, stroke=stroke, fill=fill, fillMode=0)  # type: ignore[attr-defined]
+    # A form starts from a fresh graphics state, so its operators and the names of its
+    # opacity states depend only on the view and the line width: written once per process
+    # and copied into each document after (thousands of path segments each time otherwise).
+    made = _FORM_CODE.get(name)
+    if made is not None and made[0] is view:
+        _, code, states = made
+        c._code.extend(code)  # type: ignore[attr-defined]
+        c._extgstate._c.update(states)  # type: ignore[attr-defined]
+    else:
+        _outline_operators(c, view, thinnest)
+        _FORM_CODE[name] = (view, list(c._code), dict(c._extgstate._c))  # type: ignore[attr-defined]
     # ReportLab writes a form's resources without the graphics states (the opacities) its
     # drawing uses, so viewers looked those names up on the page that placed the form and
     # drew the guide lines at whatever opacity the page's states of the same name had, or
@@ -371,6 +350,48 @@ def _outline_form(canvas: object, view: View, scale: float) -> str:
     resources.ExtGState = c._extgstate.getState()  # type: ignore[attr-defined]
     c.endForm(Resources=resources)  # type: ignore[attr-defined]
     return name
+
+
+#: The operators and opacity states of each outline form written in this process, by form
+#: name, with the view they draw (a form is reused only for the very same view).
+_FORM_CODE: dict[str, tuple[View, list[str], dict[tuple[str, Any], str]]] = {}
+
+
+def _outline_operators(c: Any, view: View, thinnest: float) -> None:
+    """Paint the view's outline shapes on ``c`` (inside a form, model units with y up)."""
+    c.setLineJoin(1)
+    c.setLineCap(1)
+    for shape in view.shapes:
+        if shape.kind == "text":
+            continue
+        style = style_for(shape.role)
+        if not style.fill and not style.stroke:
+            continue
+        if style.fill:
+            c.setFillColor(HexColor(style.fill))
+            c.setFillAlpha(style.opacity)
+        if style.stroke:
+            c.setStrokeColor(HexColor(style.stroke))
+            c.setStrokeAlpha(style.opacity)
+            c.setLineWidth(max(style.width, thinnest))
+            c.setDash(list(style.dash) if style.dash else [])
+        # As ReportLab's renderer does: an open polyline is stroked, never filled.
+        closed = shape.kind in ("polygon", "circle")
+        stroke, fill = int(bool(style.stroke)), int(bool(style.fill) and closed)
+        if not stroke and not fill:
+            continue
+        if shape.kind == "circle":
+            (cx, cy) = shape.points[0]
+            c.circle(cx, -cy, shape.radius or 1.0, stroke=stroke, fill=fill)
+            continue
+        path = c.beginPath()
+        (x, y), *rest = shape.points
+        path.moveTo(x, -y)
+        for px, py in rest:
+            path.lineTo(px, -py)
+        if shape.kind == "polygon":
+            path.close()
+        c.drawPath(path, stroke=stroke, fill=fill, fillMode=0)
 
 
 def _artwork(d: BodyMapDrawing, view: View, avoid: list[_Box]) -> tuple[Group, set[str]]:
