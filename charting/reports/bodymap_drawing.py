@@ -11,11 +11,13 @@ position goes through :meth:`BodyMapDrawing.to_drawing`, whose inverse is
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reportlab import rl_config
 from reportlab.graphics.shapes import (
     Circle,
     Drawing,
@@ -31,8 +33,18 @@ from reportlab.graphics.shapes import (
 from reportlab.lib.attrmap import AttrMap, AttrMapValue
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.validators import isAnything
-from reportlab.pdfbase.pdfdoc import PDFResourceDictionary
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFBase85Encode,
+    PDFDictionary,
+    PDFName,
+    PDFResourceDictionary,
+    PDFStream,
+    PDFZCompress,
+    pdfdocEnc,
+)
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
 
 from charting.bodymap import BodyMap, View, label_anchor, style_for
 from charting.bodymap.style import (
@@ -328,33 +340,65 @@ def _outline_form(canvas: object, view: View, scale: float) -> str:
     if name in forms:
         return name
     forms.add(name)
-    c = canvas  # a reportlab.pdfgen.canvas.Canvas
-    c.beginForm(name, 0, -view.height, view.width, 0)  # type: ignore[attr-defined]
-    # A form starts from a fresh graphics state, so its operators and the names of its
-    # opacity states depend only on the view and the line width: written once per process
-    # and copied into each document after (thousands of path segments each time otherwise).
-    made = _FORM_CODE.get(name)
-    if made is not None and made[0] is view:
-        _, code, states = made
-        c._code.extend(code)  # type: ignore[attr-defined]
-        c._extgstate._c.update(states)  # type: ignore[attr-defined]
-    else:
-        _outline_operators(c, view, thinnest)
-        _FORM_CODE[name] = (view, list(c._code), dict(c._extgstate._c))  # type: ignore[attr-defined]
+    c: Any = canvas  # a reportlab.pdfgen.canvas.Canvas
+    made = _outline_stream(view, thinnest, c._preamble)
+    c.beginForm(name, 0, -view.height, view.width, 0)
     # ReportLab writes a form's resources without the graphics states (the opacities) its
     # drawing uses, so viewers looked those names up on the page that placed the form and
     # drew the guide lines at whatever opacity the page's states of the same name had, or
     # none. The form's own states are named in its resources here.
+    c._extgstate._c.update(made.states)
     resources = PDFResourceDictionary()
     resources.basicFonts()
-    resources.ExtGState = c._extgstate.getState()  # type: ignore[attr-defined]
-    c.endForm(Resources=resources)  # type: ignore[attr-defined]
+    resources.ExtGState = c._extgstate.getState()
+    # The stream as encoded before: "Filter" already set, so ReportLab encodes it no more.
+    contents = PDFStream(PDFDictionary({"Filter": PDFArray(made.filters)}), made.content)
+    contents.__Comment__ = "xobject form stream"
+    c.endForm(Resources=resources, Contents=contents)
     return name
 
 
-#: The operators and opacity states of each outline form written in this process, by form
-#: name, with the view they draw (a form is reused only for the very same view).
-_FORM_CODE: dict[str, tuple[View, list[str], dict[tuple[str, Any], str]]] = {}
+@dataclass(frozen=True)
+class _OutlineStream:
+    """A view's outline form as written into every document: its encoded content stream,
+    the stream's filters, and the names of the opacity states it uses."""
+
+    view: View
+    preamble: str
+    content: bytes | str
+    filters: tuple[PDFName, ...]
+    states: dict[tuple[str, Any], str]
+
+
+#: The outline forms made in this process, by form name.
+_OUTLINE_STREAMS: dict[str, _OutlineStream] = {}
+
+
+def _outline_stream(view: View, thinnest: float, preamble: str) -> _OutlineStream:
+    """The outline form of ``view`` with lines at least ``thinnest`` wide, made once per
+    process: its thousands of path segments were drawn and compressed again for every
+    document (a third of the time to write a course report's PDF)."""
+    name = f"{view.id}_{thinnest}"
+    made = _OUTLINE_STREAMS.get(name)
+    if made is not None and made.view is view and made.preamble == preamble:
+        return made
+    # A form starts from a fresh graphics state, so its operators and the names of its
+    # opacity states depend only on the view, the line width and the canvas preamble.
+    scratch: Any = Canvas(io.BytesIO())
+    scratch.beginForm(name, 0, -view.height, view.width, 0)
+    _outline_operators(scratch, view, thinnest)
+    states = dict(scratch._extgstate._c)
+    text = pdfdocEnc("\n".join([preamble, *scratch._code]))
+    # As PDFStream.format encodes a form's stream: the filters applied last to first.
+    filters = [PDFBase85Encode, PDFZCompress] if rl_config.useA85 else [PDFZCompress]
+    content: bytes | str = text
+    for encoder in reversed(filters):
+        content = encoder.encode(content)
+    made = _OutlineStream(
+        view, preamble, content, tuple(PDFName(f.pdfname) for f in filters), states
+    )
+    _OUTLINE_STREAMS[name] = made
+    return made
 
 
 def _outline_operators(c: Any, view: View, thinnest: float) -> None:
