@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap
-from charting.models import Patient, Practitioner, Visit
+from charting.models import NeedleCountResolution, Patient, Practitioner, Visit
 from charting.services import outcomes, pain_drawings, signatures, visit_record
 from charting.services.access import Permission, require
 from charting.services.appointments import next_booked
@@ -184,12 +184,15 @@ def visit_data(
     visit: Visit,
     bodymap: BodyMap,
     signature_problems: Mapping[int, str | None] | None = None,
+    authors: Mapping[int, str] | None = None,
 ) -> VisitData:
     """Everything recorded for one visit (``signature_problems``: the signature check of
-    :func:`signatures.problems` already made for several visits, this one among them)."""
+    :func:`signatures.problems` already made for several visits, this one among them;
+    ``authors``: every practitioner's name by id, if already read)."""
     require(session, Permission.VIEW_CLINICAL)
     marks = tuple(list_marks(session, visit.id, bodymap))
     labels = {m.id: m.label for m in marks}
+    ea_rows = visit_record.ea_pairs(session, visit.id)
     pairs = tuple(
         EAPairData(
             p.mark_a_id,
@@ -203,21 +206,24 @@ def visit_data(
             p.device,
             p.frequency2_hz,
         )
-        for p in visit_record.ea_pairs(session, visit.id)
+        for p in ea_rows
     )
     events = tuple(
         EventData(e.kind, e.severity, e.action, e.note, e.patient_told)
         for e in visit_record.adverse_events(session, visit.id)
     )
-    count = visit_record.needle_count(session, visit.id)
+    # Only the recorded resolution: the counts themselves are the marks above and the visit.
+    r = session.scalar(
+        select(NeedleCountResolution).where(NeedleCountResolution.visit_id == visit.id)
+    )
     resolution = ""
-    if count.resolution is not None:
-        r = count.resolution
+    if r is not None:
         resolution = (
             f"{r.needles_in} in, {r.needles_out} out: "
             f"{visit_record.NEEDLE_OUTCOMES.get(r.outcome, r.outcome).lower()} \u2014 {r.note}"
         )
-    authors = {p.id: p.name for p in session.scalars(select(Practitioner))}
+    if authors is None:
+        authors = practitioner_names(session)
     amendments = tuple(
         AmendmentData(
             a.created_at, authors.get(a.author_id, "?"), a.field, a.original, a.corrected, a.reason
@@ -236,7 +242,8 @@ def visit_data(
         marks=marks,
         ea_pairs=pairs,
         adverse_events=events,
-        warnings=tuple(visit_warnings(session, visit.id, bodymap)),
+        # The marks and pairs just read: the safety rules need not read them again.
+        warnings=tuple(visit_warnings(session, visit.id, bodymap, list(marks), ea_rows)),
         amendments=amendments,
         needles_in=sum(1 for m in marks if m.kind != "cupping"),
         # Checked every time a signed visit is printed or exported: an altered record is
@@ -253,6 +260,11 @@ def visit_data(
         next_appointment=next_booked(session, visit.patient_id, visit.started_at)
         or visit.next_appointment,
     )
+
+
+def practitioner_names(session: Session) -> dict[int, str]:
+    """Every practitioner's name by id (amendments name their author)."""
+    return {p.id: p.name for p in session.scalars(select(Practitioner))}
 
 
 def visit_report(session: Session, visit_id: int, bodymap: BodyMap) -> VisitReport:
@@ -288,10 +300,11 @@ def course_report(
     # Every visit's signature checked in one go (a few statements, not several per visit).
     checked = signatures.problems(session, [v.id for v in visits])
     points = tuple(p for p in outcomes.course(session, patient_id) if p.visit_id in wanted)
+    authors = practitioner_names(session)
     return CourseReport(
         clinic=load_settings(session),
         patient=patient_info(patient),
-        visits=tuple(visit_data(session, v, bodymap, checked) for v in visits),
+        visits=tuple(visit_data(session, v, bodymap, checked, authors) for v in visits),
         points=points,
         changes=tuple(outcomes.changes_from_baseline(list(points))),
         plan=outcomes.plan(session, patient_id),
