@@ -847,19 +847,38 @@ def bodymap_drawing(
     d.add(artwork)
     if d.crop != (0.0, 0.0, view.width, view.height):
         d.add(_crop_frame(d))
-        d.add(_side_hints(d, view, printed))
+        add_flat(d, _side_hints(d, view, printed))
     for row in ghosts:
-        d.add(_mark_group(d, bodymap, row, ghost=True)[0])
-    d.add(_ea_leads(d, rows, ea_pairs))
+        add_flat(d, _mark_group(d, bodymap, row, ghost=True)[0])
+    add_flat(d, _ea_leads(d, rows, ea_pairs))
     # Cups first: a cup is large and drawn translucent under the points it may enclose.
     for p in sorted(placed, key=lambda p: p.row.kind != "cupping"):
-        d.add(p.symbol)
+        add_flat(d, p.symbol)
     for p, label_box, leader in label_boxes:
         fill, ink = KIND_COLORS.get(p.row.symbol, KIND_COLORS["ashi"])
         if leader:
             d.add(_leader(p.x, p.y, p.extent, label_box, ink))
-        d.add(_label(label_box, p.row.label, fill, ink))
+        add_flat(d, _label(label_box, p.row.label, fill, ink))
     return d
+
+
+_IDENTITY = (1, 0, 0, 1, 0, 0)
+
+
+def add_flat(d: Drawing, node: Shape) -> None:
+    """Add ``node`` to ``d``; a group that only groups (no transform, no clip) adds its
+    shapes one by one instead. Each node drawn costs a saved and restored graphics state
+    and a pass through ReportLab's renderer, and the symbols and labels of a course's
+    figures were a third of their nodes; the page is the same."""
+    if isinstance(node, Group) and tuple(node.transform) == _IDENTITY:
+        for child in node.contents:
+            if getattr(child, "isClipPath", 0):
+                d.add(node)  # a clip must stay inside its group
+                return
+        for child in node.contents:
+            add_flat(d, child)
+        return
+    d.add(node)
 
 
 def _fit_scale(box: tuple[float, float, float, float], width: float, height: float | None) -> float:
@@ -908,7 +927,7 @@ def legend_drawing(width: float, kinds: Iterable[str], has_ea: bool) -> Drawing:
                 lead.strokeWidth, lead.strokeDashArray = 1.3, [3.2, 2.0]
                 d.add(lead)
             else:
-                d.add(mark_symbol(kind, cx, cy, SYMBOL_RADIUS, KIND_COLORS[kind][0], 5.0))
+                add_flat(d, mark_symbol(kind, cx, cy, SYMBOL_RADIUS, KIND_COLORS[kind][0], 5.0))
             ink = _colour("#333333")
             d.add(
                 String(
