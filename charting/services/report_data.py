@@ -21,7 +21,12 @@ from charting.services.marks import MarkRow, list_marks
 from charting.services.pain_measures import AreaShape, PainMeasures
 from charting.services.patients import SEX_LABELS, health_flags
 from charting.services.settings import ClinicSettings, load_settings
-from charting.services.visit_safety import VisitWarning, visit_warnings
+from charting.services.visit_safety import (
+    Decision,
+    VisitWarning,
+    decisions_for,
+    visit_warnings,
+)
 
 
 @dataclass(frozen=True)
@@ -185,10 +190,12 @@ def visit_data(
     bodymap: BodyMap,
     signature_problems: Mapping[int, str | None] | None = None,
     authors: Mapping[int, str] | None = None,
+    decisions: Mapping[str, Decision] | None = None,
 ) -> VisitData:
     """Everything recorded for one visit (``signature_problems``: the signature check of
     :func:`signatures.problems` already made for several visits, this one among them;
-    ``authors``: every practitioner's name by id, if already read)."""
+    ``authors``: every practitioner's name by id, and ``decisions``: the patient's standing
+    safety decisions, if already read)."""
     require(session, Permission.VIEW_CLINICAL)
     marks = tuple(list_marks(session, visit.id, bodymap))
     labels = {m.id: m.label for m in marks}
@@ -243,7 +250,7 @@ def visit_data(
         ea_pairs=pairs,
         adverse_events=events,
         # The marks and pairs just read: the safety rules need not read them again.
-        warnings=tuple(visit_warnings(session, visit.id, bodymap, list(marks), ea_rows)),
+        warnings=tuple(visit_warnings(session, visit.id, bodymap, list(marks), ea_rows, decisions)),
         amendments=amendments,
         needles_in=sum(1 for m in marks if m.kind != "cupping"),
         # Checked every time a signed visit is printed or exported: an altered record is
@@ -301,10 +308,12 @@ def course_report(
     checked = signatures.problems(session, [v.id for v in visits])
     points = tuple(p for p in outcomes.course(session, patient_id) if p.visit_id in wanted)
     authors = practitioner_names(session)
+    # The patient's standing safety decisions are the same for every visit: read once.
+    decisions = decisions_for(session, visits[0].id) if visits else None
     return CourseReport(
         clinic=load_settings(session),
         patient=patient_info(patient),
-        visits=tuple(visit_data(session, v, bodymap, checked, authors) for v in visits),
+        visits=tuple(visit_data(session, v, bodymap, checked, authors, decisions) for v in visits),
         points=points,
         changes=tuple(outcomes.changes_from_baseline(list(points))),
         plan=outcomes.plan(session, patient_id),
