@@ -11,7 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap
-from charting.models import NeedleCountResolution, Patient, Practitioner, Visit
+from charting.models import (
+    AdverseEvent,
+    Amendment,
+    EAPair,
+    NeedleCountResolution,
+    Patient,
+    Practitioner,
+    Visit,
+)
 from charting.services import outcomes, pain_drawings, signatures, visit_record
 from charting.services.access import Permission, require
 from charting.services.appointments import next_booked
@@ -180,6 +188,42 @@ def patient_info(patient: Patient) -> PatientInfo:
     )
 
 
+@dataclass(frozen=True)
+class _VisitRows:
+    """Rows of several visits read together, one statement per table (a course report read
+    each of them visit by visit): by visit id, each list in the order the service reads it."""
+
+    ea_pairs: Mapping[int, list[EAPair]]
+    adverse_events: Mapping[int, list[AdverseEvent]]
+    amendments: Mapping[int, list[Amendment]]
+    resolutions: Mapping[int, NeedleCountResolution]
+    pain: Mapping[int, PainMeasures]
+
+
+def _visit_rows(session: Session, visit_ids: list[int]) -> _VisitRows:
+    """The EA pairs, adverse events, amendments, needle-count resolutions and pain measures
+    of ``visit_ids``, each table read once."""
+    require(session, Permission.VIEW_CLINICAL)
+
+    def grouped(model: Any) -> dict[int, list[Any]]:
+        out: dict[int, list[Any]] = {vid: [] for vid in visit_ids}
+        query = select(model).where(model.visit_id.in_(visit_ids)).order_by(model.id)
+        for row in session.scalars(query):
+            out[row.visit_id].append(row)
+        return out
+
+    resolutions = session.scalars(
+        select(NeedleCountResolution).where(NeedleCountResolution.visit_id.in_(visit_ids))
+    )
+    return _VisitRows(
+        ea_pairs=grouped(EAPair),
+        adverse_events=grouped(AdverseEvent),
+        amendments=grouped(Amendment),
+        resolutions={r.visit_id: r for r in resolutions},
+        pain=pain_drawings.stored_measures(session, visit_ids),
+    )
+
+
 def _practitioner(p: Practitioner) -> PractitionerInfo:
     return PractitionerInfo(p.name, p.credentials, p.licence_number, p.style)
 
@@ -191,15 +235,18 @@ def visit_data(
     signature_problems: Mapping[int, str | None] | None = None,
     authors: Mapping[int, str] | None = None,
     decisions: Mapping[str, Decision] | None = None,
+    rows: _VisitRows | None = None,
 ) -> VisitData:
     """Everything recorded for one visit (``signature_problems``: the signature check of
     :func:`signatures.problems` already made for several visits, this one among them;
-    ``authors``: every practitioner's name by id, and ``decisions``: the patient's standing
-    safety decisions, if already read)."""
+    ``authors``: every practitioner's name by id, ``decisions``: the patient's standing
+    safety decisions, and ``rows``: the visit's rows of several tables, if already read)."""
     require(session, Permission.VIEW_CLINICAL)
+    if rows is None:
+        rows = _visit_rows(session, [visit.id])
     marks = tuple(list_marks(session, visit.id, bodymap))
     labels = {m.id: m.label for m in marks}
-    ea_rows = visit_record.ea_pairs(session, visit.id)
+    ea_rows = rows.ea_pairs[visit.id]
     pairs = tuple(
         EAPairData(
             p.mark_a_id,
@@ -217,12 +264,10 @@ def visit_data(
     )
     events = tuple(
         EventData(e.kind, e.severity, e.action, e.note, e.patient_told)
-        for e in visit_record.adverse_events(session, visit.id)
+        for e in rows.adverse_events[visit.id]
     )
     # Only the recorded resolution: the counts themselves are the marks above and the visit.
-    r = session.scalar(
-        select(NeedleCountResolution).where(NeedleCountResolution.visit_id == visit.id)
-    )
+    r = rows.resolutions.get(visit.id)
     resolution = ""
     if r is not None:
         resolution = (
@@ -235,7 +280,7 @@ def visit_data(
         AmendmentData(
             a.created_at, authors.get(a.author_id, "?"), a.field, a.original, a.corrected, a.reason
         )
-        for a in visit_record.amendments(session, visit.id)
+        for a in rows.amendments[visit.id]
     )
     return VisitData(
         id=visit.id,
@@ -263,7 +308,7 @@ def visit_data(
         handouts=tuple(i.text for i in handout_issues(session, visit.id)),
         needle_resolution=resolution,
         pain_areas=tuple(a.shape for a in pain_drawings.drawing(session, visit.id)),
-        pain=pain_drawings.stored_measures(session, [visit.id]).get(visit.id),
+        pain=rows.pain.get(visit.id),
         next_appointment=next_booked(session, visit.patient_id, visit.started_at)
         or visit.next_appointment,
     )
@@ -310,10 +355,14 @@ def course_report(
     authors = practitioner_names(session)
     # The patient's standing safety decisions are the same for every visit: read once.
     decisions = decisions_for(session, visits[0].id) if visits else None
+    # The rows of every visit's summary, each table read once for the whole course.
+    rows = _visit_rows(session, [v.id for v in visits])
     return CourseReport(
         clinic=load_settings(session),
         patient=patient_info(patient),
-        visits=tuple(visit_data(session, v, bodymap, checked, authors, decisions) for v in visits),
+        visits=tuple(
+            visit_data(session, v, bodymap, checked, authors, decisions, rows) for v in visits
+        ),
         points=points,
         changes=tuple(outcomes.changes_from_baseline(list(points))),
         plan=outcomes.plan(session, patient_id),
