@@ -24,8 +24,8 @@ from charting.services import outcomes, pain_drawings, signatures, visit_record
 from charting.services.access import Permission, require
 from charting.services.appointments import next_booked
 from charting.services.errors import NotFoundError
-from charting.services.handouts import handout_issues
-from charting.services.marks import MarkRow, list_marks
+from charting.services.handouts import Issue, handout_issues_of
+from charting.services.marks import MarkRow, marks_of_visits
 from charting.services.pain_measures import AreaShape, PainMeasures
 from charting.services.patients import SEX_LABELS, health_flags
 from charting.services.settings import ClinicSettings, load_settings
@@ -198,11 +198,14 @@ class _VisitRows:
     amendments: Mapping[int, list[Amendment]]
     resolutions: Mapping[int, NeedleCountResolution]
     pain: Mapping[int, PainMeasures]
+    marks: Mapping[int, list[MarkRow]]
+    pain_areas: Mapping[int, list[pain_drawings.Area]]
+    handouts: Mapping[int, list[Issue]]
 
 
-def _visit_rows(session: Session, visit_ids: list[int]) -> _VisitRows:
-    """The EA pairs, adverse events, amendments, needle-count resolutions and pain measures
-    of ``visit_ids``, each table read once."""
+def _visit_rows(session: Session, visit_ids: list[int], bodymap: BodyMap) -> _VisitRows:
+    """The marks, EA pairs, adverse events, amendments, needle-count resolutions, pain
+    drawings and measures and handouts given of ``visit_ids``, each table read once."""
     require(session, Permission.VIEW_CLINICAL)
 
     def grouped(model: Any) -> dict[int, list[Any]]:
@@ -221,6 +224,9 @@ def _visit_rows(session: Session, visit_ids: list[int]) -> _VisitRows:
         amendments=grouped(Amendment),
         resolutions={r.visit_id: r for r in resolutions},
         pain=pain_drawings.stored_measures(session, visit_ids),
+        marks=marks_of_visits(session, visit_ids, bodymap),
+        pain_areas=pain_drawings.drawings(session, visit_ids),
+        handouts=handout_issues_of(session, visit_ids),
     )
 
 
@@ -243,8 +249,8 @@ def visit_data(
     safety decisions, and ``rows``: the visit's rows of several tables, if already read)."""
     require(session, Permission.VIEW_CLINICAL)
     if rows is None:
-        rows = _visit_rows(session, [visit.id])
-    marks = tuple(list_marks(session, visit.id, bodymap))
+        rows = _visit_rows(session, [visit.id], bodymap)
+    marks = tuple(rows.marks[visit.id])
     labels = {m.id: m.label for m in marks}
     ea_rows = rows.ea_pairs[visit.id]
     pairs = tuple(
@@ -305,9 +311,9 @@ def visit_data(
             if signature_problems is None
             else signature_problems.get(visit.id)
         ),
-        handouts=tuple(i.text for i in handout_issues(session, visit.id)),
+        handouts=tuple(i.text for i in rows.handouts[visit.id]),
         needle_resolution=resolution,
-        pain_areas=tuple(a.shape for a in pain_drawings.drawing(session, visit.id)),
+        pain_areas=tuple(a.shape for a in rows.pain_areas[visit.id]),
         pain=rows.pain.get(visit.id),
         next_appointment=next_booked(session, visit.patient_id, visit.started_at)
         or visit.next_appointment,
@@ -356,7 +362,7 @@ def course_report(
     # The patient's standing safety decisions are the same for every visit: read once.
     decisions = decisions_for(session, visits[0].id) if visits else None
     # The rows of every visit's summary, each table read once for the whole course.
-    rows = _visit_rows(session, [v.id for v in visits])
+    rows = _visit_rows(session, [v.id for v in visits], bodymap)
     return CourseReport(
         clinic=load_settings(session),
         patient=patient_info(patient),
