@@ -74,7 +74,8 @@ def _plain(text: str, style: ParagraphStyle, width: float) -> bool:
 
 
 def cell(text: str, style: ParagraphStyle, width: float) -> str | Paragraph:
-    """A table cell of ``text`` in ``style`` for a column ``width`` wide (inside its padding).
+    """A table cell of ``text`` in ``style`` (one of the cached stylesheets', as for
+    :func:`paragraph`) for a column ``width`` wide (inside its padding).
 
     A single line that fits is a plain string, which the table draws with the font, size,
     leading and colour of the style given by ``cell_style_commands`` (no parsing, wrapping
