@@ -11,10 +11,13 @@ position goes through :meth:`BodyMapDrawing.to_drawing`, whose inverse is
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from reportlab import rl_config
 from reportlab.graphics.shapes import (
     Circle,
     Drawing,
@@ -30,8 +33,18 @@ from reportlab.graphics.shapes import (
 from reportlab.lib.attrmap import AttrMap, AttrMapValue
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.validators import isAnything
-from reportlab.pdfbase.pdfdoc import PDFResourceDictionary
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFBase85Encode,
+    PDFDictionary,
+    PDFName,
+    PDFResourceDictionary,
+    PDFStream,
+    PDFZCompress,
+    pdfdocEnc,
+)
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
 
 from charting.bodymap import BodyMap, View, label_anchor, style_for
 from charting.bodymap.style import (
@@ -327,10 +340,71 @@ def _outline_form(canvas: object, view: View, scale: float) -> str:
     if name in forms:
         return name
     forms.add(name)
-    c = canvas  # a reportlab.pdfgen.canvas.Canvas
-    c.beginForm(name, 0, -view.height, view.width, 0)  # type: ignore[attr-defined]
-    c.setLineJoin(1)  # type: ignore[attr-defined]
-    c.setLineCap(1)  # type: ignore[attr-defined]
+    c: Any = canvas  # a reportlab.pdfgen.canvas.Canvas
+    made = _outline_stream(view, thinnest, c._preamble)
+    c.beginForm(name, 0, -view.height, view.width, 0)
+    # ReportLab writes a form's resources without the graphics states (the opacities) its
+    # drawing uses, so viewers looked those names up on the page that placed the form and
+    # drew the guide lines at whatever opacity the page's states of the same name had, or
+    # none. The form's own states are named in its resources here.
+    c._extgstate._c.update(made.states)
+    resources = PDFResourceDictionary()
+    resources.basicFonts()
+    resources.ExtGState = c._extgstate.getState()
+    # The stream as encoded before: "Filter" already set, so ReportLab encodes it no more.
+    contents = PDFStream(PDFDictionary({"Filter": PDFArray(made.filters)}), made.content)
+    contents.__Comment__ = "xobject form stream"
+    c.endForm(Resources=resources, Contents=contents)
+    return name
+
+
+@dataclass(frozen=True)
+class _OutlineStream:
+    """A view's outline form as written into every document: its encoded content stream,
+    the stream's filters, and the names of the opacity states it uses."""
+
+    view: View
+    preamble: str
+    content: bytes | str
+    filters: tuple[PDFName, ...]
+    states: dict[tuple[str, Any], str]
+
+
+#: The outline forms made in this process, by form name.
+_OUTLINE_STREAMS: dict[str, _OutlineStream] = {}
+
+
+def _outline_stream(view: View, thinnest: float, preamble: str) -> _OutlineStream:
+    """The outline form of ``view`` with lines at least ``thinnest`` wide, made once per
+    process: its thousands of path segments were drawn and compressed again for every
+    document (a third of the time to write a course report's PDF)."""
+    name = f"{view.id}_{thinnest}"
+    made = _OUTLINE_STREAMS.get(name)
+    if made is not None and made.view is view and made.preamble == preamble:
+        return made
+    # A form starts from a fresh graphics state, so its operators and the names of its
+    # opacity states depend only on the view, the line width and the canvas preamble.
+    scratch: Any = Canvas(io.BytesIO())
+    scratch.beginForm(name, 0, -view.height, view.width, 0)
+    _outline_operators(scratch, view, thinnest)
+    states = dict(scratch._extgstate._c)
+    text = pdfdocEnc("\n".join([preamble, *scratch._code]))
+    # As PDFStream.format encodes a form's stream: the filters applied last to first.
+    filters = [PDFBase85Encode, PDFZCompress] if rl_config.useA85 else [PDFZCompress]
+    content: bytes | str = text
+    for encoder in reversed(filters):
+        content = encoder.encode(content)
+    made = _OutlineStream(
+        view, preamble, content, tuple(PDFName(f.pdfname) for f in filters), states
+    )
+    _OUTLINE_STREAMS[name] = made
+    return made
+
+
+def _outline_operators(c: Any, view: View, thinnest: float) -> None:
+    """Paint the view's outline shapes on ``c`` (inside a form, model units with y up)."""
+    c.setLineJoin(1)
+    c.setLineCap(1)
     for shape in view.shapes:
         if shape.kind == "text":
             continue
@@ -338,13 +412,13 @@ def _outline_form(canvas: object, view: View, scale: float) -> str:
         if not style.fill and not style.stroke:
             continue
         if style.fill:
-            c.setFillColor(HexColor(style.fill))  # type: ignore[attr-defined]
-            c.setFillAlpha(style.opacity)  # type: ignore[attr-defined]
+            c.setFillColor(HexColor(style.fill))
+            c.setFillAlpha(style.opacity)
         if style.stroke:
-            c.setStrokeColor(HexColor(style.stroke))  # type: ignore[attr-defined]
-            c.setStrokeAlpha(style.opacity)  # type: ignore[attr-defined]
-            c.setLineWidth(max(style.width, thinnest))  # type: ignore[attr-defined]
-            c.setDash(list(style.dash) if style.dash else [])  # type: ignore[attr-defined]
+            c.setStrokeColor(HexColor(style.stroke))
+            c.setStrokeAlpha(style.opacity)
+            c.setLineWidth(max(style.width, thinnest))
+            c.setDash(list(style.dash) if style.dash else [])
         # As ReportLab's renderer does: an open polyline is stroked, never filled.
         closed = shape.kind in ("polygon", "circle")
         stroke, fill = int(bool(style.stroke)), int(bool(style.fill) and closed)
@@ -352,25 +426,16 @@ def _outline_form(canvas: object, view: View, scale: float) -> str:
             continue
         if shape.kind == "circle":
             (cx, cy) = shape.points[0]
-            c.circle(cx, -cy, shape.radius or 1.0, stroke=stroke, fill=fill)  # type: ignore[attr-defined]
+            c.circle(cx, -cy, shape.radius or 1.0, stroke=stroke, fill=fill)
             continue
-        path = c.beginPath()  # type: ignore[attr-defined]
+        path = c.beginPath()
         (x, y), *rest = shape.points
         path.moveTo(x, -y)
         for px, py in rest:
             path.lineTo(px, -py)
         if shape.kind == "polygon":
             path.close()
-        c.drawPath(path, stroke=stroke, fill=fill, fillMode=0)  # type: ignore[attr-defined]
-    # ReportLab writes a form's resources without the graphics states (the opacities) its
-    # drawing uses, so viewers looked those names up on the page that placed the form and
-    # drew the guide lines at whatever opacity the page's states of the same name had, or
-    # none. The form's own states are named in its resources here.
-    resources = PDFResourceDictionary()
-    resources.basicFonts()
-    resources.ExtGState = c._extgstate.getState()  # type: ignore[attr-defined]
-    c.endForm(Resources=resources)  # type: ignore[attr-defined]
-    return name
+        c.drawPath(path, stroke=stroke, fill=fill, fillMode=0)
 
 
 def _artwork(d: BodyMapDrawing, view: View, avoid: list[_Box]) -> tuple[Group, set[str]]:
@@ -782,19 +847,38 @@ def bodymap_drawing(
     d.add(artwork)
     if d.crop != (0.0, 0.0, view.width, view.height):
         d.add(_crop_frame(d))
-        d.add(_side_hints(d, view, printed))
+        add_flat(d, _side_hints(d, view, printed))
     for row in ghosts:
-        d.add(_mark_group(d, bodymap, row, ghost=True)[0])
-    d.add(_ea_leads(d, rows, ea_pairs))
+        add_flat(d, _mark_group(d, bodymap, row, ghost=True)[0])
+    add_flat(d, _ea_leads(d, rows, ea_pairs))
     # Cups first: a cup is large and drawn translucent under the points it may enclose.
     for p in sorted(placed, key=lambda p: p.row.kind != "cupping"):
-        d.add(p.symbol)
+        add_flat(d, p.symbol)
     for p, label_box, leader in label_boxes:
         fill, ink = KIND_COLORS.get(p.row.symbol, KIND_COLORS["ashi"])
         if leader:
             d.add(_leader(p.x, p.y, p.extent, label_box, ink))
-        d.add(_label(label_box, p.row.label, fill, ink))
+        add_flat(d, _label(label_box, p.row.label, fill, ink))
     return d
+
+
+_IDENTITY = (1, 0, 0, 1, 0, 0)
+
+
+def add_flat(d: Drawing, node: Shape) -> None:
+    """Add ``node`` to ``d``; a group that only groups (no transform, no clip) adds its
+    shapes one by one instead. Each node drawn costs a saved and restored graphics state
+    and a pass through ReportLab's renderer, and the symbols and labels of a course's
+    figures were a third of their nodes; the page is the same."""
+    if isinstance(node, Group) and tuple(node.transform) == _IDENTITY:
+        for child in node.contents:
+            if getattr(child, "isClipPath", 0):
+                d.add(node)  # a clip must stay inside its group
+                return
+        for child in node.contents:
+            add_flat(d, child)
+        return
+    d.add(node)
 
 
 def _fit_scale(box: tuple[float, float, float, float], width: float, height: float | None) -> float:
@@ -843,7 +927,7 @@ def legend_drawing(width: float, kinds: Iterable[str], has_ea: bool) -> Drawing:
                 lead.strokeWidth, lead.strokeDashArray = 1.3, [3.2, 2.0]
                 d.add(lead)
             else:
-                d.add(mark_symbol(kind, cx, cy, SYMBOL_RADIUS, KIND_COLORS[kind][0], 5.0))
+                add_flat(d, mark_symbol(kind, cx, cy, SYMBOL_RADIUS, KIND_COLORS[kind][0], 5.0))
             ink = _colour("#333333")
             d.add(
                 String(

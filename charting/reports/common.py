@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -9,9 +10,10 @@ from typing import Any
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
-from charting.reports.fonts import para
+from charting.reports.fonts import has_cjk, para
 from charting.reports.styles import RULE, SHADE, stylesheet
 
 #: Parsed fragments of paragraphs met before, by (markup, style): a course report repeats
@@ -19,6 +21,8 @@ from charting.reports.styles import RULE, SHADE, stylesheet
 #: markup afresh was a sixth of the time to build one.
 _FRAGMENTS: dict[tuple[str, int], list[Any]] = {}
 _FRAGMENTS_KEPT = 20_000
+#: ReportLab's cell padding on a side where a table style sets none.
+_DEFAULT_PADDING = 6.0
 
 
 def paragraph(markup: str, style: ParagraphStyle) -> Paragraph:
@@ -33,6 +37,66 @@ def paragraph(markup: str, style: ParagraphStyle) -> Paragraph:
     if made.style is style and len(markup) <= 300 and len(_FRAGMENTS) < _FRAGMENTS_KEPT:
         _FRAGMENTS[key] = made.frags
     return made
+
+
+#: Characters a Paragraph treats as white space or as a break chance (ReportLab's own list,
+#: with the soft hyphen, joiners, bidi controls, the no-break space and the byte-order mark):
+#: a cell with any of them, or with runs of spaces, is left to a Paragraph.
+_NOT_PLAIN = re.compile(
+    "[\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\xad\u1680\u2000-\u200f\u2028-\u202f"
+    "\u205f-\u206f\u3000\ufeff]|  |^ | $"
+)
+#: Whether a cell's text is drawn as a plain string, by (text, style, width): the same labels
+#: and values recur visit after visit.
+_PLAIN: dict[tuple[str, int, float], bool] = {}
+_PLAIN_KEPT = 50_000
+
+
+def _plain(text: str, style: ParagraphStyle, width: float) -> bool:
+    """Whether ``text`` in ``style`` draws exactly as its Paragraph would when drawn as a plain
+    string: one line that fits ``width``, no white space a Paragraph would collapse or break
+    at, no character set in another font (CJK)."""
+    key = (text, id(style), width)
+    known = _PLAIN.get(key)
+    if known is not None:
+        return known
+    plain = (
+        bool(text)
+        and _NOT_PLAIN.search(text) is None
+        and not has_cjk(text)
+        # A hundredth of a point short of the width: a line that only just fits is wrapped by
+        # the Paragraph as before.
+        and stringWidth(text, style.fontName, style.fontSize) <= width - 0.01
+    )
+    if len(_PLAIN) < _PLAIN_KEPT:
+        _PLAIN[key] = plain
+    return plain
+
+
+def cell(text: str, style: ParagraphStyle, width: float) -> str | Paragraph:
+    """A table cell of ``text`` in ``style`` (one of the cached stylesheets', as for
+    :func:`paragraph`) for a column ``width`` wide (inside its padding).
+
+    A single line that fits is a plain string, which the table draws with the font, size,
+    leading and colour of the style given by ``cell_style_commands`` (no parsing, wrapping
+    or per-paragraph state: a sixth of a course report's build time). ReportLab puts both at
+    the same baseline (the cell's top padding plus the font size below its top) and gives
+    both rows the style's leading, so the page is the same. Anything else is a Paragraph.
+    """
+    if _plain(text, style, width):
+        return text
+    return paragraph(para(text), style)
+
+
+def cell_style_commands(
+    style: ParagraphStyle, cells: tuple[tuple[int, int], tuple[int, int]]
+) -> list[tuple[Any, ...]]:
+    """TableStyle commands that draw the plain-string cells in ``cells`` as ``style`` would."""
+    first, last = cells
+    return [
+        ("FONT", first, last, style.fontName, style.fontSize, style.leading),
+        ("TEXTCOLOR", first, last, style.textColor),
+    ]
 
 
 def p(text: str, style: str = "body") -> Paragraph:
@@ -61,17 +125,20 @@ def key_values(
     rows: Iterable[tuple[str, Any]], width: float, skip_empty: bool = True
 ) -> Flowable | None:
     """A two-column table of labels and values; empty values are left out."""
-    body = [
-        [
-            paragraph(para(label), stylesheet()["cellbold"]),
-            paragraph(para(fmt(value)), stylesheet()["cell"]),
-        ]
-        for label, value in rows
-        if not (skip_empty and fmt(value) == "\u2013")
-    ]
+    sheet = stylesheet()
+    bold, plain = sheet["cellbold"], sheet["cell"]
+    widths = [0.28 * width, 0.72 * width]
+    # Inside the padding: none on the left, ReportLab's default 6 points on the right.
+    inner = [w - _DEFAULT_PADDING for w in widths]
+    body = []
+    for label, value in rows:
+        text = fmt(value)
+        if skip_empty and text == "\u2013":
+            continue
+        body.append([cell(label, bold, inner[0]), cell(text, plain, inner[1])])
     if not body:
         return None
-    table = Table(body, colWidths=[0.28 * width, 0.72 * width])
+    table = Table(body, colWidths=widths)
     table.setStyle(
         TableStyle(
             [
@@ -80,6 +147,8 @@ def key_values(
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("LINEBELOW", (0, 0), (-1, -2), 0.25, RULE),
+                *cell_style_commands(bold, ((0, 0), (0, -1))),
+                *cell_style_commands(plain, ((1, 0), (1, -1))),
             ]
         )
     )
@@ -91,12 +160,16 @@ def data_table(
 ) -> Table:
     """A table with a shaded header row; long tables repeat the header on each page."""
     sheet = stylesheet()
-    body = [[paragraph(para(h), sheet["cellbold"]) for h in header]]
-    body += [[paragraph(para(fmt(c)), sheet["cell"]) for c in row] for row in rows]
+    bold, plain = sheet["cellbold"], sheet["cell"]
+    inner = [w - 2 * _DEFAULT_PADDING for w in widths]
+    body: list[list[Any]] = [[cell(h, bold, w) for h, w in zip(header, inner, strict=True)]]
+    body += [[cell(fmt(c), plain, w) for c, w in zip(row, inner, strict=True)] for row in rows]
     table = Table(body, colWidths=list(widths), repeatRows=1)
     table.setStyle(
         TableStyle(
             [
+                *cell_style_commands(bold, ((0, 0), (-1, 0))),
+                *cell_style_commands(plain, ((0, 1), (-1, -1))),
                 ("BACKGROUND", (0, 0), (-1, 0), SHADE),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),

@@ -7,6 +7,7 @@ practitioner signs, then prints the handout at the desk). So it is stored as its
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -74,3 +75,19 @@ def handout_issues(session: Session, visit_id: int) -> list[Issue]:
         .order_by(HandoutIssue.id)
     )
     return [Issue(*row) for row in rows]
+
+
+def handout_issues_of(session: Session, visit_ids: Sequence[int]) -> dict[int, list[Issue]]:
+    """Several visits' handouts given, each visit's oldest first (one statement)."""
+    require(session, Permission.VIEW_CLINICAL)
+    rows = session.execute(
+        select(
+            HandoutIssue.visit_id, HandoutIssue.issued_at, HandoutIssue.issued_by, HandoutIssue.how
+        )
+        .where(HandoutIssue.visit_id.in_(list(visit_ids)))
+        .order_by(HandoutIssue.id)
+    )
+    out: dict[int, list[Issue]] = {vid: [] for vid in visit_ids}
+    for vid, at, by, how in rows:
+        out[vid].append(Issue(at, by, how))
+    return out

@@ -560,6 +560,19 @@ def list_marks(
     return [_to_row(m, bodymap) for m in session.execute(query)]
 
 
+def marks_of_visits(
+    session: Session, visit_ids: Sequence[int], bodymap: BodyMap | None = None
+) -> dict[int, list[MarkRow]]:
+    """Several visits' marks, each visit's in the order they were made (one statement)."""
+    require(session, Permission.VIEW_CLINICAL)
+    table = Mark.__table__
+    query = select(table).where(table.c.visit_id.in_(list(visit_ids))).order_by(table.c.id)
+    out: dict[int, list[MarkRow]] = {vid: [] for vid in visit_ids}
+    for m in session.execute(query):
+        out[m.visit_id].append(_to_row(m, bodymap))
+    return out
+
+
 def previous_visit_id(session: Session, visit_id: int) -> int | None:
     """The same patient's visit just before this one (by course number), if any."""
     visit = session.get(Visit, visit_id)

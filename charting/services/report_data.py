@@ -11,17 +11,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charting.bodymap import BodyMap
-from charting.models import Patient, Practitioner, Visit
+from charting.models import (
+    AdverseEvent,
+    Amendment,
+    EAPair,
+    NeedleCountResolution,
+    Patient,
+    Practitioner,
+    Visit,
+)
 from charting.services import outcomes, pain_drawings, signatures, visit_record
 from charting.services.access import Permission, require
 from charting.services.appointments import next_booked
 from charting.services.errors import NotFoundError
-from charting.services.handouts import handout_issues
-from charting.services.marks import MarkRow, list_marks
+from charting.services.handouts import Issue, handout_issues_of
+from charting.services.marks import MarkRow, marks_of_visits
 from charting.services.pain_measures import AreaShape, PainMeasures
 from charting.services.patients import SEX_LABELS, health_flags
 from charting.services.settings import ClinicSettings, load_settings
-from charting.services.visit_safety import VisitWarning, visit_warnings
+from charting.services.visit_safety import (
+    Decision,
+    VisitWarning,
+    decisions_for,
+    visit_warnings,
+)
 
 
 @dataclass(frozen=True)
@@ -175,6 +188,48 @@ def patient_info(patient: Patient) -> PatientInfo:
     )
 
 
+@dataclass(frozen=True)
+class _VisitRows:
+    """Rows of several visits read together, one statement per table (a course report read
+    each of them visit by visit): by visit id, each list in the order the service reads it."""
+
+    ea_pairs: Mapping[int, list[EAPair]]
+    adverse_events: Mapping[int, list[AdverseEvent]]
+    amendments: Mapping[int, list[Amendment]]
+    resolutions: Mapping[int, NeedleCountResolution]
+    pain: Mapping[int, PainMeasures]
+    marks: Mapping[int, list[MarkRow]]
+    pain_areas: Mapping[int, list[pain_drawings.Area]]
+    handouts: Mapping[int, list[Issue]]
+
+
+def _visit_rows(session: Session, visit_ids: list[int], bodymap: BodyMap) -> _VisitRows:
+    """The marks, EA pairs, adverse events, amendments, needle-count resolutions, pain
+    drawings and measures and handouts given of ``visit_ids``, each table read once."""
+    require(session, Permission.VIEW_CLINICAL)
+
+    def grouped(model: Any) -> dict[int, list[Any]]:
+        out: dict[int, list[Any]] = {vid: [] for vid in visit_ids}
+        query = select(model).where(model.visit_id.in_(visit_ids)).order_by(model.id)
+        for row in session.scalars(query):
+            out[row.visit_id].append(row)
+        return out
+
+    resolutions = session.scalars(
+        select(NeedleCountResolution).where(NeedleCountResolution.visit_id.in_(visit_ids))
+    )
+    return _VisitRows(
+        ea_pairs=grouped(EAPair),
+        adverse_events=grouped(AdverseEvent),
+        amendments=grouped(Amendment),
+        resolutions={r.visit_id: r for r in resolutions},
+        pain=pain_drawings.stored_measures(session, visit_ids),
+        marks=marks_of_visits(session, visit_ids, bodymap),
+        pain_areas=pain_drawings.drawings(session, visit_ids),
+        handouts=handout_issues_of(session, visit_ids),
+    )
+
+
 def _practitioner(p: Practitioner) -> PractitionerInfo:
     return PractitionerInfo(p.name, p.credentials, p.licence_number, p.style)
 
@@ -184,12 +239,20 @@ def visit_data(
     visit: Visit,
     bodymap: BodyMap,
     signature_problems: Mapping[int, str | None] | None = None,
+    authors: Mapping[int, str] | None = None,
+    decisions: Mapping[str, Decision] | None = None,
+    rows: _VisitRows | None = None,
 ) -> VisitData:
     """Everything recorded for one visit (``signature_problems``: the signature check of
-    :func:`signatures.problems` already made for several visits, this one among them)."""
+    :func:`signatures.problems` already made for several visits, this one among them;
+    ``authors``: every practitioner's name by id, ``decisions``: the patient's standing
+    safety decisions, and ``rows``: the visit's rows of several tables, if already read)."""
     require(session, Permission.VIEW_CLINICAL)
-    marks = tuple(list_marks(session, visit.id, bodymap))
+    if rows is None:
+        rows = _visit_rows(session, [visit.id], bodymap)
+    marks = tuple(rows.marks[visit.id])
     labels = {m.id: m.label for m in marks}
+    ea_rows = rows.ea_pairs[visit.id]
     pairs = tuple(
         EAPairData(
             p.mark_a_id,
@@ -203,26 +266,27 @@ def visit_data(
             p.device,
             p.frequency2_hz,
         )
-        for p in visit_record.ea_pairs(session, visit.id)
+        for p in ea_rows
     )
     events = tuple(
         EventData(e.kind, e.severity, e.action, e.note, e.patient_told)
-        for e in visit_record.adverse_events(session, visit.id)
+        for e in rows.adverse_events[visit.id]
     )
-    count = visit_record.needle_count(session, visit.id)
+    # Only the recorded resolution: the counts themselves are the marks above and the visit.
+    r = rows.resolutions.get(visit.id)
     resolution = ""
-    if count.resolution is not None:
-        r = count.resolution
+    if r is not None:
         resolution = (
             f"{r.needles_in} in, {r.needles_out} out: "
             f"{visit_record.NEEDLE_OUTCOMES.get(r.outcome, r.outcome).lower()} \u2014 {r.note}"
         )
-    authors = {p.id: p.name for p in session.scalars(select(Practitioner))}
+    if authors is None:
+        authors = practitioner_names(session)
     amendments = tuple(
         AmendmentData(
             a.created_at, authors.get(a.author_id, "?"), a.field, a.original, a.corrected, a.reason
         )
-        for a in visit_record.amendments(session, visit.id)
+        for a in rows.amendments[visit.id]
     )
     return VisitData(
         id=visit.id,
@@ -236,7 +300,8 @@ def visit_data(
         marks=marks,
         ea_pairs=pairs,
         adverse_events=events,
-        warnings=tuple(visit_warnings(session, visit.id, bodymap)),
+        # The marks and pairs just read: the safety rules need not read them again.
+        warnings=tuple(visit_warnings(session, visit.id, bodymap, list(marks), ea_rows, decisions)),
         amendments=amendments,
         needles_in=sum(1 for m in marks if m.kind != "cupping"),
         # Checked every time a signed visit is printed or exported: an altered record is
@@ -246,13 +311,18 @@ def visit_data(
             if signature_problems is None
             else signature_problems.get(visit.id)
         ),
-        handouts=tuple(i.text for i in handout_issues(session, visit.id)),
+        handouts=tuple(i.text for i in rows.handouts[visit.id]),
         needle_resolution=resolution,
-        pain_areas=tuple(a.shape for a in pain_drawings.drawing(session, visit.id)),
-        pain=pain_drawings.stored_measures(session, [visit.id]).get(visit.id),
+        pain_areas=tuple(a.shape for a in rows.pain_areas[visit.id]),
+        pain=rows.pain.get(visit.id),
         next_appointment=next_booked(session, visit.patient_id, visit.started_at)
         or visit.next_appointment,
     )
+
+
+def practitioner_names(session: Session) -> dict[int, str]:
+    """Every practitioner's name by id (amendments name their author)."""
+    return {p.id: p.name for p in session.scalars(select(Practitioner))}
 
 
 def visit_report(session: Session, visit_id: int, bodymap: BodyMap) -> VisitReport:
@@ -288,10 +358,17 @@ def course_report(
     # Every visit's signature checked in one go (a few statements, not several per visit).
     checked = signatures.problems(session, [v.id for v in visits])
     points = tuple(p for p in outcomes.course(session, patient_id) if p.visit_id in wanted)
+    authors = practitioner_names(session)
+    # The patient's standing safety decisions are the same for every visit: read once.
+    decisions = decisions_for(session, visits[0].id) if visits else None
+    # The rows of every visit's summary, each table read once for the whole course.
+    rows = _visit_rows(session, [v.id for v in visits], bodymap)
     return CourseReport(
         clinic=load_settings(session),
         patient=patient_info(patient),
-        visits=tuple(visit_data(session, v, bodymap, checked) for v in visits),
+        visits=tuple(
+            visit_data(session, v, bodymap, checked, authors, decisions, rows) for v in visits
+        ),
         points=points,
         changes=tuple(outcomes.changes_from_baseline(list(points))),
         plan=outcomes.plan(session, patient_id),
