@@ -192,7 +192,7 @@ def course_story(
         data_table(
             ["No.", "Date", "Status", "Pain pre", "Pain post", "ODI %", "RMDQ", "Points"],
             rows,
-            [w * width for w in (0.06, 0.13, 0.09, 0.09, 0.09, 0.08, 0.08, 0.38)],
+            [w * width for w in (0.06, 0.13, 0.09, 0.09, 0.09, 0.08, 0.10, 0.36)],
         )
     )
     pain = trend_chart(

@@ -149,7 +149,10 @@ class MainWindow(QMainWindow):
         self._connect()
         self.clinic_day = ClinicDay(self)  # today's list, the book, drafts, consent, billing
         where = database.sqlite_path or database.url.render_as_string(hide_password=True)
-        self.statusBar().showMessage(f"Database: {where}")
+        # Where the records are: shown until another message, and never worth hiding who is
+        # signed in for (see _on_status_bar_message_changed).
+        self._standing_message = f"Database: {where}"
+        self.statusBar().showMessage(self._standing_message)
         if database.actor is not None:
             self.patient_model.refresh()
         self.session.begin()
@@ -458,8 +461,9 @@ class MainWindow(QMainWindow):
         labels = self._permanent_labels
         room = bar.width() - 40 - sum(label.sizeHint().width() + 12 for label in labels)
         needed = bar.fontMetrics().horizontalAdvance(message)
+        standing = message == getattr(self, "_standing_message", None)
         for label in self._permanent_labels:
-            label.setHidden(bool(message) and needed > room)
+            label.setHidden(bool(message) and not standing and needed > room)
 
     @Slot(str, int)
     def _on_part_message_posted(self, message: str, timeout_ms: int) -> None:

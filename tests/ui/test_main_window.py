@@ -404,3 +404,8 @@ def test_a_status_message_gets_the_room_of_signed_in_as_on_a_laptop_screen(
     bar.showMessage(message)
     bar.clearMessage()
     assert not label.isHidden() and label.text().startswith("Signed in as")
+    # Where the database is (shown from the start, without a time limit) never hides it,
+    # however long the path.
+    window._standing_message = f"Database: /{'long/' * 60}clinic.sqlite3"
+    bar.showMessage(window._standing_message)
+    assert not label.isHidden()
