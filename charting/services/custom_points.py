@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -78,18 +79,16 @@ class CustomPointRow:
     @property
     def data(self) -> CustomPointData:
         """The point as the body map takes it."""
-        return CustomPointData(
-            self.code,
-            self.name,
-            self.view,
-            self.x,
-            self.y,
-            self.laterality,
-            self.location,
-            self.cautions,
-            self.safe_depth_mm,
-            self.retired,
-        )
+        return _point_data(self)
+
+
+def _point_fields(point: object) -> dict[str, Any]:
+    """The body map's fields of a point (a stored row or a list row), by name."""
+    return {f.name: getattr(point, f.name) for f in fields(CustomPointData)}
+
+
+def _point_data(point: object) -> CustomPointData:
+    return CustomPointData(**_point_fields(point))
 
 
 def normalise_code(text: str) -> str:
@@ -186,20 +185,7 @@ def list_custom_points(session: Session, include_retired: bool = True) -> list[C
         query = query.where(CustomPoint.retired.is_(False))
     return [
         CustomPointRow(
-            p.id,
-            p.code,
-            p.name,
-            p.view,
-            p.x,
-            p.y,
-            p.laterality,
-            p.location,
-            p.cautions,
-            p.safe_depth_mm,
-            p.retired,
-            who or "",
-            p.added_at,
-            count,
+            id=p.id, **_point_fields(p), added_by=who or "", added_at=p.added_at, uses=count
         )
         for p, who, count in session.execute(query)
     ]
@@ -208,21 +194,7 @@ def list_custom_points(session: Session, include_retired: bool = True) -> list[C
 def custom_point_data(session: Session) -> tuple[CustomPointData, ...]:
     """Every custom point (retired ones too, so old marks still read) as body-map data."""
     rows = session.scalars(select(CustomPoint).order_by(CustomPoint.code))
-    return tuple(
-        CustomPointData(
-            p.code,
-            p.name,
-            p.view,
-            p.x,
-            p.y,
-            p.laterality,
-            p.location,
-            p.cautions,
-            p.safe_depth_mm,
-            p.retired,
-        )
-        for p in rows
-    )
+    return tuple(_point_data(p) for p in rows)
 
 
 @lru_cache(maxsize=8)
