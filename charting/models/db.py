@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -10,7 +11,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import (
+    Engine,
+    String,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -319,6 +331,25 @@ def batches(connection: Connection, statement: Any, size: int) -> Iterator[Seque
             yield rows
     finally:
         cursor.close()
+
+
+def among(column: Any, values: Sequence[Any], dialect: str) -> Any:
+    """``column IN values`` for a long list of ids or codes, with the list as one parameter.
+
+    SQLAlchemy coerces each value of a plain ``in_`` into its own bound parameter, and an
+    export's or a check's thousands of ids per statement made that a tenth of their time. On
+    SQLite the list goes in as one JSON array (``json_each``), on PostgreSQL as one array
+    (``= ANY``); the database walks the column's index either way.
+    """
+    items = list(values)
+    if dialect == "sqlite":
+        each = func.json_each(bindparam(None, json.dumps(items), type_=String())).table_valued(
+            "value"
+        )
+        return column.in_(select(each.c.value))
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, items, type_=ARRAY(column.type)))
+    return column.in_(items)
 
 
 def read_pragmas(conn: Connection) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from charting.models import (
     VisitStatus,
 )
 from charting.models.base import UTCDateTime
-from charting.models.db import batches
+from charting.models.db import among, batches
 from charting.services.marks import EA_PAIR_COLUMNS, MARK_FIELDS
 from charting.services.visit_fields import FIELD_BLANKS, FIELDS
 
@@ -387,8 +387,11 @@ def _grouped(
     """Add the rows of ``table`` of visits ``ids`` (one statement) to their visits' lists
     (``into`` names the list) in id order, as dicts (of type ``kind``) of ``names``."""
     statement, convert = _reader(table, names, decode)
+    dialect = session.connection().dialect.name
     # Visit, then id: the order of the visit_id index, so the database does not sort.
-    statement = statement.where(table.c.visit_id.in_(ids)).order_by(table.c.visit_id, table.c.id)
+    statement = statement.where(among(table.c.visit_id, ids, dialect)).order_by(
+        table.c.visit_id, table.c.id
+    )
     at = names.index("visit_id")
     for rows in batches(session.connection(), statement, 10_000):
         for row in rows:
@@ -408,7 +411,9 @@ def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows
     decode = _JsonText()
     names = [n for n in _VISIT_COLUMNS if n in visits.c]
     statement, convert = _reader(visits, names, decode)
-    for values in _dicts(session, statement.where(visits.c.id.in_(visit_ids)), names, convert):
+    dialect = session.connection().dialect.name
+    statement = statement.where(among(visits.c.id, visit_ids, dialect))
+    for values in _dicts(session, statement, names, convert):
         found[values["id"]] = VisitRows(values, [], [], [], [], None)
     if not found:
         return found
@@ -419,7 +424,7 @@ def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows
     acks = _table(SafetyAcknowledgement)
     ack_rows = session.execute(
         select(acks.c.visit_id, acks.c.warning_key, acks.c.severity, acks.c.reason).where(
-            acks.c.visit_id.in_(ids)
+            among(acks.c.visit_id, ids, dialect)
         )
     )
     for ack in ack_rows:
@@ -433,7 +438,7 @@ def load_rows(session: Session, visit_ids: Sequence[int]) -> dict[int, VisitRows
             resolutions.c.needles_out,
             resolutions.c.outcome,
             resolutions.c.note,
-        ).where(resolutions.c.visit_id.in_(ids))
+        ).where(among(resolutions.c.visit_id, ids, dialect))
     ):
         found[row.visit_id].needle_resolution = {
             "needles_in": row.needles_in,
@@ -477,7 +482,8 @@ def logged_hashes(session: Session, visit_ids: Iterable[int] | None = None) -> d
     signed before the log recorded hashes are absent)."""
     query = select(AuditEvent.target, AuditEvent.detail).where(AuditEvent.action == "visit.signed")
     if visit_ids is not None:
-        query = query.where(AuditEvent.target.in_([f"visit {i}" for i in visit_ids]))
+        targets = [f"visit {i}" for i in visit_ids]
+        query = query.where(among(AuditEvent.target, targets, session.connection().dialect.name))
     found: dict[int, str] = {}
     for target, detail in session.execute(query.order_by(AuditEvent.seq)):
         match = _LOGGED_HASH.search(detail or "")

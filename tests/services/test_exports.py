@@ -251,6 +251,44 @@ def test_injection_guard_prefixes_formula_cells(
     assert read_csv_rows(files["visits.csv"])[0]["practitioner"] == "+cmd"
 
 
+def test_the_database_formats_cells_as_the_python_rules_do(
+    database: Database, make_patient
+) -> None:  # type: ignore[no-untyped-def]
+    """The injection guard and the UTC times made in SQL (for speed) give exactly what the
+    Python rules give, for every character that starts a formula and for ordinary text."""
+    from sqlalchemy import String as SqlString
+    from sqlalchemy import literal, select, update
+
+    from charting.services.csv_tables import (
+        INJECTION_STARTS,
+        _datetime_cell,
+        guard_cell,
+        guarded,
+        utc_text,
+    )
+
+    pid = make_patient()
+    with database.read() as session:
+        dialect = session.connection().dialect.name
+        texts = [start + "x" for start in INJECTION_STARTS if dialect == "sqlite" or start != "\0"]
+        texts += ["Abc", "abc", "1 plus 1", "", " =x", "~x", "[x", "ß", "Ω=1", "'"]
+        for text in texts:
+            cell = session.scalar(select(guarded(literal(text, SqlString), dialect)))
+            assert cell == guard_cell(text), repr(text)
+    for when in (
+        datetime(2025, 3, 1, 9, 30, tzinfo=UTC),
+        datetime(2025, 3, 1, 9, 30, 0, 250000, tzinfo=UTC),
+    ):
+        with database.write() as session:
+            session.execute(update(Patient).where(Patient.id == pid).values(created_at=when))
+        with database.read() as session:
+            cell = session.scalar(
+                select(utc_text(Patient.created_at, dialect)).where(Patient.id == pid)
+            )
+        assert cell == _datetime_cell(when)
+    assert cell == "2025-03-01T09:30:00.250000Z"
+
+
 def test_injection_guard_is_reversible_for_a_leading_apostrophe(
     database: Database, chart: dict[str, Any], tmp_path: Path
 ) -> None:
