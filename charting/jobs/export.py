@@ -433,17 +433,18 @@ def _export_csv(
     tick: Callable[[str], None],
     workers: int | None,
 ) -> None:
-    """Write the CSV files here while a worker checks signed visits against their signatures
-    (the visits file's ``signature`` column), which otherwise takes as long as writing all
-    the files.
+    """Write the CSV files here while a worker makes the visits file's chunks of patients,
+    each signed visit checked against its signature (the ``signature`` column), which
+    otherwise takes as long as writing all the other files.
 
-    The worker takes the chunks of patients from the last one back; this process writes the
-    visits file last, from the first chunk on, and checks itself each chunk the worker has
-    not started, so the two meet in the middle whatever the machine's load.
+    The worker takes the chunks from the last one back and writes each as CSV text into
+    the staging folder; this process writes the visits file last, from the first chunk on,
+    and makes itself each chunk the worker has not started, so the two meet in the middle
+    whatever the machine's load.
     """
     workers = workers or os.cpu_count() or 1
 
-    def write(checked: Callable[[str, int], csv_tables.CheckedChunk | None] | None) -> None:
+    def write(premade: Callable[[str, int], csv_tables.MadeChunk | None] | None) -> None:
         with _fewer_collections(), database.read() as session:
             exports.write_csv(
                 session,
@@ -451,7 +452,7 @@ def _export_csv(
                 folder,
                 bodymap,
                 lambda file: tick(f"CSV tables ({file})"),
-                checked,
+                premade,
                 durable=False,  # the staging folder is synced once, before it is renamed
             )
 
@@ -462,37 +463,45 @@ def _export_csv(
     url = database.engine.url.render_as_string(hide_password=False)
     pool = _pool(1)
     try:
-        futures: dict[str, list[Future[csv_tables.CheckedChunk]]] = {}
+        futures: dict[str, list[Future[csv_tables.MadeChunk]]] = {}
         for file, chunks in chunked.items():
             submitted = [
-                pool.submit(_check_csv_chunk, url, database.actor, file, chunk)
-                for chunk in reversed(chunks)
+                pool.submit(
+                    _make_csv_chunk, url, database.actor, file, chunk, str(_part(folder, file, i))
+                )
+                for i, chunk in reversed(list(enumerate(chunks)))
             ]
             futures[file] = submitted[::-1]
 
-        def checked(file: str, index: int) -> csv_tables.CheckedChunk | None:
+        def premade(file: str, index: int) -> csv_tables.MadeChunk | None:
             future = futures[file][index]
             if future.cancel():
-                return None  # not started by the worker: checked here
+                return None  # not started by the worker: made here
             try:
                 return future.result()
-            except Exception:  # a worker that failed: the checks are made here instead
-                log.warning("export: checks of %s made here", file, exc_info=True)
+            except Exception:  # a worker that failed: the chunk is made here instead
+                log.warning("export: chunk %d of %s made here", index, file, exc_info=True)
+                _part(folder, file, index).unlink(missing_ok=True)
                 return None
 
-        write(checked)
+        write(premade)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _check_csv_chunk(
-    url: str, actor: Actor, file: str, chunk: Sequence[int] | None
-) -> csv_tables.CheckedChunk:
-    """Make the checks of one chunk of a CSV file in a worker process (its own session)."""
+def _part(folder: Path, file: str, index: int) -> Path:
+    """Where the worker writes a chunk of ``file`` (hidden; removed once it is used)."""
+    return folder / f".{file}.{index:05d}.part"
+
+
+def _make_csv_chunk(
+    url: str, actor: Actor, file: str, chunk: Sequence[int] | None, path: str
+) -> csv_tables.MadeChunk:
+    """Make one chunk of a CSV file with checks in a worker process (its own session)."""
     _collect_less()
     database = _worker_database(url).acting_as(actor)
     with database.read() as session:
-        return csv_tables.check_chunk(session, csv_tables.table(file), chunk)
+        return csv_tables.make_chunk(session, csv_tables.table(file), chunk, Path(path))
 
 
 #: Patients per FHIR task of a worker: read with one statement per table, and few enough that

@@ -16,14 +16,15 @@ backslash), other JSON as JSON text; text cells are guarded against formula inje
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
-from array import array
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from operator import itemgetter
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from sqlalchemy import (
     JSON,
@@ -132,8 +133,9 @@ class CsvTable:
     #: column, function of (session, the chunk's source values) giving text by value).
     checks: tuple[tuple[Column, str, Callable[[Session, list[Any]], Mapping[Any, str]]], ...] = ()
     #: The database columns that decide the checks' results besides the source column (a
-    #: visit's status and stored hash, ...). Checks made by another process (see
-    #: :func:`check_chunk`) are used only for chunks whose rows read the same in these.
+    #: visit's status and stored hash, ...) and move with any change to a row (version, last
+    #: change). Chunks made by another process (see :func:`make_chunk`) are used only when
+    #: their rows read the same in these.
     check_key: tuple[str, ...] = ()
 
     @property
@@ -1183,73 +1185,62 @@ def dictionary_rows() -> Iterator[list[str]]:
         yield ["data_dictionary.csv", column.name, column.meaning, column.type, column.allowed]
 
 
-def stream_rows(
-    session: Session,
-    item: CsvTable,
-    patient_ids: Sequence[int] | None,
-    bodymap: Any = None,
-    checked: Callable[[int], CheckedChunk | None] | None = None,
-    chunk_done: Callable[[], None] | None = None,
-) -> Iterator[Sequence[Any]]:
-    """The file's rows as sequences of cells, read chunk by chunk with one statement each.
+class _Cells:
+    """Turns the rows a file's query reads into the file's cells: lists and JSON converted,
+    looked-up columns added, the checks made (the same for this process and a worker)."""
 
-    ``patient_ids`` None means every row (clinic-wide tables ignore it anyway).
-    ``chunk_done()`` is called once each chunk's rows are out (progress, see :func:`chunks`).
-    ``checked(n)`` gives the checks of the n-th chunk of patients already made by another
-    process (see :func:`check_chunk`), or None; they are used when the chunk's rows read
-    the same as when they were made, and the checks are made here otherwise.
-    """
-    stored = item.columns[: len(item.columns) - len(item.lookups) - len(item.checks)]
-    dialect = session.connection().dialect.name
-    # Only the columns the database cannot format are converted here: lists and JSON (and
-    # dates where they are not stored as text). Their values recur (the same codes, flags
-    # and advice across a clinic), so each distinct value is converted once.
-    convert: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
-        (i, cell_writer(c.kind), {})
-        for i, c in enumerate(stored)
-        if c.kind in _PYTHON_KINDS or (c.kind == "date" and dialect not in SQL_DATES)
-    ]
-    if item.lookups:
-        from charting.services.custom_points import clinic_bodymap
+    def __init__(self, session: Session, item: CsvTable, bodymap: Any, dialect: str) -> None:
+        self.session = session
+        stored = item.columns[: len(item.columns) - len(item.lookups) - len(item.checks)]
+        # Only the columns the database cannot format are converted here: lists and JSON
+        # (and dates where they are not stored as text). Their values recur (the same codes,
+        # flags and advice across a clinic), so each distinct value is converted once.
+        self.convert: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+            (i, cell_writer(c.kind), {})
+            for i, c in enumerate(stored)
+            if c.kind in _PYTHON_KINDS or (c.kind == "date" and dialect not in SQL_DATES)
+        ]
+        if item.lookups:
+            from charting.services.custom_points import clinic_bodymap
 
-        bodymap = bodymap or clinic_bodymap(session)
-    at = {c.attr: i for i, c in enumerate(stored)}
-    # A few hundred codes recur across a clinic's marks: the looked-up cells of each
-    # combination of source values are made once.
-    sources = [at[source] for _, source, _ in item.lookups]
-    functions = [fn for _, _, fn in item.lookups]
+            bodymap = bodymap or clinic_bodymap(session)
+        self.bodymap = bodymap
+        at = {c.attr: i for i, c in enumerate(stored)}
+        # A few hundred codes recur across a clinic's marks: the looked-up cells of each
+        # combination of source values are made once.
+        self.sources = [at[source] for _, source, _ in item.lookups]
+        self.functions = [fn for _, _, fn in item.lookups]
+        # The looked-up columns' source values of a row, as a tuple (made in C when several).
+        self.key_of: Callable[[Sequence[Any]], tuple[Any, ...]] = (
+            itemgetter(*self.sources)
+            if len(self.sources) > 1
+            else lambda row: tuple(row[i] for i in self.sources)
+        )
+        self.looked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self.checks = [(at[source], fn) for _, source, fn in item.checks]
+        #: Where the key columns of the checks are in a row (see :func:`make_chunk`).
+        self.key_at = [i for i, c in enumerate(stored) if c.attr in _key_columns(item)]
 
-    # The looked-up columns' source values of a row, as a tuple (made in C when several).
-    key_of: Callable[[Sequence[Any]], tuple[Any, ...]] = (
-        itemgetter(*sources) if len(sources) > 1 else lambda row: tuple(row[i] for i in sources)
-    )
-    looked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-
-    def look_up(key: tuple[Any, ...]) -> tuple[Any, ...]:
-        extra = looked[key] = tuple(
-            _text_cell(fn(bodymap, value)) for fn, value in zip(functions, key, strict=True)
+    def _look_up(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
+        extra = self.looked[key] = tuple(
+            _text_cell(fn(self.bodymap, value))
+            for fn, value in zip(self.functions, key, strict=True)
         )
         return extra
 
-    checks = [(at[source], fn) for _, source, fn in item.checks]
-    key_at = [i for i, c in enumerate(stored) if c.attr in _key_columns(item)]
-
-    def _cells(partition: Sequence[Any], index: int) -> Iterator[Sequence[Any]]:
-        if not convert and not sources and not checks:
+    def __call__(self, partition: Sequence[Any]) -> Iterator[Sequence[Any]]:
+        """The cells of ``partition``'s rows (a whole chunk of patients when there are
+        checks: they are made per chunk)."""
+        convert, sources, looked, key_of = self.convert, self.sources, self.looked, self.key_of
+        if not convert and not sources and not self.checks:
             yield from partition
             return
-        found: list[tuple[int, Mapping[Any, str]]] = []
-        if checks:
-            premade = checked(index) if checked is not None else None
-            if premade is not None and premade.digest == _digest(partition, key_at):
-                found = [(i, premade.text_by_value(n)) for n, (i, _) in enumerate(checks)]
-            else:
-                found = [(i, fn(session, [row[i] for row in partition])) for i, fn in checks]
+        found = [(i, fn(self.session, [row[i] for row in partition])) for i, fn in self.checks]
         if not convert and not found:
             # Only looked-up cells to add (marks.csv, a quarter of a million rows).
             for row in partition:
                 key = key_of(row)
-                yield (*row, *(looked.get(key) or look_up(key)))
+                yield (*row, *(looked.get(key) or self._look_up(key)))
             return
         for row in partition:
             cells = list(row)
@@ -1265,58 +1256,114 @@ def stream_rows(
                     cells[i] = write(value)
             if sources:
                 key = key_of(cells)
-                cells.extend(looked.get(key) or look_up(key))
+                cells.extend(looked.get(key) or self._look_up(key))
             for i, words in found:
                 cells.append(_text_cell(words.get(row[i], "")))
             yield cells
 
-    index = 0
-    for partition, chunk_end in _partitions(session, item, patient_ids, dialect):
-        yield from _cells(partition, index)
-        if chunk_end:
-            index += 1
-            if chunk_done is not None:
-                chunk_done()
+
+#: A run of a file's rows, or a chunk's rows made by another process as CSV text.
+Block = Iterable[Sequence[Any]] | str
+
+
+def stream_blocks(
+    session: Session,
+    item: CsvTable,
+    patient_ids: Sequence[int] | None,
+    bodymap: Any = None,
+    premade: Callable[[int], MadeChunk | None] | None = None,
+    chunk_done: Callable[[], None] | None = None,
+) -> Iterator[Block]:
+    """The file's rows, read chunk by chunk with one statement each, in blocks of rows
+    (each written before the next is read).
+
+    ``patient_ids`` None means every row (clinic-wide tables ignore it anyway).
+    ``chunk_done()`` is called once each chunk's rows are out (progress, see :func:`chunks`).
+    ``premade(n)`` gives the n-th chunk of patients of a file with checks already made by
+    another process (see :func:`make_chunk`), or None. Its text is used when the chunk's
+    key columns read the same here; the chunk is made here otherwise.
+    """
+    dialect = session.connection().dialect.name
+    cells = _Cells(session, item, bodymap, dialect)
+    connection = session.connection()
+    for index, chunk in enumerate(chunks(item, patient_ids)):
+        made = premade(index) if premade is not None and item.checks else None
+        text = made.text_if_same(connection, item, chunk) if made is not None else None
+        if text is not None:
+            yield text
+        elif item.checks:
+            parts = batches(connection, item.query(chunk, dialect), 5_000)
+            yield cells([row for part in parts for row in part])
+        else:
+            for part in batches(connection, item.query(chunk, dialect), 5_000):
+                yield cells(part)
+        if chunk_done is not None:
+            chunk_done()
+
+
+def stream_rows(
+    session: Session, item: CsvTable, patient_ids: Sequence[int] | None, bodymap: Any = None
+) -> Iterator[Sequence[Any]]:
+    """The file's rows as sequences of cells (see :func:`stream_blocks`)."""
+    for block in stream_blocks(session, item, patient_ids, bodymap):
+        assert not isinstance(block, str)  # only premade chunks come as text
+        yield from block
+
+
+def csv_writer(handle: IO[str]) -> Any:
+    """The writer of every exported CSV file: RFC 4180 quoting, CRLF line ends."""
+    return csv.writer(handle, lineterminator="\r\n")
 
 
 @dataclass(frozen=True)
-class CheckedChunk:
-    """A table's checks for one chunk of patients, made by :func:`check_chunk` (in another
-    process), with the digest of the rows' key columns they were made from.
-
-    Results are kept by text, the integer source values of each as an array (a whole clinic's
-    verdicts, held until the file is written, take a few megabytes this way).
-    """
+class MadeChunk:
+    """One chunk of patients of a file with checks (visits.csv), made by :func:`make_chunk`
+    in another process: its rows as CSV text in a file of the export's folder, and the
+    digest of the key columns it was made from (see :attr:`CsvTable.check_key`)."""
 
     digest: str
-    ids_by_text: tuple[dict[str, array[int]], ...]
+    path: str
 
-    def text_by_value(self, check: int) -> dict[int, str]:
-        """The ``check``-th check's text for each source value."""
-        return {value: text for text, values in self.ids_by_text[check].items() for value in values}
+    def text_if_same(
+        self, connection: Any, item: CsvTable, chunk: Sequence[int] | None
+    ) -> str | None:
+        """The chunk's text when its rows' key columns read the same in this transaction
+        (else None: the chunk is made again here). The text's file is removed either way."""
+        path = Path(self.path)
+        try:
+            query = item.query(chunk, connection.dialect.name, only=_key_columns(item))
+            keys = [row for part in batches(connection, query, 5_000) for row in part]
+            if _digest(keys, range(len(keys[0]) if keys else 0)) != self.digest:
+                return None
+            with path.open(encoding="utf-8", newline="") as handle:
+                return handle.read()  # as written: its line ends are the file's
+        except OSError:  # the worker's file is gone or unreadable: made here instead
+            return None
+        finally:
+            path.unlink(missing_ok=True)
 
 
-def check_chunk(session: Session, item: CsvTable, chunk: Sequence[int] | None) -> CheckedChunk:
-    """Make the checks of ``item`` (e.g. each signed visit against its signature) for one
-    chunk of patients (one of :func:`chunks`), as :func:`stream_rows` would, reading only
-    the columns the checks need. Run in another process while this one writes the other
-    files; the digest lets :func:`stream_rows` tell whether the rows changed in between."""
+def make_chunk(
+    session: Session, item: CsvTable, chunk: Sequence[int] | None, path: Path, bodymap: Any = None
+) -> MadeChunk:
+    """Make one chunk of patients (one of :func:`chunks`) of a file with checks, e.g. the
+    visits with each signature checked, as :func:`stream_blocks` would, and write its rows
+    as CSV text to ``path``. Run in another process while this one writes the other files.
+
+    The digest covers the key columns (:attr:`CsvTable.check_key` and the checks' source):
+    every change Charting makes to a visit moves its version and time of change, so a chunk
+    whose keys read the same in the exporting transaction holds the same rows and verdicts.
+    """
     dialect = session.connection().dialect.name
-    only = _key_columns(item)
+    cells = _Cells(session, item, bodymap, dialect)
     rows = [
         row
-        for batch in batches(session.connection(), item.query(chunk, dialect, only), 5_000)
+        for batch in batches(session.connection(), item.query(chunk, dialect), 5_000)
         for row in batch
     ]
-    names = [c.attr for c in item.columns if c.attr in only]
-    found = []
-    for _, source, fn in item.checks:
-        at = names.index(source)
-        grouped: dict[str, array[int]] = {}
-        for value, text in fn(session, [row[at] for row in rows]).items():
-            grouped.setdefault(text, array("q")).append(value)
-        found.append(grouped)
-    return CheckedChunk(_digest(rows, range(len(names))), tuple(found))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv_writer(handle).writerows(cells(rows))
+    return MadeChunk(_digest(rows, cells.key_at), str(path))
 
 
 def _key_columns(item: CsvTable) -> set[str]:
@@ -1345,24 +1392,3 @@ def chunks(item: CsvTable, patient_ids: Sequence[int] | None) -> list[Sequence[i
     ids = sorted(patient_ids)
     size = CHECK_CHUNK if item.checks else CHUNK
     return [ids[i : i + size] for i in range(0, len(ids), size)]
-
-
-def _partitions(
-    session: Session, item: CsvTable, patient_ids: Sequence[int] | None, dialect: str
-) -> Iterator[tuple[Sequence[Any], bool]]:
-    """The rows of each chunk of patients in turn, each batch with whether it ends its chunk
-    (the whole chunk at once when the table has checks: they are made per chunk, see
-    :func:`check_chunk`)."""
-    # Core, not the ORM, and on SQLite straight from the driver: rows come as plain tuples.
-    connection = session.connection()
-    for chunk in chunks(item, patient_ids):
-        parts = batches(connection, item.query(chunk, dialect), 5_000)
-        if item.checks:
-            yield [row for part in parts for row in part], True
-            continue
-        previous = None
-        for part in parts:
-            if previous is not None:
-                yield previous, False
-            previous = part
-        yield previous or [], True

@@ -253,16 +253,23 @@ guard_cell = csv_tables.guard_cell
 
 
 def _write_rows(
-    path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], durable: bool = True
+    path: Path,
+    header: Sequence[str],
+    blocks: Iterable[csv_tables.Block],
+    durable: bool = True,
 ) -> Path:
     # A BOM lets spreadsheets detect UTF-8; it is written by hand because the utf-8-sig
     # codec encodes every row through Python (a tenth of the export's time). The csv module
     # quotes per RFC 4180.
     with atomic_writer(path, newline="", encoding="utf-8", durable=durable) as handle:
         handle.write("\ufeff")
-        writer = csv.writer(handle, lineterminator="\r\n")
+        writer = csv_tables.csv_writer(handle)
         writer.writerow(header)
-        writer.writerows(rows)
+        for block in blocks:
+            if isinstance(block, str):
+                handle.write(block)  # rows made as CSV text by another process
+            else:
+                writer.writerows(block)
     return path
 
 
@@ -272,7 +279,7 @@ def write_csv(
     folder: Path,
     bodymap: BodyMap | None = None,
     progress: Callable[[str], None] | None = None,
-    checked: Callable[[str, int], csv_tables.CheckedChunk | None] | None = None,
+    premade: Callable[[str, int], csv_tables.MadeChunk | None] | None = None,
     durable: bool = True,
 ) -> list[Path]:
     """Write every table of the CSV export and its data dictionary into ``folder``.
@@ -283,9 +290,10 @@ def write_csv(
     data dictionary): :func:`csv_steps` times in all. Files are UTF-8 with a BOM, RFC 4180
     quoting, text cells guarded against formula injection.
 
-    ``checked(file, n)`` gives the checks of a file's n-th chunk made by another process
-    (:func:`csv_tables.check_chunk`, e.g. the signatures of visits.csv): those files are
-    then written last, so the checks are made while the other files are written.
+    ``premade(file, n)`` gives a file's n-th chunk made by another process
+    (:func:`csv_tables.make_chunk`: the visits with their signatures checked), or None:
+    those files are then written last, so that process makes them while this one writes
+    the other files.
     ``durable`` False leaves syncing the files to disk to the caller (an export syncs its
     whole folder once).
     """
@@ -295,16 +303,16 @@ def write_csv(
     ids = None if patient_ids is None else list(patient_ids)
     paths = []
     tables = csv_tables.TABLES
-    if checked is not None:
+    if premade is not None:
         tables = tuple(sorted(tables, key=lambda t: bool(t.checks)))
     for table in tables:
-        premade = None if checked is None else partial(checked, table.file)
+        made = None if premade is None else partial(premade, table.file)
         step = None if progress is None else partial(progress, table.file)
-        rows = csv_tables.stream_rows(session, table, ids, bodymap, premade, step)
+        blocks = csv_tables.stream_blocks(session, table, ids, bodymap, made, step)
         header = [c.name for c in table.columns]
-        paths.append(_write_rows(folder / table.file, header, rows, durable))
+        paths.append(_write_rows(folder / table.file, header, blocks, durable))
     header = [c.name for c in csv_tables.DICTIONARY]
-    dictionary = csv_tables.dictionary_rows()
+    dictionary = [csv_tables.dictionary_rows()]
     paths.append(_write_rows(folder / "data_dictionary.csv", header, dictionary, durable))
     if progress:
         progress("data_dictionary.csv")

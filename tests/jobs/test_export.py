@@ -75,9 +75,9 @@ def test_parallel_pdfs_match_the_patients(database: Database, clinic: list[int],
 def test_signatures_checked_by_a_worker_give_the_same_files(
     database: Database, clinic: list[int], out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A CSV export on two cores checks the signatures in a worker while it writes the other
-    files; every file is the same as when one process does it all, a visit altered after
-    signing included."""
+    """A CSV export on two cores has a worker make the visits file's chunks (each signature
+    checked) while it writes the other files; every file is the same as when one process
+    does it all, a visit altered after signing included, and no worker file is left."""
     with database.read() as session:
         signed = session.scalars(
             select(Visit.id).where(Visit.status == "signed").order_by(Visit.id)
@@ -86,25 +86,26 @@ def test_signatures_checked_by_a_worker_give_the_same_files(
     with database.engine.begin() as conn:
         conn.exec_driver_sql(f"UPDATE visit SET pain_now = 9 WHERE id = {signed[1]}")
     made_ahead: list[object] = []
-    real = csv_tables.stream_rows
+    real = csv_tables.stream_blocks
 
-    def spy(session, item, ids, bodymap=None, checked=None, *rest):  # type: ignore[no-untyped-def]
+    def spy(session, item, ids, bodymap=None, premade=None, *rest):  # type: ignore[no-untyped-def]
         def recording(index: int) -> object:
-            made_ahead.append(result := checked(index))
+            made_ahead.append(result := premade(index))
             return result
 
-        mine = recording if checked is not None and item.checks else checked
+        mine = recording if premade is not None and item.checks else premade
         return real(session, item, ids, bodymap, mine, *rest)
 
-    monkeypatch.setattr(csv_tables, "stream_rows", spy)
-    monkeypatch.setattr(csv_tables, "CHECK_CHUNK", 2)  # five chunks of checks, not one
+    monkeypatch.setattr(csv_tables, "stream_blocks", spy)
+    monkeypatch.setattr(csv_tables, "CHECK_CHUNK", 2)  # five chunks of visits, not one
     one = run_export(database, clinic, out, ["csv"], workers=1).folder / "csv"
     two = run_export(database, clinic, out, ["csv"], workers=2).folder / "csv"
-    # The worker checked the last chunks at least (they were queued for it at once).
+    # The worker made the last chunks at least (they were queued for it at once).
     assert len(made_ahead) == 5
-    assert isinstance(made_ahead[-1], csv_tables.CheckedChunk)
+    assert isinstance(made_ahead[-1], csv_tables.MadeChunk)
     for name in CSV_FILES:
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in one.iterdir())
     words = {int(r["visit_id"]): r["signature"] for r in read_csv_rows(two / "visits.csv")}
     assert words[signed[1]].startswith("ALTERED AFTER SIGNING")
     assert [words[v] for v in signed if v != signed[1]] == ["valid"] * (len(signed) - 1)

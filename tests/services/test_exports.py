@@ -673,38 +673,55 @@ def test_visits_csv_says_whether_each_signature_still_holds(
     assert rows[signed]["signature"].startswith("ALTERED AFTER SIGNING: this record was changed")
 
 
-def test_signature_checks_made_elsewhere_are_used_only_while_the_rows_read_the_same(
+def test_visit_chunks_made_elsewhere_are_used_only_while_the_visits_read_the_same(
     database: Database, chart: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Signature verdicts made ahead (by the export's worker) are written as they are while
-    the visits read the same, and made again once a signed visit's stored signature changed
-    in between, so a verdict never describes other rows than the ones written."""
+    """Visits made ahead with their signatures checked (by the export's worker) are written
+    as they are while the visits read the same, and made again once a visit changed or a
+    signed visit's stored signature changed in between, so the file never holds rows or
+    verdicts other than the exporting transaction's; the worker's file is removed."""
     from charting.services import csv_tables, signatures
 
-    signed, _ = chart["visits"]
+    signed, draft = chart["visits"]
     visits = csv_tables.table("visits.csv")
-    with database.read() as session:
-        premade = csv_tables.check_chunk(session, visits, [chart["patient_id"]])
-    assert premade.text_by_value(0)[signed] == "valid"
     calls: list[list[int]] = []
     real = signatures.problems
     monkeypatch.setattr(
         signatures, "problems", lambda session, ids: calls.append(list(ids)) or real(session, ids)
     )
 
-    def export(folder: Path) -> dict[int, dict[str, str]]:
+    def export(folder: Path, meanwhile: Any = None) -> dict[int, dict[str, str]]:
+        part = tmp_path / f"{folder.name}.part"
+        with database.read() as session:
+            made = csv_tables.make_chunk(session, visits, [chart["patient_id"]], part)
+        if meanwhile is not None:  # a change between the worker's reading and the export's
+            meanwhile()
+        calls.clear()
         with database.read() as session:
             paths = write_csv(
-                session, [chart["patient_id"]], folder, BM, checked=lambda file, n: premade
+                session, [chart["patient_id"]], folder, BM, premade=lambda file, n: made
             )
+        assert not part.exists()
         rows = read_csv_rows(next(p for p in paths if p.name == "visits.csv"))
         return {int(r["visit_id"]): r for r in rows}
 
     assert export(tmp_path / "a")[signed]["signature"] == "valid"
-    assert calls == []  # the verdicts made ahead were used
-    with database.engine.begin() as conn:
-        conn.exec_driver_sql(f"UPDATE visit SET content_hash = '{'0' * 64}' WHERE id = {signed}")
-    rows = export(tmp_path / "b")
+    assert calls == []  # the chunk made ahead was used
+
+    def edit_draft() -> None:
+        with database.write() as session:
+            update_fields(session, draft, {"chief_complaint": "Changed meanwhile"})
+
+    rows = export(tmp_path / "b", edit_draft)
+    assert rows[draft]["chief_complaint"] == "Changed meanwhile" and calls
+
+    def swap_stored_hash() -> None:
+        with database.engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"UPDATE visit SET content_hash = '{'0' * 64}' WHERE id = {signed}"
+            )
+
+    rows = export(tmp_path / "c", swap_stored_hash)
     assert rows[signed]["signature"].startswith("ALTERED AFTER SIGNING")
     assert calls and signed in calls[0]
 
