@@ -306,31 +306,24 @@ def batches(connection: Connection, statement: Any, size: int) -> Iterator[Seque
     an export streams half a million rows. Otherwise SQLAlchemy reads them as usual.
     """
     dialect = connection.dialect
-    compiled = None
     if dialect.name == "sqlite" and not any(
         column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
         for column in statement.selected_columns
     ):
-        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        if any(
-            bound.type.dialect_impl(dialect).bind_processor(dialect) is not None
-            for bound in compiled.binds.values()
-        ):
-            compiled = None  # a parameter needs converting on the way in
-    if compiled is None:
-        # Options of this statement only: on the connection they would outlive it (a server-
-        # side cursor for the session's next UPDATE, on PostgreSQL).
-        result = connection.execute(statement, execution_options={"yield_per": size})
-        yield from result.partitions()
+        # SQLAlchemy compiles the statement (once: its cache knows the shape again the next
+        # chunk) and binds the parameters; the rows are then taken from the driver's cursor.
+        result = connection.execute(statement)
+        cursor = result.cursor
+        try:
+            while rows := cursor.fetchmany(size):
+                yield rows
+        finally:
+            result.close()
         return
-    values = compiled.construct_params()
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(compiled), tuple(values[k] for k in compiled.positiontup or ()))
-        while rows := cursor.fetchmany(size):
-            yield rows
-    finally:
-        cursor.close()
+    # Options of this statement only: on the connection they would outlive it (a server-side
+    # cursor for the session's next UPDATE, on PostgreSQL).
+    result = connection.execute(statement, execution_options={"yield_per": size})
+    yield from result.partitions()
 
 
 def among(column: Any, values: Sequence[Any], dialect: str) -> Any:

@@ -69,7 +69,7 @@ from charting.models import (
     VisitBilling,
 )
 from charting.models.base import UTCDateTime
-from charting.models.db import batches
+from charting.models.db import among, batches
 
 #: Patients read per query: one statement per table per chunk keeps memory flat at any
 #: clinic size and stays below every backend's bound-parameter limit.
@@ -153,6 +153,16 @@ class CsvTable:
         )
 
     def _layout(self, dialect: str = "sqlite") -> list[tuple[Column, ColumnElement[Any]]]:
+        # Made once per table and dialect: building a wide table's expressions (a guard per
+        # text column) took longer than reading a chunk of its key columns.
+        known = _LAYOUTS.get((self.file, dialect))
+        if known is not None and known[0] is self:
+            return known[1]
+        layout = self._make_layout(dialect)
+        _LAYOUTS[self.file, dialect] = (self, layout)
+        return layout
+
+    def _make_layout(self, dialect: str) -> list[tuple[Column, ColumnElement[Any]]]:
         out: list[tuple[Column, ColumnElement[Any]]] = []
         for db_column in self.table.columns:
             if db_column.name in self.omit:
@@ -183,7 +193,7 @@ class CsvTable:
         statement = select(*(expr for _, expr in layout)).select_from(self.table)
         order = self.order_by or tuple(self.table.primary_key.columns)
         if self.scope is not None and patient_ids is not None:
-            narrowed = self._through_key(statement, patient_ids, order)
+            narrowed = self._through_key(statement, patient_ids, order, dialect)
             if narrowed is not None:
                 return narrowed
         for join in self.joins:
@@ -194,11 +204,15 @@ class CsvTable:
                 else statement.join(join)
             )
         if self.scope is not None and patient_ids is not None:
-            statement = statement.where(self.scope.in_(patient_ids))
+            statement = statement.where(among(self.scope, patient_ids, dialect))
         return statement.order_by(*order)
 
     def _through_key(
-        self, statement: Select[Any], patient_ids: Sequence[int], order: tuple[Any, ...]
+        self,
+        statement: Select[Any],
+        patient_ids: Sequence[int],
+        order: tuple[Any, ...],
+        dialect: str,
     ) -> Select[Any] | None:
         """The rows of a table reached through one join (a visit's marks), read as
         ``visit_id IN (the patients' visits)`` rather than through the join, when nothing
@@ -213,11 +227,15 @@ class CsvTable:
             return None
         parent = keys[0].column
         narrowed = statement.where(
-            keys[0].parent.in_(select(parent).where(self.scope.in_(patient_ids)))
+            keys[0].parent.in_(select(parent).where(among(self.scope, patient_ids, dialect)))
         ).order_by(*order)
         if any(table is joined for table in narrowed.get_final_froms()):
             return None  # a column or the order refers to the joined table
         return narrowed
+
+
+#: Each table's columns and read expressions per dialect (see :meth:`CsvTable._layout`).
+_LAYOUTS: dict[tuple[str, str], tuple[CsvTable, list[tuple[Column, ColumnElement[Any]]]]] = {}
 
 
 _TYPE_WORDS = {
