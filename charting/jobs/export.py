@@ -481,14 +481,18 @@ def _export_csv(
             ]
             futures[file] = submitted[::-1]
 
+        failed: list[str] = []
+
         def premade(file: str, index: int) -> csv_tables.MadeChunk | None:
             future = futures[file][index]
             if future.cancel():
                 return None  # not started by the worker: made here
             try:
-                return future.result()
+                return future.result()  # waits for a chunk the worker is making
             except Exception:  # a worker that failed: the chunk is made here instead
-                log.warning("export: chunk %d of %s made here", index, file, exc_info=True)
+                if not failed:  # once: a broken pool fails every chunk the same way
+                    log.warning("export: chunks of %s made here", file, exc_info=True)
+                failed.append(file)
                 _part(folder, file, index).unlink(missing_ok=True)
                 return None
 

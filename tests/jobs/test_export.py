@@ -111,6 +111,27 @@ def test_signatures_checked_by_a_worker_give_the_same_files(
     assert [words[v] for v in signed if v != signed[1]] == ["valid"] * (len(signed) - 1)
 
 
+def test_visit_chunks_a_worker_could_not_make_are_made_here(
+    database: Database,
+    clinic: list[int],
+    out: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When the worker cannot write its chunks of visits.csv, the export makes them itself:
+    the files are the same as a one-process export's, and the failure is logged."""
+    from charting.jobs import export
+
+    monkeypatch.setattr(csv_tables, "CHECK_CHUNK", 2)
+    one = run_export(database, clinic, out, ["csv"], workers=1).folder / "csv"
+    monkeypatch.setattr(export, "_part", lambda folder, file, i: out / "gone" / f"{file}.{i}")
+    two = run_export(database, clinic, out, ["csv"], workers=2).folder / "csv"
+    for name in CSV_FILES:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    assert "made here" in caplog.text
+    assert not (out / "gone").exists()
+
+
 def test_csv_progress_moves_within_the_big_files(
     database: Database, clinic: list[int], out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
