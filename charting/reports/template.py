@@ -3,12 +3,11 @@ content hash of signed visits, and a DRAFT watermark."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
-
-import zlib
 
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, LETTER
