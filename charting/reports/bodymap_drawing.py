@@ -897,24 +897,120 @@ def bodymap_drawing(
     if d.crop != (0.0, 0.0, view.width, view.height):
         d.add(_crop_frame(d))
         add_flat(d, _side_hints(d, view, printed))
+    marks = _Painted()
     for row in ghosts:
-        add_flat(d, _mark_group(d, bodymap, row, ghost=True)[0])
-    add_flat(d, _ea_leads(d, rows, ea_pairs))
+        add_flat(marks, _mark_group(d, bodymap, row, ghost=True)[0])
+    add_flat(marks, _ea_leads(d, rows, ea_pairs))
     # Cups first: a cup is large and drawn translucent under the points it may enclose.
     for p in sorted(placed, key=lambda p: p.row.kind != "cupping"):
-        add_flat(d, p.symbol)
+        add_flat(marks, p.symbol)
     for p, label_box, leader in label_boxes:
         fill, ink = KIND_COLORS.get(p.row.symbol, KIND_COLORS["ashi"])
         if leader:
-            d.add(_leader(p.x, p.y, p.extent, label_box, ink))
-        add_flat(d, _label(label_box, p.row.label, fill, ink))
+            marks.add(_leader(p.x, p.y, p.extent, label_box, ink))
+        add_flat(marks, _label(label_box, p.row.label, fill, ink))
+    if marks.contents:
+        d.add(marks)
     return d
+
+
+class _Painted(UserNode):
+    """Marks, leads and labels painted straight onto a PDF canvas, in order.
+
+    Each is a plain shape (kept in ``contents``, which other renderers get as a group), and
+    each is painted as ReportLab's renderer paints it (its own saved graphics state, its
+    stroke and fill settings, the same canvas call), without the renderer's state tracking
+    per shape, which cost more than the painting (a course's figures hold a few hundred).
+    """
+
+    def __init__(self) -> None:
+        self.contents: list[Shape] = []
+
+    def add(self, node: Shape) -> None:
+        """Add a shape to paint (no groups: see :func:`add_flat`)."""
+        if not isinstance(node, (Circle, Line, Polygon, Rect, String)):
+            raise TypeError(f"cannot paint {type(node).__name__} directly")
+        self.contents.append(node)
+
+    def provideNode(self) -> Group:
+        canvas = getattr(self, "_canvas", None)
+        if canvas is None or not hasattr(canvas, "doForm"):
+            group = Group()
+            for shape in self.contents:
+                group.add(shape)
+            return group
+        for shape in self.contents:
+            _paint(canvas, shape)
+        return Group()
+
+
+def _paint(c: Any, shape: Shape) -> None:
+    """Paint ``shape`` on the PDF canvas ``c`` as reportlab.graphics.renderPDF does."""
+    c.saveState()
+    if isinstance(shape, String):
+        c.setFont(shape.fontName, shape.fontSize)
+        c.setFillColor(shape.fillColor)
+        x = shape.x
+        shift = _ANCHOR_SHIFT[shape.textAnchor]
+        if shift:
+            x -= shift * stringWidth(shape.text, shape.fontName, shape.fontSize)
+        c.drawString(x, shape.y, shape.text)
+        c.restoreState()
+        return
+    stroke_colour = shape.strokeColor
+    stroke = stroke_colour is not None
+    if stroke:
+        c.setStrokeColor(stroke_colour)
+        c.setLineWidth(shape.strokeWidth)
+        c.setLineCap(shape.strokeLineCap)
+        c.setLineJoin(shape.strokeLineJoin)
+        if shape.strokeDashArray:
+            c.setDash(shape.strokeDashArray, 0)
+        else:
+            c.setDash()
+        if shape.strokeOpacity is not None:
+            c.setStrokeAlpha(shape.strokeOpacity)
+    if isinstance(shape, Line):
+        if stroke:
+            c.line(shape.x1, shape.y1, shape.x2, shape.y2)
+        c.restoreState()
+        return
+    fill_colour = shape.fillColor
+    fill = fill_colour is not None
+    if fill:
+        c.setFillColor(fill_colour)
+        if shape.fillOpacity is not None:
+            c.setFillAlpha(shape.fillOpacity)
+    if isinstance(shape, Circle):
+        c.circle(shape.cx, shape.cy, shape.r, fill=int(fill), stroke=int(stroke))
+    elif isinstance(shape, Rect):
+        if shape.rx == shape.ry == 0:
+            c.rect(shape.x, shape.y, shape.width, shape.height, stroke=int(stroke), fill=int(fill))
+        else:
+            c.roundRect(
+                shape.x,
+                shape.y,
+                shape.width,
+                shape.height,
+                shape.rx,
+                fill=int(fill),
+                stroke=int(stroke),
+            )
+    else:  # Polygon
+        points = shape.points
+        path = c.beginPath()
+        path.moveTo(points[0], points[1])
+        for i in range(2, len(points), 2):
+            path.lineTo(points[i], points[i + 1])
+        path.close()
+        c.drawPath(path, stroke=int(stroke), fill=int(fill))
+    c.restoreState()
 
 
 _IDENTITY = (1, 0, 0, 1, 0, 0)
 
 
-def add_flat(d: Drawing, node: Shape) -> None:
+def add_flat(d: Drawing | _Painted, node: Shape) -> None:
     """Add ``node`` to ``d``; a group that only groups (no transform, no clip) adds its
     shapes one by one instead. Each node drawn costs a saved and restored graphics state
     and a pass through ReportLab's renderer, and the symbols and labels of a course's

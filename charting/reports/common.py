@@ -97,9 +97,9 @@ class PlainTable(Table):
 
     Each string is placed where ReportLab's own cell drawing puts it (left aligned, top
     valign: the cell's left padding, and its top padding plus the font size below its top).
-    Any other cell is drawn by ReportLab as before. The text object is written before the
-    table's lines, as the cells were, inside its own saved graphics state, so the colours it
-    sets never reach what is drawn after it.
+    Any other cell is drawn by ReportLab as before, after the strings before it are written
+    (so the text reads in the same order, cell by cell). The text object is written inside
+    its own saved graphics state, so the colours it sets never reach what is drawn after it.
     """
 
     _text: PDFTextObject | None = None
@@ -127,6 +127,8 @@ class PlainTable(Table):
             or cellstyle.direction
             or cellstyle.shaping
         ):
+            # The strings so far first: the page's text stays in reading order (cell by cell).
+            self._flush_text()
             super()._drawCell(cellval, cellstyle, pos, size)
             return
         if not cellval:
@@ -152,7 +154,7 @@ class PlainTable(Table):
         )
         text.textOut(cellval)
 
-    def _drawLines(self) -> None:
+    def _flush_text(self) -> None:
         if self._text is not None:
             canvas = self.canv
             canvas.saveState()
@@ -160,6 +162,9 @@ class PlainTable(Table):
             canvas.restoreState()
             self._text = None
             self._text_style = None
+
+    def _drawLines(self) -> None:
+        self._flush_text()
         super()._drawLines()
 
 
