@@ -132,6 +132,13 @@ class _Box:
         h = min(self.y1, other.y1) - max(self.y0, other.y0)
         return w * h if w > 0 and h > 0 else 0.0
 
+    def meets_any(self, others: Iterable[_Box]) -> bool:
+        """Whether the box shares any area with one of ``others`` (as ``overlap(b) > 0``
+        for some ``b``, without working out the areas: a figure tests its guide texts
+        against every mark and label)."""
+        x0, y0, x1, y1 = self.x0, self.y0, self.x1, self.y1
+        return any(b.x0 < x1 and x0 < b.x1 and b.y0 < y1 and y0 < b.y1 for b in others)
+
     def outside(self, width: float, height: float) -> float:
         """How far the box sticks out of ``[0, width] x [0, height]``."""
         return (
@@ -266,12 +273,12 @@ def _artwork_text(
         ):
             text = text.split()[-1][0]  # a small figure: the sides as "L" and "R"
         x, y, box = _nudged_in(d, x, y, text, font, size, shape.anchor)
-        if any(box.overlap(b) > 0 for b in texts):
+        if box.meets_any(texts):
             return None  # a view's title crowded out (the figure's caption names the view)
     else:
         # A little clearance, so neighbouring labels never read as one phrase.
         clear = _Box(box.x0 - 3, box.y0 - 1, box.x1 + 3, box.y1 + 1)
-        if box.outside(d.width, d.height) > 0.5 or any(clear.overlap(b) > 0 for b in avoid + texts):
+        if box.outside(d.width, d.height) > 0.5 or clear.meets_any(avoid) or clear.meets_any(texts):
             return None
     texts.append(box)
     return String(
