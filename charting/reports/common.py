@@ -26,6 +26,28 @@ _FRAGMENTS_KEPT = 20_000
 _DEFAULT_PADDING = 6.0
 
 
+class _Paragraph(Paragraph):
+    """A :class:`Paragraph` that breaks its lines once per width: a paragraph in a table is
+    wrapped to measure its row and again to draw it, and one in a frame again for each
+    page or group it is tried in (two wraps in five repeated the last one). The lines
+    depend only on the text, the style and the width, none of which a wrap changes."""
+
+    _wrapped: tuple[float, tuple[float, float]] | None = None
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        wrapped = self._wrapped
+        if wrapped is not None and wrapped[0] == availWidth:
+            self.width, self.height = wrapped[1]
+            return wrapped[1]
+        size = super().wrap(availWidth, availHeight)
+        self._wrapped = (availWidth, size)
+        return size
+
+    def split(self, availWidth: float, availHeight: float) -> list[Any]:  # noqa: N803
+        self._wrapped = None
+        return super().split(availWidth, availHeight)
+
+
 def paragraph(markup: str, style: ParagraphStyle) -> Paragraph:
     """``Paragraph(markup, style)``, reusing the parse of the same markup in the same style
     (styles of the cached stylesheets only: they live as long as the process). ReportLab
@@ -33,8 +55,8 @@ def paragraph(markup: str, style: ParagraphStyle) -> Paragraph:
     key = (markup, id(style))
     fragments = _FRAGMENTS.get(key)
     if fragments is not None:
-        return Paragraph(markup, style, frags=fragments)
-    made = Paragraph(markup, style)
+        return _Paragraph(markup, style, frags=fragments)
+    made = _Paragraph(markup, style)
     if made.style is style and len(markup) <= 300 and len(_FRAGMENTS) < _FRAGMENTS_KEPT:
         _FRAGMENTS[key] = made.frags
     return made
