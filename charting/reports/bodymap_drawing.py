@@ -901,10 +901,10 @@ def bodymap_drawing(
     label_boxes, taken = _labels(d, placed) if labels else ([], [])
     artwork, printed = _artwork(d, view, taken)
     d.add(artwork)
+    marks = Painted()
     if d.crop != (0.0, 0.0, view.width, view.height):
-        d.add(_crop_frame(d))
-        add_flat(d, _side_hints(d, view, printed))
-    marks = _Painted()
+        marks.add(_crop_frame(d))
+        add_flat(marks, _side_hints(d, view, printed))
     for row in ghosts:
         add_flat(marks, _mark_group(d, bodymap, row, ghost=True)[0])
     add_flat(marks, _ea_leads(d, rows, ea_pairs))
@@ -921,8 +921,9 @@ def bodymap_drawing(
     return d
 
 
-class _Painted(UserNode):
-    """Marks, leads and labels painted straight onto a PDF canvas, in order.
+class Painted(UserNode):
+    """Plain shapes painted straight onto a PDF canvas, in order: a figure's marks, leads,
+    labels, crop frame and side hints, and the keys of the mark symbols and pain qualities.
 
     Each is a plain shape (kept in ``contents``, which other renderers get as a group), and
     each is painted as ReportLab's renderer paints it (its own saved graphics state, its
@@ -1017,7 +1018,7 @@ def _paint(c: Any, shape: Shape) -> None:
 _IDENTITY = (1, 0, 0, 1, 0, 0)
 
 
-def add_flat(d: Drawing | _Painted, node: Shape) -> None:
+def add_flat(d: Drawing | Painted, node: Shape) -> None:
     """Add ``node`` to ``d``; a group that only groups (no transform, no clip) adds its
     shapes one by one instead. Each node drawn costs a saved and restored graphics state
     and a pass through ReportLab's renderer, and the symbols and labels of a course's
@@ -1065,6 +1066,7 @@ def legend_drawing(width: float, kinds: Iterable[str], has_ea: bool) -> Drawing:
         lines[-1].append((kind, text, x))
         x += w + gap
     d = Drawing(width, max(len(lines), 1) * line_h)
+    key = Painted()
     for i, line in enumerate(lines):
         if not line:
             continue
@@ -1077,11 +1079,11 @@ def legend_drawing(width: float, kinds: Iterable[str], has_ea: bool) -> Drawing:
             if kind == "ea":
                 lead = Line(cx - 5.5, cy, cx + 5.5, cy, strokeColor=_colour(EA_COLOUR))
                 lead.strokeWidth, lead.strokeDashArray = 1.3, [3.2, 2.0]
-                d.add(lead)
+                key.add(lead)
             else:
-                add_flat(d, mark_symbol(kind, cx, cy, SYMBOL_RADIUS, KIND_COLORS[kind][0], 5.0))
+                add_flat(key, mark_symbol(kind, cx, cy, SYMBOL_RADIUS, KIND_COLORS[kind][0], 5.0))
             ink = _colour("#333333")
-            d.add(
+            key.add(
                 String(
                     shift + x0 + icon_w,
                     cy - 0.36 * size,
@@ -1091,6 +1093,8 @@ def legend_drawing(width: float, kinds: Iterable[str], has_ea: bool) -> Drawing:
                     fillColor=ink,
                 )
             )
+    if key.contents:
+        d.add(key)
     return d
 
 
