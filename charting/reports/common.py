@@ -129,6 +129,7 @@ class PlainTable(Table):
 
     _text: PDFTextObject | None = None
     _text_style: Any = None
+    _styles_shared = False
 
     def __init__(self, data: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(data, *args, **kwargs)
@@ -138,7 +139,8 @@ class PlainTable(Table):
 
     def _addCommand(self, cmd: Any) -> None:
         if self._styles_shared and cmd[0] not in _NOT_CELL_COMMANDS:
-            self._cellStyles = [[copy.copy(s) for s in row] for row in self._cellStyles]
+            shared: list[list[CellStyle]] = self.__dict__["_cellStyles"]
+            self._cellStyles = [[copy.copy(s) for s in row] for row in shared]
             self._styles_shared = False
         super()._addCommand(cmd)
 
