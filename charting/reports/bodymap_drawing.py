@@ -132,6 +132,13 @@ class _Box:
         h = min(self.y1, other.y1) - max(self.y0, other.y0)
         return w * h if w > 0 and h > 0 else 0.0
 
+    def meets_any(self, others: Iterable[_Box]) -> bool:
+        """Whether the box shares any area with one of ``others`` (as ``overlap(b) > 0``
+        for some ``b``, without working out the areas: a figure tests its guide texts
+        against every mark and label)."""
+        x0, y0, x1, y1 = self.x0, self.y0, self.x1, self.y1
+        return any(b.x0 < x1 and x0 < b.x1 and b.y0 < y1 and y0 < b.y1 for b in others)
+
     def outside(self, width: float, height: float) -> float:
         """How far the box sticks out of ``[0, width] x [0, height]``."""
         return (
@@ -266,12 +273,12 @@ def _artwork_text(
         ):
             text = text.split()[-1][0]  # a small figure: the sides as "L" and "R"
         x, y, box = _nudged_in(d, x, y, text, font, size, shape.anchor)
-        if any(box.overlap(b) > 0 for b in texts):
+        if box.meets_any(texts):
             return None  # a view's title crowded out (the figure's caption names the view)
     else:
         # A little clearance, so neighbouring labels never read as one phrase.
         clear = _Box(box.x0 - 3, box.y0 - 1, box.x1 + 3, box.y1 + 1)
-        if box.outside(d.width, d.height) > 0.5 or any(clear.overlap(b) > 0 for b in avoid + texts):
+        if box.outside(d.width, d.height) > 0.5 or clear.meets_any(avoid) or clear.meets_any(texts):
             return None
     texts.append(box)
     return String(
@@ -460,6 +467,7 @@ def _artwork(d: BodyMapDrawing, view: View, avoid: list[_Box]) -> tuple[Group, s
     group.add(_Outline(d, view))
     texts: list[_Box] = []
     panels: set[str] = set()
+    strings = _Texts()
     for shape in view.shapes:
         if shape.kind != "text" or not _inside(shape, d.crop, 4.0):
             continue
@@ -468,10 +476,58 @@ def _artwork(d: BodyMapDrawing, view: View, avoid: list[_Box]) -> tuple[Group, s
             continue
         string = _artwork_text(d, shape, avoid, texts)
         if string is not None:
-            group.add(string)
+            strings.contents.append(string)
             if shape.role == "panel_label":
                 panels.add(shape.text or "")
+    if strings.contents:
+        group.add(strings)
     return group, panels
+
+
+_ANCHOR_SHIFT = {"start": 0.0, "middle": 0.5, "end": 1.0}
+
+
+class _Texts(UserNode):
+    """The artwork's texts of one figure, written on a PDF canvas as one text object.
+
+    A figure prints a dozen or more guide and panel labels; drawn as shapes, each cost a
+    saved graphics state, a colour, a font and a text object of its own (about 4 ms per
+    patient). Here each string is placed where ReportLab's renderer puts a
+    :class:`String` (its anchor shifts it by its width), in its font, size and colour, in
+    the order given, so the page looks the same. ``contents`` holds the strings, and other
+    renderers get them as a plain group.
+    """
+
+    def __init__(self) -> None:
+        self.contents: list[String] = []
+
+    def provideNode(self) -> Group:
+        canvas = getattr(self, "_canvas", None)
+        if canvas is None or not hasattr(canvas, "doForm"):
+            group = Group()
+            for string in self.contents:
+                group.add(string)
+            return group
+        text = canvas.beginText()
+        font: tuple[str, float] | None = None
+        colour: Any = None
+        for string in self.contents:
+            if font != (string.fontName, string.fontSize):
+                font = (string.fontName, string.fontSize)
+                text.setFont(*font)
+            if colour is None or string.fillColor != colour:
+                colour = string.fillColor
+                text.setFillColor(colour)
+            x = string.x
+            shift = _ANCHOR_SHIFT[string.textAnchor]
+            if shift:
+                x -= shift * stringWidth(string.text, string.fontName, string.fontSize)
+            text.setTextOrigin(x, string.y)
+            text.textOut(string.text)
+        canvas.saveState()
+        canvas.drawText(text)
+        canvas.restoreState()
+        return Group()
 
 
 def _artwork_shape(d: BodyMapDrawing, shape: ModelShape) -> Shape:
@@ -845,27 +901,124 @@ def bodymap_drawing(
     label_boxes, taken = _labels(d, placed) if labels else ([], [])
     artwork, printed = _artwork(d, view, taken)
     d.add(artwork)
+    marks = Painted()
     if d.crop != (0.0, 0.0, view.width, view.height):
-        d.add(_crop_frame(d))
-        add_flat(d, _side_hints(d, view, printed))
+        marks.add(_crop_frame(d))
+        add_flat(marks, _side_hints(d, view, printed))
     for row in ghosts:
-        add_flat(d, _mark_group(d, bodymap, row, ghost=True)[0])
-    add_flat(d, _ea_leads(d, rows, ea_pairs))
+        add_flat(marks, _mark_group(d, bodymap, row, ghost=True)[0])
+    add_flat(marks, _ea_leads(d, rows, ea_pairs))
     # Cups first: a cup is large and drawn translucent under the points it may enclose.
     for p in sorted(placed, key=lambda p: p.row.kind != "cupping"):
-        add_flat(d, p.symbol)
+        add_flat(marks, p.symbol)
     for p, label_box, leader in label_boxes:
         fill, ink = KIND_COLORS.get(p.row.symbol, KIND_COLORS["ashi"])
         if leader:
-            d.add(_leader(p.x, p.y, p.extent, label_box, ink))
-        add_flat(d, _label(label_box, p.row.label, fill, ink))
+            marks.add(_leader(p.x, p.y, p.extent, label_box, ink))
+        add_flat(marks, _label(label_box, p.row.label, fill, ink))
+    if marks.contents:
+        d.add(marks)
     return d
+
+
+class Painted(UserNode):
+    """Plain shapes painted straight onto a PDF canvas, in order: a figure's marks, leads,
+    labels, crop frame and side hints, and the keys of the mark symbols and pain qualities.
+
+    Each is a plain shape (kept in ``contents``, which other renderers get as a group), and
+    each is painted as ReportLab's renderer paints it (its own saved graphics state, its
+    stroke and fill settings, the same canvas call), without the renderer's state tracking
+    per shape, which cost more than the painting (a course's figures hold a few hundred).
+    """
+
+    def __init__(self) -> None:
+        self.contents: list[Shape] = []
+
+    def add(self, node: Shape) -> None:
+        """Add a shape to paint (no groups: see :func:`add_flat`)."""
+        if not isinstance(node, (Circle, Line, Polygon, Rect, String)):
+            raise TypeError(f"cannot paint {type(node).__name__} directly")
+        self.contents.append(node)
+
+    def provideNode(self) -> Group:
+        canvas = getattr(self, "_canvas", None)
+        if canvas is None or not hasattr(canvas, "doForm"):
+            group = Group()
+            for shape in self.contents:
+                group.add(shape)
+            return group
+        for shape in self.contents:
+            _paint(canvas, shape)
+        return Group()
+
+
+def _paint(c: Any, shape: Shape) -> None:
+    """Paint ``shape`` on the PDF canvas ``c`` as reportlab.graphics.renderPDF does."""
+    c.saveState()
+    if isinstance(shape, String):
+        c.setFont(shape.fontName, shape.fontSize)
+        c.setFillColor(shape.fillColor)
+        x = shape.x
+        shift = _ANCHOR_SHIFT[shape.textAnchor]
+        if shift:
+            x -= shift * stringWidth(shape.text, shape.fontName, shape.fontSize)
+        c.drawString(x, shape.y, shape.text)
+        c.restoreState()
+        return
+    stroke_colour = shape.strokeColor
+    stroke = stroke_colour is not None
+    if stroke:
+        c.setStrokeColor(stroke_colour)
+        c.setLineWidth(shape.strokeWidth)
+        c.setLineCap(shape.strokeLineCap)
+        c.setLineJoin(shape.strokeLineJoin)
+        if shape.strokeDashArray:
+            c.setDash(shape.strokeDashArray, 0)
+        else:
+            c.setDash()
+        if shape.strokeOpacity is not None:
+            c.setStrokeAlpha(shape.strokeOpacity)
+    if isinstance(shape, Line):
+        if stroke:
+            c.line(shape.x1, shape.y1, shape.x2, shape.y2)
+        c.restoreState()
+        return
+    fill_colour = shape.fillColor
+    fill = fill_colour is not None
+    if fill:
+        c.setFillColor(fill_colour)
+        if shape.fillOpacity is not None:
+            c.setFillAlpha(shape.fillOpacity)
+    if isinstance(shape, Circle):
+        c.circle(shape.cx, shape.cy, shape.r, fill=int(fill), stroke=int(stroke))
+    elif isinstance(shape, Rect):
+        if shape.rx == shape.ry == 0:
+            c.rect(shape.x, shape.y, shape.width, shape.height, stroke=int(stroke), fill=int(fill))
+        else:
+            c.roundRect(
+                shape.x,
+                shape.y,
+                shape.width,
+                shape.height,
+                shape.rx,
+                fill=int(fill),
+                stroke=int(stroke),
+            )
+    else:  # Polygon
+        points = shape.points
+        path = c.beginPath()
+        path.moveTo(points[0], points[1])
+        for i in range(2, len(points), 2):
+            path.lineTo(points[i], points[i + 1])
+        path.close()
+        c.drawPath(path, stroke=int(stroke), fill=int(fill))
+    c.restoreState()
 
 
 _IDENTITY = (1, 0, 0, 1, 0, 0)
 
 
-def add_flat(d: Drawing, node: Shape) -> None:
+def add_flat(d: Drawing | Painted, node: Shape) -> None:
     """Add ``node`` to ``d``; a group that only groups (no transform, no clip) adds its
     shapes one by one instead. Each node drawn costs a saved and restored graphics state
     and a pass through ReportLab's renderer, and the symbols and labels of a course's
@@ -913,6 +1066,7 @@ def legend_drawing(width: float, kinds: Iterable[str], has_ea: bool) -> Drawing:
         lines[-1].append((kind, text, x))
         x += w + gap
     d = Drawing(width, max(len(lines), 1) * line_h)
+    key = Painted()
     for i, line in enumerate(lines):
         if not line:
             continue
@@ -925,11 +1079,11 @@ def legend_drawing(width: float, kinds: Iterable[str], has_ea: bool) -> Drawing:
             if kind == "ea":
                 lead = Line(cx - 5.5, cy, cx + 5.5, cy, strokeColor=_colour(EA_COLOUR))
                 lead.strokeWidth, lead.strokeDashArray = 1.3, [3.2, 2.0]
-                d.add(lead)
+                key.add(lead)
             else:
-                add_flat(d, mark_symbol(kind, cx, cy, SYMBOL_RADIUS, KIND_COLORS[kind][0], 5.0))
+                add_flat(key, mark_symbol(kind, cx, cy, SYMBOL_RADIUS, KIND_COLORS[kind][0], 5.0))
             ink = _colour("#333333")
-            d.add(
+            key.add(
                 String(
                     shift + x0 + icon_w,
                     cy - 0.36 * size,
@@ -939,6 +1093,8 @@ def legend_drawing(width: float, kinds: Iterable[str], has_ea: bool) -> Drawing:
                     fillColor=ink,
                 )
             )
+    if key.contents:
+        d.add(key)
     return d
 
 

@@ -12,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 
 from charting.bodymap import BodyMap
 from charting.bodymap import regions as body_regions
-from charting.reports.bodymap_drawing import VIEW_ORDER, BodyMapDrawing, bodymap_drawing
+from charting.reports.bodymap_drawing import VIEW_ORDER, BodyMapDrawing, Painted, bodymap_drawing
 from charting.reports.common import figure_grid, p
 from charting.reports.fonts import SANS, register_fonts
 from charting.services.pain_drawings import QUALITIES, QUALITY_COLOURS, shade_opacity
@@ -104,23 +104,26 @@ def pain_legend(width: float, qualities: Sequence[str]) -> Drawing:
         rows[-1].append((key, label, w))
         x += w + gap
     d = Drawing(width, line_h * len(rows) + 2)
+    painted = Painted()
     for i, row in enumerate(rows):
         total = sum(w for _k, _l, w in row) + gap * (len(row) - 1)
         x = (width - total) / 2
         y = d.height - (i + 1) * line_h + 3
-        for key, label, w in row:
-            d.add(
+        for quality, label, w in row:
+            painted.add(
                 Rect(
                     x,
                     y,
                     box,
                     box,
-                    fillColor=colors.HexColor(QUALITY_COLOURS[key]),
+                    fillColor=colors.HexColor(QUALITY_COLOURS[quality]),
                     strokeColor=None,
                 )
             )
-            d.add(String(x + box + 4, y + 1, label, fontName=SANS, fontSize=size))
+            painted.add(String(x + box + 4, y + 1, label, fontName=SANS, fontSize=size))
             x += w + gap
+    if painted.contents:
+        d.add(painted)
     return d
 
 

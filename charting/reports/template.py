@@ -3,13 +3,16 @@ content hash of signed visits, and a DRAFT watermark."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfdoc import PDFBase85Encode, PDFStream
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
@@ -43,6 +46,44 @@ def _font_for(text: str, font: str) -> str:
     return CJK_FONT if has_cjk(text) else font
 
 
+#: zlib level of the pages' content streams. ReportLab compresses at zlib's default (6); level 1
+#: took a course report's compression from about 6 to 2.7 ms per patient (a twentieth of its
+#: time) for streams about a tenth larger (some 5% more per file).
+PAGE_COMPRESSION_LEVEL = 1
+
+
+class _FastFlate:
+    """The FlateDecode filter at :data:`PAGE_COMPRESSION_LEVEL` (ReportLab's own filter takes
+    no level)."""
+
+    pdfname = "FlateDecode"
+
+    def encode(self, text: str | bytes) -> bytes:
+        data = text.encode("utf8") if isinstance(text, str) else text
+        return zlib.compress(data, PAGE_COMPRESSION_LEVEL)
+
+    def decode(self, encoded: bytes) -> bytes:
+        return zlib.decompress(encoded)
+
+
+_FAST_FLATE = _FastFlate()
+
+
+def _compress_pages_fast(canvas: Canvas) -> None:
+    """Give each page of ``canvas``'s document its content stream now, with the faster
+    filter, where ReportLab would make it when writing the file (the same stream, the same
+    "page stream" comment, only compressed at a lower level)."""
+    for page in canvas._doc.Pages.pages:
+        if page.Contents or not page.compression or not page.stream:
+            continue
+        stream = PDFStream(
+            filters=[PDFBase85Encode, _FAST_FLATE] if rl_config.useA85 else [_FAST_FLATE]
+        )
+        stream.content = page.stream
+        stream.__Comment__ = "page stream"
+        page.Contents = stream
+
+
 class _NumberedCanvas(Canvas):
     """A canvas that knows the page count when it saves, for "page X of Y"."""
 
@@ -62,6 +103,7 @@ class _NumberedCanvas(Canvas):
             self.__dict__.update(state)
             _draw_footer(self, self.decor, self._pageNumber, total)
             super().showPage()
+        _compress_pages_fast(self)
         super().save()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from pypdf import PdfReader
+from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, Table
@@ -69,3 +70,33 @@ def test_chinese_and_uneven_spacing_are_set_as_paragraphs() -> None:
     _heights, text, fonts = _drawn(table)
     assert any("WenQuanYi" in f for f in fonts)  # the CJK font's subset
     assert "deqi felt" in text
+
+
+def test_cells_read_row_by_row_around_a_wrapped_cell() -> None:
+    """The one-line cells written together still read in table order: a row's cells before
+    and after a wrapped cell, then the next row (copying text out of the PDF keeps order)."""
+    rows = [["BL23", LONG, "25 mm"], ["GB30", "short note", "60 mm"]]
+    table = data_table(["Point", "Note", "Depth"], rows, [80.0, 300.0, 80.0])
+    assert isinstance(table._cellvalues[1][1], Paragraph)
+    _heights, text, _fonts = _drawn(table)
+    flat = " ".join(text.split())
+    order = [flat.index(w) for w in ("Point", "BL23", "Sharp pain", "25 mm", "GB30", "60 mm")]
+    assert order == sorted(order)
+
+
+def test_restyling_one_cell_of_a_report_table_changes_that_cell_only() -> None:
+    """The cells of a report table share their style until a command styles some of them:
+    then only the cells named change (one red value, the rest as before)."""
+    red = HexColor("#ff0000")
+    table = data_table(["Point", "Side"], [["BL23", "left"], ["GB30", "right"]], [96.0, 96.0])
+    table.setStyle([("TEXTCOLOR", (1, 2), (1, 2), red)])
+    colours = [[style.color for style in row] for row in table._cellStyles]
+    assert colours[2][1] == red
+    assert sum(c == red for row in colours for c in row) == 1
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4)
+    _w, height = table.wrapOn(canvas, WIDTH, 700)
+    table.drawOn(canvas, 50, 780 - height)
+    canvas.save()
+    content = PdfReader(io.BytesIO(out.getvalue())).pages[0].get_contents().get_data()
+    assert content.count(b"1 0 0 rg") == 1
