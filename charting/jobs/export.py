@@ -9,15 +9,12 @@ half-written behind.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import json
 import logging
 import multiprocessing
 import os
 import shutil
-import signal
-import sys
 import threading
 import time
 from collections import deque
@@ -30,7 +27,8 @@ from pathlib import Path
 
 from charting.bodymap import BodyMap
 from charting.config import data_dir
-from charting.models.db import Database, make_engine
+from charting.jobs import workers as in_worker
+from charting.models.db import Database
 from charting.services import audit, audit_keys, csv_tables, exports
 from charting.services.access import Actor, Permission, require
 from charting.services.custom_points import clinic_bodymap
@@ -183,26 +181,6 @@ def _alive(pid: int) -> bool:
 OWNER_FILE = ".owner"
 
 
-def _worker_init(parent_pid: int) -> None:
-    """In each export worker: end with the process that started it (a killed export must not
-    leave workers running). Linux asks the kernel to signal the worker; everywhere, a watch
-    thread ends it once its parent is gone."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent_pid:
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent_pid:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="export-parent-watch", daemon=True).start()
-
-
 def unchecked_graphics() -> None:
     """Turn off ReportLab's checks of every attribute set on a graphics shape in this
     process (an export worker's): the same drawings are built with the checks on in the app
@@ -249,16 +227,11 @@ def sync_to_disk(folder: Path) -> None:
                 os.fsync(handle.fileno())
 
 
-@cache
-def _worker_database(url: str) -> Database:
-    return Database(make_engine(url))
-
-
 def _build_pdf(url: str, actor: Actor, patient_id: int, staging: str) -> str:
     """Build one patient's PDF in a worker process (its own engine and session), as the
     account that started the export."""
     _pdf_worker_ready()
-    database = _worker_database(url).acting_as(actor)
+    database = in_worker.worker_database(url).acting_as(actor)
     with database.read() as session:
         bodymap = clinic_bodymap(session)
         report = course_report(session, patient_id, bodymap)
@@ -428,7 +401,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_init,
+        initializer=in_worker.worker_init,
         initargs=(os.getpid(),),
     )
 
@@ -469,51 +442,65 @@ def _export_csv(
         write(None)
         return
     url = database.engine.url.render_as_string(hide_password=False)
+    actor = database.actor
+    # Every chunk of the files with checks, in the order this process writes them.
+    order = [(file, i) for file, chunks in chunked.items() for i in range(len(chunks))]
+    position = {key: p for p, key in enumerate(order)}
+    lock = threading.Lock()
+    reached = [-1]  # the last position this process has taken
+    handed: dict[int, Future[csv_tables.MadeChunk]] = {}
     pool = _pool(1)
-    try:
-        futures: dict[str, list[Future[csv_tables.MadeChunk]]] = {}
-        for file, chunks in chunked.items():
-            submitted = [
-                pool.submit(
-                    _make_csv_chunk, url, database.actor, file, chunk, str(_part(folder, file, i))
-                )
-                for i, chunk in reversed(list(enumerate(chunks)))
-            ]
-            futures[file] = submitted[::-1]
 
-        failed: list[str] = []
-
-        def premade(file: str, index: int) -> csv_tables.MadeChunk | None:
-            future = futures[file][index]
-            if future.cancel():
-                return None  # not started by the worker: made here
+    def feed() -> None:
+        # One chunk at a time, from the last back, until the worker meets this process. A
+        # pool queues a task ahead and marks it running, so handing over every chunk at once
+        # left the next chunk this process reached waiting for the worker to make it.
+        for p in reversed(range(len(order))):
+            file, i = order[p]
             try:
-                return future.result()  # waits for a chunk the worker is making
-            except Exception:  # a worker that failed: the chunk is made here instead
-                if not failed:  # once: a broken pool fails every chunk the same way
-                    log.warning("export: chunks of %s made here", file, exc_info=True)
-                failed.append(file)
-                _part(folder, file, index).unlink(missing_ok=True)
-                return None
+                with lock:
+                    if p <= reached[0]:
+                        return
+                    task = (url, actor, file, chunked[file][i], str(_part(folder, file, i)))
+                    future = handed[p] = pool.submit(in_worker.make_csv_chunk, *task)
+                if future.exception() is not None:
+                    return  # a worker that failed: this process makes the rest
+            except BaseException:  # the pool was shut down (the export ended or failed)
+                return
 
+    feeder = threading.Thread(target=feed, name="export-csv-feeder", daemon=True)
+    failed: list[str] = []
+
+    def premade(file: str, index: int) -> csv_tables.MadeChunk | None:
+        with lock:
+            reached[0] = position[file, index]
+            future = handed.get(reached[0])
+        if future is None:
+            return None  # not handed to the worker: made here
+        try:
+            return future.result()  # waits for a chunk the worker is making
+        except Exception:  # a worker that failed: the chunk is made here instead
+            if not failed:  # once: a broken pool fails every chunk the same way
+                log.warning("export: chunks of %s made here", file, exc_info=True)
+            failed.append(file)
+            _part(folder, file, index).unlink(missing_ok=True)
+            return None
+
+    try:
+        feeder.start()
         write(premade)
     finally:
+        with lock:
+            reached[0] = len(order)
         pool.shutdown(wait=False, cancel_futures=True)
+        # A chunk the worker is still making (the export failed) ends before the staging
+        # folder can be removed.
+        feeder.join(timeout=60)
 
 
 def _part(folder: Path, file: str, index: int) -> Path:
     """Where the worker writes a chunk of ``file`` (hidden; removed once it is used)."""
     return folder / f".{file}.{index:05d}.part"
-
-
-def _make_csv_chunk(
-    url: str, actor: Actor, file: str, chunk: Sequence[int] | None, path: str
-) -> csv_tables.MadeChunk:
-    """Make one chunk of a CSV file with checks in a worker process (its own session)."""
-    _collect_less()
-    database = _worker_database(url).acting_as(actor)
-    with database.read() as session:
-        return csv_tables.make_chunk(session, csv_tables.table(file), chunk, Path(path))
 
 
 #: Patients per FHIR task of a worker: read with one statement per table, and few enough that
@@ -524,37 +511,19 @@ FHIR_TASK = 25
 @cache
 def _fhir_worker_ready() -> None:
     """Once per worker: load fhir.resources, then spare its import from the garbage collector
-    (see :func:`_collect_less`): validation allocates hundreds of models per bundle, and the
-    worker validates about 8% faster."""
+    (see :func:`in_worker.collect_less`): validation allocates hundreds of models per bundle,
+    and the worker validates about 8% faster."""
     import fhir.resources.R4B.bundle  # noqa: F401 - imported before the freeze on purpose
 
-    _collect_less()
-
-
-@cache
-def _collect_less() -> None:
-    """Once per worker: take what is loaded out of the garbage collector's walks
-    (``gc.freeze``) and collect less often.
-
-    An export allocates rows, dicts and models by the hundred thousand, which set the
-    collector off every 700 allocations to walk every object of the process, the libraries'
-    thousands of classes included. Reference counting still frees them (they hold no
-    cycles); a worker lives for one export.
-    """
-    gc.freeze()
-    gc.set_threshold(*_FEWER_COLLECTIONS)
-
-
-#: Collector thresholds while an export allocates (Python's default is 700, 10, 10).
-_FEWER_COLLECTIONS = (20_000, 50, 100)
+    in_worker.collect_less()
 
 
 @contextlib.contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """Collect less often for a while in this process (see :func:`_collect_less`); the
+    """Collect less often for a while in this process (see :func:`in_worker.collect_less`); the
     settings are put back after, as this may be the app's own process."""
     before = gc.get_threshold()
-    gc.set_threshold(*_FEWER_COLLECTIONS)
+    gc.set_threshold(*in_worker.FEWER_COLLECTIONS)
     try:
         yield
     finally:
@@ -565,7 +534,7 @@ def _write_fhir_part(url: str, actor: Actor, patient_ids: list[int], folder: str
     """In a worker process: read, build, validate and write the bundles of a few patients
     (its own engine and session, as the account that started the export); return how many."""
     _fhir_worker_ready()
-    database = _worker_database(url).acting_as(actor)
+    database = in_worker.worker_database(url).acting_as(actor)
     with database.read() as session:
         return exports.write_valid_bundles(
             session, patient_ids, Path(folder), clinic_bodymap(session)
