@@ -487,6 +487,20 @@ def _artwork(d: BodyMapDrawing, view: View, avoid: list[_Box]) -> tuple[Group, s
 _ANCHOR_SHIFT = {"start": 0.0, "middle": 0.5, "end": 1.0}
 
 
+def _pdf_canvas(node: UserNode) -> Any:
+    """The PDF canvas ``node`` is being drawn on, or None for any other renderer."""
+    canvas = getattr(node, "_canvas", None)
+    return canvas if canvas is not None and hasattr(canvas, "doForm") else None
+
+
+def _group_of(shapes: Sequence[Shape]) -> Group:
+    """``shapes`` as a plain group, for renderers other than the PDF canvas."""
+    group = Group()
+    for shape in shapes:
+        group.add(shape)
+    return group
+
+
 class _Texts(UserNode):
     """The artwork's texts of one figure, written on a PDF canvas as one text object.
 
@@ -502,12 +516,9 @@ class _Texts(UserNode):
         self.contents: list[String] = []
 
     def provideNode(self) -> Group:
-        canvas = getattr(self, "_canvas", None)
-        if canvas is None or not hasattr(canvas, "doForm"):
-            group = Group()
-            for string in self.contents:
-                group.add(string)
-            return group
+        canvas = _pdf_canvas(self)
+        if canvas is None:
+            return _group_of(self.contents)
         text = canvas.beginText()
         font: tuple[str, float] | None = None
         colour: Any = None
@@ -941,12 +952,9 @@ class Painted(UserNode):
         self.contents.append(node)
 
     def provideNode(self) -> Group:
-        canvas = getattr(self, "_canvas", None)
-        if canvas is None or not hasattr(canvas, "doForm"):
-            group = Group()
-            for shape in self.contents:
-                group.add(shape)
-            return group
+        canvas = _pdf_canvas(self)
+        if canvas is None:
+            return _group_of(self.contents)
         for shape in self.contents:
             _paint(canvas, shape)
         return Group()
