@@ -205,3 +205,14 @@ def match_codes(text: str, choices: tuple[Choice, ...] = ICD10_CODES) -> list[Ch
 def ids(choices: tuple[Choice, ...]) -> frozenset[str]:
     """The ids of a list of choices."""
     return frozenset(c.id for c in choices)
+
+
+#: What the pain feels like (the common words of pain-drawing forms).
+PAIN_QUALITIES = {
+    "aching": "Aching",
+    "sharp": "Sharp",
+    "burning": "Burning",
+    "numbness": "Numbness",
+    "pins_needles": "Pins and needles",
+    "cramping": "Cramping",
+}

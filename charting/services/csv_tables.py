@@ -550,11 +550,11 @@ _L = _lists()
 def _words() -> tuple[str, str, str]:
     """The allowed values of pain qualities, handout ways and needle-count outcomes, from
     the services that define them."""
+    from charting.services import clinical_lists
     from charting.services.handouts import HOW
-    from charting.services.pain_drawings import QUALITIES
     from charting.services.visit_record import NEEDLE_OUTCOMES
 
-    return _choices(QUALITIES), _choices(HOW), _choices(NEEDLE_OUTCOMES)
+    return _choices(clinical_lists.PAIN_QUALITIES), _choices(HOW), _choices(NEEDLE_OUTCOMES)
 
 
 _QUALITIES, _HANDOUT_HOW, _NEEDLE_OUTCOMES = _words()

@@ -19,21 +19,15 @@ from sqlalchemy.orm import Session
 from charting.bodymap import BodyMap
 from charting.bodymap import regions as body_regions
 from charting.models import PainArea, PainSummary, Visit, utcnow
+from charting.services import clinical_lists as lists
 from charting.services.access import Permission, require
 from charting.services.changes import Changes
 from charting.services.errors import NotFoundError, ValidationError
 from charting.services.guard import check_editable
 from charting.services.pain_measures import AreaShape, PainMeasures, measure
 
-#: What the pain feels like (the common words of pain-drawing forms).
-QUALITIES = {
-    "aching": "Aching",
-    "sharp": "Sharp",
-    "burning": "Burning",
-    "numbness": "Numbness",
-    "pins_needles": "Pins and needles",
-    "cramping": "Cramping",
-}
+#: What the pain feels like (kept with the other word lists, which load without shapely).
+QUALITIES = lists.PAIN_QUALITIES
 #: One colour per quality, told apart by people with the common colour-vision deficiencies
 #: (the Okabe-Ito palette), shared by the screen and the printed legend.
 QUALITY_COLOURS = {
