@@ -1301,17 +1301,16 @@ def stream_blocks(
     another process (see :func:`make_chunk`), or None. Its text is used when the chunk's
     key columns read the same here; the chunk is made here otherwise.
     """
-    dialect = session.connection().dialect.name
-    cells = _Cells(session, item, bodymap, dialect)
     connection = session.connection()
+    dialect = connection.dialect.name
+    cells = _Cells(session, item, bodymap, dialect)
     for index, chunk in enumerate(chunks(item, patient_ids)):
         made = premade(index) if premade is not None and item.checks else None
         text = made.text_if_same(connection, item, chunk) if made is not None else None
         if text is not None:
             yield text
-        elif item.checks:
-            parts = batches(connection, item.query(chunk, dialect), 5_000)
-            yield cells([row for part in parts for row in part])
+        elif item.checks:  # made per chunk: the whole chunk at once
+            yield cells(_chunk_rows(connection, item, chunk))
         else:
             for part in batches(connection, item.query(chunk, dialect), 5_000):
                 yield cells(part)
@@ -1349,8 +1348,7 @@ class MadeChunk:
         (else None: the chunk is made again here). The text's file is removed either way."""
         path = Path(self.path)
         try:
-            query = item.query(chunk, connection.dialect.name, only=_key_columns(item))
-            keys = [row for part in batches(connection, query, 5_000) for row in part]
+            keys = _chunk_rows(connection, item, chunk, only=_key_columns(item))
             if _digest(keys, range(len(keys[0]) if keys else 0)) != self.digest:
                 return None
             with path.open(encoding="utf-8", newline="") as handle:
@@ -1372,16 +1370,20 @@ def make_chunk(
     every change Charting makes to a visit moves its version and time of change, so a chunk
     whose keys read the same in the exporting transaction holds the same rows and verdicts.
     """
-    dialect = session.connection().dialect.name
-    cells = _Cells(session, item, bodymap, dialect)
-    rows = [
-        row
-        for batch in batches(session.connection(), item.query(chunk, dialect), 5_000)
-        for row in batch
-    ]
+    connection = session.connection()
+    cells = _Cells(session, item, bodymap, connection.dialect.name)
+    rows = _chunk_rows(connection, item, chunk)
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv_writer(handle).writerows(cells(rows))
     return MadeChunk(_digest(rows, cells.key_at), str(path))
+
+
+def _chunk_rows(
+    connection: Any, item: CsvTable, chunk: Sequence[int] | None, only: set[str] | None = None
+) -> list[Sequence[Any]]:
+    """Every row of one chunk of patients of ``item`` (``only`` these columns, when given)."""
+    query = item.query(chunk, connection.dialect.name, only=only)
+    return [row for part in batches(connection, query, 5_000) for row in part]
 
 
 def _key_columns(item: CsvTable) -> set[str]:
