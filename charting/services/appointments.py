@@ -10,6 +10,8 @@ once are checked one after the other (SQLite writers already queue for the file)
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -490,13 +492,29 @@ def week_rows(session: Session, practitioner_id: int, day: date) -> list[BookRow
 
 def next_booked(session: Session, patient_id: int, after: datetime) -> datetime | None:
     """The start of the patient's next booked appointment after ``after`` (None if none)."""
-    return session.scalar(
-        select(func.min(Appointment.starts_at)).where(
-            Appointment.patient_id == patient_id,
-            Appointment.starts_at > after,
-            Appointment.status == AppointmentStatus.BOOKED.value,
+    return first_after(booked_starts(session, patient_id, after), after)
+
+
+def booked_starts(session: Session, patient_id: int, since: datetime) -> list[datetime]:
+    """The starts of the patient's booked appointments after ``since``, soonest first (a
+    course report reads them once for every visit's "next appointment")."""
+    return list(
+        session.scalars(
+            select(Appointment.starts_at)
+            .where(
+                Appointment.patient_id == patient_id,
+                Appointment.starts_at > since,
+                Appointment.status == AppointmentStatus.BOOKED.value,
+            )
+            .order_by(Appointment.starts_at)
         )
     )
+
+
+def first_after(starts: Sequence[datetime], after: datetime) -> datetime | None:
+    """The first of ``starts`` (soonest first) later than ``after``."""
+    index = bisect_right(starts, after)
+    return starts[index] if index < len(starts) else None
 
 
 def patient_upcoming(session: Session, patient_id: int, now: datetime | None = None) -> list[int]:

@@ -13,12 +13,12 @@ GDS11, NHS-ACU).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charting.models import Consent, Patient, Practitioner, utcnow
@@ -262,19 +262,28 @@ def list_consents(session: Session, patient_id: int) -> list[ConsentRow]:
     ]
 
 
-def consented_at(session: Session, patient_id: int, signed_at: datetime | None) -> frozenset[str]:
-    """The treatments a patient's consents cover for a visit.
+def consent_terms(session: Session, patient_id: int) -> list[tuple[list[str], datetime | None]]:
+    """Every consent of a patient as (treatments, withdrawn at), for :func:`covered`: read once
+    for all of a course's visits."""
+    query = select(Consent.treatments, Consent.withdrawn_at).where(Consent.patient_id == patient_id)
+    return [(list(treatments), withdrawn) for treatments, withdrawn in session.execute(query)]
+
+
+def covered(
+    terms: Sequence[tuple[Sequence[str], datetime | None]], signed_at: datetime | None
+) -> frozenset[str]:
+    """The treatments ``terms`` (see :func:`consent_terms`) cover for a visit.
 
     For a draft (``signed_at`` None) only consents not withdrawn count, whenever they were
     taken (consent is often recorded as the visit starts). For a signed visit, a consent
     withdrawn after the signature still covered it.
     """
-    live = Consent.withdrawn_at.is_(None)
-    query = select(Consent.treatments).where(
-        Consent.patient_id == patient_id,
-        live if signed_at is None else or_(live, Consent.withdrawn_at > signed_at),
+    return frozenset(
+        t
+        for treatments, withdrawn in terms
+        if withdrawn is None or (signed_at is not None and withdrawn > signed_at)
+        for t in treatments
     )
-    return frozenset(t for treatments in session.scalars(query) for t in treatments)
 
 
 def get_consent(session: Session, consent_id: int) -> ConsentRow:

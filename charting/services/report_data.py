@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -22,7 +22,7 @@ from charting.models import (
 )
 from charting.services import outcomes, pain_drawings, signatures, visit_record
 from charting.services.access import Permission, require
-from charting.services.appointments import next_booked
+from charting.services.appointments import booked_starts, first_after
 from charting.services.errors import NotFoundError
 from charting.services.handouts import Issue, handout_issues_of
 from charting.services.marks import MarkRow, marks_of_visits
@@ -33,7 +33,7 @@ from charting.services.visit_safety import (
     Decision,
     VisitWarning,
     decisions_for,
-    visit_warnings,
+    warnings_of_visits,
 )
 
 
@@ -201,12 +201,23 @@ class _VisitRows:
     marks: Mapping[int, list[MarkRow]]
     pain_areas: Mapping[int, list[pain_drawings.Area]]
     handouts: Mapping[int, list[Issue]]
+    warnings: Mapping[int, list[VisitWarning]]
+    #: The patient's booked appointments after the first visit, soonest first.
+    booked: Sequence[datetime]
 
 
-def _visit_rows(session: Session, visit_ids: list[int], bodymap: BodyMap) -> _VisitRows:
+def _visit_rows(
+    session: Session,
+    visits: Sequence[Visit],
+    bodymap: BodyMap,
+    decisions: Mapping[str, Decision] | None = None,
+) -> _VisitRows:
     """The marks, EA pairs, adverse events, amendments, needle-count resolutions, pain
-    drawings and measures and handouts given of ``visit_ids``, each table read once."""
+    drawings and measures, handouts given, safety warnings and later appointments of
+    ``visits`` (one patient's), each table read once (``decisions``: the patient's standing
+    safety decisions, if already read)."""
     require(session, Permission.VIEW_CLINICAL)
+    visit_ids = [v.id for v in visits]
 
     def grouped(model: Any) -> dict[int, list[Any]]:
         out: dict[int, list[Any]] = {vid: [] for vid in visit_ids}
@@ -218,15 +229,22 @@ def _visit_rows(session: Session, visit_ids: list[int], bodymap: BodyMap) -> _Vi
     resolutions = session.scalars(
         select(NeedleCountResolution).where(NeedleCountResolution.visit_id.in_(visit_ids))
     )
+    ea_pairs = grouped(EAPair)
+    marks = marks_of_visits(session, visit_ids, bodymap)
     return _VisitRows(
-        ea_pairs=grouped(EAPair),
+        ea_pairs=ea_pairs,
         adverse_events=grouped(AdverseEvent),
         amendments=grouped(Amendment),
         resolutions={r.visit_id: r for r in resolutions},
         pain=pain_drawings.stored_measures(session, visit_ids),
-        marks=marks_of_visits(session, visit_ids, bodymap),
+        marks=marks,
         pain_areas=pain_drawings.drawings(session, visit_ids),
         handouts=handout_issues_of(session, visit_ids),
+        # The marks and pairs just read: the safety rules need not read them again.
+        warnings=warnings_of_visits(session, visits, bodymap, marks, ea_pairs, decisions),
+        booked=booked_starts(session, visits[0].patient_id, min(v.started_at for v in visits))
+        if visits
+        else [],
     )
 
 
@@ -249,7 +267,7 @@ def visit_data(
     safety decisions, and ``rows``: the visit's rows of several tables, if already read)."""
     require(session, Permission.VIEW_CLINICAL)
     if rows is None:
-        rows = _visit_rows(session, [visit.id], bodymap)
+        rows = _visit_rows(session, [visit], bodymap, decisions)
     marks = tuple(rows.marks[visit.id])
     labels = {m.id: m.label for m in marks}
     ea_rows = rows.ea_pairs[visit.id]
@@ -300,8 +318,7 @@ def visit_data(
         marks=marks,
         ea_pairs=pairs,
         adverse_events=events,
-        # The marks and pairs just read: the safety rules need not read them again.
-        warnings=tuple(visit_warnings(session, visit.id, bodymap, list(marks), ea_rows, decisions)),
+        warnings=tuple(rows.warnings[visit.id]),
         amendments=amendments,
         needles_in=sum(1 for m in marks if m.kind != "cupping"),
         # Checked every time a signed visit is printed or exported: an altered record is
@@ -315,8 +332,7 @@ def visit_data(
         needle_resolution=resolution,
         pain_areas=tuple(a.shape for a in rows.pain_areas[visit.id]),
         pain=rows.pain.get(visit.id),
-        next_appointment=next_booked(session, visit.patient_id, visit.started_at)
-        or visit.next_appointment,
+        next_appointment=first_after(rows.booked, visit.started_at) or visit.next_appointment,
     )
 
 
@@ -362,7 +378,7 @@ def course_report(
     # The patient's standing safety decisions are the same for every visit: read once.
     decisions = decisions_for(session, visits[0].id) if visits else None
     # The rows of every visit's summary, each table read once for the whole course.
-    rows = _visit_rows(session, [v.id for v in visits], bodymap)
+    rows = _visit_rows(session, visits, bodymap, decisions)
     return CourseReport(
         clinic=load_settings(session),
         patient=patient_info(patient),

@@ -577,9 +577,19 @@ def carry_over_decisions(
 
 def acknowledgements(session: Session, visit_id: int) -> dict[str, SafetyAcknowledgement]:
     """The visit's acknowledgements by warning key."""
+    return acknowledgements_of(session, [visit_id])[visit_id]
+
+
+def acknowledgements_of(
+    session: Session, visit_ids: Sequence[int]
+) -> dict[int, dict[str, SafetyAcknowledgement]]:
+    """Each visit's acknowledgements by warning key, read in one statement."""
     require(session, Permission.VIEW_CLINICAL)
-    query = select(SafetyAcknowledgement).where(SafetyAcknowledgement.visit_id == visit_id)
-    return {a.warning_key: a for a in session.scalars(query)}
+    found: dict[int, dict[str, SafetyAcknowledgement]] = {vid: {} for vid in visit_ids}
+    query = select(SafetyAcknowledgement).where(SafetyAcknowledgement.visit_id.in_(visit_ids))
+    for ack in session.scalars(query):
+        found[ack.visit_id][ack.warning_key] = ack
+    return found
 
 
 # -- needle count ------------------------------------------------------------------------------

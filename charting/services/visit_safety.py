@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -12,7 +13,7 @@ from charting.bodymap import BodyMap
 from charting.models import EAPair, MarkKind, Visit
 from charting.services import visit_record
 from charting.services.access import Permission, require
-from charting.services.consent import consented_at
+from charting.services.consent import consent_terms, covered
 from charting.services.errors import NotFoundError
 from charting.services.marks import MarkRow, list_marks
 from charting.services.safety import (
@@ -92,13 +93,29 @@ def context_for(
 ) -> SafetyContext:
     """Build the rules' input from what the visit holds (``marks`` and ``ea_pairs``: its
     marks and EA pairs, if already read in this session)."""
-    visit = session.get(Visit, visit_id, options=[joinedload(Visit.patient)])
-    if visit is None:
-        raise NotFoundError("That visit no longer exists.")
+    visit = _visit(session, visit_id)
     if marks is None:
         marks = list_marks(session, visit_id, bodymap)
     if ea_pairs is None:
         ea_pairs = visit_record.ea_pairs(session, visit_id)
+    return _context(visit, marks, ea_pairs, consent_terms(session, visit.patient_id))
+
+
+def _visit(session: Session, visit_id: int) -> Visit:
+    visit = session.get(Visit, visit_id, options=[joinedload(Visit.patient)])
+    if visit is None:
+        raise NotFoundError("That visit no longer exists.")
+    return visit
+
+
+def _context(
+    visit: Visit,
+    marks: Sequence[MarkRow],
+    ea_pairs: Sequence[EAPair],
+    consents: Sequence[tuple[Sequence[str], datetime | None]],
+) -> SafetyContext:
+    """The rules' input for ``visit`` (``consents``: its patient's, see
+    :func:`consent.consent_terms`)."""
     by_id = {m.id: m for m in marks}
     pairs = [
         EAPairInfo(
@@ -123,7 +140,7 @@ def context_for(
         or any(c.cup_type == "wet" for c in cupping),
         position=visit.patient_position if visit.patient_position in POSITIONS else "",
         today=visit.started_at.date(),
-        consented=consented_at(session, visit.patient_id, visit.signed_at),
+        consented=covered(consents, visit.signed_at),
     )
 
 
@@ -142,31 +159,71 @@ def visit_warnings(
     standing decision on it that still holds (``decisions``: the patient's, if already read;
     see :func:`decisions_for`)."""
     require(session, Permission.VIEW_CLINICAL)
-    acks = visit_record.acknowledgements(session, visit_id)
-    context = context_for(session, visit_id, bodymap, marks, ea_pairs)
-    warnings = evaluate(context, bodymap)
-    carried_ids = {a.carried_from_visit_id for a in acks.values() if a.carried_from_visit_id}
-    labels = _visit_labels(session, carried_ids)
-    if decisions is None and any(w.key not in acks for w in warnings):
-        decisions = decisions_for(session, visit_id)
-    result = []
-    for warning in warnings:
-        ack = acks.get(warning.key)
-        if ack is not None:
-            valid = warning.severity != "block" or bool(ack.reason)
-            carried = labels.get(ack.carried_from_visit_id or 0, "")
-            result.append(VisitWarning(warning, valid, ack.reason, carried))
-            continue
-        decision = (decisions or {}).get(warning.key)
-        basis = visit_record.decision_basis(warning.key, warning.message)
-        if decision is not None and decision.basis == basis:
-            valid = warning.severity != "block" or bool(decision.reason)
-            result.append(
-                VisitWarning(warning, valid, decision.reason, decision.made_at, pending_carry=True)
-            )
-            continue
-        result.append(VisitWarning(warning, False, ""))
-    return result
+    visit = _visit(session, visit_id)
+    if marks is None:
+        marks = list_marks(session, visit_id, bodymap)
+    if ea_pairs is None:
+        ea_pairs = visit_record.ea_pairs(session, visit_id)
+    return warnings_of_visits(
+        session, [visit], bodymap, {visit_id: marks}, {visit_id: ea_pairs}, decisions
+    )[visit_id]
+
+
+def warnings_of_visits(
+    session: Session,
+    visits: Sequence[Visit],
+    bodymap: BodyMap,
+    marks: Mapping[int, Sequence[MarkRow]],
+    ea_pairs: Mapping[int, Sequence[EAPair]],
+    decisions: Mapping[str, Decision] | None = None,
+) -> dict[int, list[VisitWarning]]:
+    """:func:`visit_warnings` of several visits of one patient (a course report's), with
+    their acknowledgements, the patient's consents and the visits decisions were carried from
+    read once for all of them (``marks`` and ``ea_pairs``: each visit's, by visit id)."""
+    require(session, Permission.VIEW_CLINICAL)
+    if not visits:
+        return {}
+    if len({v.patient_id for v in visits}) > 1:
+        raise ValueError("warnings_of_visits takes the visits of one patient")
+    acks_of = visit_record.acknowledgements_of(session, [v.id for v in visits])
+    consents = consent_terms(session, visits[0].patient_id)
+    labels = _visit_labels(
+        session,
+        {
+            a.carried_from_visit_id
+            for acks in acks_of.values()
+            for a in acks.values()
+            if a.carried_from_visit_id
+        },
+    )
+    found: dict[int, list[VisitWarning]] = {}
+    for visit in visits:
+        acks = acks_of[visit.id]
+        context = _context(visit, marks[visit.id], ea_pairs[visit.id], consents)
+        warnings = evaluate(context, bodymap)
+        if decisions is None and any(w.key not in acks for w in warnings):
+            decisions = decisions_for(session, visit.id)
+        result = []
+        for warning in warnings:
+            ack = acks.get(warning.key)
+            if ack is not None:
+                valid = warning.severity != "block" or bool(ack.reason)
+                carried = labels.get(ack.carried_from_visit_id or 0, "")
+                result.append(VisitWarning(warning, valid, ack.reason, carried))
+                continue
+            decision = (decisions or {}).get(warning.key)
+            basis = visit_record.decision_basis(warning.key, warning.message)
+            if decision is not None and decision.basis == basis:
+                valid = warning.severity != "block" or bool(decision.reason)
+                result.append(
+                    VisitWarning(
+                        warning, valid, decision.reason, decision.made_at, pending_carry=True
+                    )
+                )
+                continue
+            result.append(VisitWarning(warning, False, ""))
+        found[visit.id] = result
+    return found
 
 
 def blocking_titles(bodymap: BodyMap) -> Callable[[Session, int], list[str]]:
