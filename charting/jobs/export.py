@@ -247,6 +247,7 @@ def _pdf_worker_ready() -> None:
     """Once per worker that builds PDFs. ReportLab is imported by the PDF tasks only: a CSV
     or FHIR worker starts about a fifth of a second sooner without it."""
     unchecked_graphics()
+    in_worker.collect_less(in_worker.PDF_COLLECTIONS)
 
 
 def run_export(

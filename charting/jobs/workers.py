@@ -3,6 +3,7 @@ its task needs) rather than the whole export job with ReportLab and the FHIR mod
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import gc
@@ -21,6 +22,12 @@ from charting.services.access import Actor
 
 #: Collector thresholds while an export allocates (Python's default is 700, 10, 10).
 FEWER_COLLECTIONS = (20_000, 50, 100)
+
+#: The same for a worker that builds PDFs. A ReportLab document is full of reference cycles
+#: (canvas, frames, flowables), so its garbage waits for a full collection: at
+#: :data:`FEWER_COLLECTIONS` a worker grew to about 250 MB over 200 patients, at these about
+#: 170 MB (Python's default: 160 MB) for about a tenth less CPU per patient than the default.
+PDF_COLLECTIONS = (20_000, 10, 5)
 
 
 def worker_init(parent_pid: int) -> None:
@@ -41,16 +48,38 @@ def worker_init(parent_pid: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="export-parent-watch", daemon=True).start()
+    atexit.register(_exit_now)
 
 
-@cache
+def _exit_now() -> None:
+    """End a worker without tearing its interpreter down.
+
+    A worker exits when its export is done, and the export waits for it. Freeing every module
+    and object one by one took a quarter of a second at the end of each export; the worker has
+    nothing left to save (every result has gone back through the pool's queue, and its files
+    are closed), so its database connections are closed and the process ends here.
+    """
+    for database in _databases.values():
+        with contextlib.suppress(Exception):
+            database.engine.dispose()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
+
+
+_databases: dict[str, Database] = {}
+
+
 def worker_database(url: str) -> Database:
     """The worker's own engine on the export's database (one per worker process)."""
-    return Database(make_engine(url))
+    if url not in _databases:
+        _databases[url] = Database(make_engine(url))
+    return _databases[url]
 
 
 @cache
-def collect_less() -> None:
+def collect_less(thresholds: tuple[int, int, int] = FEWER_COLLECTIONS) -> None:
     """Once per worker: take what is loaded out of the garbage collector's walks
     (``gc.freeze``) and collect less often.
 
@@ -60,7 +89,7 @@ def collect_less() -> None:
     cycles); a worker lives for one export.
     """
     gc.freeze()
-    gc.set_threshold(*FEWER_COLLECTIONS)
+    gc.set_threshold(*thresholds)
 
 
 def make_csv_chunk(
