@@ -235,14 +235,18 @@ def hwm(pid):
     return 0.0
 
 def children(pid):
-    found = []
+    # Every descendant: workers may be forked by a server the export started.
+    parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             pass
-    return found
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {c for c, p in parents.items() if p in frontier} - found
+        found |= frontier
+    return sorted(found)
 
 if __name__ == "__main__":
     database = open_database(sys.argv[1]).database

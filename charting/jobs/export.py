@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import sys
 import threading
 import time
 from collections import deque
@@ -145,7 +146,7 @@ def cleanup_interrupted_exports(database: Database) -> list[Path]:
     for text in _read_pending():
         staging = Path(text)
         owner = _staging_owner(staging)
-        if owner is not None and owner != os.getpid() and _alive(owner):
+        if owner is not None and owner != os.getpid() and in_worker.alive(owner):
             keep.append(text)
             continue
         if staging.exists():
@@ -166,16 +167,6 @@ def _staging_owner(staging: Path) -> int | None:
         return int((staging / OWNER_FILE).read_text().strip())
     except (OSError, ValueError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 OWNER_FILE = ".owner"
@@ -398,13 +389,40 @@ def _export_pdfs(
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     """Worker processes for an export, each ending when this process does."""
-    # "spawn" gives each worker a clean interpreter: no inherited database connections or Qt.
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=worker_context(),
         initializer=in_worker.worker_init,
         initargs=(os.getpid(),),
     )
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """How export workers start: forked from a fork server where there is one, else spawned.
+
+    Either way a worker starts clean, with no database connection, thread or Qt state of this
+    process. A spawned worker imports the export job, ReportLab and the FHIR models itself,
+    most of a second before its first task on every export. The fork server is started once
+    (at the first export) in a clean interpreter that imports them once
+    (:mod:`charting.jobs.warm`); each worker is a fork of it, ready at once. The server ends
+    with this process, and its workers with it (see :func:`in_worker.worker_init`). A frozen
+    bundle spawns: its executable cannot run the server's start-up code.
+    """
+    if sys.platform.startswith("linux") and not getattr(sys, "frozen", False):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["charting.jobs.warm"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def prepare_workers() -> None:
+    """Start the fork server (see :func:`worker_context`) without waiting for it, so that it
+    has loaded what workers need by the time an export starts: the export dialog calls this
+    as it opens. Nothing happens where workers are spawned, or once the server runs."""
+    if worker_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def _export_csv(

@@ -31,24 +31,44 @@ PDF_COLLECTIONS = (20_000, 10, 5)
 
 
 def worker_init(parent_pid: int) -> None:
-    """In each export worker: end with the process that started it (a killed export must not
-    leave workers running). Linux asks the kernel to signal the worker; everywhere, a watch
-    thread ends it once its parent is gone."""
+    """In each export worker: end with the process that started the export (a killed export
+    must not leave workers running).
+
+    A spawned worker is the export process's child; a forked one is the fork server's, which
+    ends when the export process does. Linux asks the kernel to signal the worker when its
+    parent ends; everywhere, a watch thread ends it once its parent is gone (it is handed to
+    another) or the export process is.
+    """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent_pid:
+    parent = os.getppid()
+    if not alive(parent_pid):
         os._exit(1)
 
     def watch() -> None:
         while True:
             time.sleep(1.0)
-            if os.getppid() != parent_pid:
+            if os.getppid() != parent or not alive(parent_pid):
                 os._exit(1)
 
     threading.Thread(target=watch, name="export-parent-watch", daemon=True).start()
     atexit.register(_exit_now)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (an ended one not yet reaped counts as ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # Linux: a zombie has ended though its entry remains until it is reaped.
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
 
 
 def _exit_now() -> None:

@@ -26,7 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from charting.jobs.export import ExportCancelled, ExportResult, Progress, run_export
+from charting.jobs.export import (
+    ExportCancelled,
+    ExportResult,
+    Progress,
+    prepare_workers,
+    run_export,
+)
 from charting.models.db import Database
 from charting.services.errors import ServiceError, ValidationError
 from charting.services.exports import select_patient_ids
@@ -93,6 +99,8 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export patient records")
+        # The export's worker processes get ready while the admin picks what to export.
+        prepare_workers()
         self.database = database
         self.search_text = search_text
         self._thread: QThread | None = None

@@ -376,16 +376,22 @@ if __name__ == "__main__":
 """
 
 
-def _children(pid: int) -> set[int]:
-    found = set()
+def _descendants(pid: int) -> set[int]:
+    """Every process started by ``pid``, its children's children included (workers may be
+    forked by a server the export started)."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
     return found
 
 
@@ -413,13 +419,10 @@ def test_a_killed_export_leaves_no_workers_and_its_leftovers_go_at_the_next_star
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
         deadline = time.monotonic() + 60
-        workers: set[int] = set()
-        while time.monotonic() < deadline and len(workers) < 2:
-            workers = _children(proc.pid)
-            time.sleep(0.1)
-        assert len(workers) >= 2, "the export's workers did not start"
         while time.monotonic() < deadline and not any(out.glob(".*.partial/*.pdf")):
             time.sleep(0.1)
+        workers = _descendants(proc.pid)
+        assert len(workers) >= 2, "the export's workers did not start"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         deadline = time.monotonic() + 10
