@@ -270,6 +270,8 @@ def run_export(
         )
     if not patient_ids:
         raise ValidationError({"patients": "No patients match the selection."})
+    if len(patient_ids) >= PARALLEL_FROM and (workers or os.cpu_count() or 1) > 1:
+        prepare_workers()  # the workers get ready while this process starts on its share
     with database.read() as session:
         actor = require(session, Permission.EXPORT)
         # The clinic's custom points with the catalog: exported marks of them say so.
