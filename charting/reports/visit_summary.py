@@ -382,7 +382,9 @@ def _signature(story: list[Any], v: VisitData, width: float) -> None:
         rows += [("Signed", fmt(v.signed_at)), ("Content SHA-256", v.content_hash)]
     else:
         rows.append(("Status", "Draft \u2014 not signed; content may still change"))
-    story += [_section("Signature"), key_values(rows, width)]
+    # Who signed, when and the content's hash read as one block: never a lone row of it (the
+    # hash) on a page of its own.
+    story.append(KeepTogether([_section("Signature"), key_values(rows, width)]))
 
 
 def _amendments(story: list[Any], v: VisitData, width: float) -> None:
