@@ -191,7 +191,7 @@ class PlainTable(Table):
             colpos + cellstyle.leftPadding,
             rowpos + size[1] - cellstyle.topPadding - cellstyle.fontsize,
         )
-        text.textOut(cellval)
+        _text_out(text, cellval)
 
     def _flush_text(self) -> None:
         if self._text is not None:
@@ -205,6 +205,33 @@ class PlainTable(Table):
     def _drawLines(self) -> None:
         self._flush_text()
         super()._drawLines()
+
+
+def _text_out(text: PDFTextObject, string: str) -> None:
+    """``text.textOut(string)`` for a cell, reusing what the same string wrote before in the
+    same document, font and state: a course's tables repeat their labels and many of their
+    values visit after visit, and each was mapped onto the font's subsets, escaped and
+    formatted anew.
+
+    What ``textOut`` writes depends only on the font, its size and leading, the font subset
+    the text object is in, and the string; a character keeps its subset for the whole
+    document, so the same key writes the same operators. The text object is left in the
+    subset the string ends in, as ``textOut`` leaves it. Its cursor is not moved: a cell's
+    text is placed by its own origin.
+    """
+    written: dict[tuple[Any, ...], tuple[str, Any]] | None = getattr(
+        text._canvas._doc, "_charting_cells", None
+    )
+    if written is None:
+        written = text._canvas._doc._charting_cells = {}
+    key = (text._fontname, text._fontsize, text._leading, text._curSubset, string)
+    known = written.get(key)
+    if known is None:
+        text.textOut(string)
+        written[key] = (text._code[-1], text._curSubset)
+        return
+    text._code.append(known[0])
+    text._curSubset = known[1]
 
 
 #: Table style commands that set no cell's style (backgrounds, lines, spans, splitting).
