@@ -3,6 +3,7 @@ content hash of signed visits, and a DRAFT watermark."""
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,7 @@ from typing import IO, Any
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfdoc
 from reportlab.pdfbase.pdfdoc import PDFBase85Encode, PDFStream
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
@@ -67,6 +69,25 @@ class _FastFlate:
 
 
 _FAST_FLATE = _FastFlate()
+
+
+#: Characters that PDFDocEncoding writes as their own code: ASCII, less 0x18 to 0x1F (which
+#: that encoding gives to accents, and Unicode to control characters).
+_NOT_AS_ASCII = re.compile("[^\x00-\x17\x20-\x7f]")
+_pdfdoc_encoded = pdfdoc.pdfdocEnc
+
+
+def _pdfdoc_encode(x: Any) -> Any:
+    """ReportLab's ``pdfdocEnc`` with a short way for the ASCII text of nearly all of a file:
+    every name, number, operator and reference of the objects is encoded through it when a
+    document is written, and its charmap codec was a quarter of that time. The bytes are
+    the same: PDFDocEncoding is ASCII for these characters; anything else takes the codec."""
+    if isinstance(x, str) and _NOT_AS_ASCII.search(x) is None:
+        return x.encode("latin-1")
+    return _pdfdoc_encoded(x)
+
+
+pdfdoc.pdfdocEnc = _pdfdoc_encode
 
 
 def _compress_pages_fast(canvas: Canvas) -> None:
