@@ -174,6 +174,12 @@ def trend_chart(
     return drawing
 
 
+def _extent_scale(largest: float) -> float:
+    """The top of the pain extent chart's scale: a fifth above the largest extent, rounded up
+    to a multiple of 5 (10 at least) so its five steps are whole percentages."""
+    return float(max(10, math.ceil(largest * 1.2 / 5) * 5))
+
+
 def _pain_course(report: CourseReport, bodymap: BodyMap | None, width: float) -> list[Flowable]:
     """How the pain drawing changed over the course: extent and furthest extent per visit
     beside the pain scores, and the first and latest drawings side by side."""
@@ -184,7 +190,7 @@ def _pain_course(report: CourseReport, bodymap: BodyMap | None, width: float) ->
         [("Extent %", ACCENT, [(v.number, v.pain.extent_percent) for v in drawn if v.pain])],
         width,
         130,
-        max(10.0, max(v.pain.extent_percent for v in drawn if v.pain) * 1.2),
+        _extent_scale(max(v.pain.extent_percent for v in drawn if v.pain)),
         "Pain extent (% of the body shown)",
     )
     story: list[Flowable] = [KeepTogether([p("Pain drawings over the course", "h2"), extent])]

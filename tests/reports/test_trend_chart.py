@@ -24,6 +24,8 @@ from charting.models.db import Database
 from charting.reports.course_report import AFTER, BEFORE, build_course_report, trend_chart
 from charting.reports.fonts import register_fonts
 from charting.reports.painted import Painted
+from charting.services.pain_drawings import add_area
+from charting.services.pain_measures import AreaShape
 from charting.services.report_data import course_report
 from charting.services.visit_record import update_fields
 from charting.services.visits import start_visit
@@ -228,3 +230,39 @@ def test_course_report_pdf_shows_the_charts(
         if w.page == visit.page and w.text.isdigit() and 0 < visit.y_min - w.y_max < 8
     ]
     assert [w.text for w in row] == ["1", "2", "3", "4", "5"]
+
+
+def test_pain_extent_scale_steps_are_whole_percentages(
+    database: Database, make_patient, practitioner_id: int, tmp_path: Path
+) -> None:
+    """The pain extent chart's scale runs to a round number above the largest extent, so
+    its values are whole percentages (22% shaded: 0, 6, ... 30, not 5.31, 10.62 ...)."""
+    pid = make_patient()
+    start = datetime(2026, 9, 1, 9, tzinfo=UTC)
+    regions = [(r, s) for s in "LR" for r in ("low_back", "buttock", "thigh", "lower_leg", "foot")]
+    with database.write() as session:
+        for i, count in enumerate((10, 4)):
+            vid, _ = start_visit(session, pid, practitioner_id, start + timedelta(days=7 * i))
+            for region, side in regions[:count]:
+                shape = AreaShape(
+                    "posterior", "region", "practitioner", region=region, side=side,
+                    quality="aching", intensity=6,
+                )  # fmt: skip
+                add_area(session, BM, vid, shape)
+    with database.read() as session:
+        report = course_report(session, pid, BM)
+    assert max(v.pain.extent_percent for v in report.visits if v.pain) > 20
+    out = io.BytesIO()
+    build_course_report(report, BM, out, CREATED, invariant=True)
+    words = words_of(out.getvalue(), tmp_path)
+    title = next(w for w in words if w.text == "extent" and w.x_min < 100)
+    visit = next(
+        w for w in words if w.text == "Visit" and w.page == title.page and w.y_min > title.y_max
+    )
+    axis_x = min(w.x_min for w in words) + 25  # the chart's y axis ticks end 25 pt in
+    values = [
+        w.text
+        for w in words
+        if w.page == title.page and title.y_max < w.y_min < visit.y_min and w.x_max <= axis_x + 0.5
+    ]
+    assert values == ["30", "24", "18", "12", "6", "0"]
