@@ -63,7 +63,8 @@ class Painted(UserNode):
     canvas call), inside one saved graphics state for the whole node that is told only what
     changes from one shape to the next (:class:`_Pen`): the renderer's generic state tracking
     per node cost more than the painting, and so did a saved state and a full set of
-    settings per shape (a chart's ticks and labels all share one pen).
+    settings per shape (a chart's ticks and labels all share one pen). Neighbouring strings
+    are written in one text object.
     """
 
     def __init__(self) -> None:
@@ -81,7 +82,18 @@ class Painted(UserNode):
             return group_of(self.contents)
         canvas.saveState()
         pen = _Pen(canvas)
-        for shape in self.contents:
+        contents = self.contents
+        i, count = 0, len(contents)
+        while i < count:
+            shape = contents[i]
+            if isinstance(shape, String):
+                # Neighbouring strings (a chart's tick labels) share one text object.
+                end = i + 1
+                while end < count and isinstance(contents[end], String):
+                    end += 1
+                pen.write(contents[i:end])
+                i = end
+                continue
             if getattr(shape, "strokeOpacity", None) is None and (
                 getattr(shape, "fillOpacity", None) is None
             ):
@@ -92,6 +104,7 @@ class Painted(UserNode):
                 canvas.saveState()
                 _Pen(canvas).paint(shape)
                 canvas.restoreState()
+            i += 1
         canvas.restoreState()
         return Group()
 
@@ -140,20 +153,41 @@ class _Pen:
             self.c.setFillColor(colour)
             self.fill = colour
 
+    def write(self, strings: Sequence[String]) -> None:
+        """Write ``strings`` in one text object, each where the renderer puts a
+        :class:`String` (its anchor shifts it by its width), in its font, size and colour."""
+        c = self.c
+        first = strings[0]
+        font = (first.fontName, first.fontSize)
+        if font != self.font:
+            c.setFont(*font)
+            self.font = font
+        text = c.beginText()
+        switched = False
+        for string in strings:
+            if string.fontName != font[0] or string.fontSize != font[1]:
+                font = (string.fontName, string.fontSize)
+                text.setFont(*font)
+                switched = True
+            if self.fill is None or string.fillColor != self.fill:
+                text.setFillColor(string.fillColor)
+                self.fill = string.fillColor
+            x = string.x
+            shift = ANCHOR_SHIFT[string.textAnchor]
+            if shift:
+                x -= shift * stringWidth(string.text, string.fontName, string.fontSize)
+            text.setTextOrigin(x, string.y)
+            text.textOut(string.text)
+        c.drawText(text)
+        if switched:
+            # A font set inside the text object is not the canvas's: set it afresh next time.
+            self.font = None
+
     def paint(self, shape: Shape) -> None:
         """Paint ``shape`` (one of :data:`PAINTABLE`)."""
         c = self.c
         if isinstance(shape, String):
-            font = (shape.fontName, shape.fontSize)
-            if font != self.font:
-                c.setFont(*font)
-                self.font = font
-            self._use_fill(shape.fillColor)
-            x = shape.x
-            shift = ANCHOR_SHIFT[shape.textAnchor]
-            if shift:
-                x -= shift * stringWidth(shape.text, shape.fontName, shape.fontSize)
-            c.drawString(x, shape.y, shape.text)
+            self.write([shape])
             return
         stroke = shape.strokeColor is not None
         if stroke:

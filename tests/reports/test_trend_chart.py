@@ -17,7 +17,6 @@ import pytest
 from reportlab.graphics import renderPDF, renderSVG
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
 from reportlab.graphics.widgetbase import Widget
-from reportlab.pdfgen.canvas import Canvas
 
 from charting.bodymap import load_bodymap
 from charting.models.db import Database
@@ -174,21 +173,6 @@ def test_fractional_scale_labels_stay_short(tmp_path: Path) -> None:
     chart = trend_chart([("Extent %", BEFORE, [(1, 3.8), (2, 12.0)])], 480, 130, 14.4, "Ext")
     values = [w.text for w in chart_words(chart, tmp_path) if w.x_max <= 25.5 and w.text != "Ext"]
     assert values == ["14.4", "11.52", "8.64", "5.76", "2.88", "0"]
-
-
-def test_polyline_is_painted_as_an_open_stroked_path() -> None:
-    """A painted series line is an open path, stroked and never filled (as ReportLab paints it)."""
-    register_fonts()
-    drawing = Drawing(100, 100)
-    painted = Painted()
-    painted.add(PolyLine([10, 10, 50, 90, 90, 10], strokeColor=BEFORE, strokeWidth=1.6))
-    drawing.add(painted)
-    out = io.BytesIO()
-    canvas = Canvas(out, pageCompression=0)
-    drawing.drawOn(canvas, 0, 0)
-    canvas.save()
-    # Moved to, lined to, then stroked: no closing "h", no fill operator.
-    assert re.search(rb"10 10 m 50 90 l 90 10 l\s+S\s", out.getvalue())
 
 
 def test_other_renderers_get_the_same_chart() -> None:
