@@ -1,6 +1,7 @@
-"""Documents: visit summary, 50-visit course report and handout, each against a bare ReportLab
-document of the same page count built in the same run; and a 1,000-patient export's
-throughput with both cores (CPU use of all processes over wall time)."""
+"""Documents: a course report trend chart drawn on a canvas (CPU); visit summary, 50-visit
+course report and handout, each against a bare ReportLab document of the same page count
+built in the same run; and a 1,000-patient export's throughput with both cores (CPU use of
+all processes over wall time)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,16 @@ from pathlib import Path
 from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
 
 from benchmarks.common import Measure, report, sample, summarise
 from charting.bodymap import load_bodymap
 from charting.config import sqlite_url
-from charting.jobs.export import run_export
+from charting.jobs.export import run_export, unchecked_graphics
 from charting.models.migrate import open_database
-from charting.reports.course_report import build_course_report
+from charting.reports.course_report import AFTER, BEFORE, build_course_report, trend_chart
+from charting.reports.fonts import register_fonts
 from charting.reports.handout import build_handout
 from charting.reports.visit_summary import build_visit_summary
 from charting.services.access import Actor
@@ -73,10 +76,37 @@ def _against_bare(name: str, build, runs: int) -> list[Measure]:  # type: ignore
     ]
 
 
+def trend_chart_cpu(rounds: int = 7, charts: int = 200) -> Measure:
+    """CPU time to build one course-report trend chart (two series of 8 visits) and draw it
+    on a PDF canvas, as an export worker does (shape checks off); the median of ``rounds``
+    rounds of ``charts`` charts."""
+    register_fonts()
+    unchecked_graphics()
+    series = [
+        ("Before", BEFORE, [(i, (i * 7) % 10) for i in range(1, 9)]),
+        ("After", AFTER, [(i, (i * 3) % 10) for i in range(1, 9)]),
+    ]
+    canvas = Canvas(io.BytesIO())
+    for _ in range(20):
+        trend_chart(series, 480, 150, 10, "Pain (0-10)").drawOn(canvas, 50, 50)
+    times = []
+    for _ in range(rounds):
+        canvas = Canvas(io.BytesIO())
+        start = time.process_time()
+        for _ in range(charts):
+            trend_chart(series, 480, 150, 10, "Pain (0-10)").drawOn(canvas, 50, 50)
+        times.append((time.process_time() - start) * 1000 / charts)
+    return summarise(
+        "course report trend chart, built and drawn on a PDF canvas (CPU ms)",
+        times,
+        target="< 0.6 ms (3.3 ms with ReportLab's LinePlot and Legend)",
+    )
+
+
 def run() -> None:
     """Measure and report."""
     bm = load_bodymap()
-    measures: list[Measure] = []
+    measures: list[Measure] = [trend_chart_cpu()]
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(sqlite_url(Path(tmp) / "bench.sqlite3")).database
         db.actor = Actor.system("benchmark")

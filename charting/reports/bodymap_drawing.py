@@ -57,6 +57,7 @@ from charting.bodymap.style import (
 )
 from charting.bodymap.types import Shape as ModelShape
 from charting.reports.fonts import SANS, SANS_BOLD, register_fonts
+from charting.reports.painted import ANCHOR_SHIFT, Painted, add_flat, group_of, pdf_canvas
 from charting.services.marks import CUSTOM_LABEL, KIND_LABELS, MarkRow
 
 #: Views in the order a report shows them.
@@ -484,23 +485,6 @@ def _artwork(d: BodyMapDrawing, view: View, avoid: list[_Box]) -> tuple[Group, s
     return group, panels
 
 
-_ANCHOR_SHIFT = {"start": 0.0, "middle": 0.5, "end": 1.0}
-
-
-def _pdf_canvas(node: UserNode) -> Any:
-    """The PDF canvas ``node`` is being drawn on, or None for any other renderer."""
-    canvas = getattr(node, "_canvas", None)
-    return canvas if canvas is not None and hasattr(canvas, "doForm") else None
-
-
-def _group_of(shapes: Sequence[Shape]) -> Group:
-    """``shapes`` as a plain group, for renderers other than the PDF canvas."""
-    group = Group()
-    for shape in shapes:
-        group.add(shape)
-    return group
-
-
 class _Texts(UserNode):
     """The artwork's texts of one figure, written on a PDF canvas as one text object.
 
@@ -516,9 +500,9 @@ class _Texts(UserNode):
         self.contents: list[String] = []
 
     def provideNode(self) -> Group:
-        canvas = _pdf_canvas(self)
+        canvas = pdf_canvas(self)
         if canvas is None:
-            return _group_of(self.contents)
+            return group_of(self.contents)
         text = canvas.beginText()
         font: tuple[str, float] | None = None
         colour: Any = None
@@ -530,7 +514,7 @@ class _Texts(UserNode):
                 colour = string.fillColor
                 text.setFillColor(colour)
             x = string.x
-            shift = _ANCHOR_SHIFT[string.textAnchor]
+            shift = ANCHOR_SHIFT[string.textAnchor]
             if shift:
                 x -= shift * stringWidth(string.text, string.fontName, string.fontSize)
             text.setTextOrigin(x, string.y)
@@ -930,116 +914,6 @@ def bodymap_drawing(
     if marks.contents:
         d.add(marks)
     return d
-
-
-class Painted(UserNode):
-    """Plain shapes painted straight onto a PDF canvas, in order: a figure's marks, leads,
-    labels, crop frame and side hints, and the keys of the mark symbols and pain qualities.
-
-    Each is a plain shape (kept in ``contents``, which other renderers get as a group), and
-    each is painted as ReportLab's renderer paints it (its own saved graphics state, its
-    stroke and fill settings, the same canvas call), without the renderer's state tracking
-    per shape, which cost more than the painting (a course's figures hold a few hundred).
-    """
-
-    def __init__(self) -> None:
-        self.contents: list[Shape] = []
-
-    def add(self, node: Shape) -> None:
-        """Add a shape to paint (no groups: see :func:`add_flat`)."""
-        if not isinstance(node, (Circle, Line, Polygon, Rect, String)):
-            raise TypeError(f"cannot paint {type(node).__name__} directly")
-        self.contents.append(node)
-
-    def provideNode(self) -> Group:
-        canvas = _pdf_canvas(self)
-        if canvas is None:
-            return _group_of(self.contents)
-        for shape in self.contents:
-            _paint(canvas, shape)
-        return Group()
-
-
-def _paint(c: Any, shape: Shape) -> None:
-    """Paint ``shape`` on the PDF canvas ``c`` as reportlab.graphics.renderPDF does."""
-    c.saveState()
-    if isinstance(shape, String):
-        c.setFont(shape.fontName, shape.fontSize)
-        c.setFillColor(shape.fillColor)
-        x = shape.x
-        shift = _ANCHOR_SHIFT[shape.textAnchor]
-        if shift:
-            x -= shift * stringWidth(shape.text, shape.fontName, shape.fontSize)
-        c.drawString(x, shape.y, shape.text)
-        c.restoreState()
-        return
-    stroke_colour = shape.strokeColor
-    stroke = stroke_colour is not None
-    if stroke:
-        c.setStrokeColor(stroke_colour)
-        c.setLineWidth(shape.strokeWidth)
-        c.setLineCap(shape.strokeLineCap)
-        c.setLineJoin(shape.strokeLineJoin)
-        if shape.strokeDashArray:
-            c.setDash(shape.strokeDashArray, 0)
-        else:
-            c.setDash()
-        if shape.strokeOpacity is not None:
-            c.setStrokeAlpha(shape.strokeOpacity)
-    if isinstance(shape, Line):
-        if stroke:
-            c.line(shape.x1, shape.y1, shape.x2, shape.y2)
-        c.restoreState()
-        return
-    fill_colour = shape.fillColor
-    fill = fill_colour is not None
-    if fill:
-        c.setFillColor(fill_colour)
-        if shape.fillOpacity is not None:
-            c.setFillAlpha(shape.fillOpacity)
-    if isinstance(shape, Circle):
-        c.circle(shape.cx, shape.cy, shape.r, fill=int(fill), stroke=int(stroke))
-    elif isinstance(shape, Rect):
-        if shape.rx == shape.ry == 0:
-            c.rect(shape.x, shape.y, shape.width, shape.height, stroke=int(stroke), fill=int(fill))
-        else:
-            c.roundRect(
-                shape.x,
-                shape.y,
-                shape.width,
-                shape.height,
-                shape.rx,
-                fill=int(fill),
-                stroke=int(stroke),
-            )
-    else:  # Polygon
-        points = shape.points
-        path = c.beginPath()
-        path.moveTo(points[0], points[1])
-        for i in range(2, len(points), 2):
-            path.lineTo(points[i], points[i + 1])
-        path.close()
-        c.drawPath(path, stroke=int(stroke), fill=int(fill))
-    c.restoreState()
-
-
-_IDENTITY = (1, 0, 0, 1, 0, 0)
-
-
-def add_flat(d: Drawing | Painted, node: Shape) -> None:
-    """Add ``node`` to ``d``; a group that only groups (no transform, no clip) adds its
-    shapes one by one instead. Each node drawn costs a saved and restored graphics state
-    and a pass through ReportLab's renderer, and the symbols and labels of a course's
-    figures were a third of their nodes; the page is the same."""
-    if isinstance(node, Group) and tuple(node.transform) == _IDENTITY:
-        for child in node.contents:
-            if getattr(child, "isClipPath", 0):
-                d.add(node)  # a clip must stay inside its group
-                return
-        for child in node.contents:
-            add_flat(d, child)
-        return
-    d.add(node)
 
 
 def _fit_scale(box: tuple[float, float, float, float], width: float, height: float | None) -> float:

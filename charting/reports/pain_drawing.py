@@ -12,9 +12,10 @@ from shapely.geometry.base import BaseGeometry
 
 from charting.bodymap import BodyMap
 from charting.bodymap import regions as body_regions
-from charting.reports.bodymap_drawing import VIEW_ORDER, BodyMapDrawing, Painted, bodymap_drawing
+from charting.reports.bodymap_drawing import VIEW_ORDER, BodyMapDrawing, bodymap_drawing
 from charting.reports.common import figure_grid, p
 from charting.reports.fonts import SANS, register_fonts
+from charting.reports.painted import Painted
 from charting.services.pain_drawings import QUALITIES, QUALITY_COLOURS, shade_opacity
 from charting.services.pain_measures import AreaShape, PainMeasures, shape_of
 
