@@ -15,6 +15,7 @@ import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from reportlab import rl_config
@@ -150,7 +151,10 @@ class _Box:
         )
 
 
+@cache
 def _colour(hex_colour: str, alpha: float = 1.0) -> Color:
+    """The colour of ``hex_colour`` at ``alpha``, one shared object per pair (a course's
+    figures asked for the same few colours some 600 times; nothing changes a colour)."""
     colour = HexColor(hex_colour)
     return Color(colour.red, colour.green, colour.blue, alpha)
 
