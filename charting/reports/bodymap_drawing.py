@@ -58,7 +58,7 @@ from charting.bodymap.style import (
 )
 from charting.bodymap.types import Shape as ModelShape
 from charting.reports.fonts import SANS, SANS_BOLD, register_fonts
-from charting.reports.painted import ANCHOR_SHIFT, Painted, add_flat, group_of, pdf_canvas
+from charting.reports.painted import Painted, add_flat
 from charting.services.marks import CUSTOM_LABEL, KIND_LABELS, MarkRow
 
 #: Views in the order a report shows them.
@@ -472,7 +472,9 @@ def _artwork(d: BodyMapDrawing, view: View, avoid: list[_Box]) -> tuple[Group, s
     group.add(_Outline(d, view))
     texts: list[_Box] = []
     panels: set[str] = set()
-    strings = _Texts()
+    # One text object for all of them (see Painted): drawn as shapes, each cost a saved
+    # graphics state, a colour, a font and a text object of its own.
+    strings = Painted()
     for shape in view.shapes:
         if shape.kind != "text" or not _inside(shape, d.crop, 4.0):
             continue
@@ -487,46 +489,6 @@ def _artwork(d: BodyMapDrawing, view: View, avoid: list[_Box]) -> tuple[Group, s
     if strings.contents:
         group.add(strings)
     return group, panels
-
-
-class _Texts(UserNode):
-    """The artwork's texts of one figure, written on a PDF canvas as one text object.
-
-    A figure prints a dozen or more guide and panel labels; drawn as shapes, each cost a
-    saved graphics state, a colour, a font and a text object of its own (about 4 ms per
-    patient). Here each string is placed where ReportLab's renderer puts a
-    :class:`String` (its anchor shifts it by its width), in its font, size and colour, in
-    the order given, so the page looks the same. ``contents`` holds the strings, and other
-    renderers get them as a plain group.
-    """
-
-    def __init__(self) -> None:
-        self.contents: list[String] = []
-
-    def provideNode(self) -> Group:
-        canvas = pdf_canvas(self)
-        if canvas is None:
-            return group_of(self.contents)
-        text = canvas.beginText()
-        font: tuple[str, float] | None = None
-        colour: Any = None
-        for string in self.contents:
-            if font != (string.fontName, string.fontSize):
-                font = (string.fontName, string.fontSize)
-                text.setFont(*font)
-            if colour is None or string.fillColor != colour:
-                colour = string.fillColor
-                text.setFillColor(colour)
-            x = string.x
-            shift = ANCHOR_SHIFT[string.textAnchor]
-            if shift:
-                x -= shift * stringWidth(string.text, string.fontName, string.fontSize)
-            text.setTextOrigin(x, string.y)
-            text.textOut(string.text)
-        canvas.saveState()
-        canvas.drawText(text)
-        canvas.restoreState()
-        return Group()
 
 
 def _artwork_shape(d: BodyMapDrawing, shape: ModelShape) -> Shape:
