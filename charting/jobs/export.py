@@ -405,26 +405,42 @@ def worker_context() -> multiprocessing.context.BaseContext:
     Either way a worker starts clean, with no database connection, thread or Qt state of this
     process. A spawned worker imports the export job, ReportLab and the FHIR models itself,
     most of a second before its first task on every export. The fork server is started once
-    (at the first export) in a clean interpreter that imports them once
-    (:mod:`charting.jobs.warm`); each worker is a fork of it, ready at once. The server ends
-    with this process, and its workers with it (see :func:`in_worker.worker_init`). A frozen
-    bundle spawns: its executable cannot run the server's start-up code.
+    (at the first export, or again if it has gone) in a clean interpreter that imports them
+    once (:mod:`charting.jobs.warm`); each worker is a fork of it, ready at once. The server
+    ends with this process, and its workers with it (see :func:`in_worker.worker_init`). A
+    frozen bundle spawns (its executable cannot run the server's start-up code), and so does
+    a process where the server could not start (it is logged once).
     """
-    if sys.platform.startswith("linux") and not getattr(sys, "frozen", False):
+    global _server_failed
+    if (
+        sys.platform.startswith("linux")
+        and not getattr(sys, "frozen", False)
+        and not (_server_failed)
+    ):
+        from multiprocessing import forkserver
+
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["charting.jobs.warm"])
-        return context
+        try:
+            forkserver.ensure_running()  # at once if it runs; it loads in the background
+        except OSError:
+            log.warning("export workers: no fork server, spawning them instead", exc_info=True)
+            _server_failed = True
+        else:
+            return context
     return multiprocessing.get_context("spawn")
 
 
-def prepare_workers() -> None:
-    """Start the fork server (see :func:`worker_context`) without waiting for it, so that it
-    has loaded what workers need by the time an export starts: the export dialog calls this
-    as it opens. Nothing happens where workers are spawned, or once the server runs."""
-    if worker_context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver
+#: The fork server could not be started in this process (see :func:`worker_context`).
+_server_failed = False
 
-        forkserver.ensure_running()
+
+def prepare_workers() -> None:
+    """Get the export workers' fork server going (see :func:`worker_context`) without
+    waiting for it, so that it has loaded what workers need by the time an export starts:
+    the export dialog calls this as it opens. Nothing happens where workers are spawned, or
+    once the server runs."""
+    worker_context()
 
 
 def _export_csv(

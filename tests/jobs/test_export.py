@@ -482,3 +482,30 @@ def test_a_csv_export_puts_the_apps_collector_settings_back(
     with pytest.raises(ExportCancelled):
         run_export(database, clinic, out, ["csv"], cancelled=lambda: True, workers=1)
     assert gc.get_threshold() == before
+
+
+def test_an_export_spawns_its_workers_when_the_fork_server_cannot_start(
+    database: Database,
+    clinic: list[int],
+    out: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Where the workers' fork server cannot be started (no room for its socket, say), the
+    export dialog still opens and the export still runs on both cores, with spawned workers;
+    the reason is logged."""
+    import multiprocessing.forkserver
+
+    from charting.jobs import export
+
+    def no_server() -> None:
+        raise OSError("no room for the server's socket")
+
+    monkeypatch.setattr(multiprocessing.forkserver, "ensure_running", no_server)
+    monkeypatch.setattr(export, "_server_failed", False)
+    export.prepare_workers()  # what the export dialog does as it opens
+    result = run_export(database, clinic, out, ["pdf"], workers=2)
+    assert len([f for f in result.files if f.suffix == ".pdf"]) == len(clinic)
+    if sys.platform.startswith("linux"):
+        assert "spawning them instead" in caplog.text
+        assert export.worker_context().get_start_method() == "spawn"
