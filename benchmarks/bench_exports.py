@@ -12,12 +12,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-import resource
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -26,7 +24,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from benchmarks.clinic_data import CACHE, _fingerprint
-from benchmarks.common import Measure, report, summarise
+from benchmarks.common import DescendantsCpu, Measure, report, summarise
 from charting.bodymap import load_bodymap
 from charting.config import sqlite_url
 from charting.jobs.export import run_export
@@ -143,68 +141,6 @@ def fhir_floor(db: Path, out: Path) -> None:
 
 
 # -- the suite -------------------------------------------------------------------------------
-class _DescendantsCpu:
-    """CPU seconds of this process's descendants while it runs (workers forked by a server
-    are not this process's children, so ``RUSAGE_CHILDREN`` never counts them): each one's
-    time is read from ``/proc`` every 0.1 s, and the last reading of each is kept (a worker's
-    last tenth of a second may be missed). Where there is no ``/proc``, the children's."""
-
-    def __init__(self) -> None:
-        self.seen: dict[int, float] = {}
-        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        self.before = self._read()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._watch, daemon=True)
-        self.thread.start()
-
-    def _read(self) -> dict[int, float]:
-        if not Path("/proc").is_dir():
-            return {}
-        parents: dict[int, int] = {}
-        times: dict[int, float] = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            pid = int(stat.parent.name)
-            parents[pid] = int(fields[1])
-            times[pid] = (int(fields[11]) + int(fields[12])) / self.tick
-        found: set[int] = set()
-        frontier = {os.getpid()}
-        while frontier:
-            frontier = {c for c, p in parents.items() if p in frontier} - found
-            found |= frontier
-        return {pid: times[pid] for pid in found}
-
-    def _watch(self) -> None:
-        known: set[int] = set()
-        ticks = 0
-        while not self.stop.wait(0.1):
-            if ticks % 10 == 0:  # the whole process table once a second, the known ones often
-                found = self._read()
-                known = set(found)
-                self.seen.update(found)
-            else:
-                for pid in known:
-                    try:
-                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                    except (OSError, IndexError):
-                        continue
-                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / self.tick
-            ticks += 1
-
-    def seconds(self) -> float:
-        """CPU seconds the descendants spent since this started."""
-        self.stop.set()
-        self.thread.join()
-        if not Path("/proc").is_dir():
-            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-            return usage.ru_utime + usage.ru_stime
-        self.seen.update(self._read())
-        return sum(t - self.before.get(pid, 0.0) for pid, t in self.seen.items())
-
-
 def run() -> None:
     """Measure the exports and write results/exports.json."""
     path = clinic_file()
@@ -246,7 +182,7 @@ def run() -> None:
         measures += [floor, ours]
 
         sample = ids[:PDF_PATIENTS]
-        cpu = _DescendantsCpu()
+        cpu = DescendantsCpu()
         start = time.perf_counter()
         run_export(database, sample, fresh(), ["pdf"])
         wall = time.perf_counter() - start

@@ -6,8 +6,10 @@ import json
 import os
 import platform
 import random
+import resource
 import statistics
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -167,3 +169,65 @@ def spread_marks(bodymap: BodyMap, count: int, seed: int, acupoints: float) -> l
                     MarkSpec("ashi", "posterior", x, y, bodymap.side_at("posterior", x, y))
                 )
     return specs
+
+
+class DescendantsCpu:
+    """CPU seconds of this process's descendants while it runs (workers forked by a server
+    are not this process's children, so ``RUSAGE_CHILDREN`` never counts them): each one's
+    time is read from ``/proc`` every 0.1 s, and the last reading of each is kept (a worker's
+    last tenth of a second may be missed). Where there is no ``/proc``, the children's."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, float] = {}
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.before = self._read()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> dict[int, float]:
+        if not Path("/proc").is_dir():
+            return {}
+        parents: dict[int, int] = {}
+        times: dict[int, float] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            pid = int(stat.parent.name)
+            parents[pid] = int(fields[1])
+            times[pid] = (int(fields[11]) + int(fields[12])) / self.tick
+        found: set[int] = set()
+        frontier = {os.getpid()}
+        while frontier:
+            frontier = {c for c, p in parents.items() if p in frontier} - found
+            found |= frontier
+        return {pid: times[pid] for pid in found}
+
+    def _watch(self) -> None:
+        known: set[int] = set()
+        ticks = 0
+        while not self.stop.wait(0.1):
+            if ticks % 10 == 0:  # the whole process table once a second, the known ones often
+                found = self._read()
+                known = set(found)
+                self.seen.update(found)
+            else:
+                for pid in known:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except (OSError, IndexError):
+                        continue
+                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / self.tick
+            ticks += 1
+
+    def seconds(self) -> float:
+        """CPU seconds the descendants spent since this started."""
+        self.stop.set()
+        self.thread.join()
+        if not Path("/proc").is_dir():
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return usage.ru_utime + usage.ru_stime
+        self.seen.update(self._read())
+        return sum(t - self.before.get(pid, 0.0) for pid, t in self.seen.items())
