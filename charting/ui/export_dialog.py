@@ -136,7 +136,9 @@ class ExportDialog(QDialog):
         who_layout.addLayout(dates)
 
         self.pdf = QCheckBox("PDF: course report and every visit summary, per patient")
-        self.csv = QCheckBox("CSV: visits, marks, EA pairs, adverse events (+ data dictionary)")
+        self.csv = QCheckBox(
+            "CSV: every table of the record, patients included (+ data dictionary)"
+        )
         self.fhir = QCheckBox("HL7 FHIR R4 JSON bundle, per patient")
         for box, name in (
             (self.pdf, "exportPdf"),

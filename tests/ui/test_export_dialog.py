@@ -37,6 +37,9 @@ def test_export_runs_in_the_background_with_progress(
     result = dialog.export_result
     assert result is not None and result.patients == 5
     assert (result.folder / "csv" / "visits.csv").exists()
+    # The CSV box says it holds the whole record, and it does: the patients too.
+    assert "patients" in dialog.csv.text()
+    assert (result.folder / "csv" / "patients.csv").exists()
     assert len(list((result.folder / "fhir").glob("*.fhir.json"))) == 5
     assert "Exported 5 patients" in dialog.status.text()
     assert dialog.progress.value() == dialog.progress.maximum()
