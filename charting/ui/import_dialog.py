@@ -344,7 +344,13 @@ class ImportDialog(QDialog):
             combo.setCurrentIndex(max(0, combo.findData(mapping.get(header, ""))))
             combo.currentIndexChanged.connect(self._on_combo_current_index_changed)
             self.combos[header] = combo
-            self.mapping_form.addRow(QLabel(header or "(unnamed)"), combo)
+            caption = QLabel(header or "(unnamed)")
+            self.mapping_form.addRow(caption, combo)
+            # A layout shows the widgets added to a visible window only when the event loop
+            # next runs, and counts none of them in its size until then: show them now, so
+            # the width measured below is the width they need.
+            caption.show()
+            combo.show()
         inner = self.mapping_scroll.widget()
         assert inner is not None  # set in __init__
         inner.adjustSize()

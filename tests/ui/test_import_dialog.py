@@ -142,3 +142,16 @@ def test_a_long_file_previews_its_first_rows_and_imports_all(
     assert "3,000 imported" in dialog.summary.text()
     with window.database.read() as session:
         assert len(session.scalars(select(Patient.id)).all()) == 3000
+
+
+def test_every_column_mapping_can_be_seen_whole(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Once a file is chosen, each column's name and its whole choice box show beside the
+    preview: the mapping pane widens to them instead of hiding them behind the preview."""
+    dialog = _open(qtbot, window, tmp_path)
+    viewport = dialog.mapping_scroll.viewport()
+    for header, combo in dialog.combos.items():
+        qtbot.waitUntil(combo.isVisible)
+        left = combo.mapTo(viewport, combo.rect().topLeft())
+        right = combo.mapTo(viewport, combo.rect().topRight())
+        assert left.x() >= 0 and right.x() < viewport.width(), header
+        assert combo.width() >= combo.sizeHint().width(), header
