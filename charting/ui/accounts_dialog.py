@@ -33,7 +33,7 @@ from charting.services.access import ROLE_LABELS
 from charting.services.accounts import AccountInput
 from charting.services.changes import Changes
 from charting.services.errors import ServiceError, ValidationError
-from charting.ui.forms import FieldForm, line
+from charting.ui.forms import FieldForm, line, resize_within_screen
 from charting.ui.login_dialog import message_label, password_line, show_message
 from charting.ui.table_models import RowsModel
 
@@ -297,7 +297,7 @@ class AccountsDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status)
         layout.addWidget(buttons)
-        self.resize(820, 440)
+        resize_within_screen(self, 820, 440)
         self.model.refresh()
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self._on_table_selection_changed()

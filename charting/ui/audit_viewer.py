@@ -39,6 +39,7 @@ from charting.services.audit import ChainReport, Entry
 from charting.services.errors import ServiceError
 from charting.services.patients import patient_rows, search_patient_ids
 from charting.ui.app_rules import plain_tooltip
+from charting.ui.forms import resize_within_screen
 from charting.ui.table_models import RowsModel
 
 AUDIT_COLUMNS = ("#", "Time", "User", "Action", "Patient", "Target", "Outcome", "Detail")
@@ -261,7 +262,7 @@ class AuditViewer(QDialog):
         layout.addWidget(self.count)
         layout.addWidget(self.chain_report)
         layout.addWidget(buttons)
-        self.resize(1180, 680)
+        resize_within_screen(self, 1180, 680)
 
         self._patient_timer = QTimer(self)
         self._patient_timer.setSingleShot(True)

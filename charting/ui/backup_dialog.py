@@ -45,7 +45,7 @@ from charting.services.settings import (
     save_security,
 )
 from charting.ui.app_rules import plain_tooltip, rich_label
-from charting.ui.forms import FieldForm
+from charting.ui.forms import FieldForm, resize_within_screen
 from charting.ui.table_models import RowsModel
 from charting.ui.workers import TaskRunner
 
@@ -221,7 +221,7 @@ class BackupDialog(QDialog):
         layout.addWidget(backups, 1)
         layout.addWidget(security)
         layout.addWidget(self.buttons)
-        self.resize(760, 600 if self.local else 360)
+        resize_within_screen(self, 760, 600 if self.local else 360)
 
         self.back_up_button.clicked.connect(self.back_up_now)
         self.restore_button.clicked.connect(self._on_restore_button_clicked)

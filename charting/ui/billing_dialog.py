@@ -34,7 +34,7 @@ from charting.services import billing
 from charting.services.billing import CODES, BillingInput, BillingLine
 from charting.services.changes import Changes
 from charting.ui.documents import DocumentAudit, save_document
-from charting.ui.forms import ErrorLabel
+from charting.ui.forms import ErrorLabel, resize_within_screen
 from charting.ui.ops import OpRunner
 
 MAX_LINES = 2
@@ -197,7 +197,7 @@ class BillingDialog(QDialog):
         self.confirm_button.clicked.connect(self._on_confirm_button_clicked)
         self.superbill_button.clicked.connect(self._on_superbill_button_clicked)
         self.load()
-        self.resize(820, 560)
+        resize_within_screen(self, 820, 560)
 
     # -- reading and writing ------------------------------------------------------------------
     def load(self) -> None:

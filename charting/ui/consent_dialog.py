@@ -28,7 +28,7 @@ from charting.services import consent as consent_service
 from charting.services.consent import RISKS, TREATMENTS, ConsentInput, ConsentRow
 from charting.ui.app_rules import rich_label
 from charting.ui.documents import DocumentAudit, save_document
-from charting.ui.forms import ErrorLabel, WrappingCheckBox, text_box
+from charting.ui.forms import ErrorLabel, WrappingCheckBox, resize_within_screen, text_box
 from charting.ui.ops import OpRunner
 from charting.ui.table_models import RowsModel
 
@@ -183,7 +183,7 @@ class ConsentDialog(QDialog):
         self.print_button.clicked.connect(self._on_print_button_clicked)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
         self.refresh()
-        self.resize(860, 640)
+        resize_within_screen(self, 860, 640)
 
     def refresh(self) -> None:
         """Read the patient's consents again."""

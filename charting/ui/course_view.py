@@ -27,6 +27,7 @@ from charting.services import outcomes, pain_drawings
 from charting.services.custom_points import clinic_bodymap
 from charting.services.report_data import course_report
 from charting.ui.documents import Build, DocumentAudit, open_document, save_document
+from charting.ui.forms import resize_within_screen
 from charting.ui.ops import OpRunner
 from charting.ui.pain.canvas import PainCanvas
 
@@ -205,7 +206,7 @@ class CourseDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(columns)
         layout.addWidget(buttons)
-        self.resize(1000, 680)
+        resize_within_screen(self, 1000, 680)
         self.reload()
 
     def _show_pain(self) -> None:

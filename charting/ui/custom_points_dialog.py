@@ -35,7 +35,7 @@ from charting.services.custom_points import CustomPointInput, CustomPointRow
 from charting.services.errors import ServiceError, ValidationError
 from charting.ui.app_rules import no_wheel_focus
 from charting.ui.bodymap.items import ArtworkItem, PointsLayer
-from charting.ui.forms import FieldForm, line, text_box
+from charting.ui.forms import FieldForm, line, resize_within_screen, text_box
 from charting.ui.ops import OpRunner
 from charting.ui.table_models import RowsModel
 
@@ -209,7 +209,7 @@ class CustomPointEditor(QDialog):
         self.x_box.valueChanged.connect(self._on_coordinate_value_changed)
         self.y_box.valueChanged.connect(self._on_coordinate_value_changed)
         self._fill(row, at)
-        self.resize(760, 520)
+        resize_within_screen(self, 760, 520)
 
     def _fill(self, row: CustomPointRow | None, at: tuple[str, float, float] | None) -> None:
         view_id, x, y = at if at is not None else ("posterior", 0.0, 0.0)
@@ -372,7 +372,7 @@ class CustomPointsDialog(QDialog):
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.allowed = ops.read(lambda s: actor_of(s).can(Permission.CUSTOM_POINTS))
         self.refresh()
-        self.resize(760, 420)
+        resize_within_screen(self, 760, 420)
 
     def refresh(self, select_id: int | None = None) -> None:
         """Read the custom points again (keeping or moving the selection)."""

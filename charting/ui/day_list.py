@@ -56,6 +56,7 @@ from charting.ui.appointment_book import (
     set_status,
     show_history,
 )
+from charting.ui.forms import resize_within_screen
 from charting.ui.ops import OpRunner
 from charting.ui.table_models import RowsModel
 
@@ -541,7 +542,7 @@ class DraftsDialog(QDialog):
         layout.addWidget(label)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(720, 360)
+        resize_within_screen(self, 720, 360)
 
     @Slot()
     def _on_open_button_clicked(self) -> None:

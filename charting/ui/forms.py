@@ -1,5 +1,6 @@
 """Small form helpers shared by dialogs: a field with its error message beneath it, a check
-box whose long label wraps, and a one-line readout for counts that change on every click."""
+box whose long label wraps, a one-line readout for counts that change on every click, and a
+window's first size kept within its screen."""
 
 from __future__ import annotations
 
@@ -27,6 +28,18 @@ from PySide6.QtWidgets import (
 )
 
 ERROR_STYLE = "color: #b3261e; font-size: 90%;"
+
+# Room a window's frame and title bar take around the size given to ``resize``.
+FRAME_ROOM = QSize(16, 48)
+
+
+def resize_within_screen(window: QWidget, width: int, height: int) -> None:
+    """Give ``window`` its first size, ``width`` x ``height``, or as much of it as the screen it
+    opens on has room for: a dialog sized for a desktop monitor would otherwise open on a
+    1024x768 laptop with its buttons off the edge."""
+    anchor = window.parentWidget() or window
+    area = anchor.screen().availableGeometry().size() - FRAME_ROOM
+    window.resize(min(width, area.width()), min(height, area.height()))
 
 
 class ErrorLabel(QLabel):

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from charting.services import importer
 from charting.services.importer import FIELD_LABELS, CheckedRow, ImportFileError, Source
+from charting.ui.forms import resize_within_screen
 from charting.ui.ops import OpRunner
 
 _PROBLEM = QBrush(QColor("#f9dedc"))
@@ -298,7 +299,7 @@ class ImportDialog(QDialog):
         layout.addWidget(splitter, 1)
         layout.addWidget(self.duplicates)
         layout.addLayout(buttons)
-        self.resize(1100, 640)
+        resize_within_screen(self, 1100, 640)
 
     # -- loading --------------------------------------------------------------------------------
     def load(self, path: Path) -> bool:

@@ -34,6 +34,7 @@ from charting.ui.app import damaged_file_text
 from charting.ui.background_checks import BackgroundChecks
 from charting.ui.clinic_day import ClinicDay
 from charting.ui.demo_launch import launch_demo
+from charting.ui.forms import resize_within_screen
 from charting.ui.lock import LockPage
 from charting.ui.login_dialog import ChangePasswordDialog
 from charting.ui.ops import OpRunner
@@ -892,7 +893,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            resize_within_screen(self, 1280, 800)
         state = self.settings.value("main/splitter")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.splitter.restoreState(state)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from charting.services import recall
 from charting.services.changes import Changes
 from charting.services.recall import RecallQuery, RecallRow
+from charting.ui.forms import resize_within_screen
 from charting.ui.ops import OpRunner
 from charting.ui.table_models import RowsModel
 
@@ -124,7 +125,7 @@ class RecallDialog(QDialog):
         layout.addWidget(buttons)
         self.search_button.clicked.connect(self._on_search_button_clicked)
         self.save_button.clicked.connect(self._on_save_button_clicked)
-        self.resize(900, 560)
+        resize_within_screen(self, 900, 560)
 
     def current_query(self) -> RecallQuery:
         """The criteria as entered."""

@@ -26,7 +26,7 @@ from charting.services.settings import (
     ClinicSettings,
     validate_settings,
 )
-from charting.ui.forms import FieldForm, line, text_box
+from charting.ui.forms import FieldForm, line, resize_within_screen, text_box
 
 HANDOUT_SECTIONS = (
     ("handout_expect", "What to expect"),
@@ -119,7 +119,7 @@ class ClinicSettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(tabs)
         layout.addWidget(buttons)
-        self.resize(720, 620)
+        resize_within_screen(self, 720, 620)
 
     @classmethod
     def ask(cls, parent: QWidget | None, current: ClinicSettings) -> ClinicSettings | None:

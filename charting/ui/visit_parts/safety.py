@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from charting.services import visit_record
 from charting.services.safety import SafetyWarning
-from charting.ui.forms import ErrorLabel
+from charting.ui.forms import ErrorLabel, resize_within_screen
 from charting.ui.ops import OpRunner
 from charting.ui.safety_panel import SafetyPanel
 
@@ -59,7 +59,7 @@ class OverrideDialog(QDialog):
         layout.addWidget(self.reason, 1)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-        self.resize(520, 340)
+        resize_within_screen(self, 520, 340)
 
     @Slot()
     def _on_buttons_accepted(self) -> None:
