@@ -382,6 +382,7 @@ class ImportDialog(QDialog):
         self.mapping_problems.setText(" ".join(problems))
         if problems:
             self.model.load([], [])
+            self.counts.setText("The preview shows once the columns on the left are chosen.")
             self.import_button.setEnabled(False)
             return
         fields = [f for f in FIELD_LABELS if f in mapping.values() and f != "full_name"]
@@ -411,7 +412,9 @@ class ImportDialog(QDialog):
         self.preview.resizeColumnsToContents()
         header = self.preview.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.import_button.setEnabled(True)
+        if not rows:
+            self.counts.setText("The file has no rows below its column names: nothing to import.")
+        self.import_button.setEnabled(bool(rows))
 
     # -- slots ------------------------------------------------------------------------------------
     @Slot()

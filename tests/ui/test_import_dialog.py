@@ -155,3 +155,18 @@ def test_every_column_mapping_can_be_seen_whole(qtbot, window: MainWindow, tmp_p
         right = combo.mapTo(viewport, combo.rect().topRight())
         assert left.x() >= 0 and right.x() < viewport.width(), header
         assert combo.width() >= combo.sizeHint().width(), header
+
+
+def test_an_empty_preview_says_why(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """No rows in the preview is never "no problems": it names the missing column choice, or
+    a file holding column names only, and Import stays off."""
+    dialog = _open(qtbot, window, tmp_path)  # "Geb. am" is not mapped yet
+    assert dialog.model.rowCount() == 0
+    assert "columns on the left" in dialog.counts.text()
+    assert not dialog.import_button.isEnabled()
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("Surname,First name,Date of birth\n", encoding="utf-8")
+    assert dialog.load(header_only)
+    assert dialog.model.rowCount() == 0
+    assert "no rows below its column names" in dialog.counts.text()
+    assert not dialog.import_button.isEnabled()
