@@ -18,4 +18,6 @@ class ValidationError(ServiceError):
 
     def __init__(self, errors: Mapping[str, str]) -> None:
         self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+        # The messages are written for the person (each names its field in words); the keys
+        # are field names for the code and stay out of what is shown.
+        super().__init__("; ".join(self.errors.values()))
