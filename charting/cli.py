@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from charting import __version__
 from charting.config import ConfigError, backup_dir, resolve_database_url
+
+if TYPE_CHECKING:
+    from charting.services.importer import CheckedRow
 
 PROG = "charting"
 
@@ -102,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="average body-map marks per visit (default 8)",
     )
     demo.add_argument("--seed", type=int, default=2026, help=argparse.SUPPRESS)
-    demo.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    _after_command(demo)
     export = commands.add_parser(
         "export",
         help="export patient records (PDF, CSV, FHIR) for other systems or archives",
@@ -136,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="comma-separated: pdf, csv, fhir (default: all three)",
     )
-    export.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    _after_command(export)
     recall = commands.add_parser(
         "recall",
         help="list every visit and patient treated with a recalled needle lot (CSV)",
@@ -150,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     recall.add_argument("--since", type=_iso_date, metavar="DATE", help="visits on or after DATE")
     recall.add_argument("--until", type=_iso_date, metavar="DATE", help="visits on or before DATE")
     recall.add_argument("--out", required=True, metavar="FILE.csv", help="the CSV file to write")
-    recall.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    _after_command(recall)
     backup = commands.add_parser(
         "backup",
         help="back up the database now (SQLite's online backup API, checked afterwards)",
@@ -158,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         "copy with an integrity check. Without --out the copy goes to the backups folder.",
     )
     backup.add_argument("--out", metavar="FILE", type=Path, help="where to write the copy")
-    backup.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    _after_command(backup)
     restore = commands.add_parser(
         "restore",
         help="replace the database with a backup (the current one is backed up first)",
@@ -167,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         "opened any more is moved into the backups folder, not deleted.",
     )
     restore.add_argument("file", metavar="FILE", type=Path, help="the backup to restore")
-    restore.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    _after_command(restore)
     audit = commands.add_parser("audit", help="check the audit log")
     audit_commands = audit.add_subparsers(
         dest="audit_command", metavar="ACTION", parser_class=_Parser, required=True
@@ -176,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         "verify",
         help="recompute the audit log's hash chain; exit 1 at the first broken entry",
     )
-    verify.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    _after_command(verify)
     verify.add_argument(
         "--anchor",
         action="append",
@@ -214,8 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also import rows that look like patients already registered",
     )
-    patients.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    _after_command(patients)
     return parser
+
+
+def _after_command(command: argparse.ArgumentParser) -> None:
+    """``--db`` and ``--user`` are also taken after the command's name, where people type
+    them (``charting import patients FILE --user ana``)."""
+    command.add_argument("--db", metavar="URL", dest="sub_db", help="as the top-level --db")
+    command.add_argument("--user", metavar="NAME", dest="sub_user", help="as the top-level --user")
 
 
 def _import_fields() -> list[str]:
@@ -343,7 +353,7 @@ def _sign_in(database: object, args: argparse.Namespace) -> object:
     with database.read() as session:
         if not has_accounts(session):
             return Actor.system(f"command line {args.command}")
-    user = args.user or os.environ.get("CHARTING_USER")
+    user = getattr(args, "sub_user", None) or args.user or os.environ.get("CHARTING_USER")
     if not user:
         raise _RefusedError(
             "this database has accounts: sign in with --user NAME (the password is asked "
@@ -613,9 +623,13 @@ def _run_import(database: object, args: argparse.Namespace) -> int:
     try:
         folder = importer.is_charting_export(path)
         if folder is not None:
+            if args.map:
+                return _fail("--map is for patient lists: an export's columns are its own", 2)
             try:
                 with database.write() as session:
-                    record = importer.import_export(session, folder)
+                    record = importer.import_export(
+                        session, folder, import_duplicates=args.import_duplicates
+                    )
                     if args.dry_run:
                         raise _DryRunError(record.text)  # rolls the transaction back
             except _DryRunError as dry:
@@ -636,29 +650,38 @@ def _run_import(database: object, args: argparse.Namespace) -> int:
             used = ", ".join(f"{h}={f or 'ignore'}" for h, f in mapping.items())
             return _fail(f"{' '.join(problems)} (mapping: {used}; set it with --map)", 2)
         print(f"Reading {path.name} ({source.description}).")
+        counts = {"ok": 0, "bad": 0, "dup": 0}
+        what = "imported" if args.import_duplicates else "skipped"
+
+        def listed(rows: Iterable[CheckedRow]) -> Iterator[CheckedRow]:
+            """The rows, each problem and likely duplicate printed as it passes."""
+            for row in rows:
+                if row.problems:
+                    counts["bad"] += 1
+                    for name, message in row.problems.items():
+                        label = importer.FIELD_LABELS.get(name, name)
+                        print(f"  line {row.line}, {label}: {message} (skipped)")
+                elif row.duplicate_of:
+                    counts["dup"] += 1
+                    print(f"  line {row.line}: likely duplicate of {row.duplicate_of} ({what})")
+                else:
+                    counts["ok"] += 1
+                yield row
+
         if args.dry_run:
-            counts = {"ok": 0, "bad": 0, "dup": 0}
             with database.read() as session:
-                for row in importer.check_rows(session, source.rows(), mapping):
-                    if row.problems:
-                        counts["bad"] += 1
-                        for name, message in row.problems.items():
-                            label = importer.FIELD_LABELS.get(name, name)
-                            print(f"  line {row.line}, {label}: {message}")
-                    elif row.duplicate_of:
-                        counts["dup"] += 1
-                        print(f"  line {row.line}: likely duplicate of {row.duplicate_of}")
-                    else:
-                        counts["ok"] += 1
+                for _row in listed(importer.check_rows(session, source.rows(), mapping)):
+                    pass
+            ready = counts["ok"] + (counts["dup"] if args.import_duplicates else 0)
             print(
-                f"Dry run: {counts['ok']:,} row(s) ready, {counts['bad']:,} with problems, "
-                f"{counts['dup']:,} likely duplicate(s). Nothing was stored."
+                f"Dry run: {ready:,} row(s) would be imported, {counts['bad']:,} with problems, "
+                f"{counts['dup']:,} likely duplicate(s) {what}. Nothing was stored."
             )
             return 0
         with database.write() as session:
             summary = importer.import_patients(
                 session,
-                importer.check_rows(session, source.rows(), mapping),
+                listed(importer.check_rows(session, source.rows(), mapping)),
                 import_duplicates=args.import_duplicates,
                 source=path.name,
                 mapping=mapping,

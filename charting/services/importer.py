@@ -169,6 +169,14 @@ class ImportFileError(ServiceError):
 
 
 # -- reading the file ---------------------------------------------------------------------------
+class FileRow(dict[str, str]):
+    """A row of a CSV file as ``{header: text}``, with the line of the file it starts on."""
+
+    def __init__(self, values: Iterable[tuple[str, str]], line: int) -> None:
+        super().__init__(values)
+        self.line = line
+
+
 @dataclass
 class Source:
     """An opened patient list: its columns and a way to read its rows (again) lazily."""
@@ -181,33 +189,58 @@ class Source:
     _fhir_rows: list[dict[str, str]] = field(default_factory=list, repr=False)
 
     def rows(self) -> Iterator[dict[str, str]]:
-        """Every data row as ``{header: text}``, read from the file as needed."""
+        """Every data row as ``{header: text}``, read from the file as needed.
+
+        A CSV row is a :class:`FileRow` that knows the line of the file it starts on (blank
+        lines and cells spanning lines are counted as a text editor counts them).
+
+        Raises:
+            ImportFileError: the CSV cannot be read past some line (a quotation mark opened
+                and never closed is the usual cause).
+        """
         if self.kind == "fhir":
             yield from self._fhir_rows
             return
         with self.path.open(encoding=self.encoding, newline="") as handle:
             reader = csv.reader(handle, delimiter=self.delimiter)
-            next(reader, None)
-            for values in reader:
-                if not any(v.strip() for v in values):
-                    continue  # blank line
-                values += [""] * (len(self.headers) - len(values))
-                yield dict(zip(self.headers, values, strict=False))
+            start = 1
+            try:
+                next(reader, None)
+                start = reader.line_num + 1
+                for values in reader:
+                    line, start = start, reader.line_num + 1
+                    if not any(v.strip() for v in values):
+                        continue  # blank line
+                    values += [""] * (len(self.headers) - len(values))
+                    yield FileRow(zip(self.headers, values, strict=False), line=line)
+            except csv.Error as exc:
+                raise ImportFileError(
+                    f"{self.path.name} cannot be read from line {start} on ({exc}). A quotation "
+                    "mark that opens a cell there and is never closed is the usual cause."
+                ) from None
 
     @property
     def description(self) -> str:
         """How the file was read, in words ("UTF-8, semicolon-separated")."""
         if self.kind == "fhir":
             return "FHIR Patient bundle (JSON)"
-        names = {"utf-8-sig": "UTF-8 with BOM", "utf-8": "UTF-8", "cp1252": "Windows (cp1252)"}
+        names = {
+            "utf-8-sig": "UTF-8 with BOM",
+            "utf-8": "UTF-8",
+            "cp1252": "Windows (cp1252)",
+            "utf-16": "UTF-16 (Unicode text)",
+        }
         separator = {",": "comma", ";": "semicolon", "\t": "tab"}[self.delimiter]
         return f"{names.get(self.encoding, self.encoding)}, {separator}-separated"
 
 
 def _detect_encoding(path: Path) -> str:
     with path.open("rb") as handle:
-        if handle.read(3) == codecs.BOM_UTF8:
+        start = handle.read(3)
+        if start == codecs.BOM_UTF8:
             return "utf-8-sig"
+        if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"  # Excel's "Unicode text"; the BOM gives the byte order
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         try:
@@ -235,11 +268,24 @@ def open_source(path: Path) -> Source:
         raise ImportFileError(f"Cannot read {path}: {exc.strerror}") from None
     if not head.strip():
         raise ImportFileError(f"{path.name} is empty.")
+    encoding = _detect_encoding(path)
+    if encoding == "utf-16":
+        try:
+            head = path.read_text(encoding="utf-16")[:65_536].encode("utf-8")
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                f"{path.name} starts as UTF-16 text but cannot be read as it."
+            ) from None
     if b"\0" in head:
         raise ImportFileError(f"{path.name} is not a text file (CSV or FHIR JSON).")
-    if head.lstrip(codecs.BOM_UTF8).lstrip().startswith(b"{"):
-        return _open_fhir(path)
-    encoding = _detect_encoding(path)
+    start = head.lstrip(codecs.BOM_UTF8).lstrip()
+    if start.startswith(b"{"):
+        return _open_fhir(path, encoding)
+    if start.startswith(b"[") and _is_json(path, encoding):
+        raise ImportFileError(
+            f"{path.name} is a JSON list, not a FHIR Bundle: export the patients from the other "
+            "system as a FHIR Bundle (or as CSV)."
+        )
     if encoding == "cp1252":
         try:
             path.read_bytes().decode("cp1252")
@@ -247,7 +293,11 @@ def open_source(path: Path) -> Source:
             raise ImportFileError(
                 f"{path.name} is neither UTF-8 nor Windows (cp1252) text."
             ) from None
-    first = head.decode(encoding if encoding != "utf-8-sig" else "utf-8-sig", errors="replace")
+    first = (
+        head.decode("utf-8", errors="replace")
+        if encoding == "utf-16"
+        else head.decode(encoding, errors="replace")
+    )
     header_line = first.splitlines()[0] if first.splitlines() else ""
     counts = {d: header_line.count(d) for d in (";", ",", "\t")}
     delimiter = max(counts, key=lambda d: counts[d])
@@ -266,9 +316,19 @@ def open_source(path: Path) -> Source:
     return Source(path, "csv", headers, encoding, delimiter)
 
 
-def _open_fhir(path: Path) -> Source:
+def _is_json(path: Path, encoding: str) -> bool:
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        json.loads(path.read_text(encoding="utf-16" if encoding == "utf-16" else "utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return True
+
+
+def _open_fhir(path: Path, encoding: str = "utf-8-sig") -> Source:
+    try:
+        data = json.loads(
+            path.read_text(encoding="utf-16" if encoding == "utf-16" else "utf-8-sig")
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ImportFileError(f"{path.name} is not valid JSON ({exc}).") from None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
@@ -284,6 +344,16 @@ def _open_fhir(path: Path) -> Source:
     return Source(path, "fhir", headers, _fhir_rows=rows)
 
 
+def _words(value: Any) -> str:
+    """A FHIR name part as text: R4 gives ``family`` as a string and ``given`` as a list;
+    older systems send either shape for either part."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value if isinstance(v, str | int | float) and str(v))
+    return ""
+
+
 def _fhir_patient_row(resource: Mapping[str, Any]) -> dict[str, str]:
     names = [n for n in resource.get("name") or [] if isinstance(n, dict)]
     official = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
@@ -295,9 +365,9 @@ def _fhir_patient_row(resource: Mapping[str, Any]) -> dict[str, str]:
         address = {"text": ", ".join(str(p) for p in parts if p)}
     gender = str(resource.get("gender") or "")
     return {
-        "family_name": str(official.get("family") or ""),
-        "given_name": " ".join(official.get("given") or []),
-        "preferred_name": " ".join(usual.get("given") or []),
+        "family_name": _words(official.get("family")),
+        "given_name": _words(official.get("given")),
+        "preferred_name": _words(usual.get("given")),
         "date_of_birth": str(resource.get("birthDate") or ""),
         "sex": {"other": "intersex"}.get(gender, gender),
         "phone": next((str(t.get("value")) for t in telecom if t.get("system") == "phone"), ""),
@@ -457,10 +527,29 @@ def row_values(row: Mapping[str, str], mapping: Mapping[str, str]) -> dict[str, 
     return values
 
 
+# Fields that never hold a line break: one there means a cell ran on over the next lines.
+_ONE_LINE = (
+    "family_name",
+    "given_name",
+    "preferred_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "emergency_phone",
+)
+
+
 def check_values(values: Mapping[str, str], today: date | None = None) -> CheckedRow:
     """Check one row's values; the row number and duplicate are filled in by the caller."""
     today = today or date.today()
     problems: dict[str, str] = {}
+    for name in _ONE_LINE:
+        if "\n" in values.get(name, "") or "\r" in values.get(name, ""):
+            problems[name] = (
+                f"{FIELD_LABELS[name]} runs over more than one line of the file: a quotation "
+                "mark that is never closed has probably swallowed the rows after it."
+            )
     born, problem = parse_birth_date(values.get("date_of_birth", ""))
     if problem:
         problems["date_of_birth"] = problem
@@ -517,7 +606,7 @@ def check_rows(
     known = existing_identities(session) if known is None else known
     seen: dict[tuple[str, str, str], str] = {}
     for index, row in enumerate(rows):
-        line = index + 2
+        line = row.line if isinstance(row, FileRow) else index + 2
         values = row_values(row, mapping)
         if fixes and line in fixes:
             values.update(fixes[line])
@@ -658,12 +747,13 @@ def import_patients(
 
 # -- Charting's own CSV export, the whole record ---------------------------------------------------
 def is_charting_export(path: Path) -> Path | None:
-    """The folder of Charting CSV tables at or inside ``path`` (None if it is not one)."""
+    """The folder of Charting CSV tables ``path`` names (None if it names none): the export's
+    folder, its ``csv`` folder, or any file in either (a file dialog picks files, and an
+    admin picks the one that looks right: patients.csv, the manifest, the README)."""
     path = Path(path).expanduser()
-    for folder in (path, path / "csv", path.parent):
+    place = path if path.is_dir() else path.parent
+    for folder in (place, place / "csv"):
         if (folder / "data_dictionary.csv").is_file() and (folder / "patients.csv").is_file():
-            if path.is_file() and path.name != "patients.csv":
-                return None
             return folder
     return None
 
@@ -686,7 +776,9 @@ def _read_export_rows(path: Path) -> Iterator[dict[str, str]]:
             yield {k: v[1:] if v.startswith("'") else v for k, v in row.items()}
 
 
-def import_export(session: Session, folder: Path) -> RecordSummary:
+def import_export(
+    session: Session, folder: Path, *, import_duplicates: bool = False
+) -> RecordSummary:
     """Import a Charting CSV export (every importable table) in the caller's transaction.
 
     Rows keep their ids where the database does not use them yet (so signed visits keep
@@ -697,12 +789,16 @@ def import_export(session: Session, folder: Path) -> RecordSummary:
 
     Raises:
         ImportFileError: a file is missing, or a row is not what the data dictionary says.
+        ValidationError: patients of the export are already here (same names and date of
+            birth: the export was most likely imported before), unless ``import_duplicates``.
     """
     require(session, Permission.IMPORT)
     folder = Path(folder)
     for item in csv_tables.TABLES:
         if item.importable and not item.optional and not (folder / item.file).is_file():
             raise ImportFileError(f"{item.file} is missing from {folder}.")
+    if not import_duplicates:
+        _refuse_patients_already_here(session, folder)
     new_ids: dict[str, dict[int, int]] = {}
     counts: dict[str, int] = {}
     taken_charts = set(session.scalars(select(Patient.chart_number)))
@@ -724,6 +820,36 @@ def import_export(session: Session, folder: Path) -> RecordSummary:
     summary = RecordSummary(counts)
     audit.record(session, "import.record", target=str(folder)[-100:], detail=summary.text)
     return summary
+
+
+def _refuse_patients_already_here(session: Session, folder: Path) -> None:
+    """Raise if any patient of the export is registered here already: importing it again
+    would give every one of them a second chart, with a copy of each visit."""
+    known = existing_identities(session)
+    if not known:
+        return
+    here: list[str] = []
+    total = 0
+    for row in _read_export_rows(folder / "patients.csv"):
+        total += 1
+        born, _ = parse_birth_date(row.get("date_of_birth", ""))
+        key = identity(row.get("family_name", ""), row.get("given_name", ""), born)
+        if key in known:
+            here.append(
+                f"{row.get('family_name', '')}, {row.get('given_name', '')} "
+                f"(chart {known[key]} here)"
+            )
+    if here:
+        examples = "; ".join(here[:3]) + ("; \u2026" if len(here) > 3 else "")
+        raise ValidationError(
+            {
+                "patients": f"{len(here):,} of the export's {total:,} patients are already "
+                f"registered here with the same name and date of birth ({examples}): it looks "
+                "imported before, and importing it again would copy their records. Nothing "
+                "was imported. To import it anyway, tick \u201cAlso import rows that look "
+                "like patients already registered\u201d (--import-duplicates)."
+            }
+        )
 
 
 def _import_table(
@@ -933,9 +1059,11 @@ def import_from_source(
     return summary, Changes(patients=added)
 
 
-def import_export_folder(session: Session, folder: Path) -> tuple[RecordSummary, Changes]:
+def import_export_folder(
+    session: Session, folder: Path, *, import_duplicates: bool = False
+) -> tuple[RecordSummary, Changes]:
     """Import a Charting CSV export, whole (the app's Import button for an export)."""
     before = session.scalar(select(func.max(Patient.id))) or 0
-    summary = import_export(session, folder)
+    summary = import_export(session, folder, import_duplicates=import_duplicates)
     added = frozenset(session.scalars(select(Patient.id).where(Patient.id > before)))
     return summary, Changes(patients=added)

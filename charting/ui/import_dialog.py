@@ -403,6 +403,12 @@ class ImportDialog(QDialog):
 
         try:
             rows, known = self.ops.read(preview)
+        except ImportFileError as exc:
+            self.model.load([], [])
+            self.file_info.setText(f"Cannot import this file: {exc}")
+            self.counts.setText("")
+            self.import_button.setEnabled(False)
+            return
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             self.file_info.setText(f"Cannot read this file: {exc}")
             self.import_button.setEnabled(False)
@@ -439,24 +445,32 @@ class ImportDialog(QDialog):
         if not rows:
             self.counts.setText("")
             return
-        bad = sum(1 for r in rows if r.problems)
-        dup = sum(1 for r in rows if r.duplicate_of and not r.problems)
+        # Each row is counted once: skipped by the admin, else with problems, else a likely
+        # duplicate, else ready.
         skipped = sum(1 for r in rows if r.line in self.model.skipped)
+        kept = [r for r in rows if r.line not in self.model.skipped]
+        bad = sum(1 for r in kept if r.problems)
+        dup = sum(1 for r in kept if r.duplicate_of and not r.problems)
         shown = (
             f"The first {len(rows):,} rows"
             if len(rows) == importer.PREVIEW_ROWS
             else f"All {len(rows):,} rows"
         )
         self.counts.setText(
-            f"{shown}: {len(rows) - bad - dup:,} ready, {bad:,} with problems (skipped unless "
-            f"fixed), {dup:,} likely duplicates, {skipped:,} skipped by you. Rows further down "
-            "are checked the same way when you import."
+            f"{shown}: {len(rows) - bad - dup - skipped:,} ready, {bad:,} with problems "
+            f"(skipped unless fixed), {dup:,} likely duplicates, {skipped:,} skipped by you. "
+            "Rows further down are checked the same way when you import."
         )
 
     @Slot()
     def _on_import_button_clicked(self) -> None:
         if self.export_folder is not None:
-            result = self.ops.run(self, importer.import_export_folder, self.export_folder)
+            result = self.ops.run(
+                self,
+                importer.import_export_folder,
+                self.export_folder,
+                import_duplicates=self.duplicates.isChecked(),
+            )
             if result is not None:
                 self._done(f"Imported the Charting export: {result[0].text}.")
             return

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -12,6 +15,7 @@ from charting.models import Patient, Visit
 from charting.models.db import Database
 from charting.models.migrate import open_database
 from charting.services.access import Actor
+from tests.factories import TEST_PASSWORD, TEST_USERNAME
 from tests.jobs.test_export import _charting, clinic  # noqa: F401 (fixture)
 
 LIST = "Surname;First name;DOB;Gender\r\nMüller;Jörg;1980-04-02;m\r\nNguyen;Lan;1986-02-30;f\r\n"
@@ -32,7 +36,7 @@ def test_dry_run_names_the_problems_and_stores_nothing(
     assert run.returncode == 0, run.stderr
     assert "Windows (cp1252), semicolon-separated" in run.stdout
     assert "line 3, Date of birth: 1986-02-30 is not a date: February has no day 30." in run.stdout
-    assert "1 row(s) ready, 1 with problems" in run.stdout
+    assert "1 row(s) would be imported, 1 with problems" in run.stdout
     assert _count(database) == 0
 
 
@@ -49,6 +53,10 @@ def test_import_stores_the_good_rows_with_a_summary(
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "1 imported" in run.stdout and "1 skipped" in run.stdout
+    # The skipped row is named with its reason, as the dry run names it.
+    assert "line 3, Date of birth: 1986-02-30 is not a date: February has no day 30. (skipped)" in (
+        run.stdout
+    )
     assert _count(database) == 1
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
@@ -92,3 +100,35 @@ def test_a_charting_export_is_imported_whole(
     with database.read() as a, new.read() as b:
         assert a.scalar(select(func.count(Visit.id))) == b.scalar(select(func.count(Visit.id)))
     new.dispose()
+    # The same export again would give every patient a second chart: refused, nothing stored.
+    again = _charting("--db", str(target), "import", "patients", str(exported), signed_in=False)
+    assert again.returncode == 1 and again.stderr.count("\n") == 1
+    assert "10 of the export's 10 patients are already registered here" in again.stderr
+    assert "patients:" not in again.stderr
+    new = open_database(sqlite_url(target), tmp_path / "b").database
+    with new.read() as b:
+        assert b.scalar(select(func.count(Patient.id))) == 10
+    new.dispose()
+
+
+def test_the_user_is_taken_after_the_command_too(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
+    """`charting import patients FILE --user NAME` signs in as NAME, as the error says to."""
+    path = tmp_path / "list.csv"
+    path.write_text(LIST, encoding="utf-8")
+    refused = _charting("--db", database_url, "import", "patients", str(path), signed_in=False)
+    assert refused.returncode == 2 and "--user NAME" in refused.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTING_USER")}
+    env["CHARTING_PASSWORD"] = TEST_PASSWORD
+    args = ("--db", database_url, "import", "patients", str(path), "--user", TEST_USERNAME)
+    run = subprocess.run(
+        [sys.executable, "-m", "charting", *args, "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "1 row(s) would be imported" in run.stdout

@@ -28,6 +28,7 @@ from charting.services.importer import (
     check_rows,
     import_export,
     import_patients,
+    is_charting_export,
     open_source,
     parse_birth_date,
     parse_mapping,
@@ -194,6 +195,11 @@ def test_encodings_and_delimiters_are_detected(database: Database, tmp_path: Pat
         assert (row["Surname"], row["Given name"]) == ("Müller", "Zoë"), name
     assert open_source(tmp_path / "win.csv").description == "Windows (cp1252), semicolon-separated"
     assert open_source(tmp_path / "bom.csv").description == "UTF-8 with BOM, comma-separated"
+    # Excel's "Unicode text": UTF-16 with its byte-order mark, tab-separated.
+    unicode_text = _write(tmp_path / "excel.txt", "\ufeff" + text.replace(",", "\t"), "utf-16-le")
+    source = open_source(unicode_text)
+    assert source.description == "UTF-16 (Unicode text), tab-separated"
+    assert next(source.rows())["Given name"] == "Zoë"
 
 
 def test_a_bad_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
@@ -203,6 +209,7 @@ def test_a_bad_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
         "empty.csv": b"",
         "twice.csv": b"name,name\r\na,b\r\n",
         "bundle.json": b'{"resourceType": "Observation"}',
+        "list.json": b'[{"resourceType": "Patient"}]',
     }
     for name, data in cases.items():
         path = tmp_path / name
@@ -212,6 +219,47 @@ def test_a_bad_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
             open_source(path)
         assert "\n" not in str(caught.value)
         assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    with pytest.raises(ImportFileError, match="is a JSON list, not a FHIR Bundle"):
+        open_source(tmp_path / "list.json")
+
+
+def test_rows_are_numbered_as_the_file_counts_its_lines(database: Database, tmp_path: Path) -> None:
+    """A problem names the line a text editor shows, after blank lines and a cell that spans
+    lines (an address over two lines is a normal CSV cell)."""
+    text = (
+        "Surname,Given name,Date of birth,Address\r\n"
+        'Berg,Ole,1965-05-05,"Hauptstr. 1\r\n10115 Berlin"\r\n'
+        "\r\n"
+        "Silva,Rita,7.8.59,\r\n"
+    )
+    rows = _checked(database, _write(tmp_path / "list.csv", text))
+    assert [r.line for r in rows] == [2, 5]
+    assert rows[0].ok and rows[0].values["address"] == "Hauptstr. 1\r\n10115 Berlin"
+    assert "date_of_birth" in rows[1].problems
+
+
+def test_a_quotation_mark_never_closed_is_named_not_swallowed(
+    database: Database, tmp_path: Path
+) -> None:
+    """A quote left open swallows the rows after it into one cell: a short file shows the
+    swallowing on the row, a long one is refused with the line, never a traceback."""
+    short = 'Surname,Given name,Date of birth\r\n"Smith,Jo,1970-01-01\r\nJones,Al,1980-02-02\r\n'
+    (row,) = _checked(database, _write(tmp_path / "short.csv", short))
+    assert "runs over more than one line" in row.problems["family_name"]
+    long = (
+        "Surname,Given name,Date of birth\r\n"
+        + 'Oh,"Ann,1970-01-01\r\n'
+        + ("Jones,Al,1980-02-02\r\n" * 8000)
+    )
+    path = _write(tmp_path / "long.csv", long)
+    with pytest.raises(ImportFileError, match=r"from line 2 on .*quotation mark"):
+        _checked(database, path)
+
+
+def test_validation_messages_show_no_field_names() -> None:
+    """What a person reads is the message, not the code's name for the field."""
+    refused = ValidationError({"rows": "No row can be imported: nothing was stored."})
+    assert str(refused) == "No row can be imported: nothing was stored."
 
 
 def test_mapping_problems_are_named() -> None:
@@ -265,6 +313,20 @@ def test_a_fhir_patient_bundle_imports(database: Database, tmp_path: Path) -> No
         date(1975, 3, 31),
         "chidi@example.org",
     )
+
+
+def test_fhir_names_in_the_older_shapes_read_as_words(tmp_path: Path) -> None:
+    """Older systems send ``family`` as a list and ``given`` as a string: the names read as
+    words, never as "['Nowak']" or "J a n"."""
+    patient = {
+        "resourceType": "Patient",
+        "name": [{"family": ["Nowak"], "given": "Jan"}],
+        "birthDate": "1970-01-01",
+    }
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"resourceType": "Bundle", "entry": [{"resource": patient}]}))
+    row = next(open_source(path).rows())
+    assert (row["family_name"], row["given_name"]) == ("Nowak", "Jan")
 
 
 def test_only_an_admin_may_import(database: Database, tmp_path: Path) -> None:
@@ -364,3 +426,15 @@ def test_every_table_of_the_schema_is_exported_or_said_why_not() -> None:
     for item in csv_tables.TABLES:
         for column in item.columns:
             assert column.meaning, f"{item.file} {column.name} has no meaning"
+
+
+def test_any_file_of_an_export_names_the_whole_export(database: Database, tmp_path: Path) -> None:
+    """A file dialog picks files: the export's folder, its csv folder or any file in either
+    is read as the whole export; a patient list beside other files is not."""
+    with database.read() as session:
+        write_csv(session, select_patient_ids(session), tmp_path / "export" / "csv")
+    tables = tmp_path / "export" / "csv"
+    (tmp_path / "export" / "manifest.json").write_text("{}")
+    for picked in ("export", "export/csv", "export/manifest.json", "export/csv/visits.csv"):
+        assert is_charting_export(tmp_path / picked) == tables, picked
+    assert is_charting_export(_write(tmp_path / "list.csv", LIST)) is None

@@ -85,6 +85,11 @@ def test_map_preview_fix_and_import(
     rect = dialog.preview.visualRect(model.index(4, 1))
     qtbot.mouseClick(dialog.preview.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert model.index(4, status).data() == "Skipped by you"
+    # Each row is counted once; the two that will be imported are the ready ones.
+    assert dialog.counts.text().startswith(
+        "All 5 rows: 2 ready, 1 with problems (skipped unless fixed), 1 likely duplicates, "
+        "1 skipped by you."
+    )
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     assert dialog.summary.text().startswith(
         "Imported from list.csv: 2 imported (chart numbers 000002-000003), 3 skipped, "
