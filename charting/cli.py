@@ -195,11 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     patients = import_commands.add_parser(
         "patients",
         help="import a patient list (CSV or FHIR JSON) or a Charting CSV export",
-        description="Import patients from FILE: a CSV (UTF-8 or Windows cp1252, comma or "
-        "semicolon), a FHIR Patient bundle (JSON), or the csv folder of a Charting export "
-        "(the whole record). Rows with problems are skipped and listed; likely duplicates "
-        "(same name and date of birth) are skipped unless --import-duplicates. All or "
-        "nothing: a failure stores no row.",
+        description="Import patients from FILE: a CSV (UTF-8, Windows cp1252 or UTF-16; comma, "
+        "semicolon or tab), a FHIR Patient bundle (JSON), or a Charting export (its folder "
+        "or any file of it: the whole record). Rows with problems are skipped and listed; "
+        "likely duplicates (same name and date of birth) are skipped unless "
+        "--import-duplicates, and an export whose patients are already here is refused "
+        "unless it. All or nothing: a failure stores no row.",
     )
     patients.add_argument("file", metavar="FILE", type=Path, help="the file (or export folder)")
     patients.add_argument(

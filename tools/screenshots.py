@@ -11,6 +11,15 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if os.environ["QT_QPA_PLATFORM"] == "offscreen":
+    # A desktop monitor's screen (the offscreen one is 800x800), so that windows open at the
+    # size they take on a desktop; the three-size shots set their sizes themselves.
+    _SCREEN = Path(tempfile.mkdtemp()) / "screen.json"
+    _SCREEN.write_text(
+        '{"screens": [{"name": "desktop", "x": 0, "y": 0, "width": 1920, "height": 1080, '
+        '"logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}'
+    )
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
 from PySide6.QtCore import QSettings
 from PySide6.QtTest import QTest
