@@ -766,8 +766,15 @@ class RecordSummary:
 
     @property
     def text(self) -> str:
-        """One line: rows per file."""
-        return ", ".join(f"{n:,} {f.removesuffix('.csv')}" for f, n in self.counts.items())
+        """One line: rows per file that had any, in words ("1 patient, 157 visits")."""
+        parts = []
+        for file, n in self.counts.items():
+            words = file.removesuffix(".csv").replace("_", " ")
+            if n == 1:
+                words = words[:-3] + "y" if words.endswith("ies") else words.removesuffix("s")
+            if n:
+                parts.append(f"{n:,} {words}")
+        return ", ".join(parts) or "no rows"
 
 
 def _read_export_rows(path: Path) -> Iterator[dict[str, str]]:

@@ -109,7 +109,11 @@ class ExportDialog(QDialog):
 
         self.all_patients = QRadioButton("&All patients")
         self.all_patients.setObjectName("exportAll")
-        self.search_result = QRadioButton(f"Patients matching the search \u201c{search_text}\u201d")
+        self.search_result = QRadioButton(
+            f"Patients matching the search \u201c{search_text}\u201d"
+            if search_text
+            else "Patients matching a search (type one in the patient list first)"
+        )
         self.search_result.setObjectName("exportSearch")
         self.search_result.setEnabled(bool(search_text))
         self.date_range = QRadioButton("Patients with a visit &between")
@@ -186,6 +190,7 @@ class ExportDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addStretch(1)  # a taller window keeps the progress beside its words
         layout.addLayout(buttons)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)

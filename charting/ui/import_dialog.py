@@ -36,6 +36,13 @@ from charting.ui.forms import resize_within_screen
 from charting.ui.ops import OpRunner
 
 _PROBLEM = QBrush(QColor("#f9dedc"))
+
+
+def _count(n: int, noun: str) -> str:
+    """``n`` and the noun, plural where it is not one ("1 column", "7 columns")."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 _DUPLICATE = QBrush(QColor("#fff4ce"))
 _SKIPPED = QBrush(QColor("#8a8a8a"))
 _ModelIndex = QModelIndex | QPersistentModelIndex
@@ -318,6 +325,11 @@ class ImportDialog(QDialog):
                 "they are free here."
             )
             self.mapping_box.setEnabled(False)
+            self.counts.setText(
+                "An export is imported as it was written: nothing to map, preview or fix. "
+                "Patients already registered here stop the import unless the box below is "
+                "ticked."
+            )
             self.import_button.setEnabled(True)
             return True
         try:
@@ -329,7 +341,7 @@ class ImportDialog(QDialog):
         self.source = source
         self.mapping_box.setEnabled(True)
         self.file_info.setText(
-            f"{Path(path).name}: {source.description}, {len(source.headers)} columns."
+            f"{Path(path).name}: {source.description}, {_count(len(source.headers), 'column')}."
         )
         remembered = self.ops.read(importer.remembered_mapping)
         mapping = importer.suggest_mapping(source.headers, remembered)
@@ -454,11 +466,14 @@ class ImportDialog(QDialog):
         shown = (
             f"The first {len(rows):,} rows"
             if len(rows) == importer.PREVIEW_ROWS
+            else "The only row"
+            if len(rows) == 1
             else f"All {len(rows):,} rows"
         )
         self.counts.setText(
             f"{shown}: {len(rows) - bad - dup - skipped:,} ready, {bad:,} with problems "
-            f"(skipped unless fixed), {dup:,} likely duplicates, {skipped:,} skipped by you. "
+            f"(skipped unless fixed), {_count(dup, 'likely duplicate')}, "
+            f"{skipped:,} skipped by you. "
             "Rows further down are checked the same way when you import."
         )
 

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLineEdit
+from PySide6.QtWidgets import QComboBox, QLineEdit, QMessageBox
 from sqlalchemy import select
 
 from charting.models import Patient, Role
@@ -87,7 +87,7 @@ def test_map_preview_fix_and_import(
     assert model.index(4, status).data() == "Skipped by you"
     # Each row is counted once; the two that will be imported are the ready ones.
     assert dialog.counts.text().startswith(
-        "All 5 rows: 2 ready, 1 with problems (skipped unless fixed), 1 likely duplicates, "
+        "All 5 rows: 2 ready, 1 with problems (skipped unless fixed), 1 likely duplicate, "
         "1 skipped by you."
     )
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
@@ -175,3 +175,40 @@ def test_an_empty_preview_says_why(qtbot, window: MainWindow, tmp_path: Path) ->
     assert dialog.model.rowCount() == 0
     assert "no rows below its column names" in dialog.counts.text()
     assert not dialog.import_button.isEnabled()
+
+
+def test_an_export_already_imported_is_refused_until_duplicates_are_asked_for(
+    qtbot, window: MainWindow, make_patient, tmp_path: Path, when_modal
+) -> None:  # type: ignore[no-untyped-def]
+    """Picking a table file of an export reads the whole export; its patients being here
+    already stops the import with a message (nothing stored), and the duplicates box lets it
+    through on purpose."""
+    from charting.services.exports import select_patient_ids, write_csv
+
+    make_patient(family_name="Ruiz", given_name="Ana", date_of_birth=date(1985, 6, 15))
+    with window.database.read() as session:
+        write_csv(session, select_patient_ids(session), tmp_path / "export" / "csv")
+    dialog = ImportDialog(window.ops, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.load(tmp_path / "export" / "csv" / "visits.csv")
+    assert "Charting CSV export" in dialog.file_info.text()
+    assert "nothing to map" in dialog.counts.text()
+    seen: list[str] = []
+
+    def read_and_close(box: QMessageBox) -> None:
+        seen.append(box.text())
+        box.accept()
+
+    when_modal(read_and_close)
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert len(seen) == 1
+    assert seen[0].startswith("1 of the export's 1 patients are already registered here")
+    assert "Ruiz, Ana (chart 000001 here)" in seen[0]
+    with window.database.read() as session:
+        assert len(session.scalars(select(Patient.id)).all()) == 1
+    dialog.duplicates.setChecked(True)
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert dialog.summary.text() == "Imported the Charting export: 1 practitioner, 1 patient."
+    with window.database.read() as session:
+        assert len(session.scalars(select(Patient.id)).all()) == 2
