@@ -850,8 +850,10 @@ def _refuse_patients_already_here(session: Session, folder: Path) -> None:
         examples = "; ".join(here[:3]) + ("; \u2026" if len(here) > 3 else "")
         raise ValidationError(
             {
-                "patients": f"{len(here):,} of the export's {total:,} patients are already "
-                f"registered here with the same name and date of birth ({examples}): it looks "
+                "patients": f"{len(here):,} of the export's {total:,} "
+                f"patient{'s' if total != 1 else ''} "
+                f"{'is' if len(here) == 1 else 'are'} already registered here with the same "
+                f"name and date of birth ({examples}): it looks "
                 "imported before, and importing it again would copy their records. Nothing "
                 "was imported. To import it anyway, tick \u201cAlso import rows that look "
                 "like patients already registered\u201d (--import-duplicates)."

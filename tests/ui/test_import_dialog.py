@@ -203,7 +203,7 @@ def test_an_export_already_imported_is_refused_until_duplicates_are_asked_for(
     when_modal(read_and_close)
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     assert len(seen) == 1
-    assert seen[0].startswith("1 of the export's 1 patients are already registered here")
+    assert seen[0].startswith("1 of the export's 1 patient is already registered here")
     assert "Ruiz, Ana (chart 000001 here)" in seen[0]
     with window.database.read() as session:
         assert len(session.scalars(select(Patient.id)).all()) == 1
