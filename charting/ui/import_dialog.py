@@ -36,16 +36,14 @@ from charting.ui.forms import resize_within_screen
 from charting.ui.ops import OpRunner
 
 _PROBLEM = QBrush(QColor("#f9dedc"))
+_DUPLICATE = QBrush(QColor("#fff4ce"))
+_SKIPPED = QBrush(QColor("#8a8a8a"))
+_ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 def _count(n: int, noun: str) -> str:
     """``n`` and the noun, plural where it is not one ("1 column", "7 columns")."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
-
-
-_DUPLICATE = QBrush(QColor("#fff4ce"))
-_SKIPPED = QBrush(QColor("#8a8a8a"))
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 class PreviewModel(QAbstractTableModel):
