@@ -7,7 +7,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QDate, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -244,8 +244,12 @@ class ExportDialog(QDialog):
         self.worker.progressed.connect(self._on_worker_progressed)
         self.worker.finished.connect(self._on_worker_finished)
         self.worker.failed.connect(self._on_worker_failed)
-        self.worker.finished.connect(self._thread.quit)
-        self.worker.failed.connect(self._thread.quit)
+        # Quit the thread from the worker's side at once (as TaskRunner does). Queued to this
+        # thread, the quit waited for this thread's event loop, so a window that waited for
+        # the export to end (closing it, or a test) waited for itself, and a dialog freed
+        # then took its running thread down with it (Qt aborts the program).
+        self.worker.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
+        self.worker.failed.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._set_running(True)
         self._thread.start()
 
@@ -272,6 +276,7 @@ class ExportDialog(QDialog):
 
     @Slot(object)
     def _on_worker_finished(self, result: ExportResult) -> None:
+        self.wait_until_idle()
         self.export_result = result
         self._set_running(False)
         self.progress.setValue(self.progress.maximum())
@@ -282,6 +287,7 @@ class ExportDialog(QDialog):
 
     @Slot(str)
     def _on_worker_failed(self, message: str) -> None:
+        self.wait_until_idle()
         self._set_running(False)
         self.progress.setValue(0)
         self.status.setText(message)

@@ -113,3 +113,17 @@ def test_clinic_settings_refuse_a_bad_phone(qtbot) -> None:  # type: ignore[no-u
     dialog._on_buttons_accepted()
     assert dialog._result is None
     assert dialog.letter_form.errors["clinic_phone"].text()
+
+
+def test_the_export_thread_ends_by_itself(qtbot, database: Database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """When the export is done its thread ends without this window's event loop: a window
+    waiting for it (as closing does) never waits for itself, and the result then shows."""
+    with database.write() as session:
+        create_demo_clinic(session, 3, 1)
+    dialog = _dialog(qtbot, database, tmp_path / "out")
+    dialog.pdf.setChecked(False)
+    dialog.fhir.setChecked(False)
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.wait_until_idle(30_000)  # no events run here while it waits
+    qtbot.waitUntil(lambda: dialog.export_result is not None)
+    assert dialog.start_button.isEnabled() and "Exported 3 patients" in dialog.status.text()
